@@ -1,0 +1,115 @@
+"""Every hook an Argus plugin can implement: the whole plugin contract in one file.
+
+Hooks are synchronous pluggy calls. Anything long-running is returned from
+``argus_background`` and run by the kernel inside its own nursery, so its lifetime is the
+daemon's. Built-in plugins (``argus.plugins.*``) and third-party packages implement these the
+same way and are loaded through the same ``argus`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from .api import PROJECT, BackgroundJob, Migration, SettingsSection
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+
+    from .events import Event
+    from .kernel import Kernel
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def argus_migrations() -> Sequence[Migration]:
+    """Return this plugin's schema migrations.
+
+    Called once at daemon start, before anything touches the database. Each plugin owns its
+    tables; migrations are applied in ``version`` order per plugin and recorded in
+    ``schema_migrations``. A database whose recorded version is newer than any migration the
+    code knows makes the daemon refuse to start.
+    """
+
+
+@hookspec
+def argus_settings_sections() -> Sequence[SettingsSection]:
+    """Return the settings sections this plugin declares (typed fields with defaults).
+
+    The values are layered: these defaults < values saved in SQLite (``PUT /api/settings``)
+    < ``$ARGUS_HOME/config.toml``. Read them with ``kernel.settings.get(section, key)``.
+    """
+
+
+@hookspec
+def argus_register(kernel: Kernel) -> None:
+    """Register this plugin's surface with the running kernel.
+
+    Called once after migrations, before listeners start. Use ``kernel.http.add_blueprint``
+    for REST routes, ``kernel.registry.add_tool`` for MCP tools (under the plugin's own
+    scope), ``kernel.registry.add_section`` / ``add_view`` for UI contributions, and keep a
+    reference to ``kernel`` for later use.
+    """
+
+
+@hookspec
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
+    """Return async callables the kernel runs in its nursery for the daemon's lifetime.
+
+    Examples: the idle detector, the scheduler loop, a KB watcher. Each job must be
+    cancellation-safe; the kernel cancels them all at shutdown. An exception in one is
+    logged and the job is not restarted.
+    """
+
+
+@hookspec
+def argus_started(kernel: Kernel) -> None:
+    """Called once when listeners are up and background jobs are running.
+
+    Use it for recovery work that needs sessions and listeners (re-attaching to live
+    sessions, moving orphaned in-progress tasks to in_review).
+    """
+
+
+@hookspec(firstresult=True)
+def argus_session_command(task: dict[str, Any], argv: list[str], env: dict[str, str]) -> list[str] | None:
+    """Wrap or rewrite an agent's argv before it is spawned (the sandbox plugin).
+
+    ``task`` is the task row as a dict (with ``worktree_path`` and ``project``). Return a new
+    argv, or None to leave it unchanged. The first non-None answer wins.
+    """
+
+
+@hookspec
+def argus_worktree_created(task: dict[str, Any], path: str) -> None:
+    """Called after a task's worktree exists and before its agent starts.
+
+    Plugins may write files into the worktree (e.g. an MCP config). Raising aborts task
+    creation, which then undoes everything done so far.
+    """
+
+
+@hookspec
+def argus_event(event: Event) -> None:
+    """Called synchronously for every event published on the kernel bus.
+
+    Must be quick and must not block; start work in a background job fed by a channel if
+    reacting takes time.
+    """
+
+
+@hookspec
+def argus_cli(cli: click.Group) -> None:
+    """Add subcommands to the ``argus`` command line (``argus kb reindex``, ...)."""
+
+
+@hookspec
+def argus_tui_tabs() -> Sequence[dict[str, Any]]:
+    """Return extra TUI tabs: ``{"key": "2", "title": "Hera", "factory": callable}``.
+
+    Called in the TUI process (not the daemon). ``factory(app_state)`` returns a
+    prompt_toolkit container. The TUI plugin lays them out; it hard-wires none.
+    """
