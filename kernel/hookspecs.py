@@ -113,3 +113,11 @@ def argus_tui_tabs() -> Sequence[dict[str, Any]]:
     Called in the TUI process (not the daemon). ``factory(app_state)`` returns a
     prompt_toolkit container. The TUI plugin lays them out; it hard-wires none.
     """
+
+
+@hookspec
+def argus_status(kernel: Kernel) -> dict[str, Any] | None:
+    """Contribute to ``GET /api/status`` (e.g. ``{"sessions": {...}, "tasks": {...}}``).
+
+    Dicts returned by several plugins are merged key by key.
+    """

@@ -1,0 +1,238 @@
+"""The ``argus`` command line. Plugins add subcommands through the ``argus_cli`` hook.
+
+``argus`` with no subcommand opens the TUI (contributed by the ``tui`` plugin as the ``tui``
+command); ``--remote URL --token T`` points it at another daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+import trio
+
+from . import __version__
+from . import daemon as daemon_mod
+from .paths import Paths
+
+
+def _paths() -> Paths:
+    return Paths.default()
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--remote", metavar="URL", help="Open the TUI against a remote daemon's REST API.")
+@click.option("--token", metavar="TOKEN", envvar="ARGUS_TOKEN", help="API token for --remote (or ARGUS_TOKEN).")
+@click.version_option(__version__, prog_name="argus")
+@click.pass_context
+def cli(ctx: click.Context, remote: str | None, token: str | None) -> None:
+    """Argus: every agent at a glance."""
+    if ctx.invoked_subcommand is not None:
+        return
+    tui = cli.commands.get("tui")
+    if tui is None:
+        raise click.ClickException("the tui plugin is not installed or is disabled")
+    ctx.invoke(tui, remote=remote, token=token)
+
+
+# -- daemon ---------------------------------------------------------------------------------
+
+@cli.group()
+def daemon() -> None:
+    """Run and manage the background daemon."""
+
+
+@daemon.command("run")
+def daemon_run() -> None:
+    """Run the daemon in the foreground (what `start` runs detached)."""
+    from .db import SchemaTooNew
+    from .kernel import Kernel, setup_logging
+
+    paths = _paths()
+    setup_logging(paths.daemon_log)
+    lock = daemon_mod.acquire_daemon_lock(paths)
+    try:
+        kernel = Kernel(paths)
+        trio.run(kernel.run)
+    except SchemaTooNew as exc:
+        click.echo(f"argus: {exc}", err=True)
+        sys.exit(3)
+    finally:
+        try:
+            paths.daemon_pid.unlink()
+        except FileNotFoundError:
+            pass
+        os.close(lock)
+
+
+@daemon.command("start")
+def daemon_start() -> None:
+    """Start the daemon in the background (and the supervisor) if not running."""
+    paths = _paths()
+    pid = daemon_mod.start(paths)
+    info = daemon_mod.runtime_info(paths)
+    click.echo(f"argus daemon running (pid {pid}); socket {paths.daemon_sock}"
+               + (f"; API http://127.0.0.1:{info['api_port']}/" if info.get("api_port") else "")
+               + (f"; MCP http://127.0.0.1:{info['mcp_port']}/mcp" if info.get("mcp_port") else ""))
+
+
+@daemon.command("stop")
+def daemon_stop() -> None:
+    """Stop the daemon (agents keep running under the supervisor)."""
+    click.echo("stopped" if daemon_mod.stop(_paths()) else "not running")
+
+
+@daemon.command("restart")
+def daemon_restart() -> None:
+    """Stop then start the daemon; live sessions are re-attached."""
+    paths = _paths()
+    daemon_mod.stop(paths)
+    pid = daemon_mod.start(paths)
+    click.echo(f"argus daemon restarted (pid {pid})")
+
+
+@daemon.command("status")
+def daemon_status() -> None:
+    """Show whether the daemon answers, its pid and ports."""
+    info = daemon_mod.status(_paths())
+    _echo_json(info)
+    sys.exit(0 if info["running"] else 1)
+
+
+# -- session supervisor --------------------------------------------------------------------
+
+@cli.group("session-supervisor")
+def session_supervisor() -> None:
+    """Manage the long-lived process that owns agent PTYs."""
+
+
+@session_supervisor.command("start")
+def supervisor_start() -> None:
+    """Start the supervisor (the daemon auto-starts it when absent)."""
+    from .supervisor import start_supervisor
+
+    click.echo(f"session-supervisor running (pid {start_supervisor(_paths())})")
+
+
+@session_supervisor.command("stop")
+def supervisor_stop() -> None:
+    """Stop the supervisor. This INTERRUPTS every agent."""
+    from .supervisor import stop_supervisor
+
+    click.echo("stopped" if stop_supervisor(_paths()) else "not running")
+
+
+@session_supervisor.command("status")
+def supervisor_status() -> None:
+    """Show the supervisor's pid, socket and protocol."""
+    from .supervisor import supervisor_status as status
+
+    info = status(_paths())
+    _echo_json(info)
+    sys.exit(0 if info.get("running") else 1)
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+@cli.group()
+def token() -> None:
+    """Mint, list and revoke API tokens (local access to ARGUS_HOME required)."""
+
+
+def _tokens():  # type: ignore[no-untyped-def]
+    from .core import argus_migrations
+    from .db import Database
+    from .tokens import Tokens
+
+    paths = _paths()
+    db = Database(paths.db)
+    db.migrate(argus_migrations())
+    return Tokens(db, paths.token)
+
+
+@token.command("mint")
+@click.option("--scope", "scope", metavar="NAME", help="Mint a scope token for an external plugin.")
+@click.option("--label", default="", help="A label to recognise the token by.")
+def token_mint(scope: str | None, label: str) -> None:
+    """Mint a token and print it once (scope tokens are never minted over HTTP)."""
+    from .errors import Invalid
+
+    tokens = _tokens()
+    try:
+        minted = tokens.mint_scope(scope, label) if scope else tokens.mint_device(label or "cli")
+    except Invalid as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(minted["token"])
+
+
+@token.command("list")
+def token_list() -> None:
+    """List tokens (last 4 characters only)."""
+    _echo_json(_tokens().list())
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token; a scope token's registrations are dropped by the running daemon."""
+    paths = _paths()
+    if daemon_mod.ping(paths) is not None:
+        with daemon_mod.local_client(paths) as client:
+            resp = client.delete(f"/api/tokens/{token_id}")
+            if resp.status_code >= 400:
+                raise click.ClickException(resp.json().get("error", resp.text))
+    else:
+        from .errors import NotFound
+
+        try:
+            _tokens().revoke(token_id)
+        except NotFound as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo("revoked")
+
+
+# -- plugins -------------------------------------------------------------------------------
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins_cmd(as_json: bool) -> None:
+    """List plugins: name, version, source."""
+    from .plugins import disabled_plugins, load_plugins
+    from .settings import ConfigFile
+
+    paths = _paths()
+    _, infos = load_plugins(disabled_plugins(ConfigFile(paths.config).data()))
+    if as_json:
+        _echo_json([i.to_json() for i in infos])
+        return
+    for i in infos:
+        state = "" if i.enabled else "  (disabled)"
+        click.echo(f"{i.name:<12} {i.version:<10} {i.source}{state}")
+
+
+def _register_plugin_commands() -> None:
+    from .plugins import disabled_plugins, load_plugins
+    from .settings import ConfigFile
+
+    try:
+        pm, _ = load_plugins(disabled_plugins(ConfigFile(_paths().config).data()))
+    except Exception as exc:  # never let a broken plugin break the CLI
+        click.echo(f"argus: plugins failed to load: {exc}", err=True)
+        return
+    pm.hook.argus_cli(cli=cli)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_plugin_commands()
+    cli(prog_name="argus")
+
+
+if __name__ == "__main__":
+    main()

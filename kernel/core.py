@@ -1,0 +1,45 @@
+"""The kernel's own hook implementations: its tables and settings sections.
+
+The kernel is registered as a plugin of itself (as pytest does), so its schema and settings go
+through the same hooks every plugin uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from . import settings, tokens
+from .api import Field, Migration, SettingsSection, hookimpl
+
+API_PORT = 7743
+MCP_PORT = 7742
+
+
+@hookimpl
+def argus_migrations() -> Sequence[Migration]:
+    """The kernel's tables: settings and tokens."""
+    return [Migration("kernel", 1, settings.MIGRATION_SQL + tokens.MIGRATION_SQL)]
+
+
+@hookimpl
+def argus_settings_sections() -> Sequence[SettingsSection]:
+    """Listener, supervisor, plugin and update settings."""
+    return [
+        SettingsSection("api", "Remote API", [
+            Field("enabled", "bool", False, "Enabled", "Serve the REST API + PWA on TCP (127.0.0.1 + Tailscale)"),
+            Field("http_port", "int", API_PORT, "HTTP port"),
+        ]),
+        SettingsSection("mcp", "MCP server", [
+            Field("http_port", "int", MCP_PORT, "MCP port", "Streamable HTTP on 127.0.0.1"),
+        ]),
+        SettingsSection("supervisor", "Session supervisor", [
+            Field("enabled", "bool", True, "Enabled",
+                  "Run agent PTYs in the out-of-process supervisor (restart the daemon to apply)"),
+        ]),
+        SettingsSection("plugins", "Plugins", [
+            Field("disabled", "list", [], "Disabled plugins", "Plugin names not to load (restart to apply)"),
+        ]),
+        SettingsSection("update", "Argus update", [
+            Field("source_path", "string", "", "Source path", "Local clone of Argus used by self-update"),
+        ], master_only=True),
+    ]

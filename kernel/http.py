@@ -1,0 +1,119 @@
+"""The REST/SSE/WS application: one quart-trio app, the auth policy, and error mapping.
+
+Every ``/api/*`` request is authenticated by one policy (``before_request``); other paths
+(the PWA's static files) are public unless a plugin says otherwise. Errors raised as
+``ArgusError`` become ``{"error": ...}`` with their 4xx code; anything else is a bug (500).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from quart import Blueprint, Response, g, request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from .api import Principal
+from .errors import ArgusError, Invalid, Unauthorized
+from .tokens import extract_token, require_allowed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import Kernel
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 60 * 1024 * 1024  # the multipart caps (50 MB total) plus headroom
+
+
+def principal() -> Principal:
+    """The authenticated caller of the current request."""
+    return g.principal
+
+
+def sse(events: AsyncIterator[str], headers: dict[str, str] | None = None) -> Response:
+    """A text/event-stream response with no response timeout (quart would cut it at 60 s)."""
+    response = Response(events, mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})})
+    response.timeout = None
+    return response
+
+
+def sse_message(data: Any, event: str | None = None, id: int | str | None = None) -> str:
+    """Format one SSE message."""
+    out = ""
+    if id is not None:
+        out += f"id: {id}\n"
+    if event:
+        out += f"event: {event}\n"
+    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    for line in payload.splitlines() or [""]:
+        out += f"data: {line}\n"
+    return out + "\n"
+
+
+async def json_body(*, required: bool = True) -> dict[str, Any]:
+    """The request's JSON object body, or Invalid with a clear message."""
+    raw = await request.get_data()
+    if not raw:
+        if required:
+            raise Invalid("a JSON object body is required")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Invalid(f"malformed JSON body: {exc}") from None
+    if not isinstance(body, dict):
+        raise Invalid("the JSON body must be an object")
+    return body
+
+
+class Http:
+    """The app plus the small API plugins use to contribute to it."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        here = os.path.dirname(__file__)
+        self.app = QuartTrio(__name__, root_path=here, instance_path=str(kernel.paths.home))
+        self.app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+        self.app.config["RESPONSE_TIMEOUT"] = None
+        self.app.config["BODY_TIMEOUT"] = 120
+        self.public_prefixes: list[str] = []
+        self.app.before_request(self._authenticate)
+        self.app.register_error_handler(ArgusError, self._argus_error)
+        self.app.register_error_handler(HTTPException, self._http_error)
+
+    def add_blueprint(self, bp: Blueprint) -> None:
+        """Mount a plugin's routes."""
+        self.app.register_blueprint(bp)
+
+    def add_public_prefix(self, prefix: str) -> None:
+        """Let a plugin serve ``/api/<prefix>`` without a token (it authenticates by itself)."""
+        self.public_prefixes.append(prefix)
+
+    async def _authenticate(self) -> None:
+        path = request.path
+        if not path.startswith("/api/") and path != "/api":
+            g.principal = Principal("agent")  # public static paths; never used for API access
+            return
+        if any(path.startswith(p) for p in self.public_prefixes):
+            g.principal = Principal("agent")
+            return
+        token = extract_token(request.headers, request.args)
+        g.principal = self.kernel.tokens.authenticate(token)
+        require_allowed(g.principal, request.method, path)
+
+    async def _argus_error(self, exc: ArgusError) -> tuple[dict[str, Any], int]:
+        headers: dict[str, str] = {}
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = "Bearer"
+        return exc.to_json(), exc.status  # type: ignore[return-value]
+
+    async def _http_error(self, exc: HTTPException) -> tuple[dict[str, Any], int]:
+        code = exc.code or 500
+        message = {404: "not found", 405: "method not allowed",
+                   413: "request body too large"}.get(code, exc.description or exc.name)
+        return {"error": message}, code

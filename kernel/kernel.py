@@ -1,0 +1,243 @@
+"""The kernel: the object every plugin receives, and the daemon's main loop.
+
+It owns SQLite, tokens, settings, the event bus, the substrate registry, the session manager and
+the listeners; plugins contribute everything else through hooks (see ``hookspecs.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pluggy
+import trio
+
+from . import __version__
+from .db import Database
+from .events import Event, EventBus
+from .http import Http
+from .listeners import api_binds, path_dispatcher, serve_app, serve_unix, tailscale_ipv4
+from .mcp import build_mcp_app
+from .paths import Paths, atomic_write
+from .plugins import PluginInfo, disabled_plugins, load_plugins
+from .registry import Registry
+from .routes import make_blueprint
+from .settings import ConfigFile, Settings
+from .tokens import Tokens
+
+log = logging.getLogger("argus")
+
+SWEEP_EVERY = 30.0
+
+
+def setup_logging(path: os.PathLike[str] | str, level: int = logging.INFO) -> None:
+    """Log to ``path`` (daemon.log); configured before the mcp SDK can call basicConfig."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "hypercorn.access", "mcp", "mcp.server"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class Kernel:
+    """The running daemon's shared services, handed to every plugin hook."""
+
+    version = __version__
+
+    def __init__(self, paths: Paths | None = None) -> None:
+        self.paths = paths or Paths.default()
+        self.config = ConfigFile(self.paths.config)
+        self.db = Database(self.paths.db)
+        self.bus = EventBus()
+        self.settings = Settings(self.db, self.config)
+        early_saved = self._saved_disabled()
+        self.pm: pluggy.PluginManager
+        infos: list[PluginInfo]
+        self.pm, infos = load_plugins(disabled_plugins(self.config.data(), early_saved))
+        self.plugin_list = [i.to_json() for i in infos]
+        self.registry = Registry(self.bus.publish)
+        self.tokens: Tokens  # after migrations
+        self.http = Http(self)
+        self.sessions: Any = None  # kernel.sessions.SessionManager once run() starts
+        self.nursery: trio.Nursery | None = None
+        self.mcp_port = 0
+        self.api_port = 0
+        self._api_restart = trio.Event()
+        self._stop = trio.Event()
+        self.bus.add_listener(self._dispatch_event)
+
+    def _saved_disabled(self) -> list[str]:
+        try:
+            row = self.db.one("SELECT value FROM settings WHERE section='plugins' AND key='disabled'")
+        except Exception:  # no table yet on a fresh database
+            return []
+        try:
+            value = json.loads(row["value"]) if row else []
+        except (ValueError, TypeError):
+            return []
+        return value if isinstance(value, list) else []
+
+    def _dispatch_event(self, event: Event) -> None:
+        self.pm.hook.argus_event(event=event)
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Migrations, tokens, settings sections and plugin registration (no I/O loops yet)."""
+        migrations = [m for group in self.pm.hook.argus_migrations() for m in (group or [])]
+        self.db.migrate(migrations)
+        self.tokens = Tokens(self.db, self.paths.token)
+        for group in self.pm.hook.argus_settings_sections():
+            self.settings.declare(group or [])
+        self.http.add_blueprint(make_blueprint(self))
+        self.pm.hook.argus_register(kernel=self)
+
+    def supervisor_status(self) -> dict[str, Any]:
+        """Whether PTYs run in the supervisor and whether it answers."""
+        enabled = bool(self.settings.get("supervisor", "enabled"))
+        connected = bool(getattr(self.sessions, "connected", not enabled))
+        return {"enabled": enabled, "running": connected}
+
+    def spawn_background(self, fn: Callable[[], Awaitable[None]], name: str = "") -> None:
+        """Run ``fn`` in the kernel's nursery for the daemon's lifetime (errors are logged)."""
+        assert self.nursery is not None, "the kernel is not running"
+        self.nursery.start_soon(self._guarded, fn, name or getattr(fn, "__qualname__", "job"))
+
+    async def _guarded(self, fn: Callable[[], Awaitable[None]], name: str) -> None:
+        try:
+            await fn()
+        except Exception:
+            log.exception("background job %s failed", name)
+
+    def request_stop(self) -> None:
+        """Ask the daemon to shut down cleanly."""
+        self._stop.set()
+
+    # -- the main loop ---------------------------------------------------------------------
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until SIGTERM/SIGINT or ``request_stop``; everything lives in one nursery."""
+        from .sessions import SessionManager  # imported late: heavy and optional in tests
+
+        self.prepare()
+        self.registry.http = httpx.AsyncClient()
+        use_supervisor = bool(self.settings.get("supervisor", "enabled"))
+        self.sessions = SessionManager(self.paths, self.bus.publish, use_supervisor=use_supervisor)
+        try:
+            async with trio.open_nursery() as nursery:
+                self.nursery = nursery
+                await nursery.start(self.sessions.run)
+                await nursery.start(serve_unix, self.http.app, self.paths.daemon_sock)
+                await nursery.start(self._serve_mcp)
+                nursery.start_soon(self._serve_api_forever)
+                nursery.start_soon(self._sweep_registry)
+                for group in self.pm.hook.argus_background(kernel=self):
+                    for job in group or []:
+                        self.spawn_background(job)
+                self.pm.hook.argus_started(kernel=self)
+                self.bus.publish("daemon.started", {"pid": os.getpid(), "version": self.version})
+                log.info("argus daemon %s up (pid %d, home %s)", self.version, os.getpid(), self.paths.home)
+                task_status.started()
+                with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async with trio.open_nursery() as waiter:
+                        async def on_signal() -> None:
+                            async for _ in signals:
+                                self._stop.set()
+                                return
+
+                        waiter.start_soon(on_signal)
+                        await self._stop.wait()
+                        waiter.cancel_scope.cancel()
+                log.info("argus daemon stopping")
+                if hasattr(self.sessions, "save_offsets"):
+                    self.sessions.save_offsets()
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.registry.http.aclose()
+            self.db.close()
+            try:
+                self.paths.daemon_sock.unlink()
+            except FileNotFoundError:
+                pass
+
+    async def _serve_mcp(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        env_port = os.environ.get("ARGUS_MCP_PORT")
+        port = int(env_port) if env_port else int(self.settings.get("mcp", "http_port"))
+        ts = tailscale_ipv4()
+        mcp_app = build_mcp_app(self, [ts] if ts else None)
+        # Agent hook callbacks ride the always-on MCP listener (the API listener may be off).
+        app = path_dispatcher({"/mcp": mcp_app, "/api/agent": self.http.app}, lifespan_app=mcp_app)
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(serve_app, app, [f"127.0.0.1:{port}"])
+            self.mcp_port = _port_of(binds, port)
+            self._write_runtime()
+            task_status.started()
+
+    def api_enabled(self) -> bool:
+        """``api.enabled`` (or ``ARGUS_API_PORT`` set in the environment)."""
+        return bool(os.environ.get("ARGUS_API_PORT")) or bool(self.settings.get("api", "enabled"))
+
+    def api_port_setting(self) -> int:
+        env_port = os.environ.get("ARGUS_API_PORT")
+        return int(env_port) if env_port else int(self.settings.get("api", "http_port"))
+
+    async def _serve_api_forever(self) -> None:
+        """Serve TCP while api.enabled; restart when the api settings change."""
+        self.bus.add_listener(self._maybe_restart_api)
+        while True:
+            self._api_restart = trio.Event()
+            if self.api_enabled():
+                port = self.api_port_setting()
+                async with trio.open_nursery() as nursery:
+                    try:
+                        binds = await nursery.start(serve_app, self.http.app, api_binds(port))
+                    except OSError as exc:
+                        log.error("cannot listen on API port %d: %s", port, exc)
+                        self.api_port = 0
+                        await self._api_restart.wait()
+                        nursery.cancel_scope.cancel()
+                        continue
+                    self.api_port = _port_of(binds, port)
+                    self._write_runtime()
+                    log.info("API listening on %s", ", ".join(binds or []))
+                    await self._api_restart.wait()
+                    nursery.cancel_scope.cancel()
+                self.api_port = 0
+            else:
+                await self._api_restart.wait()
+
+    async def _sweep_registry(self) -> None:
+        """Drop external MCP tools that have been idle for 10 minutes."""
+        while True:
+            await trio.sleep(SWEEP_EVERY)
+            for name in self.registry.sweep():
+                log.info("swept idle external tool %s", name)
+
+    def _write_runtime(self) -> None:
+        """Record pid and bound ports in ``$ARGUS_HOME/daemon.json`` for clients and tests."""
+        info = {"pid": os.getpid(), "version": self.version, "api_port": self.api_port or None,
+                "mcp_port": self.mcp_port or None, "socket": str(self.paths.daemon_sock)}
+        atomic_write(self.paths.home / "daemon.json", json.dumps(info).encode(), 0o600)
+
+    def _maybe_restart_api(self, event: Event) -> None:
+        if event.type == "settings.updated" and event.data.get("section") == "api":
+            self._api_restart.set()
+
+
+def _port_of(binds: list[str] | None, default: int) -> int:
+    for bind in binds or []:
+        try:
+            return int(bind.rsplit(":", 1)[1].strip("/"))
+        except (IndexError, ValueError):
+            continue
+    return default

@@ -1,0 +1,167 @@
+"""Settings layering: plugin-declared defaults < values saved in SQLite < ``config.toml``.
+
+``config.toml`` is re-read live (on the next read after its mtime changes). A malformed file is
+logged and ignored until it parses again; unknown keys are ignored. Plugins read values with
+``settings.get(section, key)``; the REST API writes with ``settings.save(section, values)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .api import SettingsSection
+from .db import Database
+from .errors import Invalid, NotFound
+
+log = logging.getLogger(__name__)
+
+MIGRATION_SQL = """
+CREATE TABLE IF NOT EXISTS settings (
+    section TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (section, key)
+);
+"""
+
+
+class ConfigFile:
+    """``config.toml``, parsed lazily and re-parsed when its mtime or size changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._data: dict[str, Any] = {}
+        self.error: str | None = None
+
+    def data(self) -> dict[str, Any]:
+        """The parsed file ({} when missing or malformed)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            self._stamp, self._data, self.error = None, {}, None
+            return {}
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+                self.error = None
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+                self._data = {}
+                self.error = f"{self.path}: {exc}"
+                log.warning("ignoring malformed config file %s", self.error)
+        return self._data
+
+
+class Settings:
+    """The layered settings store shared by the kernel and every plugin."""
+
+    def __init__(self, db: Database | None, config: ConfigFile) -> None:
+        self.db = db
+        self.config = config
+        self.sections: dict[str, SettingsSection] = {}
+        self.on_change: list[Any] = []
+
+    def declare(self, sections: Iterable[SettingsSection]) -> None:
+        """Add sections declared by a plugin (``argus_settings_sections``)."""
+        for section in sections:
+            if section.name in self.sections:
+                raise ValueError(f"settings section {section.name!r} declared twice")
+            self.sections[section.name] = section
+
+    def _section(self, name: str) -> SettingsSection:
+        try:
+            return self.sections[name]
+        except KeyError:
+            raise NotFound(f"unknown settings section {name!r}") from None
+
+    def _saved(self, name: str) -> dict[str, Any]:
+        if self.db is None:
+            return {}
+        out = {}
+        for row in self.db.query("SELECT key, value FROM settings WHERE section = ?", (name,)):
+            try:
+                out[row["key"]] = json.loads(row["value"])
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Effective values of one section: defaults < saved < config.toml (typed)."""
+        sec = self._section(name)
+        saved = self._saved(name)
+        file_vals = self.config.data().get(name, {})
+        if not isinstance(file_vals, dict):
+            file_vals = {}
+        out: dict[str, Any] = {}
+        for f in sec.fields:
+            value = f.default
+            for layer in (saved, file_vals):
+                if f.key in layer:
+                    try:
+                        value = f.coerce(layer[f.key])
+                    except ValueError as exc:
+                        log.warning("ignoring setting %s.%s: %s", name, f.key, exc)
+            out[f.key] = value
+        return out
+
+    def get(self, section: str, key: str) -> Any:
+        """One effective value."""
+        values = self.section(section)
+        if key not in values:
+            raise NotFound(f"unknown setting {section}.{key}")
+        return values[key]
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        """Every section's effective values."""
+        return {name: self.section(name) for name in sorted(self.sections)}
+
+    def masked_by_file(self, section: str) -> list[str]:
+        """Keys of ``section`` that config.toml overrides (saved values are masked)."""
+        file_vals = self.config.data().get(section, {})
+        return sorted(file_vals) if isinstance(file_vals, dict) else []
+
+    def save(self, section: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Validate and persist a partial update of one section; return its effective values."""
+        sec = self._section(section)
+        if not isinstance(values, dict):
+            raise Invalid(f"settings section {section!r} must be an object")
+        typed: dict[str, Any] = {}
+        for key, value in values.items():
+            f = sec.field(key)
+            if f is None:
+                raise Invalid(f"unknown setting {section}.{key}")
+            try:
+                typed[key] = f.coerce(value)
+            except ValueError as exc:
+                raise Invalid(str(exc)) from None
+        if self.db is None:
+            raise Invalid("settings cannot be saved without a database")
+        with self.db.transaction():
+            for key, value in typed.items():
+                self.db.execute(
+                    "INSERT INTO settings (section, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT(section, key) DO UPDATE SET value = excluded.value",
+                    (section, key, json.dumps(value)),
+                )
+        return self.section(section)
+
+    def schema(self) -> list[dict[str, Any]]:
+        """Every section's form schema (for the TUI and PWA)."""
+        return [
+            {"name": s.name, "title": s.title, "master_only": s.master_only,
+             "fields": [f.to_json() for f in s.fields]}
+            for s in sorted(self.sections.values(), key=lambda s: s.name)
+        ]
+
+    def raw(self, section: str) -> dict[str, Any]:
+        """The raw ``[section]`` table of config.toml (maps like ``[projects.<name>]``)."""
+        value = self.config.data().get(section, {})
+        return value if isinstance(value, dict) else {}

@@ -1,0 +1,1 @@
+"""tasks plugin hooks (in progress)."""
