@@ -1,0 +1,483 @@
+"""The agent view: one task's live terminal (pyte), its side panes, and raw key passthrough.
+
+Output arrives on ``GET /api/tasks/{id}/stream`` (SSE, base64 chunks with absolute offsets) and
+is queued into a :class:`~argus.plugins.tui.terminal.Terminal`, which feeds pyte off the UI loop.
+Every key the terminal receives is forwarded raw to ``POST /api/tasks/{id}/input`` (Esc
+included) except the view's own keys: ``ctrl+q`` back, ``ctrl+z`` panes, ``ctrl+k`` switcher,
+``ctrl+l`` links, ``ctrl+y`` staged clipboard (forwarded when nothing is staged), ``ctrl+p`` PR,
+``Shift+↑/↓`` scrollback over the whole session log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from typing import TYPE_CHECKING, Any
+
+from prompt_toolkit.data_structures import Point
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+from prompt_toolkit.input.ansi_escape_sequences import REVERSE_ANSI_SEQUENCES
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.key_binding.key_processor import KeyPress
+from prompt_toolkit.keys import Keys
+from prompt_toolkit.layout import (
+    ConditionalContainer,
+    DynamicContainer,
+    FormattedTextControl,
+    HSplit,
+    VSplit,
+    Window,
+)
+from prompt_toolkit.layout.controls import UIContent, UIControl
+from prompt_toolkit.layout.dimension import Dimension
+
+from .client import ApiError, task_path
+from .panes import ChangesPane, DiffPane, FilesPane
+from .state import as_dict, as_list, task_name
+from .terminal import Terminal, strip_ansi
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import ArgusTui
+
+IGNORED_KEYS = {Keys.CPRResponse, Keys.Vt100MouseEvent, Keys.WindowsMouseEvent, Keys.Ignore,
+                Keys.ScrollUp, Keys.ScrollDown, Keys.SIGINT}
+FULL_LOG_CAP = 16 * 1024 * 1024
+_CONTROL_KEYS = {getattr(Keys, f"Control{c}"): bytes([ord(c) - 64]) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+def key_bytes(kp: KeyPress, bracketed_paste: bool = False) -> bytes:
+    """The raw bytes a key press stands for, as the agent's terminal would receive them."""
+    key = kp.key
+    if key in IGNORED_KEYS:
+        return b""
+    if key == Keys.BracketedPaste:
+        data = kp.data.replace("\r\n", "\r").replace("\n", "\r").encode("utf-8", "surrogateescape")
+        return b"\x1b[200~" + data + b"\x1b[201~" if bracketed_paste else data
+    data = kp.data
+    if isinstance(key, Keys) and data == key.value:
+        # A synthesized key press without its raw bytes: rebuild them.
+        if key in _CONTROL_KEYS:
+            return _CONTROL_KEYS[key]
+        seq = REVERSE_ANSI_SEQUENCES.get(key)
+        if seq is not None:
+            return seq.encode()
+        fallback = {Keys.Escape: b"\x1b", Keys.ControlAt: b"\x00", Keys.Tab: b"\t", Keys.Enter: b"\r",
+                    Keys.Backspace: b"\x7f", Keys.ControlSpace: b"\x00"}
+        return fallback.get(key, b"")
+    return data.encode("utf-8", "surrogateescape")
+
+
+class TerminalControl(UIControl):
+    """Draws the view's Terminal snapshot (or its scrollback) and reports the pane's size."""
+
+    def __init__(self, view: AgentView) -> None:
+        self.view = view
+
+    def is_focusable(self) -> bool:
+        """The terminal takes focus so keys reach it."""
+        return True
+
+    def create_content(self, width: int, height: int) -> UIContent:
+        """One screen of lines; also where a new pane size is noticed and propagated."""
+        view = self.view
+        view.on_size(width, height)
+        term = view.terminal
+        if view.scroll_lines is not None:
+            lines = view.scroll_lines
+            end = max(0, len(lines) - view.scroll_offset)
+            window = lines[max(0, end - height):end]
+            return UIContent(get_line=lambda i: window[i] if i < len(window) else [],
+                             line_count=max(1, len(window)), show_cursor=False)
+        if term is None:
+            msg: list[StyleAndTextTuples] = [[("class:task.dim", " connecting…")]]
+            return UIContent(get_line=lambda i: msg[i], line_count=1, show_cursor=False)
+        snapshot = term.lines
+        x, y = term.cursor
+        return UIContent(get_line=lambda i: snapshot[i] if 0 <= i < len(snapshot) else [],
+                         line_count=max(1, len(snapshot)),
+                         cursor_position=Point(x=x, y=min(y, max(0, len(snapshot) - 1))),
+                         show_cursor=not term.cursor_hidden)
+
+    def get_key_bindings(self) -> KeyBindings:
+        """Raw passthrough of every key (the app's own agent-view keys are eager and win)."""
+        return self.view.passthrough
+
+
+class AgentView:
+    """The agent view's state and widgets; ``open(task_id)`` attaches, ``close()`` detaches."""
+
+    def __init__(self, tui: ArgusTui) -> None:
+        self.tui = tui
+        self.task_id: str | None = None
+        self.terminal: Terminal | None = None
+        self.zoomed = True
+        self.focus = "terminal"  # terminal | changes | files | diff
+        self.exited: int | None = None
+        self.scroll_lines: list[StyleAndTextTuples] | None = None
+        self.scroll_offset = 0
+        self._scroll_last = 0.0
+        self._scroll_speed = 1
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._input: asyncio.Queue[bytes] = asyncio.Queue()
+        self._size: tuple[int, int] | None = None
+        self._posted_size: tuple[int, int] | None = None
+        self._resize_task: asyncio.Task[Any] | None = None
+        self._restarted = asyncio.Event()
+        self.keys_sent = 0
+
+        self.passthrough = KeyBindings()
+
+        @self.passthrough.add(Keys.Any, eager=True)
+        def _forward(event: KeyPressEvent) -> None:
+            self.forward(event.key_sequence)
+
+        @self.passthrough.add(Keys.BracketedPaste, eager=True)
+        def _paste(event: KeyPressEvent) -> None:
+            self.forward(event.key_sequence)
+
+        self.control = TerminalControl(self)
+        self.term_window = Window(self.control, style="class:terminal",
+                                  always_hide_cursor=Condition(lambda: self.scroll_lines is not None))
+        self.changes = ChangesPane()
+        self.files = FilesPane()
+        self.diff = DiffPane()
+        self.header = Window(FormattedTextControl(self._header), height=1, style="class:agent.header")
+        sides = Condition(lambda: not self.zoomed)
+        self.container = HSplit([
+            self.header,
+            VSplit([
+                ConditionalContainer(HSplit([self.changes.window], width=Dimension(weight=1)), filter=sides),
+                ConditionalContainer(Window(width=1, char="│", style="class:pane.border"), filter=sides),
+                DynamicContainer(lambda: self.diff.window if self.focus == "diff" else self.term_window),
+                ConditionalContainer(Window(width=1, char="│", style="class:pane.border"), filter=sides),
+                ConditionalContainer(HSplit([self.files.window], width=Dimension(weight=1)), filter=sides),
+            ]),
+        ])
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def task(self) -> dict[str, Any]:
+        """The viewed task as last seen (empty when unknown)."""
+        return self.tui.state.tasks.get(self.task_id or "", {})
+
+    def open(self, task_id: str) -> None:
+        """Attach to ``task_id``: new terminal, stream reader, feeder, input sender."""
+        self.close()
+        self.task_id = task_id
+        self.exited = None
+        self.focus = "terminal"
+        self.scroll_lines = None
+        self.zoomed = bool(self.tui.state.setting("ui", "default_agent_zoom", True))
+        self._posted_size = None
+        cols, rows = self._size or (80, 24)
+        self.terminal = Terminal(cols, rows, on_update=self.tui.invalidate, executor=self.tui.executor)
+        self._input = asyncio.Queue()
+        self._restarted = asyncio.Event()
+        self._tasks = [
+            self.tui.spawn(self.terminal.run(), name="pyte feeder"),
+            self.tui.spawn(self._stream(task_id, self.terminal), name="output stream"),
+            self.tui.spawn(self._send_input(task_id), name="input sender"),
+        ]
+        if self._size:
+            self._schedule_resize()
+        if not self.zoomed:
+            self.refresh_panes()
+
+    def close(self) -> None:
+        """Detach: stop every task of this view (the agent keeps running)."""
+        for t in self._tasks:
+            t.cancel()
+        self._tasks = []
+        if self._resize_task:
+            self._resize_task.cancel()
+            self._resize_task = None
+        self.terminal = None
+        self.task_id = None
+        self.scroll_lines = None
+
+    def on_event(self, etype: str, data: dict[str, Any]) -> None:
+        """Bus events concerning the viewed task (session restarts reattach the stream)."""
+        tid = str(data.get("task_id") or data.get("id") or as_dict(data.get("task")).get("id") or "")
+        if tid != self.task_id:
+            return
+        task = as_dict(data.get("task"))
+        if etype == "session.started" or (etype == "task.updated" and task.get("running") and self.exited is not None):
+            self._restarted.set()
+
+    # ---- output ---------------------------------------------------------------------------
+
+    async def _stream(self, task_id: str, term: Terminal) -> None:
+        since: int | None = None
+        backoff = 0.3
+        while True:
+            try:
+                async for ev in self.tui.client.sse(task_path(task_id, "/stream"), {"since": since}):
+                    backoff = 0.3
+                    if ev.event == "output":
+                        msg = as_dict(ev.json())
+                        try:
+                            data = base64.b64decode(str(msg.get("data") or ""))
+                            start = int(msg.get("offset", since or 0))
+                        except (ValueError, TypeError):
+                            continue
+                        if since is not None and start < since:  # overlap after a reconnect
+                            data = data[since - start:]
+                        end = int(ev.id) if ev.id and ev.id.isdigit() else start + len(data)
+                        since = end
+                        term.push(data, end)
+                    elif ev.event == "exit":
+                        info = as_dict(ev.json())
+                        code = info.get("code")
+                        self.exited = code if isinstance(code, int) else -1
+                        self.tui.set_status(f"{task_name(self.task)}: agent exited (code {code})")
+                        self.tui.invalidate()
+                        break
+                else:
+                    if self.exited is None:
+                        # The server ended the stream without an exit: reconnect where we were.
+                        await asyncio.sleep(0.2)
+                        continue
+                # After an exit, wait for the session to come back (restart, rerender on resize).
+                self._restarted.clear()
+                await self._restarted.wait()
+                self.exited = None
+                since = None
+                term.reset()
+                continue
+            except ApiError as exc:
+                self.tui.set_status(f"output stream: {exc}", error=True)
+                if exc.status == 404:
+                    return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    # ---- input ----------------------------------------------------------------------------
+
+    def forward(self, keys: list[KeyPress]) -> None:
+        """Queue the raw bytes of ``keys`` for the agent (leaving scrollback first)."""
+        if self.scroll_lines is not None:
+            self.scroll_lines = None
+            self.scroll_offset = 0
+            self.tui.invalidate()
+        paste = self.terminal.bracketed_paste if self.terminal else False
+        data = b"".join(key_bytes(k, paste) for k in keys)
+        if data:
+            self.send(data)
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the agent's stdin (sent in order, bursts coalesced)."""
+        self._input.put_nowait(data)
+
+    async def _send_input(self, task_id: str) -> None:
+        while True:
+            data = await self._input.get()
+            while not self._input.empty():
+                data += self._input.get_nowait()
+            try:
+                await self.tui.client.send_input(task_id, data)
+                self.keys_sent += len(data)
+            except ApiError as exc:
+                self.tui.set_status(f"input not delivered: {exc}", error=True)
+
+    # ---- size -----------------------------------------------------------------------------
+
+    def on_size(self, width: int, height: int) -> None:
+        """Called while painting: resize pyte now and the PTY shortly after (debounced)."""
+        if width <= 0 or height <= 0 or (width, height) == self._size:
+            return
+        self._size = (width, height)
+        if self.terminal is not None:
+            self.terminal.resize(width, height)
+        self._schedule_resize()
+
+    def _schedule_resize(self) -> None:
+        if self._resize_task is None or self._resize_task.done():
+            self._resize_task = self.tui.spawn(self._post_resize(), name="resize")
+
+    async def _post_resize(self) -> None:
+        await asyncio.sleep(0.15)
+        while self._size and self._size != self._posted_size and self.task_id:
+            cols, rows = self._size
+            try:
+                body = await self.tui.client.post(task_path(self.task_id, "/resize"), {"cols": cols, "rows": rows})
+                self._posted_size = (cols, rows)
+                if as_dict(body).get("rerendered"):
+                    self.tui.set_status("width changed a lot: the agent re-renders its conversation")
+            except ApiError as exc:
+                self.tui.set_status(f"resize: {exc}", error=True)
+                return
+
+    # ---- scrollback -----------------------------------------------------------------------
+
+    def scroll(self, direction: int) -> None:
+        """Shift+↑ (``direction`` 1) / Shift+↓ (-1): scroll with acceleration over the full log."""
+        term = self.terminal
+        if term is None:
+            return
+        now = time.monotonic()
+        self._scroll_speed = min(self._scroll_speed * 2, 32) if now - self._scroll_last < 0.2 else 1
+        self._scroll_last = now
+        if self.scroll_lines is None:
+            if direction < 0:
+                return
+            self.scroll_lines = term.history_fragments() + list(term.lines)
+            self.scroll_offset = 0
+            if term.contiguous_from:
+                self.tui.spawn(self._load_older(term, term.contiguous_from), name="full log")
+        top = max(0, len(self.scroll_lines) - (self._size or (0, 24))[1])
+        self.scroll_offset = max(0, min(top, self.scroll_offset + direction * self._scroll_speed))
+        if self.scroll_offset == 0 and direction < 0:
+            self.scroll_lines = None
+        self.tui.invalidate()
+
+    async def _load_older(self, term: Terminal, until: int) -> None:
+        """Fetch the session log before what the terminal saw and prepend it as plain lines."""
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            async for ev in self.tui.client.sse(task_path(self.task_id or "", "/stream"), {"since": 0}):
+                if ev.event != "output":
+                    break
+                msg = as_dict(ev.json())
+                start = int(msg.get("offset", 0))
+                if start >= until:
+                    break
+                data = base64.b64decode(str(msg.get("data") or ""))[: until - start]
+                chunks.append(data)
+                total += len(data)
+                if total >= FULL_LOG_CAP or start + len(data) >= until:
+                    break
+        except (ApiError, ValueError, TypeError) as exc:
+            self.tui.set_status(f"full log: {exc}", error=True)
+            return
+        loop = asyncio.get_running_loop()
+        lines = await loop.run_in_executor(self.tui.executor, strip_ansi, b"".join(chunks))
+        if self.scroll_lines is not None and self.terminal is term and lines:
+            self.scroll_lines = [[("class:scrollback.plain", line)] for line in lines] + self.scroll_lines
+            self.tui.invalidate()
+
+    # ---- panes ----------------------------------------------------------------------------
+
+    def toggle_panes(self) -> None:
+        """ctrl+z: show/hide the git + file panes (showing them focuses the changes list)."""
+        self.zoomed = not self.zoomed
+        if self.zoomed:
+            self.focus_terminal()
+        else:
+            self.refresh_panes()
+            self.set_focus("changes")
+
+    def set_focus(self, which: str) -> None:
+        """Move focus to ``terminal``, ``changes``, ``files`` or ``diff``."""
+        self.focus = which
+        self.changes.focused = which == "changes"
+        self.files.focused = which == "files"
+        target = {"terminal": self.term_window, "changes": self.changes.window, "files": self.files.window,
+                  "diff": self.diff.window}[which]
+        try:
+            self.tui.app.layout.focus(target)
+        except ValueError:
+            pass
+        self.tui.invalidate()
+
+    def focus_terminal(self) -> None:
+        """Esc from a pane: back to the terminal."""
+        self.set_focus("terminal")
+
+    def back(self) -> bool:
+        """ctrl+q: diff → files panel → task list. Returns True when the view should close."""
+        if self.focus == "diff":
+            self.set_focus("changes" if not self.zoomed else "terminal")
+            return False
+        return True
+
+    def refresh_panes(self) -> None:
+        """Reload the changes list and the current directory."""
+        if self.task_id:
+            self.tui.spawn(self._load_panes(self.task_id), name="panes")
+
+    async def _load_panes(self, task_id: str) -> None:
+        try:
+            self.changes.load(await self.tui.client.get(task_path(task_id, "/git/status")))
+            self.changes.error = ""
+        except ApiError as exc:
+            self.changes.error = exc.message
+        try:
+            self.files.load(await self.tui.client.get(task_path(task_id, "/files"), dir=self.files.dir or None))
+            self.files.error = ""
+        except ApiError as exc:
+            self.files.error = exc.message
+        self.tui.invalidate()
+
+    def pane_enter(self) -> None:
+        """Enter in a list: open the file's diff, or enter a directory."""
+        if self.focus == "changes":
+            entry = self.changes.selected()
+            if entry:
+                self.tui.spawn(self._open_diff(str(entry.get("path"))), name="diff")
+        elif self.focus == "files":
+            entry = self.files.selected()
+            if not entry:
+                return
+            if entry.get("type") == "dir":
+                self.tui.spawn(self._open_dir(str(entry.get("path") or "")), name="files")
+            else:
+                self.tui.spawn(self._open_diff(str(entry.get("path"))), name="diff")
+
+    async def _open_dir(self, rel: str) -> None:
+        try:
+            self.files.load(await self.tui.client.get(task_path(self.task_id or "", "/files"), dir=rel or None))
+        except ApiError as exc:
+            self.tui.set_status(str(exc), error=True)
+        self.tui.invalidate()
+
+    async def _open_diff(self, path: str | None) -> None:
+        try:
+            body = await self.tui.client.get(task_path(self.task_id or "", "/git/diff"), path=path)
+        except ApiError as exc:
+            self.tui.set_status(str(exc), error=True)
+            return
+        self.diff.load(body, path)
+        self.set_focus("diff")
+
+    def selected_path(self) -> str | None:
+        """The worktree-relative path under the cursor (or of the open diff)."""
+        if self.focus == "diff":
+            return self.diff.path
+        pane = self.files if self.focus == "files" else self.changes
+        entry = pane.selected()
+        return str(entry.get("path")) if entry and entry.get("name") != ".." else None
+
+    # ---- header ---------------------------------------------------------------------------
+
+    def _header(self) -> StyleAndTextTuples:
+        t = self.task
+        term = self.terminal
+        parts: StyleAndTextTuples = [("class:agent.title", f" {task_name(t) if t else self.task_id} ")]
+        status = str(t.get("status") or "")
+        if t.get("idle"):
+            status += " · needs you"
+        parts.append(("class:agent.dim", f" {status} "))
+        if t.get("branch"):
+            parts.append(("class:agent.dim", f" {t.get('branch')} "))
+        if self.exited is not None:
+            parts.append(("class:status.failed", f" exited ({self.exited}) "))
+        if self.scroll_lines is not None:
+            parts.append(("class:agent.scroll", f" SCROLL −{self.scroll_offset} (Shift+↓ back) "))
+        if term is not None:
+            cols, rows = term.size
+            parts.append(("class:agent.dim", f" {cols}×{rows} "))
+        parts.append(("class:agent.dim", " ctrl+q back · ctrl+z panes · ctrl+k tasks · ctrl+l links "))
+        return parts
+
+
+def links_of(body: Any) -> list[dict[str, str]]:
+    """The ``links`` list of a links answer, cleaned."""
+    out = []
+    for item in as_list(as_dict(body).get("links")):
+        if isinstance(item, dict) and item.get("url"):
+            out.append({"label": str(item.get("label") or item["url"]), "url": str(item["url"])})
+    return out

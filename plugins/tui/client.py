@@ -1,0 +1,260 @@
+"""The TUI's only link to the daemon: a small REST + SSE client over httpx (asyncio).
+
+Locally it speaks HTTP over the unix socket ``$ARGUS_HOME/daemon.sock`` with the master token
+from ``$ARGUS_HOME/api-token``; remotely (``argus --remote URL --token T``) it speaks HTTP(S) to
+the URL. Every failure surfaces as one exception type, :class:`ApiError`, whose ``status`` is the
+HTTP code (0 when the daemon could not be reached) and whose ``message`` is fit for a status line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+LOCAL_BASE = "http://argus.local"
+
+
+class ApiError(Exception):
+    """A failed call: ``status`` is the HTTP code, or 0 when the daemon was unreachable."""
+
+    def __init__(self, status: int, message: str, method: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+
+    @property
+    def unreachable(self) -> bool:
+        """True when no HTTP answer came back at all."""
+        return self.status == 0
+
+    @property
+    def unauthorized(self) -> bool:
+        """True for a missing, unknown or revoked token (401)."""
+        return self.status == 401
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}".strip()
+        if self.status == 0:
+            return f"daemon unreachable ({where}): {self.message}"
+        if self.status == 401:
+            return f"token rejected (401) on {where}: {self.message}"
+        return f"{where} failed ({self.status}): {self.message}"
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One server-sent event: ``event`` type (default ``message``), ``data`` text, ``id`` or None."""
+
+    event: str
+    data: str
+    id: str | None = None
+
+    def json(self) -> Any:
+        """``data`` parsed as JSON, or None when it is not valid JSON."""
+        try:
+            return json.loads(self.data)
+        except ValueError:
+            return None
+
+
+class SseParser:
+    """Incremental text/event-stream parser: feed bytes, get complete events back."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._event = ""
+        self._data: list[str] = []
+        self._id: str | None = None
+
+    def feed(self, chunk: bytes) -> list[SseEvent]:
+        """Consume ``chunk`` and return every event completed by it (comments are dropped)."""
+        self._buf += chunk
+        out: list[SseEvent] = []
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl < 0:
+                break
+            raw = self._buf[:nl]
+            self._buf = self._buf[nl + 1:]
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            line = raw.decode("utf-8", "replace")
+            if not line:
+                if self._data or self._event:
+                    out.append(SseEvent(self._event or "message", "\n".join(self._data), self._id))
+                self._event, self._data = "", []
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            if value.startswith(" "):
+                value = value[1:]
+            if name == "event":
+                self._event = value
+            elif name == "data":
+                self._data.append(value)
+            elif name == "id":
+                self._id = value
+        return out
+
+
+def read_token(path: Path) -> str:
+    """The master token stored at ``path`` (stripped), or "" when the file is missing."""
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+def _error_message(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return (resp.text or resp.reason_phrase or "").strip()[:200]
+    if isinstance(body, dict) and body.get("error"):
+        return str(body["error"])
+    return str(body)[:200]
+
+
+class ArgusClient:
+    """Async client of the daemon's REST/SSE API (one per TUI process).
+
+    ``uds`` set: local mode over the unix socket. Otherwise ``base_url`` is the remote daemon.
+    ``token_file``, when given, is re-read after a 401 so a restarted daemon's new master token
+    is picked up without restarting the TUI.
+    """
+
+    def __init__(self, base_url: str, token: str, *, uds: str | None = None,
+                 token_file: Path | None = None, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.uds = uds
+        self.token_file = token_file
+        self.timeout = timeout
+        self._http = self._make_client(httpx.Timeout(timeout))
+        # Streams get no read deadline beyond "two keepalives missed".
+        self._stream_http = self._make_client(httpx.Timeout(timeout, read=75.0))
+
+    @classmethod
+    def local(cls, home: Path) -> ArgusClient:
+        """A client for the daemon of ``home`` (``$ARGUS_HOME``), over its unix socket."""
+        token_file = home / "api-token"
+        return cls(LOCAL_BASE, read_token(token_file), uds=str(home / "daemon.sock"), token_file=token_file)
+
+    @classmethod
+    def remote(cls, url: str, token: str) -> ArgusClient:
+        """A client for a remote daemon at ``url`` authenticated with ``token``."""
+        return cls(url, token)
+
+    @property
+    def is_remote(self) -> bool:
+        """True when talking to another machine's daemon (no local worktrees)."""
+        return self.uds is None
+
+    def describe(self) -> str:
+        """Where the daemon is, for status lines."""
+        return f"unix:{self.uds}" if self.uds else self.base_url
+
+    def _make_client(self, timeout: httpx.Timeout) -> httpx.AsyncClient:
+        transport = httpx.AsyncHTTPTransport(uds=self.uds) if self.uds else httpx.AsyncHTTPTransport()
+        return httpx.AsyncClient(base_url=self.base_url, transport=transport, timeout=timeout)
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if extra:
+            h.update(extra)
+        return h
+
+    def _refresh_token(self) -> bool:
+        if self.token_file is None:
+            return False
+        fresh = read_token(self.token_file)
+        if fresh and fresh != self.token:
+            self.token = fresh
+            return True
+        return False
+
+    async def request(self, method: str, path: str, *, json_body: Any = None,
+                      params: dict[str, Any] | None = None, content: bytes | None = None,
+                      headers: dict[str, str] | None = None, raw: bool = False) -> Any:
+        """Call the API and return the decoded JSON (or text when ``raw``); raise ApiError."""
+        for attempt in (0, 1):
+            try:
+                resp = await self._http.request(method, path, json=json_body, params=params,
+                                                content=content, headers=self._headers(headers))
+            except httpx.HTTPError as exc:
+                raise ApiError(0, str(exc) or type(exc).__name__, method, path) from None
+            if resp.status_code == 401 and attempt == 0 and self._refresh_token():
+                continue
+            break
+        if resp.status_code >= 400:
+            raise ApiError(resp.status_code, _error_message(resp), method, path)
+        if raw:
+            return resp.text
+        if not resp.content:
+            return {}
+        try:
+            return resp.json()
+        except ValueError:
+            raise ApiError(resp.status_code, "the daemon answered with invalid JSON", method, path) from None
+
+    async def get(self, path: str, **params: Any) -> Any:
+        """GET ``path`` with query ``params``; JSON result."""
+        return await self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    async def post(self, path: str, body: Any = None) -> Any:
+        """POST a JSON body to ``path``; JSON result."""
+        return await self.request("POST", path, json_body=body if body is not None else {})
+
+    async def put(self, path: str, body: Any) -> Any:
+        """PUT a JSON body to ``path``; JSON result."""
+        return await self.request("PUT", path, json_body=body)
+
+    async def delete(self, path: str) -> Any:
+        """DELETE ``path``; JSON result."""
+        return await self.request("DELETE", path)
+
+    async def send_input(self, task_id: str, data: bytes) -> None:
+        """Write raw bytes to a task's PTY (``POST /api/tasks/{id}/input``)."""
+        await self.request("POST", f"/api/tasks/{quote(task_id)}/input", content=data,
+                           headers={"Content-Type": "application/octet-stream"})
+
+    async def sse(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[SseEvent]:
+        """Open one SSE connection and yield its events until the server ends it.
+
+        Raises ApiError when the connection fails or answers with an error status.
+        """
+        parser = SseParser()
+        try:
+            async with self._stream_http.stream(
+                "GET", path, params={k: v for k, v in (params or {}).items() if v is not None},
+                headers=self._headers({"Accept": "text/event-stream"}),
+            ) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    if resp.status_code == 401:
+                        self._refresh_token()
+                    raise ApiError(resp.status_code, _error_message(resp), "GET", path)
+                async for chunk in resp.aiter_raw():
+                    for ev in parser.feed(chunk):
+                        yield ev
+        except httpx.HTTPError as exc:
+            raise ApiError(0, str(exc) or type(exc).__name__, "GET", path) from None
+
+    async def aclose(self) -> None:
+        """Close both connection pools."""
+        await self._http.aclose()
+        await self._stream_http.aclose()
+
+
+def task_path(task_id: str, suffix: str = "") -> str:
+    """``/api/tasks/{id}{suffix}`` with the id URL-quoted."""
+    return f"/api/tasks/{quote(str(task_id), safe='')}{suffix}"

@@ -1,0 +1,380 @@
+"""Modal dialogs: typed forms, a fuzzy picker and a yes/no confirmation.
+
+All three follow the manual's dialog keys: ``Esc`` / ``ctrl+q`` close, ``Enter`` confirms,
+``Tab`` / ``Shift+Tab`` move between fields. Submitting runs an async callback; while it runs
+the form stays open, and an error it raises is shown inside the form instead of closing it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.layout import (
+    ConditionalContainer,
+    Dimension,
+    FormattedTextControl,
+    HSplit,
+    VSplit,
+    Window,
+)
+from prompt_toolkit.layout.containers import Container
+from prompt_toolkit.widgets import Frame, TextArea
+
+Submit = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+@dataclass
+class FormField:
+    """One input of a form. ``type`` is ``string``, ``int``, ``bool``, ``enum``, ``list`` or ``text``
+    (multi-line), matching the settings schema's field types."""
+
+    key: str
+    label: str = ""
+    type: str = "string"
+    value: Any = ""
+    choices: Sequence[str] = ()
+    help: str = ""
+    completer: Completer | None = None
+    password: bool = False
+
+
+class SkillCompleter(Completer):
+    """Completes ``/skill`` names from a list fetched once from ``GET /api/skills``."""
+
+    def __init__(self) -> None:
+        self.skills: list[dict[str, Any]] = []
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        """Offer skills whose name contains what follows the ``/`` under the cursor."""
+        word = document.get_word_before_cursor(WORD=True)
+        if not word.startswith("/"):
+            return
+        needle = word[1:].lower()
+        for s in self.skills:
+            name = str(s.get("name", "")) if isinstance(s, dict) else ""
+            if name and needle in name.lower():
+                yield Completion("/" + name, start_position=-len(word),
+                                 display_meta=str(s.get("description", ""))[:60])
+
+
+class ChoiceCompleter(Completer):
+    """Completes a single-line field from a fixed list of choices (projects, backends)."""
+
+    def __init__(self, choices: Callable[[], Sequence[str]]) -> None:
+        self.choices = choices
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+        """Every choice containing the typed text."""
+        text = document.text_before_cursor.lower()
+        for c in self.choices():
+            if text in c.lower():
+                yield Completion(c, start_position=-len(document.text_before_cursor))
+
+
+class _Toggle:
+    """A focusable bool or enum input: Space / ◀ / ▶ change it."""
+
+    def __init__(self, f: FormField) -> None:
+        self.field = f
+        self.choices = list(f.choices) if f.type == "enum" else [False, True]
+        self.value: Any = f.value if f.value in self.choices else (self.choices[0] if self.choices else "")
+        kb = KeyBindings()
+
+        @kb.add("space")
+        @kb.add("right")
+        @kb.add("l")
+        def _next(event: KeyPressEvent) -> None:
+            self.cycle(1)
+
+        @kb.add("left")
+        @kb.add("h")
+        def _prev(event: KeyPressEvent) -> None:
+            self.cycle(-1)
+
+        self.control = FormattedTextControl(self._text, focusable=True, key_bindings=kb, show_cursor=False)
+        self.window = Window(self.control, height=1, dont_extend_height=True)
+
+    def cycle(self, step: int) -> None:
+        """Move to the next (or previous) choice."""
+        if self.choices:
+            i = self.choices.index(self.value) if self.value in self.choices else 0
+            self.value = self.choices[(i + step) % len(self.choices)]
+
+    def _text(self) -> StyleAndTextTuples:
+        if self.field.type == "bool":
+            return [("class:form.toggle", "[x] yes" if self.value else "[ ] no")]
+        return [("class:form.toggle", f"◀ {self.value} ▶")]
+
+
+class Form:
+    """A modal form. ``on_submit(values)`` may be async; raising keeps the form open with the error."""
+
+    def __init__(self, title: str, fields: Sequence[FormField], on_submit: Submit, *,
+                 on_close: Callable[[], None] | None = None, help_text: str = "",
+                 run: Callable[[Awaitable[Any]], Any] | None = None) -> None:
+        self.title = title
+        self.fields = list(fields)
+        self.on_submit = on_submit
+        self.on_close = on_close or (lambda: None)
+        self.run = run
+        self.error = ""
+        self.busy = False
+        self.inputs: dict[str, TextArea | _Toggle] = {}
+        rows: list[Container] = []
+        for f in self.fields:
+            if f.type in ("bool", "enum"):
+                widget: TextArea | _Toggle = _Toggle(f)
+                win = widget.window
+            else:
+                text = ", ".join(f.value) if isinstance(f.value, list) else ("" if f.value is None else str(f.value))
+                widget = TextArea(text=text, multiline=f.type == "text", password=f.password,
+                                  completer=f.completer, complete_while_typing=f.completer is not None,
+                                  height=Dimension(min=3, max=6) if f.type == "text" else 1,
+                                  style="class:form.input", wrap_lines=True)
+                win = widget
+            self.inputs[f.key] = widget
+            label = Window(FormattedTextControl([("class:form.label", (f.label or f.key) + " ")]),
+                           width=18, height=1, dont_extend_width=True)
+            rows.append(VSplit([label, win]))
+            if f.help:
+                rows.append(Window(FormattedTextControl([("class:form.help", " " * 18 + f.help)]), height=1))
+        rows.append(ConditionalContainer(
+            Window(FormattedTextControl(lambda: [("class:form.error", self.error)]), height=1, wrap_lines=True),
+            filter=Condition(lambda: bool(self.error))))
+        hint = help_text or "Enter submit · Tab/Shift+Tab move · Esc cancel"
+        rows.append(Window(FormattedTextControl(lambda: [("class:form.help", "working…" if self.busy else hint)]),
+                           height=1))
+        kb = KeyBindings()
+
+        @kb.add("tab")
+        def _next(event: KeyPressEvent) -> None:
+            event.app.layout.focus_next()
+
+        @kb.add("s-tab")
+        def _prev(event: KeyPressEvent) -> None:
+            event.app.layout.focus_previous()
+
+        @kb.add("enter")
+        def _submit(event: KeyPressEvent) -> None:
+            buf = event.app.current_buffer
+            state = buf.complete_state
+            if state is not None and state.current_completion is not None:
+                buf.apply_completion(state.current_completion)
+                return
+            self.submit()
+
+        @kb.add("escape", eager=True)
+        @kb.add("c-q")
+        def _cancel(event: KeyPressEvent) -> None:
+            buf = event.app.current_buffer
+            if buf.complete_state is not None:
+                buf.cancel_completion()
+                return
+            self.on_close()
+
+        self.container = Frame(HSplit(rows, padding=0), title=title, style="class:form", key_bindings=kb,
+                               width=Dimension(min=40, preferred=90, max=110))
+
+    def first_focus(self) -> Any:
+        """The widget to focus when the form opens."""
+        for w in self.inputs.values():
+            return w.window if isinstance(w, _Toggle) else w
+        return self.container
+
+    def values(self) -> dict[str, Any]:
+        """The entered values, typed (ints parsed, lists split); raises ValueError on bad input."""
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            w = self.inputs[f.key]
+            if isinstance(w, _Toggle):
+                out[f.key] = w.value
+                continue
+            text = w.text if f.type == "text" else w.text.strip()
+            if f.type == "int":
+                try:
+                    out[f.key] = int(text)
+                except ValueError:
+                    raise ValueError(f"{f.label or f.key}: expected a whole number") from None
+            elif f.type == "list":
+                out[f.key] = [v.strip() for v in text.split(",") if v.strip()]
+            else:
+                out[f.key] = text
+        return out
+
+    def submit(self) -> None:
+        """Validate, run ``on_submit``, close on success or show the error."""
+        if self.busy:
+            return
+        try:
+            values = self.values()
+        except ValueError as exc:
+            self.error = str(exc)
+            return
+
+        async def go() -> None:
+            self.busy = True
+            try:
+                result = self.on_submit(values)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:  # shown in the form; the user can fix and retry
+                self.error = str(exc) or type(exc).__name__
+                return
+            finally:
+                self.busy = False
+            self.on_close()
+
+        if self.run is not None:
+            self.run(go())
+        else:
+            import asyncio
+            asyncio.get_event_loop().create_task(go())
+
+
+def fuzzy_score(query: str, text: str) -> int | None:
+    """A subsequence match score (higher is better), or None when ``query`` does not match."""
+    if not query:
+        return 0
+    q, t = query.lower(), text.lower()
+    if q in t:
+        return 1000 - t.index(q) * 2 - len(t)
+    score, pos, prev = 0, 0, -2
+    for ch in q:
+        i = t.find(ch, pos)
+        if i < 0:
+            return None
+        score += 10 if i == prev + 1 else 1
+        prev, pos = i, i + 1
+    return score - len(t)
+
+
+@dataclass
+class PickerItem:
+    """One choice in a picker: what is shown, what is returned, and an optional style."""
+
+    label: str
+    value: Any
+    style: str = ""
+    detail: str = ""
+    pinned: bool = False
+
+
+@dataclass
+class Picker:
+    """A fuzzy-search list: type to filter, ↑/↓ to move, Enter picks, Esc closes.
+
+    ``pinned`` items keep their place at the top of the list whatever the score.
+    """
+
+    title: str
+    items: list[PickerItem]
+    on_pick: Callable[[Any], Any]
+    on_close: Callable[[], None] = lambda: None
+    empty_text: str = "nothing to pick"
+    index: int = 0
+    container: Any = field(init=False)
+    query: TextArea = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.query = TextArea(multiline=False, prompt="› ", style="class:form.input")
+        self.query.buffer.on_text_changed += lambda _: setattr(self, "index", 0)
+        kb = KeyBindings()
+
+        @kb.add("down")
+        @kb.add("c-n")
+        @kb.add("c-j")
+        def _down(event: KeyPressEvent) -> None:
+            self.index = min(self.index + 1, max(0, len(self.filtered()) - 1))
+
+        @kb.add("up")
+        @kb.add("c-p")
+        def _up(event: KeyPressEvent) -> None:
+            self.index = max(0, self.index - 1)
+
+        @kb.add("enter")
+        def _pick(event: KeyPressEvent) -> None:
+            items = self.filtered()
+            if items:
+                item = items[min(self.index, len(items) - 1)]
+                self.on_close()
+                self.on_pick(item.value)
+
+        @kb.add("escape", eager=True)
+        @kb.add("c-q")
+        def _close(event: KeyPressEvent) -> None:
+            self.on_close()
+
+        body = Window(FormattedTextControl(self._list), height=Dimension(min=3, max=16))
+        self.container = Frame(HSplit([self.query, body]), title=self.title, key_bindings=kb, style="class:form",
+                               width=Dimension(min=40, preferred=80, max=100))
+
+    def first_focus(self) -> Any:
+        """The query input."""
+        return self.query
+
+    def filtered(self) -> list[PickerItem]:
+        """Items matching the query, pinned first, then best score first."""
+        q = self.query.text.strip()
+        scored = []
+        for n, it in enumerate(self.items):
+            s = fuzzy_score(q, it.label)
+            if s is not None:
+                scored.append((0 if it.pinned else 1, -s if q else 0, n, it))
+        scored.sort(key=lambda x: x[:3])
+        return [x[3] for x in scored]
+
+    def _list(self) -> StyleAndTextTuples:
+        items = self.filtered()
+        if not items:
+            return [("class:task.dim", self.empty_text)]
+        out: StyleAndTextTuples = []
+        for n, it in enumerate(items[:200]):
+            sel = n == self.index
+            if sel:
+                out.append(("[SetCursorPosition]", ""))
+            style = "class:task.selected" if sel else it.style
+            out.append((style, f" {it.label}"))
+            if it.detail:
+                out.append((f"{style} class:task.dim", f"  {it.detail}"))
+            out.append(("", "\n"))
+        return out
+
+
+class Confirm:
+    """A yes/no question: ``y`` / Enter confirms, ``n`` / Esc cancels."""
+
+    def __init__(self, title: str, message: str, on_yes: Callable[[], Any],
+                 on_close: Callable[[], None] = lambda: None) -> None:
+        self.on_yes = on_yes
+        self.on_close = on_close
+        kb = KeyBindings()
+
+        @kb.add("y")
+        @kb.add("enter")
+        def _yes(event: KeyPressEvent) -> None:
+            self.on_close()
+            self.on_yes()
+
+        @kb.add("n")
+        @kb.add("escape", eager=True)
+        @kb.add("c-q")
+        def _no(event: KeyPressEvent) -> None:
+            self.on_close()
+
+        self._window = Window(FormattedTextControl(
+            [("class:form.label", message + "\n\n"), ("class:form.help", "y / Enter: yes    n / Esc: no")],
+            focusable=True, show_cursor=False), wrap_lines=True)
+        self.container = Frame(self._window, title=title, key_bindings=kb, style="class:form.danger",
+                               width=Dimension(min=30, preferred=70, max=90))
+
+    def first_focus(self) -> Any:
+        """The message window (it holds the key bindings' focus)."""
+        return self._window

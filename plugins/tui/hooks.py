@@ -1,0 +1,1 @@
+"""tui plugin hooks (in progress)."""

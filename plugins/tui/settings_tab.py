@@ -1,0 +1,399 @@
+"""The Settings tab: status rows, projects, backends, every schema section, plugin sections.
+
+Nothing here is hard-wired to a plugin: the typed sections come from ``GET /api/settings``'s
+``schema`` (declared by plugins through ``argus_settings_sections``) and the plugin forms from
+``GET /api/plugins/settings/sections`` (the substrate registry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from prompt_toolkit.formatted_text import StyleAndTextTuples
+
+from .client import ApiError
+from .forms import Confirm, Form, FormField
+from .state import as_dict, as_list
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import ArgusTui
+
+TUI_VERSION = "0.1.0"
+SCAN_DEPTH = 3
+SCAN_LIMIT = 60
+
+
+@dataclass
+class SRow:
+    """One row of the Settings tab. ``kind``: header, status, project, backend, setting, plugin."""
+
+    kind: str
+    section: str
+    label: str = ""
+    value: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def scan_git_repos(root: Path, depth: int = SCAN_DEPTH, limit: int = SCAN_LIMIT) -> list[Path]:
+    """Git repositories under ``root`` (``root`` itself included), at most ``depth`` levels down."""
+    found: list[Path] = []
+    queue: list[tuple[Path, int]] = [(root, 0)]
+    while queue and len(found) < limit:
+        path, d = queue.pop(0)
+        if (path / ".git").exists():
+            found.append(path)
+            continue
+        if d >= depth:
+            continue
+        try:
+            children = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError:
+            continue
+        queue.extend((c, d + 1) for c in children if c.name not in ("node_modules", "venv", ".venv"))
+    return found
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "—"
+    return "—" if value in (None, "") else str(value)
+
+
+class SettingsTab:
+    """Rows, selection and actions of the Settings tab."""
+
+    def __init__(self, tui: ArgusTui) -> None:
+        self.tui = tui
+        self.index = 0
+        self.rows: list[SRow] = []
+
+    # ---- rows -----------------------------------------------------------------------------
+
+    def build_rows(self) -> list[SRow]:
+        """Every row from the current state, in display order."""
+        st = self.tui.state
+        rows: list[SRow] = [SRow("header", "status", "Status")]
+        conn = "connected" if st.connected else (self.tui.connection_error or "not connected")
+        rows.append(SRow("status", "status", "Daemon", f"{conn} · {self.tui.client.describe()}"))
+        sup = as_dict(st.status.get("supervisor"))
+        sup_txt = ("running" if sup.get("running") else "not running") if sup.get("enabled", True) else "disabled"
+        rows.append(SRow("status", "status", "Supervisor", sup_txt))
+        sessions = as_dict(st.status.get("sessions"))
+        if sessions:
+            rows.append(SRow("status", "status", "Sessions",
+                             f"{sessions.get('running', 0)} running · {sessions.get('idle', 0)} idle"))
+        rows.append(SRow("status", "status", "Versions",
+                         f"daemon {st.status.get('version') or '?'} · tui {TUI_VERSION}"
+                         + (" · remote" if st.remote else "")))
+        rows.append(SRow("header", "projects", "Projects", "n new · e edit · d delete · i quick add · a AppleEvents"))
+        for p in st.projects:
+            if isinstance(p, dict):
+                detail = f"{p.get('path', '')}  {p.get('branch') or ''}  {p.get('backend') or ''}".rstrip()
+                rows.append(SRow("project", "projects", str(p.get("name", "?")), detail, p))
+        rows.append(SRow("header", "backends", "Backends", "n new · e edit · d set default · m model"))
+        default = st.default_backend()
+        for b in st.backends:
+            if isinstance(b, dict):
+                mark = "★ " if b.get("name") == default else "  "
+                detail = str(b.get("command", "")) + (f"  model={b['model']}" if b.get("model") else "")
+                rows.append(SRow("backend", "backends", mark + str(b.get("name", "?")), detail, b))
+        for sec in as_list(st.settings.get("schema")):
+            if not isinstance(sec, dict) or not sec.get("name"):
+                continue
+            name = str(sec["name"])
+            hint = "Enter/◀/▶ change" + (" · master token" if sec.get("master_only") else "")
+            rows.append(SRow("header", name, str(sec.get("title") or name), hint))
+            for f in as_list(sec.get("fields")):
+                if isinstance(f, dict) and f.get("key"):
+                    value = st.setting(name, str(f["key"]), f.get("default"))
+                    rows.append(SRow("setting", name, str(f.get("label") or f["key"]), _show(value),
+                                     {"field": f, "value": value}))
+        for sec in st.plugin_sections:
+            if not isinstance(sec, dict):
+                continue
+            title = f"{sec.get('scope', '?')} · {sec.get('title', '?')}"
+            kind = str(sec.get("type") or "form")
+            rows.append(SRow("plugin", "plugin", title, "Enter edit" if kind == "form" else kind, sec))
+        return rows
+
+    def selected(self) -> SRow | None:
+        """The row under the cursor."""
+        return self.rows[self.index] if 0 <= self.index < len(self.rows) else None
+
+    def move(self, step: int) -> None:
+        """Move the cursor, skipping nothing (headers are selectable so ``n`` works on empty sections)."""
+        if self.rows:
+            self.index = max(0, min(len(self.rows) - 1, self.index + step))
+
+    def fragments(self, width: int) -> StyleAndTextTuples:
+        """The tab's content with the cursor on the selected row."""
+        self.rows = self.build_rows()
+        self.index = max(0, min(self.index, len(self.rows) - 1))
+        out: StyleAndTextTuples = []
+        for i, r in enumerate(self.rows):
+            sel = i == self.index
+            if sel:
+                out.append(("[SetCursorPosition]", ""))
+            if r.kind == "header":
+                style = "class:task.selected" if sel else "class:task.header"
+                out.append((style, f" {r.label}"))
+                out.append((f"{style} class:task.dim", f"   {r.value}\n"))
+                continue
+            style = "class:task.selected" if sel else ""
+            out.append((style, f"   {r.label:<28}"))
+            vstyle = f"{style} class:setting.value" if r.kind == "setting" else f"{style} class:task.dim"
+            value = r.value
+            if r.kind == "setting" and as_dict(r.data.get("field")).get("type") in ("bool", "enum"):
+                value = f"◀ {value} ▶"
+            out.append((vstyle, f" {value}".ljust(max(0, width - 31)) + "\n"))
+        return out
+
+    # ---- actions --------------------------------------------------------------------------
+
+    def key(self, key: str) -> None:
+        """Dispatch a Settings key for the selected row."""
+        row = self.selected()
+        if row is None:
+            return
+        sec = row.section
+        handlers: dict[tuple[str, str], Any] = {
+            ("projects", "n"): self.new_project, ("projects", "i"): self.quick_add,
+            ("backends", "n"): self.new_backend,
+        }
+        if (sec, key) in handlers:
+            handlers[(sec, key)]()
+            return
+        if row.kind == "project":
+            {"e": self.edit_project, "d": self.delete_project, "a": self.apple_events}.get(key, lambda r: None)(row)
+        elif row.kind == "backend":
+            {"e": self.edit_backend, "d": self.set_default_backend, "m": self.edit_model}.get(
+                key, lambda r: None)(row)
+        elif row.kind == "setting" and key in ("enter", "right", "left"):
+            self.change_setting(row, -1 if key == "left" else 1)
+        elif row.kind == "plugin" and key == "enter":
+            self.plugin_form(row)
+
+    def _form(self, title: str, fields: list[FormField], submit: Any) -> None:
+        self.tui.open_modal(Form(title, fields, submit, on_close=self.tui.close_modal, run=self.tui.spawn))
+
+    def _backend_choices(self) -> list[str]:
+        return [""] + [str(b.get("name")) for b in self.tui.state.backends if isinstance(b, dict)]
+
+    def new_project(self) -> None:
+        """``n`` on Projects: name + path (+ branch, backend)."""
+        async def submit(v: dict[str, Any]) -> None:
+            body = {k: v[k] for k in ("name", "path", "branch", "backend") if v.get(k)}
+            await self.tui.client.post("/api/projects", body)
+            self.tui.set_status(f"project {v['name']} added")
+            await self.tui.refresh("projects")
+        self._form("New project", [
+            FormField("name", "Name"), FormField("path", "Path", help="absolute path to the repo root"),
+            FormField("branch", "Base branch", help="empty: git's default"),
+            FormField("backend", "Backend", "enum", "", self._backend_choices()),
+        ], submit)
+
+    def edit_project(self, row: SRow) -> None:
+        """``e`` on a project."""
+        p = row.data
+        sandbox = as_dict(p.get("sandbox"))
+        enabled = sandbox.get("enabled")
+        mode = "inherit" if enabled is None else ("enabled" if enabled else "disabled")
+
+        async def submit(v: dict[str, Any]) -> None:
+            body: dict[str, Any] = {"path": v["path"], "branch": v["branch"], "backend": v["backend"]}
+            enabled = {"inherit": None, "enabled": True, "disabled": False}[v["sandbox"]]
+            body["sandbox"] = {**sandbox, "enabled": enabled}
+            await self.tui.client.put(f"/api/projects/{quote(str(p.get('name')), safe='')}", body)
+            self.tui.set_status(f"project {p.get('name')} saved")
+            await self.tui.refresh("projects")
+        self._form(f"Edit project {p.get('name')}", [
+            FormField("path", "Path", value=p.get("path", "")),
+            FormField("branch", "Base branch", value=p.get("branch") or ""),
+            FormField("backend", "Backend", "enum", p.get("backend") or "", self._backend_choices()),
+            FormField("sandbox", "Sandbox", "enum", mode, ["inherit", "enabled", "disabled"]),
+        ], submit)
+
+    def delete_project(self, row: SRow) -> None:
+        """``d`` on a project, after confirmation."""
+        name = str(row.data.get("name"))
+
+        async def go() -> None:
+            try:
+                await self.tui.client.delete(f"/api/projects/{quote(name, safe='')}")
+                self.tui.set_status(f"project {name} deleted")
+                await self.tui.refresh("projects")
+            except ApiError as exc:
+                self.tui.set_status(str(exc), error=True)
+        self.tui.open_modal(Confirm("Delete project", f"Delete project {name}? Its tasks are not touched.",
+                                    lambda: self.tui.spawn(go()), on_close=self.tui.close_modal))
+
+    def apple_events(self, row: SRow) -> None:
+        """``a`` on a project: the AppleEvents allowlist of its sandbox."""
+        p = row.data
+        sandbox = as_dict(p.get("sandbox"))
+
+        async def submit(v: dict[str, Any]) -> None:
+            await self.tui.client.put(f"/api/projects/{quote(str(p.get('name')), safe='')}",
+                                      {"sandbox": {**sandbox, "allow_apple_events": v["allow"]}})
+            self.tui.set_status("AppleEvents allowlist saved")
+            await self.tui.refresh("projects")
+        self._form(f"AppleEvents · {p.get('name')}", [
+            FormField("allow", "Bundle IDs", "list", as_list(sandbox.get("allow_apple_events")),
+                      help="comma-separated, e.g. com.apple.iChat"),
+        ], submit)
+
+    def quick_add(self) -> None:
+        """``i``: scan a local directory for git repos and import the chosen ones."""
+        if self.tui.state.remote:
+            self.tui.set_status("quick add scans this machine's disks; against a remote daemon add projects "
+                                "with POST /api/projects (n)", error=True)
+            return
+
+        async def scan(v: dict[str, Any]) -> None:
+            root = Path(os.path.expanduser(v["dir"] or "~"))
+            if not root.is_dir():
+                raise ValueError(f"{root} is not a directory")
+            self.tui.set_status(f"quick add: scanning {root}…")
+            loop = asyncio.get_running_loop()
+            repos = await loop.run_in_executor(self.tui.executor, scan_git_repos, root)
+            known = {str(p.get("path")) for p in self.tui.state.projects if isinstance(p, dict)}
+            repos = [r for r in repos if str(r) not in known]
+            if not repos:
+                self.tui.set_status(f"quick add: no new git repositories under {root}")
+                return
+            self.tui.set_status(f"quick add: {len(repos)} repositories found under {root}")
+            loop.call_soon(self._pick_repos, repos)
+
+        self._form("Quick add projects", [FormField("dir", "Directory", value=str(Path.home()),
+                                                    help=f"git repos up to {SCAN_DEPTH} levels down")], scan)
+
+    def _pick_repos(self, repos: list[Path]) -> None:
+        fields = [FormField(str(i), r.name, "bool", True, help=str(r)) for i, r in enumerate(repos)]
+
+        async def submit(v: dict[str, Any]) -> None:
+            chosen = [repos[int(k)] for k, on in v.items() if on]
+            self.tui.spawn(self._import(chosen), name="quick add")
+        self._form("Import repositories (Space toggles)", fields, submit)
+
+    async def _import(self, repos: list[Path]) -> None:
+        done, failed = 0, []
+        for n, repo in enumerate(repos, 1):
+            self.tui.set_status(f"quick add: importing {n}/{len(repos)} {repo.name}…")
+            try:
+                await self.tui.client.post("/api/projects", {"name": repo.name, "path": str(repo)})
+                done += 1
+            except ApiError as exc:
+                failed.append(f"{repo.name} ({exc.message})")
+        await self.tui.refresh("projects")
+        msg = f"quick add: imported {done}/{len(repos)}"
+        self.tui.set_status(msg + (f"; failed: {', '.join(failed)}" if failed else ""), error=bool(failed))
+
+    def new_backend(self) -> None:
+        """``n`` on Backends."""
+        async def submit(v: dict[str, Any]) -> None:
+            await self.tui.client.post("/api/backends", v)
+            self.tui.set_status(f"backend {v['name']} added")
+            await self.tui.refresh("backends")
+        self._form("New backend", [FormField("name", "Name"), FormField("command", "Command"),
+                                   FormField("prompt_flag", "Prompt flag", help="empty: positional"),
+                                   FormField("model", "Model", help="empty: the CLI's default")], submit)
+
+    def edit_backend(self, row: SRow) -> None:
+        """``e`` on a backend."""
+        b = row.data
+
+        async def submit(v: dict[str, Any]) -> None:
+            await self.tui.client.put(f"/api/backends/{quote(str(b.get('name')), safe='')}", v)
+            self.tui.set_status(f"backend {b.get('name')} saved")
+            await self.tui.refresh("backends")
+        self._form(f"Edit backend {b.get('name')}", [
+            FormField("command", "Command", value=b.get("command", "")),
+            FormField("prompt_flag", "Prompt flag", value=b.get("prompt_flag", "")),
+            FormField("model", "Model", value=b.get("model", ""))], submit)
+
+    def edit_model(self, row: SRow) -> None:
+        """``m`` on a backend: its default model."""
+        b = row.data
+
+        async def submit(v: dict[str, Any]) -> None:
+            await self.tui.client.put(f"/api/backends/{quote(str(b.get('name')), safe='')}", {"model": v["model"]})
+            self.tui.set_status(f"backend {b.get('name')}: model {v['model'] or '(CLI default)'}")
+            await self.tui.refresh("backends")
+        self._form(f"Model · {b.get('name')}", [FormField("model", "Model", value=b.get("model", ""))], submit)
+
+    def set_default_backend(self, row: SRow) -> None:
+        """``d`` on a backend: make it the default (``defaults.backend``)."""
+        name = str(row.data.get("name"))
+
+        async def go() -> None:
+            try:
+                await self.tui.client.put("/api/settings", {"defaults": {"backend": name}})
+                self.tui.set_status(f"default backend: {name}")
+                await self.tui.refresh("backends", "settings")
+            except ApiError as exc:
+                self.tui.set_status(str(exc), error=True)
+        self.tui.spawn(go())
+
+    def change_setting(self, row: SRow, step: int) -> None:
+        """Toggle a bool, cycle an enum, or open a one-field form for the others."""
+        f = as_dict(row.data.get("field"))
+        key, ftype = str(f.get("key")), str(f.get("type") or "string")
+        value = row.data.get("value")
+        if ftype == "bool":
+            self._save_setting(row.section, key, not bool(value))
+        elif ftype == "enum":
+            choices = [str(c) for c in as_list(f.get("choices"))]
+            if choices:
+                i = choices.index(value) if value in choices else -1
+                self._save_setting(row.section, key, choices[(i + step) % len(choices)])
+        else:
+            async def submit(v: dict[str, Any]) -> None:
+                await self._put_setting(row.section, key, v["value"])
+            self._form(f"{row.section} · {f.get('label') or key}",
+                       [FormField("value", str(f.get("label") or key), ftype, value, help=str(f.get("help") or ""))],
+                       submit)
+
+    async def _put_setting(self, section: str, key: str, value: Any) -> None:
+        body = await self.tui.client.put("/api/settings", {section: {key: value}})
+        if isinstance(body, dict) and ("sections" in body or "schema" in body):
+            self.tui.state.settings = body
+        self.tui.set_status(f"{section}.{key} = {_show(value)}")
+        self.tui.invalidate()
+
+    def _save_setting(self, section: str, key: str, value: Any) -> None:
+        async def go() -> None:
+            try:
+                await self._put_setting(section, key, value)
+            except ApiError as exc:
+                self.tui.set_status(str(exc), error=True)
+        self.tui.spawn(go())
+
+    def plugin_form(self, row: SRow) -> None:
+        """Enter on a plugin section: its form, submitted through the daemon to the plugin."""
+        sec = row.data
+        if str(sec.get("type") or "form") != "form":
+            self.tui.set_status(f"{row.label}: a {sec.get('type')} section has no form")
+            return
+        fields = []
+        for f in as_list(sec.get("fields")):
+            if isinstance(f, dict) and f.get("key"):
+                ftype = str(f.get("type") or "string")
+                fields.append(FormField(
+                    str(f["key"]), str(f.get("label") or f["key"]),
+                    ftype if ftype in ("bool", "int", "enum", "string", "list") else "string",
+                    f.get("value", f.get("default", "")), [str(c) for c in as_list(f.get("choices"))],
+                    str(f.get("help") or "")))
+        scope, title = str(sec.get("scope")), str(sec.get("title"))
+
+        async def submit(v: dict[str, Any]) -> None:
+            await self.tui.client.post(
+                f"/api/plugins/settings/sections/{quote(scope, safe='')}/{quote(title, safe='')}/submit", v)
+            self.tui.set_status(f"{scope} · {title} saved")
+        self._form(f"{scope} · {title}", fields, submit)
