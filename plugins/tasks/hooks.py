@@ -1,1 +1,81 @@
-"""tasks plugin hooks (in progress)."""
+"""The tasks plugin's hook implementations: schema, settings, routes, recovery, status."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from typing import Any
+
+from argus.kernel.api import Field, Migration, SettingsSection, hookimpl
+
+from .backends import PERMISSION_MODES
+from .routes import make_blueprint
+from .service import TaskService
+from .store import MIGRATIONS
+
+_service: TaskService | None = None
+
+
+def service() -> TaskService:
+    """The running daemon's TaskService (after ``argus_register``)."""
+    assert _service is not None, "the tasks plugin is not registered"
+    return _service
+
+
+@hookimpl
+def argus_migrations() -> Sequence[Migration]:
+    """Projects, backends and tasks tables."""
+    return MIGRATIONS
+
+
+@hookimpl
+def argus_settings_sections() -> Sequence[SettingsSection]:
+    """The ``defaults`` section: backend, permission mode, share-target project."""
+    default_backend = "claude" if shutil.which("claude") else "demo"
+    return [SettingsSection("defaults", "Defaults", [
+        Field("backend", "string", default_backend, "Default backend",
+              "Backend for a new task when none is chosen ('demo' when claude is not installed)"),
+        Field("permission_mode", "enum", "bypass-active", "Permission mode",
+              "Permission flags injected into Claude-style backends", choices=PERMISSION_MODES),
+        Field("share_project", "string", "", "Share-target project",
+              "Project preselected when the PWA share target lands a payload"),
+    ])]
+
+
+@hookimpl
+def argus_register(kernel: Any) -> None:
+    """Seed backends, mount the REST routes, and open the agent-hook route."""
+    global _service
+    _service = TaskService(kernel)
+    _service.store.seed_backends()
+    kernel.http.add_blueprint(make_blueprint(_service))
+    kernel.http.add_public_prefix("/api/agent/")
+    kernel.tasks = _service  # the service other code in this plugin reaches through the kernel
+
+
+@hookimpl
+def argus_started(kernel: Any) -> None:
+    """Re-attach idle watchers; orphaned in_progress tasks go to in_review."""
+    service().recover()
+
+
+@hookimpl
+def argus_event(event: Any) -> None:
+    """React to session exits (task status) — quick and synchronous."""
+    if _service is not None and event.type == "session.exited":
+        _service.on_session_exited(event.data)
+
+
+@hookimpl
+def argus_status(kernel: Any) -> dict[str, Any]:
+    """Running/idle session counts and task counts by status."""
+    svc = service()
+    running = idle = 0
+    for row in svc.store.tasks(status="in_progress", archived="all"):
+        if svc.live_session(row) is None:
+            continue
+        if svc.is_idle(row):
+            idle += 1
+        else:
+            running += 1
+    return {"sessions": {"running": running, "idle": idle}, "tasks": svc.store.counts_by_status()}

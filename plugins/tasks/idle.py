@@ -1,0 +1,157 @@
+"""Idle detection: who is waiting for input, flagged within a fraction of a second.
+
+Two signals, best first:
+1. the agent's own hooks (Claude Code ``Stop``/``Notification``/``UserPromptSubmit``, Codex
+   ``notify``) reported to ``POST /api/agent/hook``;
+2. the screen: after output goes quiet for a short debounce, the ANSI-stripped tail is matched
+   against the backend's "waiting for input" and "busy" patterns.
+
+A watcher per live session consumes its output stream (no polling); typing into a session clears
+its idle flag, and the screen rule only re-flags it once the agent has been busy again (or the
+prompt has sat untouched for ``REARM_SECONDS``), so half-typed input does not flicker.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from .backends import SCREEN_RULES
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_SECONDS = 0.25
+REARM_SECONDS = 10.0
+TAIL_CHARS = 4096
+SCAN_LINES = 12
+
+ANSI_RE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"         # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
+    r"|\x1b[PX^_][^\x1b]*\x1b\\"        # DCS/SOS/PM/APC
+    r"|\x1b[@-Z\\-_]"                   # 2-byte escapes
+    r"|[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]"
+)
+
+
+def strip_ansi(text: str) -> str:
+    """Remove escape sequences and control characters (keeps \\n, \\r handled as line resets)."""
+    text = ANSI_RE.sub("", text)
+    # A carriage return redraws the line: keep only what was drawn last on each line.
+    return "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
+                     for line in text.split("\n"))
+
+
+@dataclass
+class IdleState:
+    """Per-session detector state."""
+
+    session_id: str
+    kind: str
+    idle: bool = False
+    tail: str = ""
+    busy_since_input: bool = True
+    last_input_at: float = -1e9
+    quiet_check_pending: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+class IdleDetector:
+    """Tracks every live session; calls ``on_change(session_id, idle, reason)`` on transitions."""
+
+    def __init__(self, on_change: Callable[[str, bool, str], None]) -> None:
+        self.on_change = on_change
+        self.states: dict[str, IdleState] = {}
+
+    def is_idle(self, session_id: str | None) -> bool:
+        """Whether that session is flagged as waiting for input."""
+        state = self.states.get(session_id or "")
+        return bool(state and state.idle)
+
+    def _set(self, state: IdleState, idle: bool, reason: str) -> None:
+        if state.idle != idle:
+            state.idle = idle
+            self.on_change(state.session_id, idle, reason)
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def hook(self, session_id: str, event: str) -> None:
+        """An agent hook fired: Stop/Notification → idle, UserPromptSubmit → busy."""
+        state = self.states.get(session_id)
+        if state is None:
+            return
+        if event in ("Stop", "Notification", "agent-turn-complete"):
+            self._set(state, True, f"hook:{event}")
+        elif event in ("UserPromptSubmit", "PreToolUse"):
+            state.busy_since_input = True
+            self._set(state, False, f"hook:{event}")
+
+    def input(self, session_id: str) -> None:
+        """The user typed into the session: it is not waiting any more (for now)."""
+        state = self.states.get(session_id)
+        if state is None:
+            return
+        state.last_input_at = trio.current_time()
+        state.busy_since_input = False
+        self._set(state, False, "input")
+
+    def evaluate(self, state: IdleState) -> None:
+        """Apply the screen rule to the tail (called after the quiet debounce)."""
+        rules = SCREEN_RULES.get(state.kind, SCREEN_RULES["generic"])
+        lines = [ln for ln in strip_ansi(state.tail).split("\n") if ln.strip()]
+        screen = "\n".join(lines[-SCAN_LINES:])
+        last_lines = "\n".join(lines[-3:])
+        if rules["busy"].search(last_lines):
+            state.busy_since_input = True
+            self._set(state, False, "screen:busy")
+            return
+        if rules["waiting"].search(screen):
+            rearmed = state.busy_since_input or (trio.current_time() - state.last_input_at > REARM_SECONDS)
+            if rearmed:
+                self._set(state, True, "screen:prompt")
+
+    # -- the watcher -----------------------------------------------------------------------
+
+    async def watch(self, session: Any, kind: str) -> None:
+        """Follow one session's output until it exits (run in the kernel nursery)."""
+        state = IdleState(session.id, kind)
+        self.states[session.id] = state
+        start, data = session.tail(TAIL_CHARS)
+        state.tail = data.decode("utf-8", "replace")
+        offset = session.end_offset if hasattr(session, "end_offset") else start + len(data)
+        try:
+            while session.alive:
+                try:
+                    async with session.subscribe(since=offset) as chunks:
+                        iterator = chunks.__aiter__()
+                        while True:
+                            timeout = DEBOUNCE_SECONDS if state.quiet_check_pending else REARM_SECONDS
+                            with trio.move_on_after(timeout) as quiet:
+                                try:
+                                    chunk = await iterator.__anext__()
+                                except StopAsyncIteration:
+                                    return
+                            if quiet.cancelled_caught:
+                                state.quiet_check_pending = False
+                                self.evaluate(state)
+                                continue
+                            offset = chunk.offset + len(chunk.data)
+                            text = chunk.data.decode("utf-8", "replace")
+                            state.tail = (state.tail + text)[-TAIL_CHARS:]
+                            state.quiet_check_pending = True
+                            rules = SCREEN_RULES.get(kind, SCREEN_RULES["generic"])
+                            if rules["busy"].search(strip_ansi(text)):
+                                state.busy_since_input = True
+                                self._set(state, False, "screen:busy")
+                except Exception as exc:  # a lagging subscriber: resubscribe from our offset
+                    if not session.alive:
+                        return
+                    log.debug("idle watcher for %s resubscribing: %r", session.id, exc)
+                    await trio.sleep(0.05)
+        finally:
+            self.states.pop(session.id, None)

@@ -1,0 +1,806 @@
+"""The behaviour of the tasks plugin: projects, backends, and the task lifecycle.
+
+Task creation is a transaction: each step registers its undo, and a failure at any step undoes
+everything done so far (no stray worktree, branch, row, file or process). Statuses move
+pending → in_progress → in_review → complete; a clean agent exit completes the task, a crash, a
+stop or a lost session moves it to in_review.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+import trio
+from argus.kernel.errors import Conflict, Invalid, NotFound, TooLarge
+from argus.kernel.events import utcnow
+
+from . import gitops
+from .backends import (
+    PERMISSION_MODES,
+    build_launch,
+    kind_of,
+    parse_command,
+    require_executable,
+    write_project_mcp_config,
+)
+from .idle import IdleDetector, strip_ansi
+from .slug import slug_from_prompt, slugify, unique_slug
+from .store import STATUSES, Store
+from .undo import UndoStack
+
+log = logging.getLogger(__name__)
+
+MAX_FILE = 10 * 1024 * 1024
+MAX_TOTAL = 50 * 1024 * 1024
+MAX_FILES = 20
+RERENDER_COLS = 15
+DEFAULT_ROWS, DEFAULT_COLS = 40, 120
+PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+BACKEND_NAME = PROJECT_NAME
+URL_RE = re.compile(r"https?://[^\s<>\"'`\x1b\x07]+")
+FAULT_ENV = "ARGUS_FAULT_INJECT"  # test-only: name of a creation step that must fail
+
+
+def _checkpoint(step: str) -> None:
+    """Fault injection for tests: raise at ``step`` when ARGUS_FAULT_INJECT names it."""
+    if os.environ.get(FAULT_ENV) == step:
+        raise RuntimeError(f"fault injected at step {step!r}")
+
+
+def _bool(row: dict[str, Any], key: str) -> bool:
+    return bool(row.get(key))
+
+
+class TaskService:
+    """Everything the REST routes, MCP tools and recovery code do with tasks."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+        self.store = Store(kernel.db)
+        self.idle = IdleDetector(self._idle_changed)
+        self.stopping: set[str] = set()      # session ids being stopped on purpose
+        self.rerendering: set[str] = set()   # session ids being restarted for a re-render
+        self.starters: list[Any] = []        # callbacks(task_id) when a task completes (DAG)
+        self.launch_gate: list[Any] = []     # callables(task) -> str | None: reason to stay pending
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @property
+    def sessions(self) -> Any:
+        return self.kernel.sessions
+
+    def publish(self, type_: str, data: dict[str, Any]) -> None:
+        self.kernel.bus.publish(type_, data)
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        """The task row, or NotFound."""
+        row = self.store.task(task_id) if isinstance(task_id, str) else None
+        if row is None:
+            raise NotFound(f"no task {task_id!r}")
+        return row
+
+    def live_session(self, row: dict[str, Any]) -> Any | None:
+        """The task's session if it is alive."""
+        sid = row.get("session_id")
+        session = self.sessions.get(sid) if sid else None
+        return session if session is not None and session.alive else None
+
+    def is_idle(self, row: dict[str, Any]) -> bool:
+        """In progress but waiting for input, or with no live session."""
+        if row["status"] != "in_progress":
+            return False
+        if self.live_session(row) is None:
+            return True
+        return self.idle.is_idle(row.get("session_id"))
+
+    def to_json(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The task as clients see it (docs/rest.md)."""
+        session = self.live_session(row)
+        idle = self.is_idle(row)
+        result = row.get("result")
+        meta = json.loads(row.get("meta") or "{}")
+        return {
+            "id": row["id"], "name": row["name"], "slug": row["slug"], "project": row["project"],
+            "backend": row["backend"], "model": row["model"], "prompt": row["prompt"],
+            "status": row["status"], "display_status": "in_review" if idle else row["status"],
+            "archived": _bool(row, "archived"), "pinned": _bool(row, "pinned"), "idle": idle,
+            "worktree_path": row["worktree_path"], "branch": row["branch"], "base_branch": row["base_branch"],
+            "session_id": row["session_id"], "agent_session_id": row["agent_session_id"],
+            "running": session is not None, "pid": session.pid if session else None,
+            "exit_code": row["exit_code"], "plan_slug": row["plan_slug"],
+            "result": json.loads(result) if result else None,
+            "hera_hidden": bool(meta.get("hera_hidden")), "parent_ids": meta.get("depends_on", []),
+            "created_at": row["created_at"], "started_at": row["started_at"], "ended_at": row["ended_at"],
+            "updated_at": row["updated_at"],
+        }
+
+    def changed(self, task_id: str) -> None:
+        """Publish ``task.updated`` with the current row."""
+        row = self.store.task(task_id)
+        if row:
+            self.publish("task.updated", {"task": self.to_json(row)})
+
+    # -- projects --------------------------------------------------------------------------
+
+    def _config_projects(self) -> dict[str, Any]:
+        return self.kernel.settings.raw("projects")
+
+    def projects(self) -> list[dict[str, Any]]:
+        """DB projects overlaid with ``[projects.<name>]`` from config.toml (wholesale)."""
+        rows = {p["name"]: p for p in self.store.projects()}
+        for name, entry in self._config_projects().items():
+            if isinstance(entry, dict):
+                sandbox = entry.get("sandbox", {}) if isinstance(entry.get("sandbox"), dict) else {}
+                rows[name] = {"name": name, "path": str(entry.get("path", "")), "branch": str(entry.get("branch", "")),
+                              "backend": str(entry.get("backend", "")),
+                              "sandbox": {"enabled": sandbox.get("enabled"),
+                                          "deny_read": sandbox.get("denyread", []),
+                                          "extra_write": sandbox.get("extrawrite", [])},
+                              "source": "config"}
+        return sorted(rows.values(), key=lambda p: p["name"])
+
+    def project(self, name: str) -> dict[str, Any]:
+        """One project or NotFound."""
+        for p in self.projects():
+            if p["name"] == name:
+                return p
+        raise NotFound(f"no project {name!r}")
+
+    @staticmethod
+    def _sandbox(value: Any) -> dict[str, Any]:
+        if value is None:
+            return {"enabled": None, "deny_read": [], "extra_write": []}
+        if not isinstance(value, dict):
+            raise Invalid("sandbox must be an object")
+        enabled = value.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise Invalid("sandbox.enabled must be true, false or null")
+        out: dict[str, Any] = {"enabled": enabled}
+        for key in ("deny_read", "extra_write"):
+            items = value.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise Invalid(f"sandbox.{key} must be a list of paths")
+            out[key] = items
+        return out
+
+    async def add_project(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Register a git repository as a project."""
+        name, path = body.get("name"), body.get("path")
+        if not isinstance(name, str) or not PROJECT_NAME.match(name):
+            raise Invalid("name must be 1-64 characters: letters, digits, '.', '_' or '-'")
+        if not isinstance(path, str) or not path.strip():
+            raise Invalid("path is required")
+        path = os.path.abspath(os.path.expanduser(path.strip()))
+        if not os.path.isdir(path):
+            raise Invalid(f"path does not exist or is not a directory: {path}")
+        if not await gitops.is_git_repo(path):
+            raise Invalid(f"not a git repository: {path}")
+        root = await gitops.repo_root(path)
+        branch = body.get("branch") or ""
+        if not isinstance(branch, str):
+            raise Invalid("branch must be a string")
+        if branch:
+            if not await gitops.branch_exists(root, branch):
+                raise Invalid(f"branch {branch!r} does not exist in {root}")
+        else:
+            branch = await gitops.default_branch(root)
+        backend = body.get("backend") or ""
+        if not isinstance(backend, str) or (backend and self.store.backend(backend) is None):
+            raise Invalid(f"unknown backend {backend!r}")
+        sandbox = self._sandbox(body.get("sandbox"))
+        self.store.insert_project(name, root, branch, backend, sandbox)
+        project = self.project(name)
+        self.publish("project.created", {"project": project})
+        return project
+
+    async def update_project(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Partial update of a DB project."""
+        if self.store.project(name) is None:
+            raise NotFound(f"no project {name!r}")
+        fields: dict[str, Any] = {}
+        if "path" in body:
+            path = body["path"]
+            if not isinstance(path, str) or not os.path.isdir(os.path.expanduser(path)):
+                raise Invalid(f"path does not exist: {path}")
+            if not await gitops.is_git_repo(os.path.expanduser(path)):
+                raise Invalid(f"not a git repository: {path}")
+            fields["path"] = await gitops.repo_root(os.path.expanduser(path))
+        repo = fields.get("path") or self.store.project(name)["path"]  # type: ignore[index]
+        if "branch" in body:
+            branch = body["branch"] or await gitops.default_branch(repo)
+            if not isinstance(branch, str) or not await gitops.branch_exists(repo, branch):
+                raise Invalid(f"branch {branch!r} does not exist in {repo}")
+            fields["branch"] = branch
+        if "backend" in body:
+            backend = body["backend"] or ""
+            if not isinstance(backend, str) or (backend and self.store.backend(backend) is None):
+                raise Invalid(f"unknown backend {backend!r}")
+            fields["backend"] = backend
+        if "sandbox" in body:
+            fields["sandbox"] = self._sandbox(body["sandbox"])
+        self.store.update_project(name, fields)
+        project = self.project(name)
+        self.publish("project.updated", {"project": project})
+        return project
+
+    def delete_project(self, name: str) -> None:
+        """Forget a project (refused while it has tasks)."""
+        self.store.delete_project(name)
+        self.publish("project.deleted", {"name": name})
+
+    async def scan(self, directory: Any) -> list[dict[str, Any]]:
+        """Git repositories under ``directory`` for quick-add, with progress events."""
+        if not isinstance(directory, str) or not directory.strip():
+            raise Invalid("dir is required")
+        root = os.path.abspath(os.path.expanduser(directory))
+        if not os.path.isdir(root):
+            raise Invalid(f"not a directory: {root}")
+        scan_id = uuid.uuid4().hex[:8]
+        token = trio.lowlevel.current_trio_token()
+
+        def progress(count: int, current: str) -> None:
+            def emit() -> None:
+                self.publish("project.scan.progress", {"scan_id": scan_id, "dirs": count, "current": current})
+            try:
+                token.run_sync_soon(emit)
+            except trio.RunFinishedError:
+                pass
+
+        repos = await gitops.scan_repos(root, on_progress=progress)
+        known = {p["path"] for p in self.projects()}
+        for r in repos:
+            r["registered"] = r["path"] in known
+        self.publish("project.scan.done", {"scan_id": scan_id, "count": len(repos)})
+        return repos
+
+    # -- backends --------------------------------------------------------------------------
+
+    def backends(self) -> list[dict[str, Any]]:
+        """DB backends overlaid with ``[backends.<name>]`` from config.toml; flags the default."""
+        rows = {b["name"]: b for b in self.store.backends()}
+        for name, entry in self.kernel.settings.raw("backends").items():
+            if isinstance(entry, dict):
+                rows[name] = {"name": name, "command": str(entry.get("command", "")),
+                              "prompt_flag": str(entry.get("prompt_flag", "")),
+                              "model": str(entry.get("model", "")), "source": "config"}
+        default = self.default_backend()
+        out = []
+        for b in sorted(rows.values(), key=lambda b: b["name"]):
+            b = dict(b)
+            b["default"] = b["name"] == default
+            b["kind"] = kind_of(b["command"])
+            exe = (b["command"].split() or [""])[0]
+            b["available"] = bool(exe and shutil.which(exe, path=_agent_path()))
+            out.append(b)
+        return out
+
+    def backend(self, name: str) -> dict[str, Any]:
+        """One backend or Invalid (it is always named by the caller)."""
+        for b in self.backends():
+            if b["name"] == name:
+                return b
+        raise Invalid(f"unknown backend {name!r}")
+
+    def default_backend(self) -> str:
+        return str(self.kernel.settings.get("defaults", "backend"))
+
+    def save_backend(self, name: str, body: dict[str, Any], *, create: bool) -> dict[str, Any]:
+        """Create or update a backend (master token enforced by the kernel policy)."""
+        if not isinstance(name, str) or not BACKEND_NAME.match(name):
+            raise Invalid("backend name must be 1-64 characters: letters, digits, '.', '_' or '-'")
+        existing = self.store.backend(name)
+        if create and existing:
+            raise Conflict(f"backend {name!r} already exists")
+        if not create and existing is None:
+            raise NotFound(f"no backend {name!r}")
+        base = existing or {"command": "", "prompt_flag": "", "model": ""}
+        values = {k: body.get(k, base[k]) for k in ("command", "prompt_flag", "model")}
+        for key, value in values.items():
+            if not isinstance(value, str):
+                raise Invalid(f"{key} must be a string")
+        parse_command(values["command"])
+        self.store.put_backend(name, values["command"], values["prompt_flag"], values["model"])
+        self.publish("backend.updated" if existing else "backend.created", {"name": name})
+        return self.backend(name)
+
+    def delete_backend(self, name: str) -> None:
+        if name == self.default_backend():
+            raise Conflict(f"backend {name!r} is the default; choose another default first")
+        self.store.delete_backend(name)
+        self.publish("backend.deleted", {"name": name})
+
+    # -- task creation ---------------------------------------------------------------------
+
+    async def create(self, *, name: Any = None, prompt: Any = "", project: Any = None, backend: Any = None,
+                     model: Any = None, files: list[tuple[str, bytes]] | None = None,
+                     base_branch: Any = None, plan_slug: Any = "", depends_on: list[str] | None = None,
+                     meta: dict[str, Any] | None = None, context_files: dict[str, bytes] | None = None,
+                     ) -> dict[str, Any]:
+        """Create a task transactionally and start its agent (unless held back by dependencies)."""
+        if not isinstance(prompt, str):
+            raise Invalid("prompt must be a string")
+        if name is not None and not isinstance(name, str):
+            raise Invalid("name must be a string")
+        if not isinstance(project, str) or not project:
+            raise Invalid("project is required")
+        proj = self.project(project) if project else None
+        assert proj is not None
+        if not (name or "").strip() and not prompt.strip():
+            raise Invalid("a name or a prompt is required")
+        backend_name = backend or proj.get("backend") or self.default_backend()
+        if not isinstance(backend_name, str):
+            raise Invalid("backend must be a string")
+        be = self.backend(backend_name)
+        require_executable(be)
+        if model is not None and not isinstance(model, str):
+            raise Invalid("model must be a string")
+        base = base_branch or proj["branch"] or await gitops.default_branch(proj["path"])
+        if not isinstance(base, str):
+            raise Invalid("base_branch must be a string")
+        if plan_slug is not None and not isinstance(plan_slug, str):
+            raise Invalid("plan_slug must be a string")
+        uploads = self._check_uploads(files or [])
+        display = (name or "").strip() or slug_from_prompt(prompt)
+        slug = unique_slug(slugify(display), lambda s: self.store.slug_taken(project, s)
+                           or os.path.exists(self._worktree_path(project, s)))
+        task_id = "t_" + secrets.token_hex(4)
+        worktree = self._worktree_path(project, slug)
+        row = {
+            "id": task_id, "slug": slug, "name": display, "project": project, "backend": be["name"],
+            "model": model or "", "prompt": prompt, "status": "pending", "worktree_path": worktree,
+            "branch": f"argus/{slug}", "base_branch": base,
+            "agent_session_id": str(uuid.uuid4()) if be["kind"] in ("claude", "demo") else None,
+            "hook_secret": secrets.token_hex(16), "plan_slug": plan_slug or "",
+            "meta": json.dumps({**(meta or {}), **({"depends_on": depends_on} if depends_on else {})}),
+        }
+        async with UndoStack() as undo:
+            _checkpoint("insert")
+            self.store.insert_task(row)
+            undo.push(lambda: self.store.delete_task(task_id), "delete task row")
+            _checkpoint("worktree")
+            await gitops.create_worktree(proj["path"], worktree, row["branch"], base, undo)
+            _checkpoint("worktreeinclude")
+            await gitops.copy_worktreeinclude(proj["path"], worktree)
+            _checkpoint("context")
+            saved = self._save_uploads(worktree, uploads, context_files or {})
+            if saved:
+                row["prompt"] = self._prompt_with_files(prompt, saved)
+                self.store.update_task(task_id, prompt=row["prompt"])
+            run_dir = self._run_dir(task_id)
+            undo.push(lambda: shutil.rmtree(run_dir, ignore_errors=True), "remove run dir")
+            _checkpoint("hooks")
+            self.kernel.pm.hook.argus_worktree_created(task=self.store.task(task_id), path=worktree)
+            for gate_setup in getattr(self, "on_created", []):
+                gate_setup(task_id)
+            _checkpoint("spawn")
+            task = self.store.task(task_id)
+            assert task is not None
+            hold = self._hold_reason(task)
+            if hold is None:
+                session = await self._spawn(task, resume=False)
+                undo.push(lambda: self._kill_quietly(session), "kill agent")
+            _checkpoint("started")
+            undo.commit()
+        task = self.get(task_id)
+        self.publish("task.created", {"task": self.to_json(task)})
+        return task
+
+    def _hold_reason(self, task: dict[str, Any]) -> str | None:
+        for gate in self.launch_gate:
+            reason = gate(task)
+            if reason:
+                return reason
+        return None
+
+    async def _kill_quietly(self, session: Any) -> None:
+        self.stopping.add(session.id)
+        try:
+            await session.terminate(grace=1.0)
+        except Exception:
+            log.debug("kill during rollback failed", exc_info=True)
+
+    def _worktree_path(self, project: str, slug: str) -> str:
+        return str(self.kernel.paths.worktrees / project / slug)
+
+    def _run_dir(self, task_id: str) -> Path:
+        return self.kernel.paths.run / task_id
+
+    @staticmethod
+    def _safe_name(filename: str) -> str:
+        if not isinstance(filename, str) or not filename.strip():
+            raise Invalid("uploaded file has no name")
+        if "/" in filename or "\\" in filename or "\x00" in filename or filename in (".", "..") \
+                or filename.startswith(".."):
+            raise Invalid(f"invalid file name {filename!r}: no paths or traversal allowed")
+        if len(filename) > 200:
+            raise Invalid("file name longer than 200 characters")
+        return filename
+
+    def _check_uploads(self, files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        if len(files) > MAX_FILES:
+            raise TooLarge(f"at most {MAX_FILES} files per request")
+        total = 0
+        out = []
+        for filename, data in files:
+            name = self._safe_name(filename)
+            if len(data) > MAX_FILE:
+                raise TooLarge(f"{name} is larger than 10 MB")
+            total += len(data)
+            out.append((name, data))
+        if total > MAX_TOTAL:
+            raise TooLarge("uploads are larger than 50 MB in total")
+        return out
+
+    def _save_uploads(self, worktree: str, files: list[tuple[str, bytes]],
+                      extra: dict[str, bytes]) -> list[str]:
+        if not files and not extra:
+            return []
+        ctx = Path(worktree) / ".context"
+        ctx.mkdir(exist_ok=True)
+        saved = []
+        for name, data in [*files, *extra.items()]:
+            target = ctx / name
+            stem, suffix, n = target.stem, target.suffix, 1
+            while target.exists():
+                target = ctx / f"{stem}-{n}{suffix}"
+                n += 1
+            target.write_bytes(data)
+            saved.append(str(target.relative_to(worktree)))
+        return saved
+
+    @staticmethod
+    def _prompt_with_files(prompt: str, saved: list[str]) -> str:
+        listing = "\n".join(f"- {p}" for p in saved)
+        return f"{prompt}\n\nAttached files (in the worktree):\n{listing}".strip()
+
+    async def upload(self, task_id: str, files: list[tuple[str, bytes]]) -> list[str]:
+        """Save files mid-session into ``<worktree>/.context/`` (auto-suffixed)."""
+        row = self.get(task_id)
+        if not files:
+            raise Invalid("no files in the request (multipart 'files' parts)")
+        return self._save_uploads(row["worktree_path"], self._check_uploads(files), {})
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def permission_mode(self) -> str:
+        mode = str(self.kernel.settings.get("defaults", "permission_mode"))
+        return mode if mode in PERMISSION_MODES else "bypass-active"
+
+    async def _spawn(self, task: dict[str, Any], *, resume: bool, cols: int | None = None,
+                     rows: int | None = None) -> Any:
+        be = self.backend(task["backend"])
+        require_executable(be)
+        if not os.path.isdir(task["worktree_path"]):
+            raise Conflict(f"the worktree {task['worktree_path']} is gone; delete the task")
+        mcp_url = f"http://127.0.0.1:{self.kernel.mcp_port}/mcp"
+        hook_url = f"http://127.0.0.1:{self.kernel.mcp_port}/api/agent/hook"
+        launch = build_launch(backend=be, task=task, prompt=None if resume else task["prompt"], resume=resume,
+                              permission_mode=self.permission_mode(), mcp_url=mcp_url, hook_url=hook_url,
+                              run_dir=self._run_dir(task["id"]))
+        if be["kind"] == "generic":
+            written = write_project_mcp_config(task["worktree_path"], mcp_url)
+            if written:
+                self._remember_generated(task["id"], written)
+        argv = self.kernel.pm.hook.argus_session_command(task=task, argv=launch.argv, env=launch.env) \
+            or launch.argv
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARGUS_")}
+        env.update(launch.env)
+        previous = task.get("session_id")
+        session = await self.sessions.spawn(
+            argv, task["worktree_path"], env, rows=rows or DEFAULT_ROWS, cols=cols or DEFAULT_COLS,
+            meta={"task_id": task["id"], "backend": be["name"], "kind": be["kind"]},
+        )
+        now = utcnow()
+        self.store.update_task(task["id"], session_id=session.id, status="in_progress",
+                               started_at=task["started_at"] or now, ended_at=None, exit_code=None)
+        self.watch(session, be["kind"])
+        self.changed(task["id"])
+        if previous and previous != session.id:
+            await self._forget(previous)
+        return session
+
+    async def _forget(self, session_id: str) -> None:
+        """Drop an old session's record in the supervisor (its log file stays until task deletion)."""
+        try:
+            await self.sessions.forget(session_id)
+        except Exception:
+            log.debug("forget session %s failed", session_id, exc_info=True)
+
+    def _remember_generated(self, task_id: str, path: str) -> None:
+        row = self.get(task_id)
+        meta = json.loads(row["meta"] or "{}")
+        meta.setdefault("generated", [])
+        if path not in meta["generated"]:
+            meta["generated"].append(path)
+        self.store.update_task(task_id, meta=json.dumps(meta))
+
+    def watch(self, session: Any, kind: str) -> None:
+        """Start the idle watcher of a live session in the kernel nursery."""
+        if session.id not in self.idle.states and session.alive:
+            self.kernel.spawn_background(lambda: self.idle.watch(session, kind), f"idle:{session.id}")
+
+    def _idle_changed(self, session_id: str, idle: bool, reason: str) -> None:
+        row = self.store.task_by_session(session_id)
+        self.publish("session.idle" if idle else "session.busy",
+                     {"session_id": session_id, "task_id": row["id"] if row else None, "reason": reason})
+        if row is None:
+            return
+        if idle:
+            self.publish("task.idle", {"id": row["id"], "reason": reason})
+        self.changed(row["id"])
+
+    def on_session_exited(self, data: dict[str, Any]) -> None:
+        """``session.exited``: clean exit → complete; crash, stop or lost → in_review."""
+        sid = data.get("session_id") or ""
+        row = self.store.task_by_session(sid)
+        if sid in self.rerendering:
+            self.rerendering.discard(sid)
+            return
+        if row is None:
+            return
+        stopped = sid in self.stopping
+        self.stopping.discard(sid)
+        code = data.get("code")
+        if row["status"] in ("in_progress", "pending"):
+            status = "complete" if (code == 0 and not data.get("signal") and not stopped
+                                    and not data.get("lost")) else "in_review"
+        else:
+            status = row["status"]
+        self.store.update_task(row["id"], status=status, exit_code=code, ended_at=utcnow())
+        self.changed(row["id"])
+        if status == "complete":
+            for fn in self.starters:
+                fn(row["id"])
+
+    async def stop(self, task_id: str) -> dict[str, Any]:
+        """Stop the agent (SIGHUP → TERM → KILL); the task moves to in_review."""
+        row = self.get(task_id)
+        session = self.live_session(row)
+        if session is None:
+            if row["status"] == "in_progress":
+                self.store.update_task(task_id, status="in_review", ended_at=utcnow())
+                self.changed(task_id)
+            return self.get(task_id)
+        self.stopping.add(session.id)
+        await session.terminate()
+        self.store.update_task(task_id, status="in_review", ended_at=utcnow())
+        self.changed(task_id)
+        return self.get(task_id)
+
+    async def resume(self, task_id: str) -> dict[str, Any]:
+        """Re-spawn a stopped agent, resuming its conversation (in_review → in_progress)."""
+        row = self.get(task_id)
+        if self.live_session(row) is not None:
+            raise Conflict("the agent is already running")
+        if row["archived"]:
+            raise Conflict("unarchive the task before resuming it")
+        await self._spawn(row, resume=bool(row["agent_session_id"]) or row["backend"] == "codex")
+        return self.get(task_id)
+
+    async def restart(self, task_id: str) -> dict[str, Any]:
+        """Re-spawn the session in the same worktree (killing a live one first)."""
+        row = self.get(task_id)
+        session = self.live_session(row)
+        if session is not None:
+            self.stopping.add(session.id)
+            await session.terminate()
+        await self._spawn(self.get(task_id), resume=bool(row["agent_session_id"]) or row["backend"] == "codex")
+        return self.get(task_id)
+
+    async def start_pending(self, task_id: str) -> None:
+        """Start a task that was held back (its dependencies are now complete)."""
+        row = self.get(task_id)
+        if row["status"] != "pending" or self.live_session(row) is not None:
+            return
+        await self._spawn(row, resume=False)
+
+    async def delete(self, task_id: str, *, force: bool) -> None:
+        """Kill the agent, remove worktree and branch (409 on unsaved work unless force)."""
+        row = self.get(task_id)
+        proj = self.project(row["project"])
+        meta = json.loads(row["meta"] or "{}")
+        for path in meta.get("generated", []):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        if not force:
+            reason = await gitops.worktree_dirty(proj["path"], row["worktree_path"], row["branch"],
+                                                 row["base_branch"])
+            if reason:
+                raise Conflict(f"task {row['name']!r} has unsaved work ({reason}); pass ?force=1 to delete anyway",
+                               reason=reason)
+        session = self.live_session(row)
+        if session is not None:
+            self.stopping.add(session.id)
+            await session.terminate(grace=2.0)
+        await gitops.remove_worktree(proj["path"], row["worktree_path"], row["branch"], force=True,
+                                     base_branch=row["base_branch"])
+        shutil.rmtree(self._run_dir(task_id), ignore_errors=True)
+        if row["session_id"]:
+            await self._forget(row["session_id"])
+        self.store.delete_task(task_id)
+        self.publish("task.deleted", {"id": task_id})
+
+    def set_archived(self, task_id: str, archived: bool | None) -> dict[str, Any]:
+        """Archive/unarchive (None toggles)."""
+        row = self.get(task_id)
+        value = (not row["archived"]) if archived is None else bool(archived)
+        self.store.update_task(task_id, archived=int(value))
+        self.changed(task_id)
+        return self.get(task_id)
+
+    def rename(self, task_id: str, name: Any) -> dict[str, Any]:
+        """Change the display name only (slug, branch and worktree stay)."""
+        self.get(task_id)
+        if not isinstance(name, str) or not name.strip():
+            raise Invalid("name is required")
+        if len(name) > 200:
+            raise Invalid("name is longer than 200 characters")
+        self.store.update_task(task_id, name=name.strip())
+        self.changed(task_id)
+        return self.get(task_id)
+
+    def set_pinned(self, task_id: str, pinned: bool | None) -> dict[str, Any]:
+        """Pin/unpin (None toggles)."""
+        row = self.get(task_id)
+        value = (not row["pinned"]) if pinned is None else bool(pinned)
+        self.store.update_task(task_id, pinned=int(value))
+        self.changed(task_id)
+        return self.get(task_id)
+
+    def set_status(self, task_id: str, status: Any) -> dict[str, Any]:
+        """Set the status directly (the TUI's s/S, the PWA's status menu)."""
+        row = self.get(task_id)
+        if status not in STATUSES:
+            raise Invalid(f"status must be one of {', '.join(STATUSES)}")
+        fields: dict[str, Any] = {"status": status}
+        if status == "complete":
+            fields["ended_at"] = row["ended_at"] or utcnow()
+        self.store.update_task(task_id, **fields)
+        self.changed(task_id)
+        if status == "complete" and row["status"] != "complete":
+            for fn in self.starters:
+                fn(task_id)
+        return self.get(task_id)
+
+    async def stop_all(self) -> list[str]:
+        """Stop every running session."""
+        stopped = []
+        for row in self.store.tasks(archived="all"):
+            if self.live_session(row) is not None:
+                await self.stop(row["id"])
+                stopped.append(row["id"])
+        return stopped
+
+    async def prune_completed(self) -> dict[str, Any]:
+        """Delete completed tasks whose worktrees hold no unsaved work; report the skipped ones."""
+        deleted, skipped = [], []
+        for row in self.store.tasks(status="complete", archived="all"):
+            try:
+                await self.delete(row["id"], force=False)
+                deleted.append(row["id"])
+            except Conflict as exc:
+                skipped.append({"id": row["id"], "reason": exc.extra.get("reason", exc.message)})
+            except NotFound:
+                continue
+        for proj in self.projects():
+            try:
+                await gitops.prune_worktrees(proj["path"])
+            except Exception:
+                log.debug("worktree prune failed for %s", proj["name"], exc_info=True)
+        return {"deleted": deleted, "skipped": skipped}
+
+    # -- terminal --------------------------------------------------------------------------
+
+    def session_of(self, row: dict[str, Any]) -> Any | None:
+        """The task's most recent session object (alive or exited), if the manager knows it."""
+        sid = row.get("session_id")
+        return self.sessions.get(sid) if sid else None
+
+    async def output(self, task_id: str, nbytes: int) -> bytes:
+        """The last ``nbytes`` of the task's current session output (from the log when needed)."""
+        row = self.get(task_id)
+        session = self.session_of(row)
+        if session is not None:
+            end = session.end_offset
+            start = max(0, end - nbytes)
+            try:
+                chunk = await session.read_range(start, end)
+                return chunk.data
+            except Exception:
+                return session.tail(nbytes)[1]
+        log_file = self.kernel.paths.sessions / f"{row['session_id']}.log" if row["session_id"] else None
+        if log_file and log_file.exists():
+            with open(log_file, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                fh.seek(max(0, size - nbytes))
+                return fh.read()
+        return b""
+
+    async def write_input(self, task_id: str, data: bytes) -> int:
+        """Send raw bytes to the agent's stdin; clears its idle flag."""
+        row = self.get(task_id)
+        session = self.live_session(row)
+        if session is None:
+            raise Conflict("the agent is not running; resume the task first")
+        await session.write(data)
+        self.idle.input(session.id)
+        return len(data)
+
+    async def resize(self, task_id: str, cols: Any, rows: Any) -> dict[str, Any]:
+        """Resize the PTY; re-render (kill + resume) when idle and ≥15 columns from the start width."""
+        if not isinstance(cols, int) or not isinstance(rows, int) or isinstance(cols, bool) \
+                or isinstance(rows, bool) or not (10 <= cols <= 1000) or not (4 <= rows <= 500):
+            raise Invalid("cols (10-1000) and rows (4-500) must be integers")
+        row = self.get(task_id)
+        session = self.live_session(row)
+        if session is None:
+            raise Conflict("the agent is not running")
+        await session.resize(rows, cols)
+        start_cols = getattr(session, "start_cols", cols)
+        rerender = (abs(cols - start_cols) >= RERENDER_COLS and self.idle.is_idle(session.id)
+                    and bool(row["agent_session_id"]))
+        if rerender:
+            self.rerendering.add(session.id)
+            await session.terminate(grace=2.0)
+            await self._spawn(self.get(task_id), resume=True, cols=cols, rows=rows)
+        return {"cols": cols, "rows": rows, "rerendered": rerender}
+
+    async def links(self, task_id: str) -> list[dict[str, str]]:
+        """URLs found in the recent output, newest first, de-duplicated."""
+        text = strip_ansi((await self.output(task_id, 256 * 1024)).decode("utf-8", "replace"))
+        seen: dict[str, None] = {}
+        for url in reversed(URL_RE.findall(text)):
+            url = url.rstrip(".,;:)]}>")
+            seen.setdefault(url, None)
+        return [{"label": url, "url": url} for url in seen]
+
+    # -- recovery --------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """At daemon start: watch live sessions; in_progress tasks without one go to in_review."""
+        for row in self.store.tasks(status="in_progress", archived="all"):
+            session = self.session_of(row)
+            if session is not None and session.alive:
+                be_kind = kind_of(self.backend(row["backend"])["command"]) if row["backend"] else "generic"
+                self.watch(session, be_kind)
+                continue
+            if session is not None and session.exit is not None:
+                self.on_session_exited({"session_id": session.id, "code": session.exit.code,
+                                        "signal": session.exit.signal})
+                continue
+            self.store.update_task(row["id"], status="in_review", ended_at=utcnow())
+            self.changed(row["id"])
+
+    def agent_hook(self, body: dict[str, Any], token: str | None) -> None:
+        """An agent-side hook report: authenticate with the task's hook secret, then signal idle."""
+        task_id = body.get("task_id")
+        if not isinstance(task_id, str):
+            raise Invalid("task_id is required")
+        row = self.store.task(task_id)
+        if row is None or not token or not secrets.compare_digest(token, row["hook_secret"] or ""):
+            raise NotFound("unknown task or bad hook token")
+        event = body.get("event")
+        if not isinstance(event, str):
+            raise Invalid("event is required")
+        if row["session_id"]:
+            self.idle.hook(row["session_id"], event)
+
+
+def _agent_path() -> str:
+    from .backends import agent_path
+
+    return agent_path()
+
+
+_ = signal  # signals are sent by the session layer

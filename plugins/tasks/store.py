@@ -1,0 +1,202 @@
+"""SQL for the tasks plugin: projects, backends and tasks (this plugin owns these tables)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from argus.kernel.api import Migration
+from argus.kernel.db import Database
+from argus.kernel.errors import Conflict, NotFound
+from argus.kernel.events import utcnow
+
+STATUSES = ("pending", "in_progress", "in_review", "complete")
+
+MIGRATIONS = [
+    Migration("tasks", 1, """
+CREATE TABLE projects (
+    name TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    branch TEXT NOT NULL DEFAULT '',
+    backend TEXT NOT NULL DEFAULT '',
+    sandbox TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE backends (
+    name TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    prompt_flag TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL,
+    name TEXT NOT NULL,
+    project TEXT NOT NULL REFERENCES projects(name) ON UPDATE CASCADE,
+    backend TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    prompt TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'in_progress', 'in_review', 'complete')),
+    archived INTEGER NOT NULL DEFAULT 0,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    worktree_path TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    base_branch TEXT NOT NULL,
+    session_id TEXT,
+    agent_session_id TEXT,
+    hook_secret TEXT,
+    exit_code INTEGER,
+    plan_slug TEXT NOT NULL DEFAULT '',
+    result TEXT,
+    meta TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    ended_at TEXT,
+    updated_at TEXT NOT NULL,
+    UNIQUE (project, slug)
+);
+CREATE INDEX tasks_status ON tasks(status);
+CREATE INDEX tasks_session ON tasks(session_id);
+"""),
+]
+
+# The seeded backends: name → (command, prompt_flag, model).
+SEED_BACKENDS = {
+    "claude": ("claude", "", ""),
+    "codex": ("codex --dangerously-bypass-approvals-and-sandbox", "", ""),
+    "pi": ("pi", "", ""),
+    "demo": ("argus-demo", "", ""),
+}
+
+TASK_COLUMNS = (
+    "id", "slug", "name", "project", "backend", "model", "prompt", "status", "archived", "pinned",
+    "worktree_path", "branch", "base_branch", "session_id", "agent_session_id", "hook_secret",
+    "exit_code", "plan_slug", "result", "meta", "created_at", "started_at", "ended_at", "updated_at",
+)
+
+
+class Store:
+    """Row access for projects, backends and tasks."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- backends --------------------------------------------------------------------------
+
+    def seed_backends(self) -> None:
+        """Insert the seeded backends that are missing (never overwrites user edits)."""
+        for name, (command, flag, model) in SEED_BACKENDS.items():
+            self.db.execute(
+                "INSERT OR IGNORE INTO backends (name, command, prompt_flag, model, created_at) VALUES (?,?,?,?,?)",
+                (name, command, flag, model, utcnow()),
+            )
+
+    def backends(self) -> list[dict[str, Any]]:
+        return self.db.query("SELECT name, command, prompt_flag, model FROM backends ORDER BY name")
+
+    def backend(self, name: str) -> dict[str, Any] | None:
+        return self.db.one("SELECT name, command, prompt_flag, model FROM backends WHERE name = ?", (name,))
+
+    def put_backend(self, name: str, command: str, prompt_flag: str, model: str) -> None:
+        self.db.execute(
+            "INSERT INTO backends (name, command, prompt_flag, model, created_at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(name) DO UPDATE SET command=excluded.command, prompt_flag=excluded.prompt_flag, "
+            "model=excluded.model",
+            (name, command, prompt_flag, model, utcnow()),
+        )
+
+    def delete_backend(self, name: str) -> None:
+        if self.db.execute("DELETE FROM backends WHERE name = ?", (name,)).rowcount == 0:
+            raise NotFound(f"no backend {name!r}")
+
+    # -- projects --------------------------------------------------------------------------
+
+    def projects(self) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT name, path, branch, backend, sandbox FROM projects ORDER BY name")
+        for r in rows:
+            r["sandbox"] = json.loads(r["sandbox"] or "{}")
+        return rows
+
+    def project(self, name: str) -> dict[str, Any] | None:
+        row = self.db.one("SELECT name, path, branch, backend, sandbox FROM projects WHERE name = ?", (name,))
+        if row:
+            row["sandbox"] = json.loads(row["sandbox"] or "{}")
+        return row
+
+    def insert_project(self, name: str, path: str, branch: str, backend: str, sandbox: dict[str, Any]) -> None:
+        if self.db.one("SELECT 1 FROM projects WHERE name = ?", (name,)):
+            raise Conflict(f"project {name!r} already exists")
+        self.db.execute(
+            "INSERT INTO projects (name, path, branch, backend, sandbox, created_at) VALUES (?,?,?,?,?,?)",
+            (name, path, branch, backend, json.dumps(sandbox), utcnow()),
+        )
+
+    def update_project(self, name: str, fields: dict[str, Any]) -> None:
+        sets, params = [], []
+        for key, value in fields.items():
+            sets.append(f"{key} = ?")
+            params.append(json.dumps(value) if key == "sandbox" else value)
+        if sets:
+            self.db.execute(f"UPDATE projects SET {', '.join(sets)} WHERE name = ?", (*params, name))
+
+    def delete_project(self, name: str) -> None:
+        if self.db.scalar("SELECT COUNT(*) FROM tasks WHERE project = ?", (name,)):
+            raise Conflict(f"project {name!r} still has tasks; delete or prune them first")
+        if self.db.execute("DELETE FROM projects WHERE name = ?", (name,)).rowcount == 0:
+            raise NotFound(f"no project {name!r}")
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        return self.db.one(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE id = ?", (task_id,))
+
+    def task_by_session(self, session_id: str) -> dict[str, Any] | None:
+        return self.db.one(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE session_id = ?", (session_id,))
+
+    def tasks(self, *, status: str | None = None, project: str | None = None,
+              archived: str = "0") -> list[dict[str, Any]]:
+        where, params = [], []
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if project:
+            where.append("project = ?")
+            params.append(project)
+        if archived == "0":
+            where.append("archived = 0")
+        elif archived == "1":
+            where.append("archived = 1")
+        sql = f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self.db.query(sql + " ORDER BY created_at, id", params)
+
+    def slug_taken(self, project: str, slug: str) -> bool:
+        return self.db.one("SELECT 1 FROM tasks WHERE project = ? AND slug = ?", (project, slug)) is not None
+
+    def insert_task(self, row: dict[str, Any]) -> None:
+        now = utcnow()
+        row = {"created_at": now, "updated_at": now, **row}
+        cols = [c for c in TASK_COLUMNS if c in row]
+        self.db.execute(
+            f"INSERT INTO tasks ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [row[c] for c in cols],
+        )
+
+    def update_task(self, task_id: str, **fields: Any) -> None:
+        if not fields:
+            return
+        fields["updated_at"] = utcnow()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.db.execute(f"UPDATE tasks SET {sets} WHERE id = ?", (*fields.values(), task_id))
+
+    def delete_task(self, task_id: str) -> None:
+        self.db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+
+    def counts_by_status(self) -> dict[str, int]:
+        out = dict.fromkeys(STATUSES, 0)
+        for r in self.db.query("SELECT status, COUNT(*) AS n FROM tasks WHERE archived = 0 GROUP BY status"):
+            out[r["status"]] = r["n"]
+        return out
