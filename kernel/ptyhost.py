@@ -1,0 +1,695 @@
+"""The PTY session primitive shared by the session-supervisor and the daemon's in-process host.
+
+A :class:`PtySession` owns one child process on a pseudo-terminal: the master fd (read without a
+thread: non-blocking fd + ``trio.lowlevel.wait_readable``), the exit status (``os.pidfd_open`` +
+``wait_readable``, then ``waitpid`` for the real code or signal), input, resize and signals.
+
+Its output goes into an :class:`OutputStream`: a ring buffer addressed by ABSOLUTE byte offsets
+(offset 0 is the first byte the child ever wrote), an append-only scrollback log file holding every
+byte, and a fan-out to subscribers through bounded memory channels. A subscriber that falls behind
+never blocks the reader: its channel is closed and its iterator raises :class:`SubscriberLagged`,
+so it resubscribes from the last offset it saw (the log file serves any older range).
+
+The daemon's supervisor link reuses :class:`OutputStream` (without writing the log) as its mirror of
+a session that lives in the supervisor.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import math
+import os
+import re
+import shutil
+import signal as signal_mod
+import struct
+import termios
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ptyprocess
+import trio
+
+from . import errors
+
+log = logging.getLogger("argus.ptyhost")
+
+DEFAULT_RING_BYTES = 256 * 1024
+#: Chunks a subscriber may have queued before it is dropped as lagging.
+DEFAULT_SUBSCRIBER_BUFFER = 512
+#: Largest chunk handed to subscribers when replaying from the ring or the log.
+REPLAY_PIECE = 64 * 1024
+#: Bytes read from the master fd per read.
+READ_SIZE = 64 * 1024
+#: Input accepted but not yet written to the PTY (beyond it, ``write`` raises TooMany).
+MAX_PENDING_INPUT = 4 * 1024 * 1024
+#: After the child exits, how long to keep draining output (a background grandchild may keep the
+#: slave open; its later output is not part of the session).
+DRAIN_AFTER_EXIT = 1.0
+#: Largest terminal dimension accepted.
+MAX_DIMENSION = 10_000
+
+SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Bytes of a session's output; ``offset`` is the absolute offset of ``data[0]``."""
+
+    offset: int
+    data: bytes
+
+    @property
+    def end(self) -> int:
+        """The absolute offset just after the last byte."""
+        return self.offset + len(self.data)
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    """How a session ended: ``code`` for a normal exit, ``signal`` when killed by one."""
+
+    code: int | None
+    signal: int | None
+    end_offset: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The exit as a JSON-able dict (``code``, ``signal``, ``end_offset``)."""
+        return {"code": self.code, "signal": self.signal, "end_offset": self.end_offset}
+
+
+class SubscriberLagged(Exception):
+    """A subscriber fell too far behind and was dropped; resubscribe from ``next_offset``."""
+
+    def __init__(self, next_offset: int) -> None:
+        super().__init__(f"subscriber lagged; resume from offset {next_offset}")
+        self.next_offset = next_offset
+
+
+def validate_session_id(session_id: object) -> str:
+    """Return ``session_id`` if it is a safe id (it names the log file), else raise Invalid."""
+    if not isinstance(session_id, str) or not SESSION_ID_RE.match(session_id):
+        raise errors.Invalid(
+            f"bad session id {session_id!r}: use 1-128 of [A-Za-z0-9._-], starting alphanumeric")
+    return session_id
+
+
+def validate_size(rows: object, cols: object) -> tuple[int, int]:
+    """Return ``(rows, cols)`` if both are integers in 1..MAX_DIMENSION, else raise Invalid."""
+    for name, value in (("rows", rows), ("cols", cols)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DIMENSION:
+            raise errors.Invalid(f"{name} must be an integer between 1 and {MAX_DIMENSION}, got {value!r}")
+    return rows, cols  # type: ignore[return-value]
+
+
+def resolve_executable(argv0: str, cwd: str, env: dict[str, str]) -> str:
+    """Return the absolute path ``argv0`` runs as (PATH from ``env``, relative to ``cwd``).
+
+    Raises Invalid naming the program when it is missing or not executable.
+    """
+    if not argv0:
+        raise errors.Invalid("argv[0] is empty")
+    if "/" in argv0:
+        path = argv0 if os.path.isabs(argv0) else os.path.join(cwd, argv0)
+        if os.path.isdir(path) or not os.access(path, os.X_OK):
+            raise errors.Invalid(f"cannot execute {argv0!r}: not an executable file ({path})")
+        return os.path.abspath(path)
+    found = shutil.which(argv0, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise errors.Invalid(f"cannot execute {argv0!r}: not found on PATH {env.get('PATH', os.defpath)!r}")
+    return os.path.abspath(found) if os.path.isabs(found) else os.path.abspath(os.path.join(cwd, found))
+
+
+def _read_file_range(path: Path, start: int, length: int) -> bytes:
+    """Blocking read of ``length`` bytes at ``start`` (fewer at EOF, ``b""`` if missing)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return b""
+    try:
+        parts: list[bytes] = []
+        got = 0
+        while got < length:
+            data = os.pread(fd, min(length - got, 1 << 20), start + got)
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+class Ring:
+    """A bounded byte buffer addressed by absolute offsets: it keeps ``[start, end)``."""
+
+    def __init__(self, capacity: int = DEFAULT_RING_BYTES, start: int = 0) -> None:
+        if capacity <= 0:
+            raise ValueError("ring capacity must be positive")
+        self.capacity = capacity
+        self.start = start
+        self._buf = bytearray()
+
+    @property
+    def end(self) -> int:
+        """Absolute offset just after the last byte kept (= bytes ever appended + initial start)."""
+        return self.start + len(self._buf)
+
+    def append(self, data: bytes) -> None:
+        """Append ``data``, dropping the oldest bytes beyond the capacity."""
+        self._buf += data
+        excess = len(self._buf) - self.capacity
+        if excess > 0:
+            del self._buf[:excess]
+            self.start += excess
+
+    def reset(self, offset: int) -> None:
+        """Drop everything and continue at ``offset`` (a visible gap, or a fresh mirror)."""
+        self._buf.clear()
+        self.start = offset
+
+    def slice(self, start: int, end: int) -> bytes:
+        """The bytes of ``[start, end)`` clamped to what the ring holds."""
+        start = max(start, self.start)
+        end = min(end, self.end)
+        if start >= end:
+            return b""
+        return bytes(self._buf[start - self.start:end - self.start])
+
+
+class _Subscriber:
+    """One subscriber's channel and whether it was dropped for lagging."""
+
+    __slots__ = ("send", "lagged")
+
+    def __init__(self, send: trio.MemorySendChannel[Chunk]) -> None:
+        self.send = send
+        self.lagged = False
+
+
+class Subscription:
+    """Async iterator of gapless :class:`Chunk` s: replay ``[since, live_from)``, then live.
+
+    Ends (``StopAsyncIteration``) once the stream finished and everything was delivered; raises
+    :class:`SubscriberLagged` if it was dropped for falling behind. ``next_offset`` is the offset
+    the next chunk will start at (resume point).
+    """
+
+    def __init__(self, stream: OutputStream, since: int, live_from: int,
+                 receive: trio.MemoryReceiveChannel[Chunk], sub: _Subscriber) -> None:
+        self._stream = stream
+        self.next_offset = since
+        self._live_from = live_from
+        self._receive = receive
+        self._sub = sub
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        while self.next_offset < self._live_from:
+            chunk = await self._stream.read_range(
+                self.next_offset, min(self._live_from, self.next_offset + REPLAY_PIECE))
+            if not chunk.data:
+                # nothing retrievable before the live point (log gone and ring moved on)
+                self.next_offset = self._live_from
+                break
+            self.next_offset = chunk.end
+            return chunk
+        try:
+            chunk = await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            if self._sub.lagged:
+                raise SubscriberLagged(self.next_offset) from None
+            raise StopAsyncIteration from None
+        self.next_offset = chunk.end
+        return chunk
+
+
+class OutputStream:
+    """Ring + scrollback log + subscriber fan-out for one session's output.
+
+    ``write_log=True`` (the PTY owner) truncates and appends ``log_path``; ``write_log=False`` (a
+    mirror) only reads it to serve ranges older than the ring.
+    """
+
+    def __init__(self, *, ring_bytes: int = DEFAULT_RING_BYTES, log_path: Path | None = None,
+                 write_log: bool = False, start_offset: int = 0,
+                 subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER) -> None:
+        self.ring = Ring(ring_bytes, start_offset)
+        self.log_path = log_path
+        self.subscriber_buffer = subscriber_buffer
+        self.finished = False
+        self.last_output_at: float = 0.0
+        self._subs: list[_Subscriber] = []
+        self._log_fd: int | None = None
+        if write_log:
+            if log_path is None:
+                raise ValueError("write_log needs a log_path")
+            log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._log_fd = os.open(
+                log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o600)
+
+    @property
+    def start(self) -> int:
+        """Absolute offset of the first byte still in the ring."""
+        return self.ring.start
+
+    @property
+    def end(self) -> int:
+        """Absolute offset just after the last byte produced (as seen by this stream)."""
+        return self.ring.end
+
+    @property
+    def subscriber_count(self) -> int:
+        """How many live subscribers are registered."""
+        return len(self._subs)
+
+    def feed(self, data: bytes, offset: int | None = None) -> None:
+        """Add output. ``offset`` (mirrors) places it; a jump forward is kept as a visible gap."""
+        if self.finished or not data:
+            return
+        if offset is not None and offset != self.end:
+            if offset > self.end:
+                self.ring.reset(offset)
+            else:  # overlap with what we already have: keep only the new tail
+                skip = self.end - offset
+                if skip >= len(data):
+                    return
+                data = data[skip:]
+                offset = self.end
+        start = self.end
+        self.ring.append(data)
+        self.last_output_at = trio.current_time()
+        if self._log_fd is not None:
+            self._append_log(data)
+        if not self._subs:
+            return
+        chunk = Chunk(start, bytes(data))
+        for sub in list(self._subs):
+            try:
+                sub.send.send_nowait(chunk)
+            except trio.WouldBlock:
+                sub.lagged = True
+                sub.send.close()
+                self._subs.remove(sub)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._subs.remove(sub)
+
+    def _append_log(self, data: bytes) -> None:
+        assert self._log_fd is not None
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._log_fd, view):]
+        except OSError as exc:
+            log.warning("scrollback log %s: %s; no longer writing it", self.log_path, exc)
+            self.close_log()
+
+    def close_log(self) -> None:
+        """Stop writing the scrollback log (the file stays)."""
+        if self._log_fd is not None:
+            fd, self._log_fd = self._log_fd, None
+            os.close(fd)
+
+    def finish(self) -> None:
+        """No more output: subscribers drain what they have queued, then their iterators end."""
+        if self.finished:
+            return
+        self.finished = True
+        for sub in self._subs:
+            sub.send.close()
+        self._subs.clear()
+        self.close_log()
+
+    def tail(self, nbytes: int) -> tuple[int, bytes]:
+        """The last ``nbytes`` (at most what the ring holds) as ``(start offset, bytes)``."""
+        start = max(self.ring.start, self.end - max(0, nbytes))
+        return start, self.ring.slice(start, self.end)
+
+    async def prefill_from_log(self, upto: int) -> None:
+        """Fill an empty mirror ring with the log's bytes before ``upto`` (so ``tail`` has context)."""
+        if self.log_path is None or self.end != upto or self.ring.end != self.ring.start:
+            return
+        first = max(0, upto - self.ring.capacity)
+        data = await trio.to_thread.run_sync(_read_file_range, self.log_path, first, upto - first)
+        if len(data) == upto - first and self.end == upto and self.ring.end == self.ring.start:
+            self.ring.reset(first)
+            self.ring.append(data)
+
+    async def read_range(self, start: int, end: int | None = None) -> Chunk:
+        """Bytes of ``[start, end)`` (``end`` defaults to now) from the ring, else the log file.
+
+        If part of the range is gone (log missing or short), the chunk starts at the earliest
+        offset that is available, so the gap is visible in ``Chunk.offset``.
+        """
+        end = self.end if end is None else min(end, self.end)
+        start = max(0, start)
+        if start >= end:
+            return Chunk(min(start, self.end), b"")
+        if start >= self.ring.start:
+            return Chunk(start, self.ring.slice(start, end))
+        log_data = b""
+        if self.log_path is not None:
+            log_data = await trio.to_thread.run_sync(_read_file_range, self.log_path, start, end - start)
+        got_to = start + len(log_data)
+        if got_to >= end:
+            return Chunk(start, log_data)
+        if got_to >= self.ring.start:
+            return Chunk(start, log_data + self.ring.slice(got_to, end))
+        return Chunk(self.ring.start, self.ring.slice(self.ring.start, end))
+
+    @asynccontextmanager
+    async def subscribe(self, since: int | None = None) -> AsyncIterator[Subscription]:
+        """Subscribe from ``since`` (``None``: from now); see :class:`Subscription`."""
+        live_from = self.end
+        since = live_from if since is None else min(max(0, since), live_from)
+        send, receive = trio.open_memory_channel[Chunk](self.subscriber_buffer)
+        sub = _Subscriber(send)
+        if self.finished:
+            send.close()
+        else:
+            self._subs.append(sub)
+        try:
+            yield Subscription(self, since, live_from, receive, sub)
+        finally:
+            if sub in self._subs:
+                self._subs.remove(sub)
+            send.close()
+            receive.close()
+
+
+def _decode_status(status: int) -> tuple[int | None, int | None]:
+    """``(code, signal)`` from a waitpid status."""
+    if os.WIFSIGNALED(status):
+        return None, os.WTERMSIG(status)
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status), None
+    return None, None
+
+
+def _reap(pid: int) -> int | None:
+    """Non-blocking waitpid: the status if ``pid`` has exited, else ``None``."""
+    got, status = os.waitpid(pid, os.WNOHANG)
+    return status if got else None
+
+
+def _restore_child_signals() -> None:
+    """In the forked child, before exec: default dispositions (an ignored signal survives exec,
+    and Python ignores SIGPIPE/SIGXFSZ; the supervisor ignores SIGHUP) and an empty signal mask."""
+    for name in ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGPIPE", "SIGXFSZ"):
+        sig = getattr(signal_mod, name, None)
+        if sig is not None:
+            signal_mod.signal(sig, signal_mod.SIG_DFL)
+    signal_mod.pthread_sigmask(signal_mod.SIG_SETMASK, set())
+
+
+class PtySession:
+    """One child process on a PTY. Create with :meth:`spawn`, then run :meth:`run` in a nursery."""
+
+    def __init__(self, *, session_id: str, argv: list[str], cwd: str, meta: dict[str, Any],
+                 rows: int, cols: int, pid: int, fd: int, output: OutputStream,
+                 on_exit: Callable[[ExitInfo], None] | None = None) -> None:
+        self.id = session_id
+        self.argv = argv
+        self.cwd = cwd
+        self.meta = meta
+        self.rows = rows
+        self.cols = cols
+        self.start_cols = cols
+        self.pid = pid
+        self.started_at = time.time()
+        self.output = output
+        self.exit: ExitInfo | None = None
+        self.on_exit = on_exit
+        self._fd: int | None = fd
+        self._pidfd: int | None = None
+        self._reaped = False
+        self._exited = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self._input_send, self._input_receive = trio.open_memory_channel[bytes](1024)
+        self._pending_input = 0
+
+    @classmethod
+    def spawn(cls, session_id: str, argv: list[str], cwd: str, env: dict[str, str], *,
+              rows: int = 40, cols: int = 120, meta: dict[str, Any] | None = None,
+              log_dir: Path, ring_bytes: int = DEFAULT_RING_BYTES,
+              subscriber_buffer: int = DEFAULT_SUBSCRIBER_BUFFER,
+              on_exit: Callable[[ExitInfo], None] | None = None) -> PtySession:
+        """Fork ``argv`` on a new PTY (new session, ``cwd``, exactly ``env`` plus a default TERM).
+
+        Raises Invalid when the program or ``cwd`` is unusable. The log file
+        ``log_dir/<session_id>.log`` is (re)created.
+        """
+        validate_session_id(session_id)
+        validate_size(rows, cols)
+        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+            raise errors.Invalid("argv must be a non-empty list of strings")
+        if not isinstance(cwd, str) or not os.path.isdir(cwd):
+            raise errors.Invalid(f"cwd {cwd!r} does not exist or is not a directory")
+        env = dict(env)
+        env.setdefault("TERM", "xterm-256color")
+        exe = resolve_executable(argv[0], cwd, env)
+        output = OutputStream(ring_bytes=ring_bytes, log_path=log_dir / f"{session_id}.log",
+                              write_log=True, subscriber_buffer=subscriber_buffer)
+        try:
+            proc = ptyprocess.PtyProcess.spawn([exe, *argv[1:]], cwd=cwd, env=env,
+                                               dimensions=(rows, cols),
+                                               preexec_fn=_restore_child_signals)
+        except Exception as exc:  # ptyprocess re-raises the child's exec failure by class name
+            output.close_log()
+            raise errors.Invalid(f"cannot execute {argv[0]!r}: {exc}") from exc
+        # Take the master fd from ptyprocess: we own its lifetime, not PtyProcess.__del__.
+        fd = os.dup(proc.fd)
+        proc.fileobj.close()
+        proc.closed = True
+        os.set_blocking(fd, False)
+        os.set_inheritable(fd, False)
+        return cls(session_id=session_id, argv=list(argv), cwd=cwd, meta=dict(meta or {}),
+                   rows=rows, cols=cols, pid=proc.pid, fd=fd, output=output, on_exit=on_exit)
+
+    @property
+    def alive(self) -> bool:
+        """True until the exit was recorded."""
+        return self.exit is None
+
+    def info(self) -> dict[str, Any]:
+        """The session as the supervisor's ``list`` reports it."""
+        return {
+            "session_id": self.id, "pid": self.pid, "argv": self.argv, "cwd": self.cwd,
+            "meta": self.meta, "rows": self.rows, "cols": self.cols, "start_cols": self.start_cols,
+            "start_offset": self.output.start, "end_offset": self.output.end,
+            "started_at": self.started_at, "exited": self.exit is not None,
+            "exit_code": self.exit.code if self.exit else None,
+            "exit_signal": self.exit.signal if self.exit else None,
+        }
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> ExitInfo:
+        """Read output, write input and wait for the exit; returns the exit once output is drained.
+
+        If cancelled first, the process group is hung up (then killed) and reaped best-effort.
+        """
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except ProcessLookupError:  # pragma: no cover - cannot happen for an unreaped child
+            self._pidfd = None
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                reader_done = trio.Event()
+                nursery.start_soon(self._read_loop, reader_done)
+                nursery.start_soon(self._write_loop)
+                task_status.started()
+                code, sig = await self._wait_child()
+                with trio.move_on_after(DRAIN_AFTER_EXIT):
+                    await reader_done.wait()
+                nursery.cancel_scope.cancel()
+            self._record_exit(code, sig)
+        finally:
+            self._nursery = None
+            if not self._reaped:
+                with trio.CancelScope(shield=True):
+                    await self._hangup_and_reap()
+            self._close_fds()
+            if self.exit is None:
+                self._record_exit(None, signal_mod.SIGHUP)
+        assert self.exit is not None
+        return self.exit
+
+    def _record_exit(self, code: int | None, sig: int | None) -> None:
+        if self.exit is not None:
+            return
+        self.exit = ExitInfo(code, sig, self.output.end)
+        if self.on_exit is not None:
+            try:
+                self.on_exit(self.exit)
+            except Exception:  # never let a listener break the session's bookkeeping
+                log.exception("on_exit listener of session %s failed", self.id)
+        self.output.finish()
+        self._input_send.close()
+        self._exited.set()
+
+    async def _wait_child(self) -> tuple[int | None, int | None]:
+        while True:
+            if self._pidfd is not None:
+                await trio.lowlevel.wait_readable(self._pidfd)
+            else:  # pragma: no cover - pidfd_open exists on every Linux we support
+                await trio.sleep(0.1)
+            try:
+                status = _reap(self.pid)
+            except ChildProcessError:  # reaped by someone else: the real status is lost
+                self._reaped = True
+                return None, None
+            if status is not None:
+                self._reaped = True
+                return _decode_status(status)
+
+    async def _read_loop(self, done: trio.Event) -> None:
+        try:
+            while True:
+                fd = self._fd
+                if fd is None:
+                    return
+                try:
+                    data = os.read(fd, READ_SIZE)
+                except BlockingIOError:
+                    await trio.lowlevel.wait_readable(fd)
+                    continue
+                except OSError as exc:
+                    if exc.errno == errno.EIO:  # every slave fd closed: the child is gone
+                        return
+                    raise
+                if not data:
+                    return
+                self.output.feed(data)
+                await trio.lowlevel.checkpoint()
+        finally:
+            done.set()
+
+    async def _write_loop(self) -> None:
+        async for data in self._input_receive:
+            view = memoryview(data)
+            while view:
+                fd = self._fd
+                if fd is None:
+                    return
+                try:
+                    view = view[os.write(fd, view):]
+                except BlockingIOError:
+                    await trio.lowlevel.wait_writable(fd)
+                except OSError as exc:
+                    if exc.errno in (errno.EIO, errno.EBADF):
+                        view = view[len(view):]
+                    else:
+                        raise
+            self._pending_input -= len(data)
+
+    async def _hangup_and_reap(self) -> None:
+        """Cancellation path: SIGHUP the group, then SIGKILL, and reap without blocking long."""
+        self._killpg(signal_mod.SIGHUP)
+        for sig in (signal_mod.SIGKILL, None):
+            with trio.move_on_after(1.0):
+                if self._pidfd is not None:
+                    await trio.lowlevel.wait_readable(self._pidfd)
+            try:
+                status = _reap(self.pid)
+            except ChildProcessError:
+                self._reaped = True
+                return
+            if status is not None:
+                self._reaped = True
+                code, signo = _decode_status(status)
+                self._record_exit(code, signo)
+                return
+            if sig is not None:
+                self._killpg(sig)
+
+    def _close_fds(self) -> None:
+        for attr in ("_fd", "_pidfd"):
+            fd = getattr(self, attr)
+            if fd is not None:
+                setattr(self, attr, None)
+                trio.lowlevel.notify_closing(fd)
+                os.close(fd)
+
+    async def write(self, data: bytes) -> None:
+        """Queue ``data`` for the PTY (written in order, partial writes and EAGAIN handled).
+
+        Raises Conflict if the session exited, TooMany if too much input is already pending.
+        """
+        self.send_input(data)
+        await trio.lowlevel.checkpoint()
+
+    def send_input(self, data: bytes) -> None:
+        """Synchronous form of :meth:`write` (queues; never blocks)."""
+        if self.exit is not None:
+            raise errors.Conflict(f"session {self.id} has exited")
+        if not data:
+            return
+        if self._pending_input + len(data) > MAX_PENDING_INPUT:
+            raise errors.TooMany(f"session {self.id}: too much input pending (the program is not reading)")
+        try:
+            self._input_send.send_nowait(bytes(data))
+        except trio.WouldBlock:
+            raise errors.TooMany(f"session {self.id}: too many input writes pending") from None
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            raise errors.Conflict(f"session {self.id} has exited") from None
+        self._pending_input += len(data)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Set the window size (TIOCSWINSZ); the child's foreground group gets SIGWINCH."""
+        validate_size(rows, cols)
+        if self.exit is not None or self._fd is None:
+            raise errors.Conflict(f"session {self.id} has exited")
+        fcntl.ioctl(self._fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.rows, self.cols = rows, cols
+
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` to the child process."""
+        if self.exit is not None or self._reaped:
+            raise errors.Conflict(f"session {self.id} has exited")
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            raise errors.Conflict(f"session {self.id} has exited") from None
+
+    def _killpg(self, sig: int) -> None:
+        if self._reaped:
+            return
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    async def terminate(self, grace: float = 3.0) -> ExitInfo:
+        """SIGHUP the process group, then SIGTERM, then SIGKILL, ``grace`` seconds apart."""
+        for sig in (signal_mod.SIGHUP, signal_mod.SIGTERM, signal_mod.SIGKILL):
+            if self.exit is not None:
+                break
+            self._killpg(sig)
+            with trio.move_on_after(grace if sig != signal_mod.SIGKILL else math.inf):
+                await self._exited.wait()
+        return await self.wait()
+
+    def start_terminate(self, grace: float = 3.0) -> None:
+        """Start :meth:`terminate` in the session's own nursery and return at once."""
+        if self.exit is not None:
+            return
+        if self._nursery is None:
+            raise errors.Conflict(f"session {self.id} is not running")
+        self._nursery.start_soon(self.terminate, grace)
+
+    async def wait(self) -> ExitInfo:
+        """Wait for the exit (all output delivered to the stream first)."""
+        await self._exited.wait()
+        assert self.exit is not None
+        return self.exit
