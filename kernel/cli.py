@@ -100,9 +100,28 @@ def daemon_restart() -> None:
 @daemon.command("status")
 def daemon_status() -> None:
     """Show whether the daemon answers, its pid and ports."""
+    from . import autostart
+
     info = daemon_mod.status(_paths())
+    info["autostart"] = autostart.state()
     _echo_json(info)
     sys.exit(0 if info["running"] else 1)
+
+
+@daemon.command("install")
+def daemon_install() -> None:
+    """Auto-start the daemon at login (a systemd user unit)."""
+    from . import autostart
+
+    _echo_json(autostart.install(_paths()))
+
+
+@daemon.command("uninstall")
+def daemon_uninstall() -> None:
+    """Remove the auto-start unit."""
+    from . import autostart
+
+    _echo_json(autostart.uninstall())
 
 
 # -- session supervisor --------------------------------------------------------------------

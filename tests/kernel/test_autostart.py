@@ -1,0 +1,27 @@
+"""``argus daemon install|uninstall`` writes and removes a systemd user unit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "argus.kernel.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_install_writes_a_user_unit_for_this_home_and_uninstall_removes_it(argus_home: Path,
+                                                                          tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "ARGUS_HOME": str(argus_home)}
+    out = run_cli("daemon", "install", env=env)
+    assert out.returncode == 0, out.stderr
+    unit = tmp_path / "xdg" / "systemd" / "user" / "argus-daemon.service"
+    text = unit.read_text()
+    assert f"Environment=ARGUS_HOME={argus_home}" in text
+    assert "daemon run" in text and "Restart=on-failure" in text
+    out = run_cli("daemon", "uninstall", env=env)
+    assert out.returncode == 0, out.stderr
+    assert not unit.exists()
