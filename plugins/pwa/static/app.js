@@ -1,0 +1,105 @@
+// Argus PWA entry: wires the router, the session (token, live store), the offline screen,
+// and the service worker. Views live in js/views/*.
+import { getToken, clearToken, on as onApi } from './js/api.js';
+import * as store from './js/store.js';
+import * as offline from './js/offline.js';
+import { route, navigate, render, start as startRouter, setOnChange } from './js/router.js';
+import { h, mount } from './js/dom.js';
+import { initChrome, checkClipboard, setTitle } from './js/chrome.js';
+import { mountTaskList, refreshList } from './js/views/tasklist.js';
+import { loginView } from './js/views/login.js';
+import { newTaskView } from './js/views/newtask.js';
+import { taskView } from './js/views/task.js';
+import { settingsView } from './js/views/settings.js';
+import { tokensView, logsView } from './js/views/admin.js';
+
+const main = document.getElementById('main-pane');
+const listPane = document.getElementById('list-pane');
+let sessionStarted = false;
+
+function startSession() {
+  if (sessionStarted) return;
+  sessionStarted = true;
+  store.start();
+  store.detectMaster().then(() => {
+    // Views that show master-only controls were drawn before we knew: draw them again.
+    if (document.body.dataset.view === 'settings') render();
+  }).catch(() => {});
+  checkClipboard();
+}
+
+function logout(reason = 'logout') {
+  clearToken();
+  store.stop();
+  sessionStarted = false;
+  navigate(`/login?reason=${reason}`, { replace: true });
+}
+
+/** Guard: views other than login need a token; keep where the user was going. */
+function authed(view) {
+  return (params, query) => {
+    if (!getToken()) {
+      const next = location.pathname + location.search;
+      navigate(`/login${next !== '/' ? `?next=${encodeURIComponent(next)}` : ''}`, { replace: true });
+      return () => {};
+    }
+    startSession();
+    return view(main, params, query, { logout });
+  };
+}
+
+route('/login', (_params, query) => {
+  if (getToken() && !query.get('reason')) {
+    navigate(query.get('next') || '/', { replace: true });
+    return () => {};
+  }
+  loginView(main, query, (next) => {
+    startSession();
+    navigate(next, { replace: true });
+  });
+  return () => {};
+});
+route('/', authed(() => {
+  mount(main, h('div.placeholder', h('img', { src: '/icons/icon-192.png', alt: '', width: 72, height: 72 }),
+    h('p.muted', 'Pick a task, or start a new one.')));
+  return () => {};
+}));
+route('/new', authed((m, p, q) => newTaskView(m, q)));
+route('/task/:id', authed((m, p, q) => taskView(m, p, q)));
+route('/settings', authed(settingsView));
+route('/tokens', authed((m) => tokensView(m)));
+route('/logs', authed(logsView));
+route('/offline', () => { navigate('/', { replace: true }); return () => {}; });
+
+setOnChange((pattern) => {
+  const view = { '/': 'list', '/login': 'login', '/new': 'new', '/task/:id': 'task', '/settings': 'settings',
+    '/tokens': 'settings', '/logs': 'settings' }[pattern] || 'other';
+  document.body.dataset.view = view;
+  for (const a of document.querySelectorAll('#tabbar a, #topnav a')) {
+    const tab = a.dataset.tab;
+    const active = (tab === 'tasks' && (view === 'list' || view === 'task')) || tab === view;
+    a.toggleAttribute('aria-current', active);
+  }
+  if (view !== 'task') setTitle('');
+  main.scrollTop = 0;
+  refreshList();
+});
+
+onApi('unauthorized', () => {
+  if (!getToken()) return;
+  logout('revoked');
+});
+
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => {
+    console.warn('service worker registration failed', err);
+  });
+}
+
+offline.init();
+initChrome();
+mountTaskList(listPane);
+startRouter();
+registerServiceWorker();
+window.argus = { store, navigate, render }; // handy from the console and for tests

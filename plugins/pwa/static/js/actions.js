@@ -1,0 +1,88 @@
+// Task verbs shared by the list and the task view: stop/resume/restart, status, rename, fork,
+// archive, copy prompt, delete (with confirmation). Each shows a toast with the outcome.
+import { post, del, enc } from './api.js';
+import { h, sheet, closeSheet, toast, confirmDialog, promptDialog, copyText } from './dom.js';
+import { putTask, dropTask } from './store.js';
+import { navigate } from './router.js';
+
+export const STATUS_LABEL = {
+  pending: 'Pending', in_progress: 'In progress', in_review: 'In review', complete: 'Complete',
+  needs_you: 'Needs you',
+};
+
+async function run(label, fn) {
+  try {
+    const out = await fn();
+    if (out && out.task) putTask(out.task);
+    return out;
+  } catch (err) {
+    toast(`${label} failed: ${err.message}`, 'error');
+    return undefined;
+  }
+}
+
+export const taskActions = {
+  stop: (t) => run('Stop', () => post(`/api/tasks/${enc(t.id)}/stop`)),
+  resume: (t) => run('Resume', () => post(`/api/tasks/${enc(t.id)}/resume`)),
+  restart: (t) => run('Restart', () => post(`/api/tasks/${enc(t.id)}/restart`)),
+  archive: (t) => run(t.archived ? 'Unarchive' : 'Archive',
+    () => post(`/api/tasks/${enc(t.id)}/${t.archived ? 'unarchive' : 'archive'}`)),
+  status: (t, status) => run('Status', () => post(`/api/tasks/${enc(t.id)}/status`, { status })),
+  async rename(t) {
+    const name = await promptDialog('Rename task', 'Display name', t.name);
+    if (!name || name === t.name) return;
+    const out = await run('Rename', () => post(`/api/tasks/${enc(t.id)}/rename`, { name }));
+    if (out !== undefined) toast('Renamed', 'ok');
+  },
+  async fork(t) {
+    const name = await promptDialog('Fork task', 'Name of the new task', `${t.name}-fork`, 'Fork');
+    if (name === null) return;
+    const out = await run('Fork', () => post(`/api/tasks/${enc(t.id)}/fork`, name ? { name } : {}));
+    const task = out && (out.task || (out.id ? out : null));
+    if (task) {
+      toast(`Forked as ${task.name}`, 'ok');
+      navigate(`/task/${enc(task.id)}`);
+    }
+  },
+  async remove(t) {
+    const ok = await confirmDialog('Delete task?',
+      `"${t.name}" will be destroyed: its agent is killed, its worktree removed and the branch `
+      + `${t.branch || ''} deleted. This cannot be undone.`, 'Delete', true);
+    if (!ok) return;
+    const out = await run('Delete', () => del(`/api/tasks/${enc(t.id)}`));
+    if (out !== undefined) {
+      dropTask(t.id);
+      toast('Task deleted', 'ok');
+      if (location.pathname.startsWith(`/task/${enc(t.id)}`)) navigate('/');
+    }
+  },
+  async copyPrompt(t) {
+    const ok = await copyText(t.prompt || '');
+    toast(ok ? 'Prompt copied' : 'Copy failed', ok ? 'ok' : 'error');
+  },
+};
+
+/** Open the action sheet for a task. */
+export function openActions(t) {
+  const item = (label, fn, cls = '') => h(`button.sheet-item${cls}`, {
+    type: 'button', 'data-action': label.toLowerCase().replace(/[^a-z]+/g, '-'),
+    on: { click: () => { closeSheet(); fn(); } },
+  }, label);
+  const statuses = ['pending', 'in_progress', 'in_review', 'complete'].filter((s) => s !== t.status);
+  sheet(t.name, [
+    h('div.sheet-list',
+      !location.pathname.startsWith('/task/') ? item('Open', () => navigate(`/task/${enc(t.id)}`)) : null,
+      t.running ? item('Stop', () => taskActions.stop(t)) : null,
+      !t.running && t.status !== 'complete' ? item('Resume', () => taskActions.resume(t)) : null,
+      !t.running ? item('Restart', () => taskActions.restart(t)) : null,
+      item('Rename', () => taskActions.rename(t)),
+      item('Fork', () => taskActions.fork(t)),
+      item(t.archived ? 'Unarchive' : 'Archive', () => taskActions.archive(t)),
+      item('Copy prompt', () => taskActions.copyPrompt(t)),
+      item('Delete…', () => taskActions.remove(t), '.danger')),
+    h('p.muted.small', 'Set status'),
+    h('div.row.wrap', statuses.map((s) => h('button.chip', {
+      type: 'button', 'data-status': s, on: { click: () => { closeSheet(); taskActions.status(t, s); } },
+    }, STATUS_LABEL[s]))),
+  ]);
+}

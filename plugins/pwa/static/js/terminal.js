@@ -1,0 +1,268 @@
+// A live agent terminal: xterm.js fed by the task's SSE byte stream.
+// - resumes with ?since=<last end offset> after a drop (no gap, no duplicate);
+// - fits the PTY to the viewport on open, window resize and rotation; when the daemon answers
+//   rerendered:true it kills and resumes the agent at the new width, so after the exit event we
+//   wait for the new session and reattach from a clean screen;
+// - keystrokes typed into the terminal itself go to the agent's stdin.
+import { Terminal } from '/vendor/xterm.mjs';
+import { FitAddon } from '/vendor/addon-fit.mjs';
+import { get, post, enc, on as onApi } from './api.js';
+import { openSSE, b64bytes } from './sse.js';
+import { sendInput } from './input.js';
+import { state, subscribe, onEvent, putTask } from './store.js';
+import { toast } from './dom.js';
+
+const FONT_KEY = 'argus.fontSize';
+
+function defaultFontSize() {
+  const saved = Number(localStorage.getItem(FONT_KEY));
+  if (saved >= 8 && saved <= 24) return saved;
+  return window.matchMedia('(max-width: 600px)').matches ? 11 : 13;
+}
+
+export class TerminalPane {
+  /** container: the element xterm renders into; onStatus(text, kind) shows the stream state. */
+  constructor(container, taskId, { onStatus = () => {} } = {}) {
+    this.container = container;
+    this.taskId = taskId;
+    this.onStatus = onStatus;
+    this.lastEnd = null;
+    this.conn = null;
+    this.retry = null;
+    this.retryDelay = 300;
+    this.disposed = false;
+    this.exited = null; // {sessionId} while waiting for a new session after an exit
+    this.expectRerender = false;
+    this.sent = { cols: 0, rows: 0 };
+    this.resizeTimer = null;
+    this.sessionId = null;
+    this.sawStopped = false;
+    this.resizing = null;
+    this.cleanups = [];
+
+    this.term = new Terminal({
+      fontSize: defaultFontSize(),
+      fontFamily: 'ui-monospace, "SFMono-Regular", Menlo, "DejaVu Sans Mono", "Liberation Mono", monospace',
+      scrollback: 10000,
+      cursorBlink: false,
+      allowProposedApi: false,
+      macOptionIsMeta: true,
+      theme: { background: '#0b1120', foreground: '#e2e8f0', cursor: '#f59e0b', selectionBackground: '#334155' },
+    });
+    this.fit = new FitAddon();
+    this.term.loadAddon(this.fit);
+    this.term.open(container);
+    this.term.onData((d) => sendInput(this.taskId, d, { merge: true, onError: (e) => this.inputError(e) }));
+    this.term.onBinary((d) => sendInput(this.taskId, d, { merge: true }));
+
+    const ro = new ResizeObserver(() => this.scheduleFit());
+    ro.observe(container);
+    this.cleanups.push(() => ro.disconnect());
+    const onOrient = () => this.scheduleFit(50);
+    window.addEventListener('orientationchange', onOrient);
+    if (screen.orientation) screen.orientation.addEventListener('change', onOrient);
+    this.cleanups.push(() => {
+      window.removeEventListener('orientationchange', onOrient);
+      if (screen.orientation) screen.orientation.removeEventListener('change', onOrient);
+    });
+    this.cleanups.push(subscribe(() => this.checkSession()));
+    this.cleanups.push(onEvent((ev) => {
+      const d = ev.data || {};
+      const id = d.id || d.task_id || (d.task && d.task.id);
+      if (id === this.taskId && ev.type.startsWith('session.')) this.checkSession(true);
+    }));
+    this.cleanups.push(onApi('online', () => {
+      if (!this.disposed && !this.exited) {
+        if (this.conn) this.conn.close();
+        this.connect();
+      }
+    }));
+  }
+
+  inputError(err) {
+    toast(`Input not delivered: ${err.message}`, 'error');
+  }
+
+  task() {
+    return state.tasks.get(this.taskId);
+  }
+
+  /** Start streaming. */
+  start() {
+    this.doFit();
+    this.connect();
+  }
+
+  connect() {
+    if (this.disposed) return;
+    clearTimeout(this.retry);
+    const params = new URLSearchParams();
+    if (this.lastEnd !== null) params.set('since', String(this.lastEnd));
+    // If the session changed while we were away, the daemon restarts from the new one's top.
+    if (this.lastEnd !== null && this.sessionId) params.set('session', this.sessionId);
+    const q = params.toString() ? `?${params}` : '';
+    this.onStatus(this.lastEnd === null ? 'connecting' : 'reconnecting', 'muted');
+    let gotExit = false;
+    this.conn = openSSE(`/api/tasks/${enc(this.taskId)}/stream${q}`, {
+      onOpen: () => {
+        this.retryDelay = 300;
+        this.onStatus('live', 'ok');
+        this.syncSize();
+      },
+      onMessage: (m) => {
+        if (m.event === 'output') this.output(m);
+        else if (m.event === 'session') this.session(m);
+        else if (m.event === 'exit') {
+          gotExit = true;
+          this.exit(m);
+        }
+      },
+      onClose: ({ reason, status, message }) => {
+        this.conn = null;
+        if (this.disposed || reason === 'abort') return;
+        if (gotExit) return;
+        if (reason === 'http') {
+          if (status === 401) return;
+          // No live session (or none yet): wait for one to start.
+          this.onStatus(message || 'no live session', 'muted');
+          this.waitForSession();
+          return;
+        }
+        this.onStatus('reconnecting', 'muted');
+        this.retry = setTimeout(() => this.connect(), this.retryDelay);
+        this.retryDelay = Math.min(this.retryDelay * 2, 4000);
+      },
+    });
+  }
+
+  /** The stream's first message: which session, from which offset. */
+  session(m) {
+    let info;
+    try { info = JSON.parse(m.data); } catch { return; }
+    if (this.sessionId && info.session_id && info.session_id !== this.sessionId) {
+      // Another session's bytes: start from a clean screen (ordered after pending writes).
+      this.term.write('\x1bc');
+      this.lastEnd = null;
+    }
+    if (info.session_id) this.sessionId = info.session_id;
+  }
+
+  output(m) {
+    let msg;
+    try { msg = JSON.parse(m.data); } catch { return; }
+    let bytes = b64bytes(msg.data || '');
+    let start = Number(msg.offset);
+    if (Number.isNaN(start)) start = this.lastEnd ?? 0;
+    if (this.lastEnd !== null && start < this.lastEnd) {
+      const skip = this.lastEnd - start; // overlap after a reconnect: drop what we already have
+      if (skip >= bytes.length) return;
+      bytes = bytes.subarray(skip);
+      start = this.lastEnd;
+    }
+    if (bytes.length) this.term.write(bytes);
+    const end = m.id !== null && m.id !== '' && !Number.isNaN(Number(m.id)) ? Number(m.id) : start + bytes.length;
+    this.lastEnd = Math.max(end, start + bytes.length);
+  }
+
+  async exit(m) {
+    let info = {};
+    try { info = JSON.parse(m.data); } catch { /* keep {} */ }
+    const exitedSession = this.sessionId;
+    this.waitForSession(exitedSession);
+    // The exit of a re-render can arrive before the resize answer that announced it.
+    if (this.resizing) await this.resizing.catch(() => {});
+    if (this.expectRerender) {
+      this.onStatus('re-rendering at the new width…', 'muted');
+    } else if (this.exited) {
+      const why = info.signal ? `signal ${info.signal}` : `code ${info.code ?? '?'}`;
+      this.term.write(`\r\n\x1b[2m[session exited, ${why}]\x1b[0m\r\n`);
+      this.onStatus(`exited (${why})`, 'muted');
+    }
+  }
+
+  /** After an exit (or with no session), reattach as soon as a different session runs. */
+  waitForSession(exitedSession = this.sessionId) {
+    this.exited = { sessionId: exitedSession };
+    const t = this.task();
+    this.sawStopped = !t || !t.running;
+    // The snapshot may already show the new session (a quick re-render): check it now.
+    get(`/api/tasks/${enc(this.taskId)}`).then((out) => {
+      const task = out.task || out;
+      if (task && task.id) putTask(task);
+      this.checkSession();
+    }).catch(() => {});
+  }
+
+  checkSession(fromEvent = false) {
+    if (!this.exited || this.disposed) return;
+    const t = this.task();
+    if (!t) return;
+    if (!t.running) { this.sawStopped = true; return; }
+    const newSession = t.session_id && this.exited.sessionId
+      ? t.session_id !== this.exited.sessionId : (this.sawStopped || fromEvent);
+    if (!newSession) return;
+    this.exited = null;
+    this.expectRerender = false;
+    this.lastEnd = null;
+    this.sessionId = null;
+    this.sent = { cols: 0, rows: 0 };
+    // Reset in order after anything still queued for the old screen, then attach.
+    this.term.write('', () => {
+      this.term.reset();
+      this.connect();
+    });
+  }
+
+  scheduleFit(ms = 150) {
+    clearTimeout(this.resizeTimer);
+    this.resizeTimer = setTimeout(() => this.doFit(), ms);
+  }
+
+  doFit() {
+    if (this.disposed || !this.container.offsetParent) return; // hidden: keep the size
+    try { this.fit.fit(); } catch { return; }
+    this.syncSize();
+  }
+
+  async syncSize() {
+    const { cols, rows } = this.term;
+    if (!cols || !rows || this.exited) return;
+    if (cols === this.sent.cols && rows === this.sent.rows) return;
+    const t = this.task();
+    if (t && !t.running) return;
+    this.sent = { cols, rows };
+    this.resizing = post(`/api/tasks/${enc(this.taskId)}/resize`, { cols, rows });
+    try {
+      const out = await this.resizing;
+      if (out && out.rerendered) {
+        this.expectRerender = true;
+        toast('Re-rendering at the new width…');
+      }
+    } catch {
+      this.sent = { cols: 0, rows: 0 };
+    } finally {
+      this.resizing = null;
+    }
+  }
+
+  /** Change the font size (persisted per device) and refit. */
+  zoom(delta) {
+    const size = Math.max(8, Math.min(24, this.term.options.fontSize + delta));
+    this.term.options.fontSize = size;
+    localStorage.setItem(FONT_KEY, String(size));
+    this.scheduleFit(0);
+  }
+
+  focus() {
+    this.term.focus();
+  }
+
+  dispose() {
+    this.disposed = true;
+    clearTimeout(this.retry);
+    clearTimeout(this.resizeTimer);
+    if (this.conn) this.conn.close();
+    for (const fn of this.cleanups) fn();
+    this.term.dispose();
+  }
+}

@@ -1,0 +1,161 @@
+// Settings: this device (token kind, log out), notifications, projects, backends (master),
+// the kernel's settings sections, and sections registered by external plugins.
+import { get, post, put, del, enc } from '../api.js';
+import { h, mount, toast, confirmDialog } from '../dom.js';
+import { state, refresh } from '../store.js';
+import { schemaForm } from '../forms.js';
+import { pushSection } from '../push.js';
+
+function card(title, ...body) {
+  return h('section.card', { dataset: { section: title.toLowerCase().replace(/\W+/g, '-') } }, h('h3', title), body);
+}
+
+function projectsCard() {
+  const list = h('ul.rows#projects-list');
+  const name = h('input', { name: 'name', placeholder: 'name', required: true, autocapitalize: 'off', 'aria-label': 'Project name' });
+  const path = h('input', { name: 'path', placeholder: '/absolute/path/to/repo', required: true, autocapitalize: 'off',
+    spellcheck: 'false', 'aria-label': 'Repository path' });
+  const branch = h('input', { name: 'branch', placeholder: 'base branch (optional)', autocapitalize: 'off', 'aria-label': 'Base branch' });
+  const backend = h('input', { name: 'backend', placeholder: 'backend (optional)', autocapitalize: 'off', 'aria-label': 'Backend' });
+
+  async function load() {
+    try {
+      const out = await get('/api/projects/full');
+      const projects = out.projects || [];
+      mount(list, projects.length ? projects.map((p) => h('li', { dataset: { project: p.name } },
+        h('div.grow', h('strong', p.name), h('div.muted.small.path', p.path),
+          h('div.muted.small', [p.branch && `branch ${p.branch}`, p.backend && `backend ${p.backend}`].filter(Boolean).join(' · '))),
+        h('button.btn.small.danger', { type: 'button', on: { click: async () => {
+          if (!await confirmDialog('Delete project?', `Forget the project "${p.name}"? The repository itself is not touched.`, 'Delete', true)) return;
+          try { await del(`/api/projects/${enc(p.name)}`); toast('Project deleted', 'ok'); load(); refresh().catch(() => {}); } catch (err) { toast(err.message, 'error'); }
+        } } }, 'Delete')))
+        : h('li.muted', 'No projects yet. Add the git repositories your agents work in.'));
+    } catch (err) {
+      mount(list, h('li.error', err.message));
+    }
+  }
+
+  const form = h('form.stack#project-form', { on: { submit: async (e) => {
+    e.preventDefault();
+    const body = { name: name.value.trim(), path: path.value.trim() };
+    if (branch.value.trim()) body.branch = branch.value.trim();
+    if (backend.value.trim()) body.backend = backend.value.trim();
+    try {
+      await post('/api/projects', body);
+      toast(`Project ${body.name} added`, 'ok');
+      form.reset();
+      load();
+      refresh().catch(() => {});
+    } catch (err) { toast(err.message, 'error'); }
+  } } }, h('div.grid2', name, path), h('div.grid2', branch, backend),
+  h('div.row.end', h('button.btn.primary', { type: 'submit' }, 'Add project')));
+  load();
+  return card('Projects', list, h('details', h('summary', 'Add a project'), form));
+}
+
+function backendsCard() {
+  const list = h('ul.rows#backends-list');
+  const master = state.isMaster;
+
+  function editForm(b = {}) {
+    const name = h('input', { value: b.name || '', placeholder: 'name', required: true, disabled: !!b.name, 'aria-label': 'Backend name', autocapitalize: 'off' });
+    const command = h('input', { value: b.command || '', placeholder: 'command', required: true, 'aria-label': 'Command', autocapitalize: 'off', spellcheck: 'false' });
+    const flag = h('input', { value: b.prompt_flag || '', placeholder: 'prompt flag (empty = positional)', 'aria-label': 'Prompt flag', autocapitalize: 'off' });
+    const model = h('input', { value: b.model || '', placeholder: 'default model', 'aria-label': 'Default model', autocapitalize: 'off' });
+    return h('form.stack', { on: { submit: async (e) => {
+      e.preventDefault();
+      const body = { name: name.value.trim(), command: command.value.trim(), prompt_flag: flag.value, model: model.value.trim() };
+      try {
+        if (b.name) await put(`/api/backends/${enc(b.name)}`, body); else await post('/api/backends', body);
+        toast('Backend saved', 'ok');
+        load();
+        refresh().catch(() => {});
+      } catch (err) { toast(err.message, 'error'); }
+    } } }, h('div.grid2', name, command), h('div.grid2', flag, model),
+    h('div.row.end', h('button.btn.primary', { type: 'submit' }, b.name ? 'Save' : 'Add backend')));
+  }
+
+  async function load() {
+    try {
+      const out = await get('/api/backends');
+      mount(list, (out.backends || []).map((b) => h('li', { dataset: { backend: b.name } },
+        h('div.grow', h('strong', b.name, b.default ? ' (default)' : ''), h('div.muted.small.path', b.command),
+          b.model ? h('div.muted.small', `model ${b.model}`) : null,
+          master ? h('details', h('summary.small', 'Edit'), editForm(b)) : null),
+        master ? h('button.btn.small.danger', { type: 'button', on: { click: async () => {
+          if (!await confirmDialog('Delete backend?', `Delete the backend "${b.name}"?`, 'Delete', true)) return;
+          try { await del(`/api/backends/${enc(b.name)}`); load(); } catch (err) { toast(err.message, 'error'); }
+        } } }, 'Delete') : null)));
+    } catch (err) {
+      mount(list, h('li.error', err.message));
+    }
+  }
+  load();
+  return card('Backends', master ? null : h('p.small.muted', 'Only the master token can change backends (command templates run code).'),
+    list, master ? h('details', h('summary', 'Add a backend'), editForm()) : null);
+}
+
+async function sectionsCards(container) {
+  try {
+    const s = await get('/api/settings');
+    const values = s.sections || s;
+    const schema = s.schema || [];
+    mount(container, schema.map((sec) => {
+      const locked = sec.master_only && !state.isMaster;
+      return h('section.card', { dataset: { section: sec.name } },
+        h('h3', sec.title || sec.name),
+        locked ? h('p.small.muted', 'Master token required to change this section.') : null,
+        schemaForm(sec.fields || [], values[sec.name] || {}, async (vals) => {
+          try {
+            await put('/api/settings', { [sec.name]: vals });
+            toast(`${sec.title || sec.name} saved`, 'ok');
+          } catch (err) { toast(err.message, 'error'); }
+        }, { disabled: locked, prefix: sec.name }));
+    }), s.config_error ? h('p.error.small', `config.toml: ${s.config_error}`) : null);
+  } catch (err) {
+    mount(container, h('p.error', err.message));
+  }
+}
+
+async function pluginSections(container) {
+  try {
+    const out = await get('/api/plugins/settings/sections');
+    const sections = out.sections || [];
+    mount(container, sections.map((sec) => h('section.card', { dataset: { pluginSection: `${sec.scope}/${sec.title}` } },
+      h('h3', sec.title, h('span.tag', sec.scope || 'plugin')),
+      sec.type === 'stream' ? h('p.small.muted', 'Live section (shown in the TUI).')
+        : schemaForm(sec.fields || [], sec.values || {}, async (vals) => {
+          try {
+            await post(`/api/plugins/settings/sections/${enc(sec.scope)}/${enc(sec.title)}/submit`, vals);
+            toast(`${sec.title} saved`, 'ok');
+          } catch (err) { toast(err.message, 'error'); }
+        }, { prefix: `p-${sec.scope}` }))));
+  } catch {
+    mount(container);
+  }
+}
+
+export function settingsView(main, _params, _query, { logout }) {
+  const push = h('div');
+  const sections = h('div', h('p.muted', 'Loading settings…'));
+  const plugins = h('div');
+  mount(main, h('section.page.settings',
+    h('h2', 'Settings'),
+    card('This device',
+      h('p.small#token-kind', state.isMaster ? 'Signed in with the master token.' : 'Signed in with a device token.'),
+      h('div.row.wrap',
+        state.isMaster ? h('a.btn#tokens-link', { href: '/tokens', 'data-link': '' }, 'Tokens') : null,
+        h('a.btn#logs-link', { href: '/logs', 'data-link': '' }, 'Logs'),
+        h('button.btn.danger#logout', { type: 'button', on: { click: async () => {
+          if (await confirmDialog('Log out?', 'Forget the token on this device?', 'Log out', true)) logout();
+        } } }, 'Log out'))),
+    push,
+    projectsCard(),
+    backendsCard(),
+    sections,
+    plugins));
+  pushSection().then((el) => { if (el) mount(push, el); }).catch(() => {});
+  sectionsCards(sections);
+  pluginSections(plugins);
+  return () => {};
+}
