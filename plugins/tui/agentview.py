@@ -138,7 +138,7 @@ class AgentView:
             self.forward(event.key_sequence)
 
         self.control = TerminalControl(self)
-        self.term_window = Window(self.control, style="class:terminal",
+        self.term_window = Window(self.control, style="class:terminal", width=Dimension(weight=3),
                                   always_hide_cursor=Condition(lambda: self.scroll_lines is not None))
         self.changes = ChangesPane()
         self.files = FilesPane()
@@ -148,11 +148,11 @@ class AgentView:
         self.container = HSplit([
             self.header,
             VSplit([
-                ConditionalContainer(HSplit([self.changes.window], width=Dimension(weight=1)), filter=sides),
+                ConditionalContainer(self.changes.window, filter=sides),
                 ConditionalContainer(Window(width=1, char="│", style="class:pane.border"), filter=sides),
                 DynamicContainer(lambda: self.diff.window if self.focus == "diff" else self.term_window),
                 ConditionalContainer(Window(width=1, char="│", style="class:pane.border"), filter=sides),
-                ConditionalContainer(HSplit([self.files.window], width=Dimension(weight=1)), filter=sides),
+                ConditionalContainer(self.files.window, filter=sides),
             ]),
         ])
 

@@ -9,7 +9,7 @@ HTTP code (0 when the daemon could not be reached) and whose ``message`` is fit 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,7 +206,7 @@ class ArgusClient:
         except ValueError:
             raise ApiError(resp.status_code, "the daemon answered with invalid JSON", method, path) from None
 
-    async def get(self, path: str, **params: Any) -> Any:
+    async def get(self, path: str, /, **params: Any) -> Any:
         """GET ``path`` with query ``params``; JSON result."""
         return await self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
@@ -227,10 +227,12 @@ class ArgusClient:
         await self.request("POST", f"/api/tasks/{quote(task_id)}/input", content=data,
                            headers={"Content-Type": "application/octet-stream"})
 
-    async def sse(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[SseEvent]:
+    async def sse(self, path: str, params: dict[str, Any] | None = None, *,
+                  on_open: Callable[[], None] | None = None) -> AsyncIterator[SseEvent]:
         """Open one SSE connection and yield its events until the server ends it.
 
-        Raises ApiError when the connection fails or answers with an error status.
+        ``on_open`` is called once the server accepted the stream (before any event). Raises
+        ApiError when the connection fails or answers with an error status.
         """
         parser = SseParser()
         try:
@@ -243,6 +245,8 @@ class ArgusClient:
                     if resp.status_code == 401:
                         self._refresh_token()
                     raise ApiError(resp.status_code, _error_message(resp), "GET", path)
+                if on_open is not None:
+                    on_open()
                 async for chunk in resp.aiter_raw():
                     for ev in parser.feed(chunk):
                         yield ev

@@ -34,7 +34,7 @@ Submit = Callable[[dict[str, Any]], Awaitable[None] | None]
 @dataclass
 class FormField:
     """One input of a form. ``type`` is ``string``, ``int``, ``bool``, ``enum``, ``list`` or ``text``
-    (multi-line), matching the settings schema's field types."""
+    (a long line that wraps), matching the settings schema's field types."""
 
     key: str
     label: str = ""
@@ -135,10 +135,11 @@ class Form:
                 win = widget.window
             else:
                 text = ", ".join(f.value) if isinstance(f.value, list) else ("" if f.value is None else str(f.value))
-                widget = TextArea(text=text, multiline=f.type == "text", password=f.password,
+                # "text" is a long single-line input that wraps: Enter submits the form.
+                widget = TextArea(text=text, multiline=False, password=f.password,
                                   completer=f.completer, complete_while_typing=f.completer is not None,
-                                  height=Dimension(min=3, max=6) if f.type == "text" else 1,
-                                  style="class:form.input", wrap_lines=True)
+                                  height=Dimension(min=1, max=5) if f.type == "text" else 1,
+                                  style="class:form.input", wrap_lines=f.type == "text")
                 win = widget
             self.inputs[f.key] = widget
             label = Window(FormattedTextControl([("class:form.label", (f.label or f.key) + " ")]),
@@ -156,11 +157,19 @@ class Form:
 
         @kb.add("tab")
         def _next(event: KeyPressEvent) -> None:
-            event.app.layout.focus_next()
+            buf = event.app.current_buffer
+            if buf.complete_state is not None:
+                buf.complete_next()
+            else:
+                event.app.layout.focus_next()
 
         @kb.add("s-tab")
         def _prev(event: KeyPressEvent) -> None:
-            event.app.layout.focus_previous()
+            buf = event.app.current_buffer
+            if buf.complete_state is not None:
+                buf.complete_previous()
+            else:
+                event.app.layout.focus_previous()
 
         @kb.add("enter")
         def _submit(event: KeyPressEvent) -> None:

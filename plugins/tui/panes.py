@@ -12,7 +12,7 @@ from typing import Any
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.formatted_text.utils import split_lines
-from prompt_toolkit.layout import FormattedTextControl, Window
+from prompt_toolkit.layout import Dimension, FormattedTextControl, Window
 
 from .state import as_dict, as_list
 
@@ -108,7 +108,7 @@ class ListPane:
         self.focused = False
         self.error = ""
         self.control = FormattedTextControl(self._fragments, focusable=True, show_cursor=False)
-        self.window = Window(self.control, wrap_lines=False, style="class:pane")
+        self.window = Window(self.control, wrap_lines=False, style="class:pane", width=Dimension(weight=1))
 
     def set_entries(self, entries: list[dict[str, Any]]) -> None:
         """Replace the entries, keeping the index in range."""
@@ -209,7 +209,7 @@ class DiffPane:
         self.scroll = 0
         self.width = 80
         self.control = FormattedTextControl(self._fragments, focusable=True, show_cursor=False)
-        self.window = Window(self.control, wrap_lines=False)
+        self.window = Window(self.control, wrap_lines=False, width=Dimension(weight=3))
 
     def load(self, body: Any, path: str | None) -> None:
         """Show a git/diff answer."""
