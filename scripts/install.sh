@@ -49,7 +49,7 @@ pick_python() {
     local candidate
     for candidate in "${PYTHON:-}" python3 python3.13 python3.12 python3.11; do
         if [ -n "$candidate" ] && python_ok "$candidate"; then
-            command -v "$candidate"
+            "$candidate" -c 'import sys; print(sys.executable)'  # the real one, not a pyenv shim
             return 0
         fi
     done
@@ -80,7 +80,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
         die "missing ${missing[*]} and no apt-get here: install them with your package manager"
     log "installing system packages: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
+        --no-install-recommends "${missing[@]}"
     py="$(pick_python)" || die "no Python 3.11+ found after installing python3"
 fi
 
