@@ -457,7 +457,7 @@ def test_parse_args(argv: list[str], expected: dict[str, Any]) -> None:
 # MCP: the official SDK's server, streamable HTTP under hypercorn's trio worker
 
 
-@pytest.mark.parametrize("mode", ["sse", "json", "mcp-config"])
+@pytest.mark.parametrize("mode", ["sse", "json", "mcp-config", "codex-config"])
 async def test_mcp_calls_reach_a_real_mcp_server(spawn, tmp_path: Path, mode: str) -> None:
     from hypercorn.config import Config
     from hypercorn.trio import serve
@@ -483,7 +483,10 @@ async def test_mcp_calls_reach_a_real_mcp_server(spawn, tmp_path: Path, mode: st
             config_path = tmp_path / "mcp.json"
             config_path.write_text(json.dumps({"mcpServers": {"argus": {"type": "http", "url": url}}}))
             env, extra = {}, ["--mcp-config", str(config_path)]
-        agent = spawn("claude", *extra, "--mcp-call", "shout", '{"text": "hi"}', "--mcp-call", "nope", "{}", **env)
+        cli = "claude"
+        if mode == "codex-config":
+            cli, env, extra = "codex", {}, ["-c", f'mcp_servers.argus.url="{url}"']
+        agent = spawn(cli, *extra, "--mcp-call", "shout", '{"text": "hi"}', "--mcp-call", "nope", "{}", **env)
         await trio.to_thread.run_sync(agent.expect, "mcp shout -> HI")
         await trio.to_thread.run_sync(agent.expect, "mcp nope -> error:")
         await trio.to_thread.run_sync(agent.expect, "> ")

@@ -57,8 +57,9 @@ Environment variables:
   ignored. ``ARGUS_HOOK_TOKEN`` adds ``Authorization: Bearer <token>``; ``ARGUS_TASK_ID`` fills
   ``task_id``.
 - ``ARGUS_MCP_URL``: the MCP endpoint (default: the ``argus`` server, else the first server with a
-  ``url``, in ``--mcp-config`` or ``./.mcp.json``; else ``http://127.0.0.1:7742/mcp``). Headers
-  of that config entry are sent; ``ARGUS_MCP_TOKEN`` adds a bearer token when none is configured.
+  ``url``, in ``--mcp-config`` or ``./.mcp.json``, else Codex's ``-c mcp_servers.argus.url="..."``;
+  else ``http://127.0.0.1:7742/mcp``). Headers of that config entry are sent; ``ARGUS_MCP_TOKEN``
+  adds a bearer token when none is configured.
 
 Like the real CLIs, it also runs the ``command`` hooks of Claude Code settings (``--settings``,
 ``./.claude/settings.json``, ``./.claude/settings.local.json``) for ``UserPromptSubmit`` and
@@ -431,6 +432,9 @@ def mcp_endpoint(opts: Options, env: Mapping[str, str]) -> tuple[str, dict[str, 
     if isinstance(servers, dict):
         candidates = [servers.get("argus")] + list(servers.values())
         entry = next((c for c in candidates if isinstance(c, dict) and c.get("url")), {})
+    codex_url = _parse_toml_value(opts.config.get("mcp_servers.argus.url", ""))  # codex -c override
+    if not entry and isinstance(codex_url, str) and codex_url:
+        entry = {"url": codex_url}
     url = env.get("ARGUS_MCP_URL") or str(entry.get("url") or DEFAULT_MCP_URL)
     headers: dict[str, str] = {}
     if entry and str(entry.get("url")) == url and isinstance(entry.get("headers"), dict):
