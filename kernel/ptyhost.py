@@ -42,7 +42,7 @@ log = logging.getLogger("argus.ptyhost")
 
 DEFAULT_RING_BYTES = 256 * 1024
 #: Chunks a subscriber may have queued before it is dropped as lagging.
-DEFAULT_SUBSCRIBER_BUFFER = 512
+DEFAULT_SUBSCRIBER_BUFFER = 256
 #: Largest chunk handed to subscribers when replaying from the ring or the log.
 REPLAY_PIECE = 64 * 1024
 #: Bytes read from the master fd per read.
@@ -511,6 +511,8 @@ class PtySession:
                     await reader_done.wait()
                 nursery.cancel_scope.cancel()
             self._record_exit(code, sig)
+        except Exception:  # a broken PTY must not take its host (and every other session) down
+            log.exception("session %s: PTY loop failed; hanging it up", self.id)
         finally:
             self._nursery = None
             if not self._reaped:

@@ -456,6 +456,7 @@ class SupervisorHost:
         self.resumed_from: dict[str, int] = {}
         self._state_path = manager.paths.sessions / OFFSETS_FILE
         self._saved_state: dict[str, Any] | None = None
+        self._reconciled = False  # offsets.json is only rewritten once we know the sessions
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -485,6 +486,7 @@ class SupervisorHost:
                             await link_nursery.start(link.run)
                             await self._reconcile(link, offsets)
                             offsets = {}
+                            self._reconciled = True
                             self.link = link
                             if not started:
                                 started = True
@@ -589,6 +591,8 @@ class SupervisorHost:
         }
 
     def _persist_now(self) -> None:
+        if not self._reconciled:
+            return
         state = self._state()
         if state == self._saved_state:
             return
@@ -601,6 +605,8 @@ class SupervisorHost:
     async def _persist_loop(self) -> None:
         while True:
             await trio.sleep(OFFSETS_PERSIST_INTERVAL)
+            if not self._reconciled:
+                continue
             state = self._state()
             if state == self._saved_state:
                 continue

@@ -155,57 +155,62 @@ class Supervisor:
                 self.shutdown.set()
 
     async def _handle(self, stream: trio.SocketStream) -> None:
-        """One client connection: hello first, then requests handled in order."""
+        """One client connection. Nothing a client does (or how it dies) may stop the supervisor."""
         conn = proto.Connection(stream)
-        attaches: dict[str, trio.CancelScope] = {}
-        greeted = False
         try:
             async with trio.open_nursery() as nursery:
                 try:
-                    while True:
-                        try:
-                            frame = await conn.receive()
-                        except proto.ProtocolError as exc:
-                            await conn.send(proto.reply_error(None, exc))
-                            continue
-                        if frame is None:
-                            break
-                        req = frame.get("req")
-                        try:
-                            if isinstance(req, bool) or not isinstance(req, int | str):
-                                raise proto.ProtocolError("every request needs a 'req' id (int or string)")
-                            op = frame.get("op")
-                            if op not in proto.OPS:
-                                raise proto.ProtocolError(f"unknown op {op!r}")
-                            if op == "hello":
-                                try:
-                                    proto.check_version(frame)
-                                except proto.ProtocolError as exc:
-                                    await conn.send(proto.reply_error(req, exc))
-                                    return
-                                greeted = True
-                                await conn.send(proto.reply_ok(
-                                    req, version=proto.PROTOCOL_VERSION, pid=os.getpid()))
-                                continue
-                            if not greeted:
-                                raise proto.ProtocolError("the first request must be 'hello'")
-                            if op == "attach":
-                                await self._op_attach(conn, nursery, attaches, req, frame)
-                                continue
-                            result = self._dispatch(op, frame, attaches)
-                        except errors.ArgusError as exc:
-                            await conn.send(proto.reply_error(req, exc))
-                            continue
-                        await conn.send(proto.reply_ok(req, **result))
-                        if op == "shutdown":
-                            self.shutdown.set()
+                    await self._requests(conn, nursery)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass  # the client went away (a daemon killed mid-stream resets the socket)
                 finally:
                     nursery.cancel_scope.cancel()
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
+        except Exception:
+            log.exception("connection handler failed")
         finally:
             with trio.CancelScope(shield=True):
                 await conn.aclose()
+
+    async def _requests(self, conn: proto.Connection, nursery: trio.Nursery) -> None:
+        """Hello first, then requests handled in order until the client closes."""
+        attaches: dict[str, trio.CancelScope] = {}
+        greeted = False
+        while True:
+            try:
+                frame = await conn.receive()
+            except proto.ProtocolError as exc:
+                await conn.send(proto.reply_error(None, exc))
+                continue
+            if frame is None:
+                return
+            req = frame.get("req")
+            try:
+                if isinstance(req, bool) or not isinstance(req, int | str):
+                    raise proto.ProtocolError("every request needs a 'req' id (int or string)")
+                op = frame.get("op")
+                if op not in proto.OPS:
+                    raise proto.ProtocolError(f"unknown op {op!r}")
+                if op == "hello":
+                    try:
+                        proto.check_version(frame)
+                    except proto.ProtocolError as exc:
+                        await conn.send(proto.reply_error(req, exc))
+                        return  # a peer speaking another version is disconnected
+                    greeted = True
+                    await conn.send(proto.reply_ok(req, version=proto.PROTOCOL_VERSION, pid=os.getpid()))
+                    continue
+                if not greeted:
+                    raise proto.ProtocolError("the first request must be 'hello'")
+                if op == "attach":
+                    await self._op_attach(conn, nursery, attaches, req, frame)
+                    continue
+                result = self._dispatch(op, frame, attaches)
+            except errors.ArgusError as exc:
+                await conn.send(proto.reply_error(req, exc))
+                continue
+            await conn.send(proto.reply_ok(req, **result))
+            if op == "shutdown":
+                self.shutdown.set()
 
     def _session(self, frame: dict[str, Any]) -> PtySession:
         session_id = proto.arg(frame, "session_id", str)

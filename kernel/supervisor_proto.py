@@ -79,7 +79,8 @@ class FrameTooLarge(ProtocolError):
 
 def encode(frame: dict[str, Any]) -> bytes:
     """One frame as a line of compact JSON; raises FrameTooLarge over the cap."""
-    line = json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    # ASCII-only JSON: surrogate-escaped bytes (from os.environ, argv, paths) survive the trip
+    line = json.dumps(frame, separators=(",", ":")).encode() + b"\n"
     if len(line) > MAX_FRAME_BYTES:
         raise FrameTooLarge(f"frame of {len(line)} bytes exceeds the {MAX_FRAME_BYTES}-byte cap")
     return line

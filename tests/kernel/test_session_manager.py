@@ -262,3 +262,23 @@ async def test_supervisor_loss_ends_sessions_and_the_manager_reconnects(sup_path
         with trio.fail_after(10):
             assert (await again.wait()).code == 2
         nursery.cancel_scope.cancel()
+
+
+async def test_supervisor_crash_marks_its_sessions_lost(sup_paths: Paths, tmp_path: Path) -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    manager = SessionManager(sup_paths, lambda t, d: seen.append((t, d)))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(manager.run)
+        session = await manager.spawn(["sleep", "300"], str(tmp_path), env(), session_id="orphan")
+        crashed = supervisor_status(sup_paths)["pid"]
+        os.kill(crashed, signal.SIGKILL)
+        with trio.fail_after(20):
+            info = await session.wait()
+        assert (info.code, info.signal) == (None, None)
+        assert [d.get("lost") for t, d in seen if t == "session.exited"] == [True]
+        assert supervisor_status(sup_paths)["pid"] not in (None, crashed)
+        nursery.cancel_scope.cancel()
+    try:  # its PTY master is gone, so the kernel hung it up; make sure
+        os.killpg(session.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

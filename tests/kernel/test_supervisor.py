@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -225,6 +226,22 @@ def test_kill_escalates_and_forget_refuses_a_running_session(sup_paths: Paths, t
         assert done["exit_signal"] == 9
     finally:
         raw.close()
+
+
+def test_a_client_dying_with_unread_output_does_not_stop_the_supervisor(sup_paths: Paths, tmp_path: Path) -> None:
+    pid = start_supervisor(sup_paths)
+    for attempt in range(3):
+        raw = Raw(sup_paths)
+        raw.hello()
+        if attempt == 0:
+            spawn_raw(raw, "chatty", ["bash", "-c", "while true; do echo chatter; sleep 0.01; done"], tmp_path)
+        raw.send({"op": "attach", "req": 2, "session_id": "chatty", "offset": 0})
+        assert raw.sock.recv(1, socket.MSG_PEEK)  # output is queued for us, and we never read it
+        raw.close()  # unread data in our receive queue: the supervisor's next read gets ECONNRESET
+        time.sleep(0.1)
+    status = supervisor_status(sup_paths)
+    assert status["pid"] == pid
+    assert [s["exited"] for s in status["sessions"]] == [False]
 
 
 def test_spawn_of_a_missing_program_is_invalid(sup_paths: Paths, tmp_path: Path) -> None:
