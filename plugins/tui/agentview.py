@@ -200,21 +200,26 @@ class AgentView:
 
     def on_event(self, etype: str, data: dict[str, Any]) -> None:
         """Bus events concerning the viewed task (session restarts reattach the stream)."""
-        tid = str(data.get("task_id") or data.get("id") or as_dict(data.get("task")).get("id") or "")
+        task = as_dict(data.get("task"))
+        meta = as_dict(data.get("meta"))
+        tid = str(data.get("task_id") or data.get("id") or task.get("id") or meta.get("task_id") or "")
         if tid != self.task_id:
             return
-        task = as_dict(data.get("task"))
-        if etype == "session.started" or (etype == "task.updated" and task.get("running") and self.exited is not None):
+        if etype == "session.started" or (etype == "task.updated" and task.get("running")
+                                          and self.exited is not None):
             self._restarted.set()
 
     # ---- output ---------------------------------------------------------------------------
 
     async def _stream(self, task_id: str, term: Terminal) -> None:
+        """Follow the task's output: reconnect from the last offset, reattach after a restart."""
         since: int | None = None
+        session_id: str | None = None
         backoff = 0.3
         while True:
             try:
-                async for ev in self.tui.client.sse(task_path(task_id, "/stream"), {"since": since}):
+                params = {"since": since, "session": session_id if since is not None else None}
+                async for ev in self.tui.client.sse(task_path(task_id, "/stream"), params):
                     backoff = 0.3
                     if ev.event == "output":
                         msg = as_dict(ev.json())
@@ -228,6 +233,14 @@ class AgentView:
                         end = int(ev.id) if ev.id and ev.id.isdigit() else start + len(data)
                         since = end
                         term.push(data, end)
+                    elif ev.event == "session":
+                        info = as_dict(ev.json())
+                        sid = str(info.get("session_id") or "") or None
+                        if session_id is not None and sid != session_id:
+                            term.reset()  # a new session: its offsets start again
+                        session_id = sid
+                        if isinstance(info.get("offset"), int) and since is None:
+                            since = info["offset"]
                     elif ev.event == "exit":
                         info = as_dict(ev.json())
                         code = info.get("code")
@@ -241,18 +254,29 @@ class AgentView:
                         await asyncio.sleep(0.2)
                         continue
                 # After an exit, wait for the session to come back (restart, rerender on resize).
-                self._restarted.clear()
-                await self._restarted.wait()
-                self.exited = None
-                since = None
+                await self._wait_restart()
+                since, session_id = None, None
                 term.reset()
                 continue
             except ApiError as exc:
-                self.tui.set_status(f"output stream: {exc}", error=True)
                 if exc.status == 404:
-                    return
+                    # No session (yet): wait for one to start rather than hammering the daemon.
+                    self.exited = self.exited if self.exited is not None else -1
+                    self.tui.invalidate()
+                    await self._wait_restart(timeout=10.0)
+                    since, session_id = None, None
+                    continue
+                self.tui.set_status(f"output stream: {exc}", error=True)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+    async def _wait_restart(self, timeout: float | None = None) -> None:
+        self._restarted.clear()
+        try:
+            await asyncio.wait_for(self._restarted.wait(), timeout)
+        except TimeoutError:
+            pass
+        self.exited = None
 
     # ---- input ----------------------------------------------------------------------------
 
@@ -339,8 +363,10 @@ class AgentView:
         total = 0
         try:
             async for ev in self.tui.client.sse(task_path(self.task_id or "", "/stream"), {"since": 0}):
-                if ev.event != "output":
+                if ev.event == "exit":
                     break
+                if ev.event != "output":
+                    continue
                 msg = as_dict(ev.json())
                 start = int(msg.get("offset", 0))
                 if start >= until:

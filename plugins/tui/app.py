@@ -492,8 +492,9 @@ class ArgusTui:
             jobs.append(projects())
         if "backends" in want:
             async def backends() -> None:
-                st.backends = [b for b in as_list(as_dict(await get("/api/backends")).get("backends"))
-                               if isinstance(b, dict)]
+                body = as_dict(await get("/api/backends"))
+                st.backends = [b for b in as_list(body.get("backends")) if isinstance(b, dict)]
+                st.backends_default = str(body.get("default") or "")
             jobs.append(backends())
         if "settings" in want:
             async def settings() -> None:
@@ -838,8 +839,22 @@ class ArgusTui:
         if task is None:
             return
 
+        def force() -> None:
+            self._act(self.client.request("DELETE", task_path(str(task["id"])), params={"force": "1"}),
+                      f"deleted {task_name(task)} and its unsaved work")
+
         def yes() -> None:
-            self._act(self.client.delete(task_path(str(task["id"]))), f"deleted {task_name(task)}")
+            async def go() -> None:
+                try:
+                    await self.client.delete(task_path(str(task["id"])))
+                except ApiError as exc:
+                    if exc.status != 409:
+                        raise
+                    self.open_modal(Confirm("Unsaved work", f"{exc.message}\n\nDestroy it anyway?", force,
+                                            on_close=self.close_modal))
+                    return
+                self.set_status(f"deleted {task_name(task)}")
+            self.spawn(go(), name="delete")
         self.open_modal(Confirm("Destroy task", f"Destroy {task_name(task)}? This kills the agent, removes the "
                                 f"worktree and deletes branch {task.get('branch') or '?'}.", yes,
                                 on_close=self.close_modal))
@@ -853,8 +868,10 @@ class ArgusTui:
         def yes() -> None:
             async def go() -> None:
                 body = as_dict(await self.client.post("/api/maintenance/prune-completed"))
-                count = body.get("deleted", body.get("pruned", n))
-                self.set_status(f"pruned {count} completed task(s)")
+                deleted, skipped = body.get("deleted", n), as_list(body.get("skipped"))
+                count = len(deleted) if isinstance(deleted, list) else deleted
+                extra = f"; kept {len(skipped)} with unsaved work" if skipped else ""
+                self.set_status(f"pruned {count} completed task(s){extra}")
             self.spawn(go(), name="prune")
         self.open_modal(Confirm("Prune completed", f"Delete all {n} completed task(s), their worktrees and "
                                 "branches?", yes, on_close=self.close_modal))

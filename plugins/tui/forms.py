@@ -140,6 +140,7 @@ class Form:
                                   completer=f.completer, complete_while_typing=f.completer is not None,
                                   height=Dimension(min=1, max=5) if f.type == "text" else 1,
                                   style="class:form.input", wrap_lines=f.type == "text")
+                widget.buffer.cursor_position = len(text)
                 win = widget
             self.inputs[f.key] = widget
             label = Window(FormattedTextControl([("class:form.label", (f.label or f.key) + " ")]),

@@ -90,6 +90,7 @@ class AppState:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     projects: list[dict[str, Any]] = field(default_factory=list)
     backends: list[dict[str, Any]] = field(default_factory=list)
+    backends_default: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     status: dict[str, Any] = field(default_factory=dict)
     views: list[dict[str, Any]] = field(default_factory=list)
@@ -117,6 +118,8 @@ class AppState:
 
     def default_backend(self) -> str:
         """The backend new tasks use when none is picked."""
+        if self.backends_default:
+            return self.backends_default
         for b in self.backends:
             if isinstance(b, dict) and b.get("default"):
                 return str(b.get("name", ""))
@@ -148,8 +151,7 @@ class AppState:
                 t["idle"] = True
             return set()
         if etype.startswith("session."):
-            tid = data.get("task_id") or data.get("id")
-            return {f"task:{tid}"} if tid else {"tasks"}
+            return set()  # the daemon follows every session change with task.updated
         if etype.startswith("project."):
             return {"projects"}
         if etype.startswith("backend."):

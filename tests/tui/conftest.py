@@ -82,3 +82,9 @@ def stub(tmp_path: Path) -> Iterator[Stub]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+@pytest.fixture(autouse=True)
+def _quick_fake_agents(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short busy phases for the fake agents of any daemon started by these tests."""
+    monkeypatch.setenv("FAKEAGENT_BUSY", "0.2")

@@ -1,0 +1,198 @@
+"""The TUI against a real daemon (kernel + tasks plugin) and fake agents, driven by pipe input."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from argus.plugins.tui.client import ArgusClient
+from tui_harness import Harness, run_scenario
+
+ENTER, ESC, CTRL_Q, CTRL_D = "\r", "\x1b", "\x11", "\x04"
+
+
+def local_client(daemon: Any) -> ArgusClient:
+    return ArgusClient.local(daemon.home)
+
+
+def api(daemon: Any, method: str, path: str, **kw: Any) -> Any:
+    r = daemon.client.request(method, path, **kw)
+    assert r.status_code < 400, r.text
+    return r.json()
+
+
+def make_task(daemon: Any, project: dict[str, Any], prompt: str = "say hi", **kw: Any) -> dict[str, Any]:
+    body = {"project": project["name"], "prompt": prompt, **kw}
+    return api(daemon, "POST", "/api/tasks", json=body)["task"]
+
+
+def test_new_task_from_form_opens_agent_view_and_echoes(daemon, project) -> None:
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("No tasks yet")
+        h.keys("n")
+        await h.until_screen("New task")
+        h.keys("write a haiku")
+        h.keys(ENTER)
+        await h.until(lambda: h.tui.mode == "agent", what="agent view")
+        await h.until_screen("? for shortcuts", timeout=20)
+        h.keys("ping")
+        await h.until_screen("> ping")
+        h.keys(ENTER)
+        await h.until_screen("you said: ping", timeout=15)
+        h.keys(CTRL_Q)
+        await h.until(lambda: h.tui.mode == "tabs", what="back to the list")
+        await h.until_screen("demo-proj")
+        tasks = api(daemon, "GET", "/api/tasks")["tasks"]
+        assert len(tasks) == 1 and tasks[0]["prompt"] == "write a haiku"
+        assert tasks[0]["running"] is True  # leaving the view leaves the agent alone
+
+    run_scenario(local_client(daemon), scenario)
+
+
+def test_list_keys_drive_the_api(daemon, project) -> None:
+    task = make_task(daemon, project, name="alpha")
+    tid = task["id"]
+
+    def get() -> dict[str, Any]:
+        return api(daemon, "GET", f"/api/tasks/{tid}")["task"]
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("alpha")
+        h.keys("P")
+        await h.until(lambda: get()["pinned"], what="pinned")
+        await h.until_screen("★ Pinned (1)")
+        h.keys("r")
+        await h.until_screen("Rename alpha")
+        h.keys("\x15beta" + ENTER)  # ctrl+u clears the field
+        await h.until(lambda: get()["name"] == "beta", what="renamed")
+        await h.until_screen("beta")
+        status = get()["status"]
+        h.keys("s")
+        await h.until(lambda: get()["status"] != status, what="status advanced")
+        h.keys("a")
+        await h.until(lambda: get()["archived"], what="archived")
+        await h.until_gone("beta")
+        h.keys("A")
+        await h.until_screen("Archived (1)")
+        h.keys("a")
+        await h.until(lambda: not get()["archived"], what="unarchived")
+        h.keys(CTRL_D)
+        await h.until_screen("Destroy task")
+        h.keys("y")
+        await h.until_screen("Unsaved work")  # the fake agent edited a file in the worktree
+        h.keys("y")
+        await h.until(lambda: not api(daemon, "GET", "/api/tasks", params={"archived": "all"})["tasks"],
+                      what="deleted", timeout=20)
+        await h.until_gone("beta")
+
+    run_scenario(local_client(daemon), scenario)
+
+
+def test_agent_view_passes_esc_and_resizes_the_pty(daemon, project) -> None:
+    task = make_task(daemon, project)
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen(task["name"])
+        h.keys(ENTER)
+        await h.until_screen("? for shortcuts", timeout=20)
+        h.keys(ESC)
+        await h.until_screen("[interrupted]", timeout=10)
+        # The agent's pane is the whole width under the header (zoomed by default).
+        size = await h.until(lambda: api(daemon, "GET", f"/api/tasks/{task['id']}/size")
+                             if api(daemon, "GET", f"/api/tasks/{task['id']}/size")["cols"] == 120 else None,
+                             what="PTY resized to the pane")
+        assert size["rows"] == 36 - 3
+        assert h.tui.mode == "agent"  # Esc did not leave the view
+
+    run_scenario(local_client(daemon), scenario)
+
+
+def test_scrollback_reaches_the_start_of_the_session(daemon, project) -> None:
+    task = make_task(daemon, project)
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen(task["name"])
+        h.keys(ENTER)
+        await h.until_screen("? for shortcuts", timeout=20)
+        h.keys("/flood 300" + ENTER)
+        await h.until_screen("flood done", timeout=30)
+        for _ in range(40):
+            h.keys("\x1b[1;2A")  # Shift+Up
+            await asyncio.sleep(0.01)
+        await h.until_screen("SCROLL")
+        # The part of the log the terminal never fed (dropped during the flood) is fetched.
+        term = h.tui.agent.terminal
+        if term.contiguous_from:
+            await h.until(lambda: h.tui.agent.scroll_lines[0] and "Plan: 1." in str(h.tui.agent.scroll_lines[:30]),
+                          what="the full log", timeout=20)
+        for _ in range(300):
+            h.keys("\x1b[1;2A")
+        await h.until_screen("Plan: 1. read files", timeout=15)
+        h.keys("x")  # any key returns to the live screen and reaches the agent
+        await h.until_gone("SCROLL")
+
+    run_scenario(local_client(daemon), scenario)
+
+
+def test_settings_tab_toggles_and_saves(daemon, project) -> None:
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("3")
+        await h.until_screen("Appearance")
+        await h.until_screen("demo-proj")
+        tab = h.tui.settings
+        idx = next(i for i, r in enumerate(tab.rows) if r.kind == "setting" and r.section == "ui"
+                   and r.data["field"]["key"] == "show_elapsed")
+        tab.index = idx
+        h.keys(ENTER)
+        await h.until(lambda: api(daemon, "GET", "/api/settings")["sections"]["ui"]["show_elapsed"] is False,
+                      what="setting saved")
+        await h.until_screen("ui.show_elapsed = off")
+
+    run_scenario(local_client(daemon), scenario)
+
+
+def test_remote_mode_refuses_local_only_actions_with_the_endpoint(daemon, project) -> None:
+    make_task(daemon, project, name="remote-one")
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("remote-one")
+        assert "remote" in h.screen()
+        h.keys("n")
+        await h.until_screen("POST /api/tasks")
+        h.keys("\x12")  # ctrl+r prune
+        await h.until_screen("POST /api/maintenance/prune-completed")
+
+    run_scenario(ArgusClient.remote(daemon.url, daemon.token), scenario)
+
+
+def test_bad_token_and_unreachable_daemon_show_a_status_line(daemon) -> None:
+    async def bad_token(h: Harness) -> None:
+        await h.until_screen("rejected the token", timeout=10)
+        assert "token rejected" in h.screen()
+
+    run_scenario(ArgusClient.remote(daemon.url, "not-a-token"), bad_token)
+
+    async def unreachable(h: Harness) -> None:
+        await h.until_screen("Daemon unreachable", timeout=10)
+
+    run_scenario(ArgusClient.remote("http://127.0.0.1:9", "x"), unreachable)
+
+
+def test_revoked_device_token_is_reported(daemon, project) -> None:
+    minted = api(daemon, "POST", "/api/tokens", json={"label": "tui test"})
+    make_task(daemon, project, name="tok-task")
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("tok-task")
+        api(daemon, "DELETE", f"/api/tokens/{minted['id']}")
+        h.keys("s")
+        await h.until_screen("401", timeout=10)
+
+    run_scenario(ArgusClient.remote(daemon.url, minted["token"]), scenario)
