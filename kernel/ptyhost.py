@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import logging
-import math
 import os
 import re
 import shutil
@@ -52,6 +51,8 @@ MAX_PENDING_INPUT = 4 * 1024 * 1024
 #: After the child exits, how long to keep draining output (a background grandchild may keep the
 #: slave open; its later output is not part of the session).
 DRAIN_AFTER_EXIT = 1.0
+#: During :meth:`PtySession.terminate`, how often SIGHUP/SIGTERM are repeated.
+RESIGNAL_INTERVAL = 0.5
 #: Largest terminal dimension accepted.
 MAX_DIMENSION = 10_000
 
@@ -673,13 +674,20 @@ class PtySession:
                 pass
 
     async def terminate(self, grace: float = 3.0) -> ExitInfo:
-        """SIGHUP the process group, then SIGTERM, then SIGKILL, ``grace`` seconds apart."""
-        for sig in (signal_mod.SIGHUP, signal_mod.SIGTERM, signal_mod.SIGKILL):
-            if self.exit is not None:
-                break
-            self._killpg(sig)
-            with trio.move_on_after(grace if sig != signal_mod.SIGKILL else math.inf):
-                await self._exited.wait()
+        """SIGHUP the process group, then SIGTERM, then SIGKILL, ``grace`` seconds apart.
+
+        HUP and TERM are re-sent (with SIGCONT, for a stopped job) every half second of their
+        grace: a program may swallow one that lands at an unlucky moment (interactive bash does).
+        """
+        for sig in (signal_mod.SIGHUP, signal_mod.SIGTERM):
+            deadline = trio.current_time() + grace
+            while self.exit is None and trio.current_time() < deadline:
+                self._killpg(sig)
+                self._killpg(signal_mod.SIGCONT)
+                with trio.move_on_after(min(RESIGNAL_INTERVAL, max(0.0, deadline - trio.current_time()))):
+                    await self._exited.wait()
+        if self.exit is None:
+            self._killpg(signal_mod.SIGKILL)
         return await self.wait()
 
     def start_terminate(self, grace: float = 3.0) -> None:
