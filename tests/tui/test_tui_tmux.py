@@ -1,0 +1,120 @@
+"""End to end in a real terminal: ``argus`` under tmux with a temporary ARGUS_HOME.
+
+Create a task from the New Task form, watch the agent view, type and see the echo, go back,
+quit, and check the agent is still running (it belongs to the daemon, not the TUI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TMUX = shutil.which("tmux") or "/usr/bin/tmux"
+
+pytestmark = [pytest.mark.tmux, pytest.mark.skipif(not Path(TMUX).exists(), reason="tmux not installed")]
+
+
+class Tmux:
+    """One private tmux server (``-L``) running a single pane."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(self, *args: str) -> str:
+        return subprocess.run([TMUX, "-L", self.name, *args], capture_output=True, text=True, check=True).stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "argus")
+
+    def send(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "argus", *keys)
+
+    def wait(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            try:
+                screen = self.screen()
+            except subprocess.CalledProcessError:
+                screen = "(pane gone)"
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; screen:\n{screen}")
+
+    def alive(self) -> bool:
+        return subprocess.run([TMUX, "-L", self.name, "has-session", "-t", "argus"],
+                              capture_output=True).returncode == 0
+
+
+def _argus_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "argus"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "argus.kernel.cli"]
+
+
+@pytest.fixture
+def tmux_argus(argus_home: Path, git_repo: Path) -> Iterator[tuple[Tmux, Path]]:
+    """``argus`` running in a 120×36 tmux pane; stops tmux, the daemon and the supervisor after."""
+    t = Tmux(f"argus-test-{os.getpid()}-{int(time.monotonic() * 1000)}")
+    env = {"ARGUS_HOME": str(argus_home), "PATH": os.environ["PATH"], "TERM": "xterm-256color",
+           "ARGUS_TEST_PYTHON": sys.executable, "FAKEAGENT_BUSY": "0.2", "HOME": os.environ.get("HOME", "/root"),
+           "LANG": "C.UTF-8"}
+    envs = " ".join(f"{k}={v!s}" for k, v in env.items())
+    cmd = f"env -i {envs} {' '.join(_argus_cmd())}; echo TUI-EXITED $?; sleep 600"
+    subprocess.run([TMUX, "-L", t.name, "-f", "/dev/null", "new-session", "-d", "-s", "argus", "-x", "120",
+                    "-y", "36", cmd], check=True, cwd=str(ROOT))
+    try:
+        yield t, argus_home
+    finally:
+        subprocess.run([TMUX, "-L", t.name, "kill-server"], capture_output=True)
+        cli_env = {**os.environ, "ARGUS_HOME": str(argus_home)}
+        for args in (["daemon", "stop"], ["session-supervisor", "stop"]):
+            subprocess.run([sys.executable, "-m", "argus.kernel.cli", *args], env=cli_env,
+                           capture_output=True, timeout=60)
+
+
+def _api(home: Path) -> httpx.Client:
+    token = (home / "api-token").read_text().strip()
+    return httpx.Client(transport=httpx.HTTPTransport(uds=str(home / "daemon.sock")), base_url="http://argus",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=15)
+
+
+def test_argus_in_tmux_task_from_form_echo_back_quit_agent_survives(tmux_argus: Any, git_repo: Path) -> None:
+    t, home = tmux_argus
+    # The TUI starts the daemon by itself, then shows the empty list.
+    t.wait("No tasks yet", timeout=60)
+    with _api(home) as api:
+        assert api.post("/api/projects", json={"name": "demo-proj", "path": str(git_repo)}).status_code == 201
+    # The project.created event reaches the TUI, which drops the "add a project first" hint.
+    deadline = time.monotonic() + 15
+    while "add a project first" in t.screen():
+        assert time.monotonic() < deadline, t.screen()
+        time.sleep(0.1)
+    t.send("n")
+    t.wait("New task")
+    t.send("-l", "write a limerick")
+    t.send("Enter")
+    t.wait("? for shortcuts", timeout=30)  # the agent view, with the fake agent's prompt
+    t.send("-l", "hello tmux")
+    t.wait("> hello tmux")
+    t.send("Enter")
+    t.wait("you said: hello tmux", timeout=20)
+    t.send("C-q")
+    t.wait("demo-proj")
+    t.wait("1 Tasks")
+    t.send("q")
+    t.wait("TUI-EXITED 0", timeout=15)
+    with _api(home) as api:
+        tasks = api.get("/api/tasks").json()["tasks"]
+    assert len(tasks) == 1
+    assert tasks[0]["running"] is True, tasks[0]
