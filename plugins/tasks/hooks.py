@@ -1,4 +1,4 @@
-"""The tasks plugin's hook implementations: schema, settings, routes, recovery, status."""
+"""The tasks plugin's hook implementations: schema, settings, routes, tools, recovery, status."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
-from argus.kernel.api import Field, Migration, SettingsSection, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
 
+from . import routes_orch, tools
 from .backends import PERMISSION_MODES
+from .orch import Orchestration
 from .routes import make_blueprint
 from .service import TaskService
 from .store import MIGRATIONS
 
 _service: TaskService | None = None
+_orch: Orchestration | None = None
 
 
 def service() -> TaskService:
@@ -44,13 +47,24 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 @hookimpl
 def argus_register(kernel: Any) -> None:
-    """Seed backends, mount the REST routes, and open the agent-hook route."""
-    global _service
+    """Seed backends, mount the REST routes, open the agent-hook route, register the MCP tools."""
+    global _service, _orch
     _service = TaskService(kernel)
     _service.store.seed_backends()
     kernel.http.add_blueprint(make_blueprint(_service))
     kernel.http.add_public_prefix("/api/agent/")
     kernel.tasks = _service  # the service other code in this plugin reaches through the kernel
+    # Orchestration (DAG, messages, clipboard, artifacts, fork, skills): tools + REST mirrors.
+    _orch = Orchestration(_service)
+    _orch.install()
+    kernel.http.add_blueprint(routes_orch.make_blueprint(_orch))
+    tools.register(kernel, _orch)
+
+
+@hookimpl
+def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+    """Message delivery into idle agents' terminals."""
+    return [_orch.mail.delivery_loop] if _orch is not None else []
 
 
 @hookimpl
@@ -61,9 +75,11 @@ def argus_started(kernel: Any) -> None:
 
 @hookimpl
 def argus_event(event: Any) -> None:
-    """React to session exits (task status) — quick and synchronous."""
+    """React to session exits (task status) and idle agents (message delivery) — quick and synchronous."""
     if _service is not None and event.type == "session.exited":
         _service.on_session_exited(event.data)
+    if _orch is not None:
+        _orch.on_event(event)
 
 
 @hookimpl

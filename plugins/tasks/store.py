@@ -60,6 +60,42 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_status ON tasks(status);
 CREATE INDEX tasks_session ON tasks(session_id);
 """),
+    # Orchestration (dag.py, messages.py, artifacts.py): dependency edges, the message bus,
+    # registered artifacts. Rows go with their task (ON DELETE CASCADE).
+    Migration("tasks", 2, """
+CREATE TABLE task_edges (
+    child_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    parent_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (child_id, parent_id),
+    CHECK (child_id <> parent_id)
+);
+CREATE INDEX task_edges_parent ON task_edges(parent_id);
+CREATE TABLE task_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    from_id TEXT REFERENCES tasks(id) ON DELETE SET NULL,
+    to_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL DEFAULT 'note' CHECK (kind IN ('note', 'question', 'answer')),
+    body TEXT NOT NULL,
+    in_reply_to INTEGER,
+    created_at TEXT NOT NULL,
+    ts REAL NOT NULL,
+    read_at TEXT,
+    delivered_at TEXT
+);
+CREATE INDEX task_messages_inbox ON task_messages(to_id, read_at, id);
+CREATE INDEX task_messages_reply ON task_messages(in_reply_to);
+CREATE TABLE task_artifacts (
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL DEFAULT 'text',
+    size INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (task_id, name)
+);
+"""),
 ]
 
 # The seeded backends: name → (command, prompt_flag, model).

@@ -1,0 +1,114 @@
+"""Helpers for the orchestration tests: the official MCP client against a real daemon, task
+creation with the demo agent, and polling with deadlines (never fixed sleeps).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import trio
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+FAST_AGENT = {"FAKEAGENT_BUSY": "0.2"}
+
+
+@asynccontextmanager
+async def mcp_session(url: str) -> AsyncIterator[ClientSession]:
+    """An initialized official-SDK MCP client session on ``url`` (streamable HTTP)."""
+    async with streamable_http_client(url) as (read, write):
+        async with ClientSession(read, write, read_timeout_seconds=150) as session:
+            await session.initialize()
+            yield session
+
+
+class ToolFailed(AssertionError):
+    """A tool call answered with ``is_error``."""
+
+
+def _payload(result: Any) -> Any:
+    if result.structured_content is not None:
+        return result.structured_content
+    text = "".join(getattr(c, "text", "") for c in result.content)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def error_text(result: Any) -> str:
+    """The text of an ``is_error`` result."""
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+async def call(session: ClientSession, tool: str, args: dict[str, Any] | None = None) -> Any:
+    """Call a tool that must succeed; return its JSON payload."""
+    result = await session.call_tool(tool, args or {})
+    if result.is_error:
+        raise ToolFailed(f"{tool} failed: {error_text(result)}")
+    return _payload(result)
+
+
+async def call_error(session: ClientSession, tool: str, args: dict[str, Any] | None = None) -> str:
+    """Call a tool that must fail; return the error text."""
+    result = await session.call_tool(tool, args or {})
+    assert result.is_error, f"{tool} unexpectedly succeeded: {_payload(result)!r}"
+    return error_text(result)
+
+
+async def eventually(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` (sync) under trio until truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
+            last = exc
+        await trio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last!r})" if last else ""))
+
+
+def create_task(client: httpx.Client, project: str, name: str, prompt: str = "wait for instructions",
+                **extra: Any) -> dict[str, Any]:
+    """Create a demo-agent task over REST; return the task JSON."""
+    body = {"name": name, "prompt": prompt, "project": project, "backend": "demo", **extra}
+    resp = client.post("/api/tasks", json=body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()["task"]
+
+
+def task(client: httpx.Client, task_id: str) -> dict[str, Any]:
+    """The task JSON over REST."""
+    resp = client.get(f"/api/tasks/{task_id}")
+    assert resp.status_code == 200, resp.text
+    return resp.json()["task"]
+
+
+def events(client: httpx.Client, since: int = 0, timeout: float = 3.0) -> list[dict[str, Any]]:
+    """The events replayed after ``since`` from ``GET /api/events/stream`` (read until quiet)."""
+    out: list[dict[str, Any]] = []
+    try:
+        with client.stream("GET", "/api/events/stream", params={"since": since},
+                           timeout=httpx.Timeout(timeout, read=0.5)) as resp:
+            for line in resp.iter_lines():
+                if line.startswith("data:"):
+                    try:
+                        out.append(json.loads(line[5:].strip()))
+                    except ValueError:
+                        continue
+    except httpx.ReadTimeout:
+        pass
+    return out
+
+
+def output(client: httpx.Client, task_id: str) -> str:
+    """The task's recent terminal output, ANSI-stripped."""
+    return client.get(f"/api/tasks/{task_id}/output", params={"clean": "1", "bytes": 262144}).text
