@@ -25,7 +25,7 @@ import logging
 import math
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -46,6 +46,7 @@ from .ptyhost import (
     validate_session_id,
     validate_size,
 )
+from .supervisor import start_supervisor
 
 __all__ = ["Chunk", "ExitInfo", "InProcessHost", "Session", "SessionManager", "SubscriberLagged",
            "Subscription", "SupervisorHost"]
@@ -60,11 +61,16 @@ OFFSETS_PERSIST_INTERVAL = 2.0
 REQUEST_TIMEOUT = 30.0
 #: Pauses between reconnection attempts after the supervisor link dropped.
 RECONNECT_BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)
+#: Seconds to wait for an auto-started supervisor to answer.
+SUPERVISOR_START_WAIT = 10.0
 OFFSETS_FILE = "offsets.json"
 
 
 class _Host(Protocol):
     """What a session host does for the manager and its sessions."""
+
+    @property
+    def connected(self) -> bool: ...
 
     async def run(self, *, task_status: trio.TaskStatus[None]) -> None: ...
     async def spawn(self, session_id: str, argv: list[str], cwd: str, env: dict[str, str],
@@ -216,6 +222,16 @@ class SessionManager:
         self.paths.sessions.mkdir(parents=True, exist_ok=True, mode=0o700)
         await self._host.run(task_status=task_status)
 
+    @property
+    def connected(self) -> bool:
+        """Whether sessions can be driven now: the supervisor link is up (in-process: running)."""
+        return self._host.connected
+
+    def save_offsets(self) -> None:
+        """Persist ``sessions/offsets.json`` now (also done periodically and when :meth:`run` ends)."""
+        if isinstance(self._host, SupervisorHost):
+            self._host._persist_now()
+
     async def spawn(self, argv: list[str], cwd: str, env: dict[str, str], *, rows: int = 40,
                     cols: int = 120, meta: dict[str, Any] | None = None,
                     session_id: str | None = None) -> Session:
@@ -298,6 +314,11 @@ class InProcessHost:
         finally:
             self._nursery = None
 
+    @property
+    def connected(self) -> bool:
+        """True while :meth:`run` runs."""
+        return self._nursery is not None
+
     async def spawn(self, session_id: str, argv: list[str], cwd: str, env: dict[str, str],
                     rows: int, cols: int, meta: dict[str, Any]) -> Session:
         """Fork the PTY here and run it in this host's nursery."""
@@ -344,6 +365,15 @@ class InProcessHost:
 
 # ---------------------------------------------------------------------------------------------
 # Supervisor host
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> Iterator[Any]:
+    """The non-group exceptions inside ``group``, depth first."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc
 
 
 class _Pending:
@@ -458,10 +488,30 @@ class SupervisorHost:
         self._saved_state: dict[str, Any] | None = None
         self._reconciled = False  # offsets.json is only rewritten once we know the sessions
 
+    @property
+    def connected(self) -> bool:
+        """True while the supervisor link is up."""
+        return self.link is not None
+
+    @property
+    def supervisor_pid(self) -> int | None:
+        """The connected supervisor's pid."""
+        return self.link.hello.get("pid") if self.link is not None else None
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Connect, re-attach, report started; on link loss reconnect (starting a supervisor)."""
+        """Connect, re-attach, report started; on link loss reconnect (starting a supervisor).
+
+        Raises Unavailable if the first connection or re-attach fails.
+        """
+        try:
+            await self._run(task_status)
+        except* errors.ArgusError as group:
+            first = next(_leaves(group))
+            raise errors.Unavailable(first.message) from first
+
+    async def _run(self, task_status: trio.TaskStatus[None]) -> None:
         offsets, published = self._load_state()
         self.manager._exit_published |= published
         started = False
@@ -484,19 +534,21 @@ class SupervisorHost:
                     try:
                         async with trio.open_nursery() as link_nursery:
                             await link_nursery.start(link.run)
-                            await self._reconcile(link, offsets)
-                            offsets = {}
-                            self._reconciled = True
-                            self.link = link
-                            if not started:
-                                started = True
-                                task_status.started()
-                            await link.closed.wait()
+                            try:
+                                await self._reconcile(link, offsets)
+                            except errors.ArgusError as exc:  # the link dropped while re-attaching
+                                if not started:
+                                    raise
+                                log.warning("re-attaching to the session-supervisor failed: %s", exc)
+                            else:
+                                offsets = {}
+                                self._reconciled = True
+                                self.link = link
+                                if not started:
+                                    started = True
+                                    task_status.started()
+                                await link.closed.wait()
                             link_nursery.cancel_scope.cancel()
-                    except errors.Unavailable as exc:  # the link dropped while re-attaching
-                        if not started:
-                            raise
-                        log.warning("session-supervisor link failed: %s", exc)
                     finally:
                         self.link = None
                         with trio.CancelScope(shield=True):
@@ -513,9 +565,7 @@ class SupervisorHost:
             return await _Link.open(sock, self._on_event)
         except OSError:
             pass
-        from .supervisor import start_supervisor  # the supervisor module imports ptyhost, not us
-
-        pid = await trio.to_thread.run_sync(start_supervisor, self.manager.paths)
+        pid = await trio.to_thread.run_sync(start_supervisor, self.manager.paths, SUPERVISOR_START_WAIT)
         log.info("started the session-supervisor (pid %d)", pid)
         return await _Link.open(sock, self._on_event)
 

@@ -366,11 +366,11 @@ def start_supervisor(paths: Paths, wait: float = 10.0) -> int:
             [sys.executable, "-m", "argus.kernel.supervisor", "--home", str(paths.home), "--detach"],
             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
             close_fds=True, cwd="/", env=env)
+    deadline = time.monotonic() + wait
     try:
         launcher.wait(timeout=wait)  # it forks the supervisor and exits at once
     except subprocess.TimeoutExpired:
         pass
-    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         hello = _probe(paths, timeout=1.0)
         if hello is not None:
@@ -383,7 +383,8 @@ def start_supervisor(paths: Paths, wait: float = 10.0) -> int:
 def stop_supervisor(paths: Paths, timeout: float = 20.0) -> bool:
     """Ask the supervisor to shut down (it kills its sessions) and wait until it is gone.
 
-    Returns False if none was running.
+    Returns False if none was running. One that has not exited after ``timeout`` seconds is
+    SIGKILLed (its agents then get SIGHUP from their closed PTYs).
     """
     try:
         client = proto.SyncClient(paths.supervisor_sock, 2.0)
@@ -404,6 +405,17 @@ def stop_supervisor(paths: Paths, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _lock_is_held(paths.supervisor_lock):
         time.sleep(0.05)
+    if _lock_is_held(paths.supervisor_lock):
+        pid = _pid_file_owner(paths.supervisor_lock)
+        log.warning("the supervisor (pid %s) did not stop within %gs; killing it", pid, timeout)
+        if pid:
+            try:
+                os.kill(pid, signal_mod.SIGKILL)
+            except ProcessLookupError:
+                pass
+            end = time.monotonic() + 5.0
+            while time.monotonic() < end and _lock_is_held(paths.supervisor_lock):
+                time.sleep(0.05)
     return True
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import trio
 from argus.kernel import errors
+from argus.kernel import sessions as sessions_mod
 from argus.kernel import supervisor_proto as proto
 from argus.kernel.paths import Paths
 from argus.kernel.sessions import Session, SessionManager, SubscriberLagged
@@ -72,6 +73,10 @@ async def test_spawn_and_subscribe_from_zero_sees_all_output(sup_manager: Sessio
                                              "signal": None, "end_offset": len(data)}]
     assert sup_manager.get(session.id) is session and sup_manager.all() == [session]
     assert (sup_manager.paths.sessions / f"{session.id}.log").read_bytes() == data
+    assert sup_manager.connected
+    sup_manager.save_offsets()
+    if sup_manager.use_supervisor:
+        assert persisted_offset(sup_manager.paths, session.id) == len(data)
 
 
 async def test_subscribe_from_a_mid_offset_is_exact(sup_manager: SessionManager, tmp_path: Path) -> None:
@@ -282,3 +287,14 @@ async def test_supervisor_crash_marks_its_sessions_lost(sup_paths: Paths, tmp_pa
         os.killpg(session.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+async def test_run_raises_unavailable_when_no_supervisor_can_start(
+        sup_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sessions_mod, "SUPERVISOR_START_WAIT", 1.0)
+    sup_paths.supervisor_sock.mkdir()  # nothing can listen there
+    manager = SessionManager(sup_paths, lambda t, d: None)
+    with pytest.raises(errors.Unavailable, match="session-supervisor"), trio.fail_after(30):
+        await manager.run()
+    assert not manager.connected
+    assert not (sup_paths.sessions / "offsets.json").exists()
