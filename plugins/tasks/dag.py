@@ -153,6 +153,13 @@ class Dag:
             meta.pop("depends_on", None)
         self.svc.store.update_task(task_id, meta=json.dumps(meta))
 
+    def forget(self, task_id: str) -> None:
+        """After ``task_id`` was deleted: refresh ``meta.depends_on`` of the tasks that listed it."""
+        for row in self.db.query("SELECT id, meta FROM tasks WHERE meta LIKE ?", (f'%"{task_id}"%',)):
+            if task_id in (json.loads(row["meta"] or "{}").get("depends_on") or []):
+                self._sync_meta(row["id"])
+                self.svc.changed(row["id"])
+
     async def halt_downstream(self, task_id: str) -> dict[str, Any]:
         """Stop and archive every transitive descendant; the seed is untouched."""
         self.svc.get(task_id)

@@ -50,8 +50,11 @@ class Orchestration:
         self.svc.starters.append(self.dag.on_completed)
 
     def on_event(self, event: Any) -> None:
-        """``argus_event``: feed idle transitions to message delivery."""
+        """``argus_event``: idle transitions feed message delivery; a deleted task leaves its
+        children's ``parent_ids`` (its edges went with it, ON DELETE CASCADE)."""
         self.mail.on_event(event)
+        if event.type == "task.deleted" and isinstance(event.data.get("id"), str):
+            self.dag.forget(event.data["id"])
 
     # -- task creation from agents ---------------------------------------------------------
 
