@@ -87,17 +87,20 @@ class WebSocket:
 
     async def _handshake(self) -> None:
         assert self._reader is not None
-        while True:
+        accepted = False
+        while not accepted:
             data = await self._reader.read(65536)
             if not data:
                 raise WsClosed("connection closed during the handshake")
             self._ws.receive_data(data)
+            # Frames may ride in the same packet as the handshake answer: handle them all.
             for ev in self._ws.events():
                 if isinstance(ev, AcceptConnection):
-                    return
-                if isinstance(ev, RejectConnection):
+                    accepted = True
+                elif isinstance(ev, RejectConnection):
                     raise WsClosed(f"handshake rejected ({ev.status_code})")
-                self._handle(ev)
+                else:
+                    self._handle(ev)
 
     async def _send(self, event: Any) -> None:
         if self._writer is None or self.closed:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from prompt_toolkit.key_binding.key_processor import KeyPress
-from prompt_toolkit.keys import Keys
-
 from argus.plugins.tui.agentview import key_bytes
 from argus.plugins.tui.client import SseParser
 from argus.plugins.tui.dagview import dag_lines
@@ -17,6 +14,8 @@ from argus.plugins.tui.settings_tab import scan_git_repos
 from argus.plugins.tui.state import AppState, format_elapsed, needs_you, next_status
 from argus.plugins.tui.tasklist import SPINNERS, build_rows, spinner_frame, status_icon
 from argus.plugins.tui.terminal import BACKLOG, Terminal, drop_to_tail, render_line, strip_ansi
+from prompt_toolkit.key_binding.key_processor import KeyPress
+from prompt_toolkit.keys import Keys
 
 
 def test_sse_parser_handles_split_chunks_comments_and_crlf() -> None:

@@ -32,6 +32,8 @@ class ScreenSink:
         self.encoding = "utf-8"
 
     def write(self, data: str) -> int:
+        if "\x1b]52;" in data:
+            self.raw.append(data)  # clipboard writes (OSC 52), checked by tests
         self.stream.feed(data)
         self.written += len(data)
         return len(data)
