@@ -59,6 +59,9 @@ MAX_OUTPUT_DATA = 64 * 1024
 #: Largest raw payload of one ``input`` request.
 MAX_INPUT_DATA = 512 * 1024
 
+#: Seconds a peer may take to accept one frame before it is disconnected.
+SEND_TIMEOUT = 10.0
+
 OPS = frozenset({"hello", "spawn", "list", "attach", "detach", "input", "resize", "signal", "kill",
                  "forget", "shutdown"})
 
@@ -213,6 +216,7 @@ class Connection:
         self._lines = LineBuffer()
         self._send_lock = trio.Lock()
         self._eof = False
+        self._broken = False
 
     async def receive(self) -> dict[str, Any] | None:
         """The next frame, ``None`` at end of stream; raises ProtocolError for a bad frame."""
@@ -229,10 +233,24 @@ class Connection:
             self._lines.feed(data)
 
     async def send(self, frame: dict[str, Any]) -> None:
-        """Send one frame (whole frames never interleave)."""
+        """Send one frame (whole frames never interleave).
+
+        The write is shielded from cancellation (a frame cut in half would corrupt the stream);
+        a peer that does not take it within :data:`SEND_TIMEOUT` seconds gets disconnected
+        (BrokenResourceError).
+        """
         line = encode(frame)
         async with self._send_lock:
-            await self.stream.send_all(line)
+            if self._broken:
+                raise trio.BrokenResourceError("connection closed after a stalled send")
+            with trio.CancelScope(shield=True) as scope:
+                scope.deadline = trio.current_time() + SEND_TIMEOUT
+                await self.stream.send_all(line)
+            if scope.cancelled_caught:
+                self._broken = True
+                with trio.CancelScope(shield=True):
+                    await self.stream.aclose()
+                raise trio.BrokenResourceError("the peer stopped reading")
 
     async def aclose(self) -> None:
         """Close the stream."""

@@ -96,6 +96,14 @@ async def test_subscribe_from_a_mid_offset_is_exact(sup_manager: SessionManager,
     assert (start, tail) == (len(full) - 9, full[-9:])
 
 
+async def test_heavy_output_arrives_complete_and_in_order(sup_manager: SessionManager, tmp_path: Path) -> None:
+    code = "import sys\nfor i in range(200000): sys.stdout.write(f'{i:08d}\\n')\nsys.exit(3)\n"
+    session = await sup_manager.spawn([sys.executable, "-c", code], str(tmp_path), env())
+    data = await collect(session, since=0)
+    assert data == b"".join(f"{i:08d}\r\n".encode() for i in range(200000))
+    assert (await session.wait()).code == 3
+
+
 async def test_input_resize_and_terminate(sup_manager: SessionManager, tmp_path: Path) -> None:
     session = await sup_manager.spawn(["bash", "--norc", "--noprofile"], str(tmp_path), env(), rows=24, cols=80)
     seen = b""
