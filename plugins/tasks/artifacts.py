@@ -97,7 +97,7 @@ class Artifacts:
         """Registered artifacts of a task: ``name, title, type, size, path, created_at``."""
         self.svc.get(task_id)
         return self.db.query("SELECT name, title, type, size, path, created_at FROM task_artifacts "
-                             "WHERE task_id = ? ORDER BY created_at, name", (task_id,))
+                             "WHERE task_id = ? ORDER BY rowid", (task_id,))
 
     def _resolve(self, task: dict[str, Any], raw: str) -> tuple[Path, str]:
         """``raw`` (absolute or worktree-relative) as a resolved path inside the worktree."""
