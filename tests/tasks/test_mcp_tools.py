@@ -331,3 +331,46 @@ async def test_agent_in_a_worktree_drives_argus_end_to_end(daemon: Any, project:
     assert completed
     # at most one notice per message
     assert output(client, w1["id"]).count("you said: [argus] question #") == 1
+
+
+# -- MCP injection -------------------------------------------------------------------------
+
+
+async def test_every_agent_reaches_argus_mcp_without_touching_global_config(
+        daemon_factory: Any, tmp_path: Path, git_repo: Path) -> None:
+    home = tmp_path / "user-home"
+    home.mkdir()
+    record = tmp_path / "launches.jsonl"
+    d = daemon_factory("inject", env={"HOME": str(home), "FAKEAGENT_RECORD": str(record), **FAST_AGENT})
+    c = d.client
+    assert c.post("/api/projects", json={"name": "web", "path": str(git_repo)}).status_code == 201
+    assert c.post("/api/backends", json={"name": "plain", "command": "fakeagent"}).status_code == 201
+    made = {b: create_task(c, "web", f"via-{b}", backend=b) for b in ("claude", "codex", "plain")}
+
+    def launches() -> dict[str, dict[str, Any]]:
+        rows = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+        return {r["env"].get("ARGUS_TASK_ID"): r for r in rows}
+
+    got = await eventually(lambda: (r := launches()) and all(t["id"] in r for t in made.values()) and r,
+                           what="every agent launched")
+    # Claude Code: --mcp-config with a generated per-launch file outside the worktree
+    claude = got[made["claude"]["id"]]
+    cfg_path = Path(claude["mcp_config"])
+    assert cfg_path.is_relative_to(d.home) and not cfg_path.is_relative_to(made["claude"]["worktree_path"])
+    assert json.loads(cfg_path.read_text())["mcpServers"]["argus"]["url"] == d.mcp_url
+    # Codex: a -c override on its command line
+    codex = got[made["codex"]["id"]]
+    assert f'mcp_servers.argus.url="{d.mcp_url}"' in codex["argv"]
+    # Anything else: a project-local .mcp.json in its own worktree (never in the user's repo)
+    local = Path(made["plain"]["worktree_path"], ".mcp.json")
+    assert json.loads(local.read_text())["mcpServers"]["argus"]["url"] == d.mcp_url
+    assert not (git_repo / ".mcp.json").exists()
+    # and the user's global CLI configuration was never written
+    touched = [p.relative_to(home).as_posix() for p in home.rglob("*")]
+    assert not [p for p in touched if p.startswith((".claude", ".codex", ".config", ".mcp"))], touched
+    # each agent can call Argus's tools from inside its worktree
+    for b, t in made.items():
+        c.post(f"/api/tasks/{t['id']}/input", json={"data": "/mcp task_get " + json.dumps({"cwd": t["worktree_path"]})})
+        c.post(f"/api/tasks/{t['id']}/input", json={"data": "\r"})
+        await eventually(lambda t=t: f'"id": "{t["id"]}"' in output(c, t["id"]).split("mcp task_get ->")[-1],
+                         what=f"{b} agent calling task_get")
