@@ -1,6 +1,6 @@
 // Argus PWA entry: wires the router, the session (token, live store), the offline screen,
 // and the service worker. Views live in js/views/*.
-import { getToken, clearToken, on as onApi } from './js/api.js';
+import { get, getToken, clearToken, on as onApi } from './js/api.js';
 import * as store from './js/store.js';
 import * as offline from './js/offline.js';
 import { route, navigate, render, start as startRouter, setOnChange } from './js/router.js';
@@ -21,10 +21,7 @@ function startSession() {
   if (sessionStarted) return;
   sessionStarted = true;
   store.start();
-  store.detectMaster().then(() => {
-    // Views that show master-only controls were drawn before we knew: draw them again.
-    if (document.body.dataset.view === 'settings') render();
-  }).catch(() => {});
+  store.detectMaster().catch(() => {});
   checkClipboard();
 }
 
@@ -83,6 +80,11 @@ setOnChange((pattern) => {
   if (view !== 'task') setTitle('');
   main.scrollTop = 0;
   refreshList();
+});
+
+// A token was revoked somewhere: if it was ours, the next call answers 401 and we go to login.
+store.onEvent((ev) => {
+  if (ev.type === 'token.revoked' && getToken()) get('/api/status').catch(() => {});
 });
 
 onApi('unauthorized', () => {

@@ -27,6 +27,7 @@ export const taskActions = {
   restart: (t) => run('Restart', () => post(`/api/tasks/${enc(t.id)}/restart`)),
   archive: (t) => run(t.archived ? 'Unarchive' : 'Archive',
     () => post(`/api/tasks/${enc(t.id)}/${t.archived ? 'unarchive' : 'archive'}`)),
+  pin: (t) => run(t.pinned ? 'Unpin' : 'Pin', () => post(`/api/tasks/${enc(t.id)}/pin`, { pinned: !t.pinned })),
   status: (t, status) => run('Status', () => post(`/api/tasks/${enc(t.id)}/status`, { status })),
   async rename(t) {
     const name = await promptDialog('Rename task', 'Display name', t.name);
@@ -49,7 +50,21 @@ export const taskActions = {
       `"${t.name}" will be destroyed: its agent is killed, its worktree removed and the branch `
       + `${t.branch || ''} deleted. This cannot be undone.`, 'Delete', true);
     if (!ok) return;
-    const out = await run('Delete', () => del(`/api/tasks/${enc(t.id)}`));
+    let out;
+    try {
+      out = await del(`/api/tasks/${enc(t.id)}`);
+    } catch (err) {
+      if (err.status !== 409) {
+        toast(`Delete failed: ${err.message}`, 'error');
+        return;
+      }
+      // Unsaved work in the worktree: say what, and ask once more before forcing.
+      const why = (err.body && err.body.reason) || err.message;
+      const force = await confirmDialog('Unsaved work', `"${t.name}" has unsaved work: ${why}. `
+        + 'Delete it anyway and lose those changes?', 'Delete anyway', true);
+      if (!force) return;
+      out = await run('Delete', () => del(`/api/tasks/${enc(t.id)}?force=1`));
+    }
     if (out !== undefined) {
       dropTask(t.id);
       toast('Task deleted', 'ok');
@@ -75,6 +90,7 @@ export function openActions(t) {
       t.running ? item('Stop', () => taskActions.stop(t)) : null,
       !t.running && t.status !== 'complete' ? item('Resume', () => taskActions.resume(t)) : null,
       !t.running ? item('Restart', () => taskActions.restart(t)) : null,
+      item(t.pinned ? 'Unpin' : 'Pin', () => taskActions.pin(t)),
       item('Rename', () => taskActions.rename(t)),
       item('Fork', () => taskActions.fork(t)),
       item(t.archived ? 'Unarchive' : 'Archive', () => taskActions.archive(t)),

@@ -72,16 +72,26 @@ export async function refresh() {
   changed();
 }
 
+let masterKnown = null;
+
 /** Find out whether the stored token is the master token (token list is master-only). */
-export async function detectMaster() {
-  try {
-    await get('/api/tokens');
-    state.isMaster = true;
-  } catch (err) {
-    if (err.status === 403) state.isMaster = false;
-    else throw err;
-  }
-  changed();
+export function detectMaster() {
+  masterKnown = (async () => {
+    try {
+      await get('/api/tokens');
+      state.isMaster = true;
+    } catch (err) {
+      state.isMaster = false;
+      if (err.status !== 403) throw err;
+    }
+    changed();
+  })();
+  return masterKnown;
+}
+
+/** Resolves once we know whether the token is the master token (views with master-only parts). */
+export function whenMasterKnown() {
+  return (masterKnown || detectMaster()).catch(() => {});
 }
 
 function handle(msg) {
@@ -160,6 +170,8 @@ export function stop() {
   if (conn) conn.close();
   conn = null;
   lastSeq = null;
+  masterKnown = null;
+  state.isMaster = false;
   state.tasks = new Map();
   state.loaded = false;
   setConnected(false);

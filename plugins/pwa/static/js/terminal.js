@@ -38,6 +38,7 @@ export class TerminalPane {
     this.sessionId = null;
     this.sawStopped = false;
     this.resizing = null;
+    this.generation = 0; // bumped on every reattach to a new session
     this.cleanups = [];
 
     this.term = new Terminal({
@@ -167,10 +168,11 @@ export class TerminalPane {
   async exit(m) {
     let info = {};
     try { info = JSON.parse(m.data); } catch { /* keep {} */ }
-    const exitedSession = this.sessionId;
-    this.waitForSession(exitedSession);
+    const gen = this.generation;
+    this.waitForSession(this.sessionId);
     // The exit of a re-render can arrive before the resize answer that announced it.
     if (this.resizing) await this.resizing.catch(() => {});
+    if (gen !== this.generation) return; // already attached to the next session
     if (this.expectRerender) {
       this.onStatus('re-rendering at the new width…', 'muted');
     } else if (this.exited) {
@@ -201,6 +203,7 @@ export class TerminalPane {
     const newSession = t.session_id && this.exited.sessionId
       ? t.session_id !== this.exited.sessionId : (this.sawStopped || fromEvent);
     if (!newSession) return;
+    this.generation += 1;
     this.exited = null;
     this.expectRerender = false;
     this.lastEnd = null;
@@ -231,10 +234,12 @@ export class TerminalPane {
     const t = this.task();
     if (t && !t.running) return;
     this.sent = { cols, rows };
+    const gen = this.generation;
     this.resizing = post(`/api/tasks/${enc(this.taskId)}/resize`, { cols, rows });
     try {
       const out = await this.resizing;
-      if (out && out.rerendered) {
+      // A late answer about a session we already left must not flag the new one.
+      if (out && out.rerendered && gen === this.generation) {
         this.expectRerender = true;
         toast('Re-rendering at the new width…');
       }

@@ -1,7 +1,7 @@
 // Master-only token management, and the daemon's logs.
 import { get, post, del, api, enc } from '../api.js';
 import { h, mount, toast, confirmDialog, copyText, ago } from '../dom.js';
-import { state } from '../store.js';
+import { state, whenMasterKnown } from '../store.js';
 
 /** Tokens: mint with a label (plaintext shown once), list with last 4, revoke. */
 export function tokensView(main) {
@@ -46,11 +46,12 @@ export function tokensView(main) {
     } catch (err) { toast(err.message, 'error'); }
   } } }, label, h('button.btn.primary', { type: 'submit' }, 'Mint'));
 
+  const notice = h('p.notice', { hidden: true }, 'Only the master token can manage tokens.');
   mount(main, h('section.page.tokens',
-    h('h2', 'Tokens'),
-    state.isMaster ? null : h('p.notice', 'Only the master token can manage tokens.'),
+    h('h2', 'Tokens'), notice,
     h('p.small.muted', 'One token per device. Only SHA-256 hashes are stored; the plaintext is shown once.'),
     form, minted, list));
+  whenMasterKnown().then(() => { notice.hidden = state.isMaster; });
   load();
   return () => {};
 }

@@ -2,7 +2,7 @@
 // the kernel's settings sections, and sections registered by external plugins.
 import { get, post, put, del, enc } from '../api.js';
 import { h, mount, toast, confirmDialog } from '../dom.js';
-import { state, refresh } from '../store.js';
+import { state, refresh, whenMasterKnown } from '../store.js';
 import { schemaForm } from '../forms.js';
 import { pushSection } from '../push.js';
 
@@ -135,7 +135,15 @@ async function pluginSections(container) {
   }
 }
 
-export function settingsView(main, _params, _query, { logout }) {
+export function settingsView(main, params, query, ctx) {
+  let alive = true;
+  mount(main, h('section.page.settings', h('h2', 'Settings'), h('p.muted', 'Loading…')));
+  // Backends and some sections are master-only: draw once we know which token this is.
+  whenMasterKnown().then(() => { if (alive) drawSettings(main, ctx); });
+  return () => { alive = false; };
+}
+
+function drawSettings(main, { logout }) {
   const push = h('div');
   const sections = h('div', h('p.muted', 'Loading settings…'));
   const plugins = h('div');
@@ -157,5 +165,4 @@ export function settingsView(main, _params, _query, { logout }) {
   pushSection().then((el) => { if (el) mount(push, el); }).catch(() => {});
   sectionsCards(sections);
   pluginSections(plugins);
-  return () => {};
 }

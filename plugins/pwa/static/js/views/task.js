@@ -97,6 +97,7 @@ export function taskView(main, params, query) {
         onStatus: (text, kind) => { streamState.textContent = text; streamState.dataset.kind = kind; },
       });
       pane.start();
+      if (window.argus) window.argus.terminal = pane; // for the console and the browser tests
     }
   };
 
@@ -112,6 +113,7 @@ export function taskView(main, params, query) {
   return () => {
     for (const fn of cleanups) fn();
     if (pane) pane.dispose();
+    if (window.argus && window.argus.terminal === pane) window.argus.terminal = null;
     if (artifacts.dispose) artifacts.dispose();
     setTitle('');
   };

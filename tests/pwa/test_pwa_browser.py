@@ -1,0 +1,390 @@
+"""The PWA in Debian's headless Chromium (Playwright) against a real daemon with fake agents.
+
+Each test drives the app as a person would: paste a token, read the list, start a task, watch the
+agent's terminal in xterm.js, type through the compose bar and the key bar, open the diff, lose
+the daemon and get it back. Screenshots at phone and desktop sizes go to test-artifacts/pwa/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "pwa"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+WAIT_MS = 20_000
+
+TERM_TEXT = "() => (document.querySelector('#terminal .xterm-rows')?.textContent || '').replace(/\\u00a0/g, ' ')"
+
+
+@pytest.fixture(autouse=True)
+def fast_agents(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short busy phases for the fake agents (set before the daemon fixture starts)."""
+    monkeypatch.setenv("FAKEAGENT_BUSY", "0.3")
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/install.sh --test installs it)")
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+class App:
+    """One browser context on the daemon, with the checks the tests share."""
+
+    def __init__(self, browser: Any, daemon: Any, name: str, device: dict[str, Any]) -> None:
+        self.daemon = daemon
+        self.name = name
+        self.context = browser.new_context(**device)
+        self.context.set_default_timeout(WAIT_MS)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def url(self, path: str = "/") -> str:
+        return self.daemon.url + path
+
+    def login(self, token: str | None = None, path: str = "/") -> None:
+        self.page.goto(self.url(path))
+        self.page.fill("#token-input", token or self.daemon.token)
+        self.page.click("#login-btn")
+        self.page.wait_for_selector("#login-btn", state="detached")
+
+    def shot(self, label: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}-{label}.png"))
+
+    def terminal_text(self) -> str:
+        return self.page.evaluate(TERM_TEXT)
+
+    def wait_terminal(self, text: str) -> None:
+        self.wait_js(f"(t) => ({TERM_TEXT})().includes(t)", arg=text, what=f"terminal text {text!r}")
+
+    def wait_js(self, expression: str, arg: Any = None, what: str = "") -> None:
+        """Wait for a JS predicate; on timeout fail with the terminal's state."""
+        try:
+            self.page.wait_for_function(expression, arg=arg, timeout=WAIT_MS)
+        except sync_api.TimeoutError:
+            raise AssertionError(f"timed out waiting for {what or expression}\n{self.debug_state()}") from None
+
+    def debug_state(self) -> str:
+        """The terminal's state and the tail of its text, for failure messages."""
+        return self.page.evaluate(
+            "() => { const t = window.argus && window.argus.terminal; return JSON.stringify(t ? {"
+            " exited: t.exited, rerender: t.expectRerender, resizing: !!t.resizing, conn: !!t.conn,"
+            " session: t.sessionId, lastEnd: t.lastEnd, state: document.querySelector('.stream-state').textContent,"
+            " task: window.argus.store.state.tasks.get(t.taskId) } : null); }") + "\n" + self.terminal_text()[-600:]
+
+    def wait_terminal_settled(self) -> None:
+        """Live, attached, and no re-render (kill + resume at the new width) still pending."""
+        self.wait_js(
+            "() => { const t = window.argus.terminal; return t && !t.exited && !t.expectRerender && !t.resizing"
+            " && t.conn && document.querySelector('.stream-state').dataset.kind === 'ok'; }")
+        self.wait_terminal("for shortcuts")
+
+    def assert_no_page_scroll_x(self) -> None:
+        widths = self.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"the page scrolls horizontally: {widths}"
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.errors, f"uncaught errors in the page: {self.errors}"
+
+
+@pytest.fixture
+def app_factory(browser: Any, daemon: Any) -> Iterator[Any]:
+    made: list[App] = []
+
+    def make(name: str, device: dict[str, Any] = PHONE) -> App:
+        app = App(browser, daemon, name, device)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.close()
+
+
+def create_task(daemon: Any, project: dict[str, Any], prompt: str, **extra: Any) -> dict[str, Any]:
+    resp = daemon.client.post("/api/tasks", json={"project": project["name"], "prompt": prompt,
+                                                   "backend": "claude", **extra})
+    assert resp.status_code == 201, resp.text
+    return resp.json()["task"]
+
+
+def test_phone_login_list_create_terminal_compose_keys_and_diff(app_factory: Any, daemon: Any,
+                                                                 project: dict[str, Any]) -> None:
+    first = create_task(daemon, project, "tidy the readme")
+    app = app_factory("phone")
+    page = app.page
+
+    page.goto(app.url("/"))
+    page.wait_for_selector("#token-input")
+    app.shot("login")
+    app.login()
+
+    # The list mirrors the daemon: the project folder holds the task created over the API.
+    row = page.locator(f'.task-row[data-task-id="{first["id"]}"]')
+    row.wait_for()
+    assert page.locator('.group[data-group="p:demo-proj"]').count() == 1
+    app.shot("list")
+    app.assert_no_page_scroll_x()
+
+    # New task through the form.
+    page.click('#tabbar a[data-tab="new"]')
+    page.wait_for_selector('#nt-project option[value="demo-proj"]', state="attached")
+    page.select_option("#nt-backend", "claude")
+    page.fill("#nt-prompt", "add a changelog entry")
+    app.shot("new-task")
+    app.assert_no_page_scroll_x()
+    page.click("#nt-submit")
+    page.wait_for_url(re.compile(r"/task/"))
+    task_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    task = daemon.client.get(f"/api/tasks/{task_id}").json()["task"]
+    assert task["prompt"] == "add a changelog entry" and task["project"] == "demo-proj"
+
+    # The agent's terminal, rendered by xterm.js from the SSE byte stream.
+    page.wait_for_selector("#terminal .xterm-rows")
+    app.wait_terminal("for shortcuts")
+    assert "Argus demo agent" in app.terminal_text()
+
+    # The PTY follows the phone's terminal size.
+    def pty_matches_terminal() -> bool:
+        cols, rows = page.evaluate("[window.argus.terminal.term.cols, window.argus.terminal.term.rows]")
+        size = daemon.client.get(f"/api/tasks/{task_id}/size").json()
+        return size == {"cols": cols, "rows": rows}
+
+    page.wait_for_function("() => window.argus.terminal && window.argus.terminal.term.cols > 10")
+    wait_until(pty_matches_terminal, "the PTY to take the terminal's size")
+    app.wait_terminal("for shortcuts")
+
+    # Compose bar: what the keyboard (or dictation) puts in the field reaches stdin on Enter.
+    page.fill("#compose-input", "hello from the phone")
+    page.press("#compose-input", "Enter")
+    app.wait_terminal("you said: hello from the phone")
+    assert page.input_value("#compose-input") == ""
+    app.shot("terminal")
+
+    # Key bar: Esc reaches the agent, and the compose field keeps the focus (keyboard stays up).
+    page.focus("#compose-input")
+    app.wait_terminal("for shortcuts")
+    page.click('.keybar [data-key="esc"]')
+    app.wait_terminal("[interrupted]")
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "compose-input"
+
+    # Diff: the file the agent changed is a panel with its lines.
+    page.click('.tab[data-tab="diff"]')
+    panel = page.locator('.diff-file[data-path="ARGUS_DEMO.md"]')
+    panel.wait_for()
+    page.click("#diff-expand")
+    page.wait_for_selector('.diff-file[data-path="ARGUS_DEMO.md"][open] .dl.add')
+    assert "add a changelog entry" in panel.inner_text()
+    page.check("#diff-wrap")
+    app.shot("diff")
+    app.assert_no_page_scroll_x()
+
+    # Rotation: the PTY follows the new width.
+    page.click('.tab[data-tab="terminal"]')
+    page.set_viewport_size({"width": 740, "height": 360})
+    wait_until(pty_matches_terminal, "the PTY to follow the rotation")
+    app.shot("landscape")
+
+
+def test_desktop_list_is_live_and_actions_work(app_factory: Any, daemon: Any, project: dict[str, Any]) -> None:
+    app = app_factory("desktop", DESKTOP)
+    page = app.page
+    app.login()
+    page.wait_for_selector(".empty")
+
+    # Created elsewhere (the TUI, an agent over MCP): it appears without a reload.
+    task = create_task(daemon, project, "live list check")
+    row = page.locator(f'.task-row[data-task-id="{task["id"]}"]')
+    row.wait_for()
+
+    # Renamed elsewhere: the list follows.
+    daemon.client.post(f"/api/tasks/{task['id']}/rename", json={"name": "renamed-remotely"})
+    page.wait_for_selector(f'.task-row[data-task-id="{task["id"]}"] .task-name:text("renamed-remotely")')
+
+    # Waiting for input: shown as "needs you".
+    page.wait_for_selector(f'.task-row[data-task-id="{task["id"]}"][data-status="needs_you"]')
+    row.locator(".task-link").click()
+    app.wait_terminal("for shortcuts")
+    app.shot("task")
+    app.assert_no_page_scroll_x()
+
+    # Archive from the action sheet; then delete with confirmation.
+    page.click("#task-actions")
+    page.click('.sheet [data-action="archive"]')
+    wait_until(lambda: daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]["archived"], "archive")
+    page.click("#task-actions")
+    page.click('.sheet [data-action="delete-"]')
+    page.wait_for_selector(".sheet [data-confirm]")
+    app.shot("delete-confirm")
+    page.click(".sheet [data-confirm]")
+    # The agent edited a file: the daemon refuses (409) and the app asks once more before forcing.
+    page.wait_for_selector('.sheet:has-text("unsaved work") [data-confirm]')
+    page.click(".sheet [data-confirm]")
+    wait_until(lambda: daemon.client.get(f"/api/tasks/{task['id']}").status_code == 404, "delete")
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.locator(f'.task-row[data-task-id="{task["id"]}"]').count() == 0
+
+
+def test_offline_screen_then_recovery_resumes_terminal(app_factory: Any, daemon: Any,
+                                                         project: dict[str, Any]) -> None:
+    task = create_task(daemon, project, "survive a daemon restart")
+    app = app_factory("phone-offline")
+    page = app.page
+    app.login(path=f"/task/{task['id']}")
+    app.wait_terminal_settled()
+
+    daemon.stop()
+    page.wait_for_selector("#offline", state="visible")
+    assert "Tailscale" in page.inner_text("#offline")
+    app.shot("offline")
+
+    daemon.start()
+    page.wait_for_selector("#offline", state="hidden")
+    page.wait_for_selector('.stream-state[data-kind="ok"]')
+    # The agent outlived the daemon (the supervisor owns it); the terminal resumed from its offset.
+    before = app.terminal_text().count("Argus demo agent")
+    page.fill("#compose-input", "still there?")
+    page.press("#compose-input", "Enter")
+    app.wait_terminal("you said: still there?")
+    assert app.terminal_text().count("Argus demo agent") == before, "output was replayed twice"
+    app.shot("recovered")
+
+
+def test_revoked_device_token_returns_to_login(app_factory: Any, daemon: Any) -> None:
+    minted = daemon.client.post("/api/tokens", json={"label": "test phone"}).json()
+    app = app_factory("phone-device")
+    page = app.page
+    app.login(token=minted["token"])
+    page.click('#tabbar a[data-tab="settings"]')
+    page.wait_for_selector("#token-kind")
+    assert "device token" in page.inner_text("#token-kind")
+    assert page.locator("#tokens-link").count() == 0  # token management is master-only
+
+    # Revoked from another device: the app hears token.revoked, finds its token refused, and
+    # sends the user back to login with a clear message.
+    assert daemon.client.delete(f"/api/tokens/{minted['id']}").status_code == 200
+    page.wait_for_selector("#login-reason")
+    assert "revoked" in page.inner_text("#login-reason")
+    assert page.evaluate("localStorage.getItem('argus.token')") is None
+    app.shot("revoked")
+
+
+def test_master_mints_and_revokes_tokens(app_factory: Any, daemon: Any) -> None:
+    app = app_factory("desktop-tokens", DESKTOP)
+    page = app.page
+    app.login(path="/tokens")
+    page.fill("#token-label", "My iPhone")
+    page.click('#mint-form button[type="submit"]')
+    plaintext = page.inner_text("#minted-token").strip()
+    assert daemon.client.get("/api/status", headers={"Authorization": f"Bearer {plaintext}"}).status_code == 200
+    row = page.locator("#tokens-list li", has_text="My iPhone")
+    assert f"…{plaintext[-4:]}" in row.inner_text()
+    app.shot("minted")
+    row.locator("button", has_text="Revoke").click()
+    page.click(".sheet [data-confirm]")
+    wait_until(lambda: daemon.client.get("/api/status", headers={"Authorization": f"Bearer {plaintext}"})
+               .status_code == 401, "revocation")
+
+
+def test_share_target_lands_on_new_task_with_prompt(app_factory: Any, daemon: Any, project: dict[str, Any]) -> None:
+    app = app_factory("phone-share")
+    page = app.page
+    # Shared while logged out: login first, then the share lands where it was going.
+    app.login(path="/new?title=Flaky%20test&text=It%20fails%20on%20CI&url=https%3A%2F%2Fexample.com%2Fci%2F1")
+    page.wait_for_selector("#nt-prompt")
+    assert page.input_value("#nt-prompt") == "Flaky test\n\nIt fails on CI\n\nhttps://example.com/ci/1"
+    assert "share" in page.inner_text(".new-task h2")
+    app.shot("share")
+
+
+def test_manifest_and_service_worker_make_it_installable(playwright: Any, daemon: Any, tmp_path: Path) -> None:
+    # A persistent profile: Chromium never offers installation in an incognito-like context.
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport=DESKTOP["viewport"])
+    try:
+        context.set_default_timeout(WAIT_MS)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(daemon.url + "/")
+        page.fill("#token-input", daemon.token)
+        page.click("#login-btn")
+        page.wait_for_selector("#login-btn", state="detached")
+        scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+        assert scope == daemon.url + "/"
+        if not page.evaluate("navigator.serviceWorker.controller !== null"):
+            page.reload()  # the first load is not controlled; the next one is
+        assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == daemon.url + "/sw.js"
+
+        cdp = context.new_cdp_session(page)
+        manifest = cdp.send("Page.getAppManifest")
+        assert manifest["url"] == daemon.url + "/manifest.webmanifest"
+        assert manifest["errors"] == [], manifest["errors"]
+        assert '"display": "standalone"' in manifest["data"]
+        installability = cdp.send("Page.getInstallabilityErrors")
+        assert installability["installabilityErrors"] == [], installability
+
+        cached = page.evaluate("""async () => {
+            const keys = await caches.keys();
+            const cache = await caches.open(keys.find((k) => k.startsWith('argus-shell-')));
+            return (await cache.keys()).map((r) => new URL(r.url).pathname);
+        }""")
+        for path in ("/", "/app.js", "/vendor/xterm.mjs", "/icons/icon-192.png"):
+            assert path in cached
+
+        # Started with no network at all: the cached shell boots and shows the offline screen,
+        # then finds the daemon again by itself.
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("#offline", state="visible")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "desktop-offline-start.png"))
+        context.set_offline(False)
+        page.wait_for_selector("#offline", state="hidden")
+        page.wait_for_selector(".list-summary:not(:empty)")
+    finally:
+        context.close()
+
+
+def wait_until(predicate: Any, what: str, timeout: float = 20.0) -> Any:
+    """Poll ``predicate`` (a plain function) until truthy, or fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - report the last one
+            last = exc
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}" + (f": {last!r}" if last else ""))
