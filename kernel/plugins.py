@@ -3,13 +3,24 @@
 Built-in plugins are declared as entry points of this distribution, exactly like a third-party
 package would declare its own, so nothing distinguishes them but where they live. A plugin named
 in ``[plugins] disabled = [...]`` (config.toml or saved settings) is not loaded.
+
+``ARGUS_PLUGINS`` loads plugins without packaging them (like pytest's ``PYTEST_PLUGINS``): a
+comma-separated list of importable module names (``mypkg.argus_hooks``) or paths to ``.py``
+files (``~/argus/hello.py``). A module's plugin name is its last dotted component or the file's
+stem; it is listed with source ``ARGUS_PLUGINS`` and honours the disabled list like any other.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as md
+import importlib.util
 import logging
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pluggy
@@ -18,6 +29,8 @@ from . import core, hookspecs
 from .api import PROJECT
 
 log = logging.getLogger(__name__)
+
+ENV_PLUGINS = "ARGUS_PLUGINS"
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,59 @@ def load_plugins(disabled: set[str] | frozenset[str] = frozenset()) -> tuple[plu
             continue
         pm.register(module, name=ep.name)
         infos.append(PluginInfo(ep.name, version, source, ep.value))
+    for spec in env_plugin_specs():
+        name = plugin_name(spec)
+        if name in seen:
+            log.error("%s: plugin %s is already loaded; skipping %s", ENV_PLUGINS, name, spec)
+            continue
+        seen.add(name)
+        if name in disabled:
+            infos.append(PluginInfo(name, "-", ENV_PLUGINS, spec, enabled=False))
+            continue
+        try:
+            module = import_plugin(spec)
+        except Exception:
+            log.exception("plugin %s (%s) failed to import; skipping it", name, spec)
+            infos.append(PluginInfo(name, "-", f"{ENV_PLUGINS} (failed to load)", spec, enabled=False))
+            continue
+        pm.register(module, name=name)
+        infos.append(PluginInfo(name, str(getattr(module, "__version__", "-")), ENV_PLUGINS, spec))
     return pm, infos
+
+
+def env_plugin_specs() -> list[str]:
+    """The entries of ``$ARGUS_PLUGINS`` (module names or ``.py`` paths), in order."""
+    return [s.strip() for s in os.environ.get(ENV_PLUGINS, "").split(",") if s.strip()]
+
+
+def _is_path(spec: str) -> bool:
+    return spec.endswith(".py") or "/" in spec or spec.startswith("~")
+
+
+def plugin_name(spec: str) -> str:
+    """The plugin name of an ``ARGUS_PLUGINS`` entry: the file stem or the last dotted part."""
+    return Path(spec).stem if _is_path(spec) else spec.rsplit(".", 1)[-1]
+
+
+def import_plugin(spec: str) -> ModuleType:
+    """Import an ``ARGUS_PLUGINS`` entry: a dotted module name, or a ``.py`` file by path."""
+    if not _is_path(spec):
+        return importlib.import_module(spec)
+    path = Path(spec).expanduser().resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no plugin file {path}")
+    module_name = f"argus_local_plugins.{path.stem}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module  # so dataclasses, pickling and tracebacks resolve it
+    try:
+        loader_spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
 
 
 def disabled_plugins(config: dict[str, Any], saved: list[str] | None = None) -> set[str]:

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import httpx
 
 from .api import Field, ToolContext, ToolHandler
-from .errors import ArgusError, Invalid, NotFound, TooMany, Unavailable
+from .errors import ArgusError, Conflict, Invalid, NotFound, TooMany, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,8 @@ class Registry:
                 raise Invalid("auth_header must be a string")
         if existing and existing.scope != scope:
             raise Invalid(f"tool {name!r} is already registered by another scope")
+        if existing and external and not existing.external:
+            raise Conflict(f"tool {name!r} is provided by an in-process plugin")
         if not existing and sum(1 for t in self.tools.values() if t.scope == scope) >= MAX_TOOLS_PER_SCOPE:
             raise TooMany(f"scope {scope!r} already has {MAX_TOOLS_PER_SCOPE} tools")
         tool = Tool(name, description, input_schema, scope, handler, callback_url, auth_header)

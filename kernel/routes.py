@@ -194,6 +194,8 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
     async def unregister_tool(name: str) -> dict[str, Any]:
         tool = kernel.registry.get_tool(name)
         require_owner(principal(), tool.scope)
+        if not tool.external and not principal().is_master:
+            raise Forbidden(f"tool {name!r} is provided by an in-process plugin")
         kernel.registry.remove_tool(name)
         return {"ok": True}
 
