@@ -47,7 +47,7 @@ class Field:
                 return value.lower() in ("true", "1", "yes")
             raise ValueError(f"{self.key}: expected a boolean")
         if self.type == "int":
-            if isinstance(value, bool):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(f"{self.key}: expected an integer")
             try:
                 return int(value)

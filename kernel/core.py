@@ -38,7 +38,7 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
         ]),
         SettingsSection("plugins", "Plugins", [
             Field("disabled", "list", [], "Disabled plugins", "Plugin names not to load (restart to apply)"),
-        ]),
+        ], master_only=True),
         SettingsSection("update", "Argus update", [
             Field("source_path", "string", "", "Source path", "Local clone of Argus used by self-update"),
         ], master_only=True),

@@ -106,11 +106,11 @@ class Http:
         g.principal = self.kernel.tokens.authenticate(token)
         require_allowed(g.principal, request.method, path)
 
-    async def _argus_error(self, exc: ArgusError) -> tuple[dict[str, Any], int]:
+    async def _argus_error(self, exc: ArgusError) -> tuple[dict[str, Any], int, dict[str, str]]:
         headers: dict[str, str] = {}
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
-        return exc.to_json(), exc.status  # type: ignore[return-value]
+        return exc.to_json(), exc.status, headers  # type: ignore[return-value]
 
     async def _http_error(self, exc: HTTPException) -> tuple[dict[str, Any], int]:
         code = exc.code or 500

@@ -79,14 +79,14 @@ async def serve_unix(app: Any, path: Path, *, task_status: Any = trio.TASK_STATU
         path.unlink()
     except FileNotFoundError:
         pass
-    old = os.umask(0o177)
-    try:
-        async with trio.open_nursery() as nursery:
+    async with trio.open_nursery() as nursery:
+        old = os.umask(0o177)  # only while the socket file is created: agents inherit the umask
+        try:
             await nursery.start(serve_app, app, [f"unix:{path}"])
-            os.chmod(path, 0o600)
-            task_status.started()
-    finally:
-        os.umask(old)
+        finally:
+            os.umask(old)
+        os.chmod(path, 0o600)
+        task_status.started()
 
 
 def path_dispatcher(routes: dict[str, Any], lifespan_app: Any) -> ASGIApp:
