@@ -248,6 +248,11 @@ class Dag:
 
         svc.kernel.spawn_background(start, f"start:{task_id}")
 
+    def recover(self) -> None:
+        """At daemon start: start held tasks whose parents all completed while nothing watched."""
+        for row in self.db.query("SELECT DISTINCT child_id FROM task_edges"):
+            self._maybe_start(row["child_id"])
+
     def on_completed(self, task_id: str) -> None:
         """``starters``: a task completed; start each held child whose parents are all complete."""
         for child in self.children(task_id):

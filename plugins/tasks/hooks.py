@@ -69,8 +69,10 @@ def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
 
 @hookimpl
 def argus_started(kernel: Any) -> None:
-    """Re-attach idle watchers; orphaned in_progress tasks go to in_review."""
+    """Re-attach idle watchers; orphaned in_progress tasks go to in_review; start ready held tasks."""
     service().recover()
+    if _orch is not None:
+        _orch.dag.recover()
 
 
 @hookimpl

@@ -293,7 +293,7 @@ class Mailbox:
 
     def _idle_session(self, task_id: str) -> Any | None:
         row = self.svc.store.task(task_id)
-        if row is None or row["status"] != "in_progress":
+        if row is None:
             return None
         session = self.svc.live_session(row)
         if session is None or not self.svc.idle.is_idle(session.id):

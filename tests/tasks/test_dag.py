@@ -7,6 +7,7 @@ real daemon over REST and MCP.
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +221,19 @@ def test_rest_create_refuses_unknown_parents(daemon: Any, project: dict[str, Any
                                                   "backend": "demo", "depends_on": ["t_missing"]})
     assert resp.status_code == 400 and "t_missing" in resp.json()["error"]
     assert daemon.client.get("/api/tasks").json()["tasks"] == []
+
+
+async def test_held_task_whose_parents_completed_unobserved_starts_after_a_restart(
+        daemon: Any, project: dict[str, Any]) -> None:
+    c = daemon.client
+    gate = create_task(c, project["name"], "gate")
+    child = create_task(c, project["name"], "held", depends_on=[gate["id"]])
+    daemon.stop()
+    db = sqlite3.connect(daemon.home / "data.sql")
+    try:  # the parent completed while the daemon was away
+        db.execute("UPDATE tasks SET status = 'complete' WHERE id = ?", (gate["id"],))
+        db.commit()
+    finally:
+        db.close()
+    daemon.start()
+    await eventually(lambda: task(daemon.client, child["id"])["running"], what="held task started at startup")
