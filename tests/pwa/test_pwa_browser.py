@@ -7,6 +7,7 @@ the daemon and get it back. Screenshots at phone and desktop sizes go to test-ar
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,8 +109,12 @@ class App:
         self.wait_terminal("for shortcuts")
 
     def assert_no_page_scroll_x(self) -> None:
-        widths = self.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert widths[0] <= widths[1], f"the page scrolls horizontally: {widths}"
+        """Neither the page nor its panes are wider than the screen (nothing clipped either)."""
+        widths = self.page.evaluate(
+            "['html', '#list-pane', '#main-pane'].map((s) => { const e = document.querySelector(s);"
+            " return [s, e.scrollWidth, e.clientWidth, e.offsetParent !== null || s === 'html']; })")
+        for selector, scroll, client, visible in widths:
+            assert not visible or scroll <= client, f"{selector} is wider than the screen: {widths}"
 
     def close(self) -> None:
         self.context.close()
@@ -213,6 +218,89 @@ def test_phone_login_list_create_terminal_compose_keys_and_diff(app_factory: Any
     page.set_viewport_size({"width": 740, "height": 360})
     wait_until(pty_matches_terminal, "the PTY to follow the rotation")
     app.shot("landscape")
+
+
+def test_skills_links_artifacts_and_staged_clipboard(app_factory: Any, daemon: Any, project: dict[str, Any]) -> None:
+    skill = project["path"] / ".claude" / "skills" / "review-it"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: review-it\ndescription: Review the branch\n---\nReview.\n")
+    task = create_task(daemon, project, "produce a report")
+    app = app_factory("desktop-tools", DESKTOP)
+    app.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=daemon.url)
+    page = app.page
+    app.login(path=f"/task/{task['id']}")
+    app.wait_terminal_settled()
+
+    def say(line: str, expect: str) -> None:
+        page.fill("#compose-input", line)
+        page.press("#compose-input", "Enter")
+        app.wait_terminal(expect)
+
+    # Slash-skill autocomplete in the compose bar (project skills from /api/skills).
+    page.focus("#compose-input")
+    page.keyboard.type("/revi")
+    page.wait_for_selector('.compose .suggestions [data-skill="review-it"]')
+    app.shot("skills")
+    page.click('.compose .suggestions [data-skill="review-it"]')
+    assert page.input_value("#compose-input") == "/review-it "
+    page.fill("#compose-input", "")
+
+    # Links picker: URLs the agent printed.
+    say("/link", "https://example.com/argus/")
+    page.click('.tab[data-tab="links"]')
+    page.wait_for_selector('.links a[href^="https://example.com/argus/"]')
+    page.click('.tab[data-tab="terminal"]')
+
+    # Artifacts: an HTML report, rendered in a sandboxed frame.
+    Path(task["worktree_path"], "report.html").write_text("<h1>Quarterly report</h1><p>All green.</p>")
+    args = json.dumps({"path": "report.html", "title": "Report", "id": task["id"]})
+    say(f"/mcp artifact_register {args}",
+        "mcp artifact_register ->")
+    page.click('.tab[data-tab="artifacts"]')
+    page.click('[data-artifact="report.html"]')
+    frame = page.frame_locator("iframe.artifact-frame")
+    assert frame.locator("h1").inner_text() == "Quarterly report"
+    assert page.get_attribute("iframe.artifact-frame", "sandbox") == "allow-popups"
+    app.shot("artifact")
+    page.click('.tab[data-tab="terminal"]')
+
+    # Agent-staged clipboard: the Copy button appears; one tap copies and consumes it.
+    args = json.dumps({"text": "copied from the agent", "id": task["id"]})
+    say(f"/mcp argus_clipboard_set {args}",
+        "mcp argus_clipboard_set ->")
+    page.wait_for_selector("#clip-btn", state="visible")
+    page.click("#clip-btn")
+    page.wait_for_selector("#clip-btn", state="hidden")
+    wait_until(lambda: daemon.client.get("/api/clipboard").status_code == 404, "the clipboard to be consumed")
+    assert page.evaluate("navigator.clipboard.readText()") == "copied from the agent"
+
+
+def test_every_view_fits_a_360px_phone(app_factory: Any, daemon: Any, project: dict[str, Any]) -> None:
+    task = create_task(daemon, project, "a prompt long enough to need wrapping on a narrow phone screen " * 3)
+    app = app_factory("phone-360")
+    page = app.page
+    app.login()
+    page.wait_for_selector(f'.task-row[data-task-id="{task["id"]}"]')
+    app.assert_no_page_scroll_x()
+    for path, ready, label in [
+        ("/new", "#nt-prompt", "new"),
+        ("/settings", '[data-section="projects"] li[data-project]', "settings"),
+        ("/tokens", "#mint-form", "tokens"),
+        ("/logs", "#log-text", "logs"),
+        (f"/task/{task['id']}?tab=files", ".file-browser li[data-path]", "files"),
+        (f"/task/{task['id']}?tab=diff", ".diff-file", "diff"),
+        (f"/task/{task['id']}", "#terminal .xterm-rows", "terminal"),
+    ]:
+        page.evaluate("(p) => window.argus.navigate(p)", path)
+        page.wait_for_selector(ready)
+        app.assert_no_page_scroll_x()
+        app.shot(label)
+    # Web Push: the control shows only when the daemon serves the push routes.
+    page.evaluate("(p) => window.argus.navigate(p)", "/settings")
+    page.wait_for_selector('[data-section="projects"]')
+    has_push = daemon.client.get("/api/push/vapid-public-key").status_code == 200
+    page.wait_for_selector(f'#push-slot[data-state="{"shown" if has_push else "absent"}"]', state="attached")
+    assert page.locator("#push-section").count() == (1 if has_push else 0)
 
 
 def test_desktop_list_is_live_and_actions_work(app_factory: Any, daemon: Any, project: dict[str, Any]) -> None:

@@ -99,6 +99,15 @@ function registerServiceWorker() {
   });
 }
 
+// iOS Safari keeps the layout height when the soft keyboard opens; size the app to the visible
+// part so the compose bar stays right above the keyboard.
+if (window.visualViewport) {
+  const vv = window.visualViewport;
+  const fit = () => document.documentElement.style.setProperty('--vvh', `${Math.round(vv.height)}px`);
+  vv.addEventListener('resize', fit);
+  fit();
+}
+
 offline.init();
 initChrome();
 mountTaskList(listPane);

@@ -121,8 +121,14 @@ export function diffView(taskId) {
     return details;
   }
 
+  let loadedOnce = false;
+
   async function load() {
-    mount(body, h('p.muted.pad', 'Loading diff…'));
+    // A refresh keeps the panels the reader opened (and the scroll position).
+    const wasOpen = new Set([...body.querySelectorAll('details[open]')].map((d) => d.dataset.path));
+    const scroller = el.parentElement;
+    const scroll = scroller ? scroller.scrollTop : 0;
+    if (!loadedOnce) mount(body, h('p.muted.pad', 'Loading diff…'));
     try {
       const [status, whole] = await Promise.all([
         get(`/api/tasks/${enc(taskId)}/git/status`),
@@ -141,7 +147,10 @@ export function diffView(taskId) {
         return;
       }
       mount(body, files.map((f) => panel(f, byPath.get(f.path))));
-      if (files.length <= 3) setAll(true);
+      if (!loadedOnce && files.length <= 3) setAll(true);
+      for (const d of body.querySelectorAll('details')) if (wasOpen.has(d.dataset.path)) d.open = true;
+      if (scroller) scroller.scrollTop = scroll;
+      loadedOnce = true;
     } catch (err) {
       mount(body, h('p.error.pad', err.message));
     }

@@ -144,7 +144,7 @@ export function settingsView(main, params, query, ctx) {
 }
 
 function drawSettings(main, { logout }) {
-  const push = h('div');
+  const push = h('div#push-slot', { dataset: { state: 'probing' } });
   const sections = h('div', h('p.muted', 'Loading settings…'));
   const plugins = h('div');
   mount(main, h('section.page.settings',
@@ -162,7 +162,10 @@ function drawSettings(main, { logout }) {
     backendsCard(),
     sections,
     plugins));
-  pushSection().then((el) => { if (el) mount(push, el); }).catch(() => {});
+  pushSection().then((el) => {
+    if (el) mount(push, el);
+    push.dataset.state = el ? 'shown' : 'absent'; // absent: the daemon serves no push routes
+  }).catch(() => { push.dataset.state = 'absent'; });
   sectionsCards(sections);
   pluginSections(plugins);
 }

@@ -2,7 +2,7 @@
 // bar, the stacked diff, the files browser, the links picker and the artifacts viewer.
 import { get, enc } from '../api.js';
 import { h, mount } from '../dom.js';
-import { state, subscribe, putTask, displayStatus } from '../store.js';
+import { state, subscribe, onEvent, putTask, displayStatus } from '../store.js';
 import { openActions, taskActions, STATUS_LABEL } from '../actions.js';
 import { TerminalPane } from '../terminal.js';
 import { composeBar, keyBar } from '../compose.js';
@@ -63,8 +63,20 @@ export function taskView(main, params, query) {
     h('div.tab-panels', [...panels.values()].map((p) => p.el))));
 
   let pane = null;
+  let currentTab = 'terminal';
+
+  // Keep the open tab current: new artifacts and links appear, the diff follows the agent's turns.
+  const REFRESH = { 'artifact.': 'artifacts', 'link.': 'links', 'task.idle': 'diff', 'session.idle': 'diff' };
+  cleanups.push(onEvent((ev) => {
+    const d = ev.data || {};
+    if ((d.task_id || d.id || (d.task && d.task.id)) !== id) return;
+    for (const [prefix, tab] of Object.entries(REFRESH)) {
+      if (ev.type.startsWith(prefix) && currentTab === tab) panels.get(tab).view.load();
+    }
+  }));
 
   function select(key) {
+    currentTab = key;
     for (const [k, b] of tabButtons) b.setAttribute('aria-selected', String(k === key));
     for (const [k, p] of panels) p.el.hidden = k !== key;
     const p = panels.get(key);
