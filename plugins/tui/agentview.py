@@ -23,7 +23,6 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.key_binding.key_processor import KeyPress
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import (
-    ConditionalContainer,
     DynamicContainer,
     FormattedTextControl,
     HSplit,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 IGNORED_KEYS = {Keys.CPRResponse, Keys.Vt100MouseEvent, Keys.WindowsMouseEvent, Keys.Ignore,
                 Keys.ScrollUp, Keys.ScrollDown, Keys.SIGINT}
 FULL_LOG_CAP = 16 * 1024 * 1024
+SKIP_AHEAD_AFTER = 1.0
 _CONTROL_KEYS = {getattr(Keys, f"Control{c}"): bytes([ord(c) - 64]) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 
@@ -144,17 +144,16 @@ class AgentView:
         self.files = FilesPane()
         self.diff = DiffPane()
         self.header = Window(FormattedTextControl(self._header), height=1, style="class:agent.header")
-        sides = Condition(lambda: not self.zoomed)
-        self.container = HSplit([
-            self.header,
-            VSplit([
-                ConditionalContainer(self.changes.window, filter=sides),
-                ConditionalContainer(Window(width=1, char="│", style="class:pane.border"), filter=sides),
-                DynamicContainer(lambda: self.diff.window if self.focus == "diff" else self.term_window),
-                ConditionalContainer(Window(width=1, char="│", style="class:pane.border"), filter=sides),
-                ConditionalContainer(self.files.window, filter=sides),
-            ]),
+        center = DynamicContainer(lambda: self.diff.window if self.focus == "diff" else self.term_window)
+        # Zoomed, the terminal is the only child: no VSplit width sharing on every frame.
+        split = VSplit([
+            self.changes.window,
+            Window(width=1, char="│", style="class:pane.border"),
+            center,
+            Window(width=1, char="│", style="class:pane.border"),
+            self.files.window,
         ])
+        self.container = HSplit([self.header, DynamicContainer(lambda: center if self.zoomed else split)])
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -233,6 +232,14 @@ class AgentView:
                         end = int(ev.id) if ev.id and ev.id.isdigit() else start + len(data)
                         since = end
                         term.push(data, end)
+                        if term.flooding_for() > SKIP_AHEAD_AFTER:
+                            # The agent prints faster than we show: whatever the daemon queued
+                            # for us is stale. Reconnect at the live tail (the full log stays
+                            # reachable through Shift+↑).
+                            term.skipped_ahead += 1
+                            term.reset_flood_clock()
+                            since = None
+                            break
                     elif ev.event == "session":
                         info = as_dict(ev.json())
                         sid = str(info.get("session_id") or "") or None
@@ -253,6 +260,8 @@ class AgentView:
                         # The server ended the stream without an exit: reconnect where we were.
                         await asyncio.sleep(0.2)
                         continue
+                if self.exited is None:
+                    continue  # skipping ahead
                 # After an exit, wait for the session to come back (restart, rerender on resize).
                 await self._wait_restart()
                 since, session_id = None, None

@@ -1125,6 +1125,8 @@ class ArgusTui:
     def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         log.error("unhandled: %s", context.get("message"), exc_info=exc)
+        if isinstance(exc, asyncio.InvalidStateError) or not self.app.is_running:
+            return  # a worker result landing on a cancelled future during shutdown
         self.set_status(f"internal error: {exc or context.get('message')} (details in ux.log)", error=True)
 
     async def run(self) -> int:

@@ -10,6 +10,9 @@ pyte is pure Python (about 0.85 MB/s), far slower than an agent can print, so th
 * when more than ``BACKLOG`` bytes wait, all but the last ``TAIL`` bytes are dropped (cut after
   a newline so no escape sequence is split) — a flood shows its latest output instead of falling
   ever further behind;
+* while bytes keep arriving faster than pyte parses them, the feeder pauses ``FLOOD_PAUSE``
+  between steps so the loop keeps time (and the GIL) to read the stream, handle keys and paint;
+  :attr:`flooding_for` tells the stream reader how long this has lasted, so it can skip ahead;
 * after each step the worker re-renders the dirty lines into an immutable snapshot that the UI
   thread only reads, so the two threads never touch pyte's buffer at the same time.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +32,8 @@ from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 STEP = 32 * 1024
 BACKLOG = 128 * 1024
-TAIL = 48 * 1024
+TAIL = 16 * 1024
+FLOOD_PAUSE = 0.03
 HISTORY_LINES = 5000
 
 _PRIVATE = 5  # pyte stores private (DEC) modes shifted left by 5 bits
@@ -120,6 +125,7 @@ class CapturingScreen(pyte.Screen):
     def __init__(self, columns: int, lines: int, history: int = HISTORY_LINES) -> None:
         super().__init__(columns, lines)
         self.history: deque[Any] = deque(maxlen=history)
+        self.capture = True  # off during a flood: dropped output breaks the history anyway
         self._saved_main: Any = None
 
     @property
@@ -130,7 +136,7 @@ class CapturingScreen(pyte.Screen):
     def index(self) -> None:
         """Scroll like pyte, but remember the line leaving the top of a full-screen region."""
         top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
-        if self.cursor.y == bottom and top == 0 and not self.in_alt_screen:
+        if self.capture and self.cursor.y == bottom and top == 0 and not self.in_alt_screen:
             line = self.buffer.get(0)
             if line is not None:
                 self.history.append(line)
@@ -195,6 +201,8 @@ class Terminal:
         self.contiguous_from: int | None = None
         self.generation = 0
         self._clear_history = False
+        self._flood_start: float | None = None
+        self.skipped_ahead = 0
 
     @property
     def size(self) -> tuple[int, int]:
@@ -210,8 +218,14 @@ class Terminal:
         """Queue output bytes (from the SSE stream); ``end_offset`` is the stream offset after them."""
         if not data:
             return
-        if self.contiguous_from is None and end_offset is not None:
-            self.contiguous_from = end_offset - len(data)
+        if end_offset is not None:
+            start = end_offset - len(data)
+            if self.contiguous_from is None:
+                self.contiguous_from = start
+            elif self.end_offset is not None and start > self.end_offset:
+                # The stream skipped ahead: history before the gap no longer joins up.
+                self.contiguous_from = start
+                self._clear_history = True
         self._pending += data
         if end_offset is not None:
             self.end_offset = end_offset
@@ -230,8 +244,19 @@ class Terminal:
         self.contiguous_from = None
         self._wake.set()
 
+    def reset_flood_clock(self) -> None:
+        """Start measuring :meth:`flooding_for` afresh (after skipping ahead)."""
+        if self._flood_start is not None:
+            self._flood_start = time.monotonic()
+
+    def flooding_for(self) -> float:
+        """Seconds during which every step has had to drop output (0 when keeping up)."""
+        return time.monotonic() - self._flood_start if self._flood_start is not None else 0.0
+
     def _take(self) -> bytes:
         if len(self._pending) > BACKLOG:
+            if self._flood_start is None:
+                self._flood_start = time.monotonic()
             kept = drop_to_tail(self._pending)
             self.dropped_bytes += len(self._pending) - len(kept)
             if self.end_offset is not None:
@@ -239,6 +264,8 @@ class Terminal:
                 self.contiguous_from = self.end_offset - len(kept)
                 self._clear_history = True
             self._pending = bytearray(kept)
+        elif not self._pending:
+            self._flood_start = None
         chunk = bytes(self._pending[:STEP])
         del self._pending[:STEP]
         return chunk
@@ -255,6 +282,7 @@ class Terminal:
         if resize is not None:
             screen.resize(resize[1], resize[0])
         if chunk:
+            screen.capture = self._flood_start is None
             self.stream.feed(chunk)
         lines = list(self.lines)
         if len(lines) != screen.lines:
@@ -290,7 +318,8 @@ class Terminal:
             await self._wake.wait()
             self._wake.clear()
             while await self.step():
-                await asyncio.sleep(0)
+                # Still behind: let bytes pile up (and be dropped) while the loop reads and paints.
+                await asyncio.sleep(FLOOD_PAUSE if len(self._pending) > STEP else 0)
 
     def history_fragments(self) -> list[StyleAndTextTuples]:
         """Lines scrolled off the top, oldest first (call only while the feeder is idle)."""
