@@ -165,13 +165,18 @@ def test_phone_login_list_create_terminal_compose_keys_and_diff(app_factory: Any
     page.wait_for_selector('#nt-project option[value="demo-proj"]', state="attached")
     page.select_option("#nt-backend", "claude")
     page.fill("#nt-prompt", "add a changelog entry")
+    page.set_input_files("#nt-files", files=[{"name": "notes.txt", "mimeType": "text/plain",
+                                              "buffer": b"remember the release date"}])
+    page.wait_for_selector('.file-list li:has-text("notes.txt")')
     app.shot("new-task")
     app.assert_no_page_scroll_x()
     page.click("#nt-submit")
     page.wait_for_url(re.compile(r"/task/"))
     task_id = page.url.rsplit("/", 1)[-1].split("?")[0]
     task = daemon.client.get(f"/api/tasks/{task_id}").json()["task"]
-    assert task["prompt"] == "add a changelog entry" and task["project"] == "demo-proj"
+    assert task["prompt"].startswith("add a changelog entry") and task["project"] == "demo-proj"
+    # The attachment went up with the task (multipart) into the worktree's .context/.
+    assert Path(task["worktree_path"], ".context", "notes.txt").read_text() == "remember the release date"
 
     # The agent's terminal, rendered by xterm.js from the SSE byte stream.
     page.wait_for_selector("#terminal .xterm-rows")
@@ -321,9 +326,47 @@ def test_desktop_list_is_live_and_actions_work(app_factory: Any, daemon: Any, pr
     # Waiting for input: shown as "needs you".
     page.wait_for_selector(f'.task-row[data-task-id="{task["id"]}"][data-status="needs_you"]')
     row.locator(".task-link").click()
-    app.wait_terminal("for shortcuts")
+    app.wait_terminal_settled()
     app.shot("task")
     app.assert_no_page_scroll_x()
+
+    def server_task() -> dict[str, Any]:
+        return daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]
+
+    def action(name: str) -> None:
+        page.click("#task-actions")
+        page.click(f'.sheet [data-action="{name}"]')
+
+    # Rename from the action sheet.
+    action("rename")
+    page.fill(".sheet input", "renamed-here")
+    page.click('.sheet button[type="submit"]')
+    wait_until(lambda: server_task()["name"] == "renamed-here", "rename")
+    page.wait_for_selector('#topbar-title:text("renamed-here")')
+
+    # Stop ends the session; Restart starts a new one and the terminal reattaches to it.
+    action("stop")
+    wait_until(lambda: not server_task()["running"], "stop")
+    page.wait_for_selector('.quick button:text("Restart")')
+    page.click(".quick button")
+    wait_until(lambda: server_task()["running"], "restart")
+    app.wait_terminal("resumed session")
+    app.wait_terminal_settled()
+
+    # Status from the sheet's chips.
+    page.click("#task-actions")
+    page.click('.sheet [data-status="complete"]')
+    wait_until(lambda: server_task()["status"] == "complete", "status")
+
+    # Fork: a new task from this one, opened at once.
+    action("fork")
+    page.fill(".sheet input", "forked-one")
+    page.click('.sheet button[type="submit"]')
+    page.wait_for_url(re.compile(r"/task/(?!" + task["id"] + ")"))
+    forked = daemon.client.get("/api/tasks/" + page.url.rsplit("/", 1)[-1]).json()["task"]
+    assert forked["name"] == "forked-one"
+    row.locator(".task-link").click()
+    page.wait_for_url(re.compile(task["id"]))
 
     # Archive from the action sheet; then delete with confirmation.
     page.click("#task-actions")
@@ -476,3 +519,38 @@ def wait_until(predicate: Any, what: str, timeout: float = 20.0) -> Any:
             last = exc
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}" + (f": {last!r}" if last else ""))
+
+
+def test_client_units_parse_sse_split_diffs_and_shares(app_factory: Any, daemon: Any) -> None:
+    """The small pure pieces of the client, run in the browser as the app loads them."""
+    app = app_factory("units", DESKTOP)
+    page = app.page
+    page.goto(app.url("/login"))
+    page.wait_for_selector("#token-input")
+    out = page.evaluate("""async () => {
+        const { SSEParser, b64bytes } = await import('/js/sse.js');
+        const { splitDiff } = await import('/js/views/diff.js');
+        const { sharedPrompt } = await import('/js/views/newtask.js');
+        const got = [];
+        const p = new SSEParser((m) => got.push(m));
+        // Split anywhere, CRLF and LF mixed, a comment, a multi-line data field, an id.
+        for (const piece of [': keepalive\\r', '\\n\\nid: 7\\r\\nevent: out', 'put\\ndata: {"a":', '1}\\ndata: x\\n',
+                             '\\r\\n', 'data: second\\n\\n']) p.feed(piece);
+        const diff = 'diff --git a/x.py b/x.py\\nindex 1..2\\n--- a/x.py\\n+++ b/x.py\\n@@ -1 +1 @@\\n-a\\n+b\\n'
+          + 'diff --git a/gone.txt b/gone.txt\\ndeleted file mode 100644\\n'
+          + '--- a/gone.txt\\n+++ /dev/null\\n@@ -1 +0,0 @@\\n-x\\n';
+        const files = splitDiff(diff);
+        return {
+          messages: got,
+          bytes: Array.from(b64bytes('AAEC/w==')),
+          paths: [...files.keys()],
+          share: sharedPrompt(new URLSearchParams('title=T&text=see+https://e.com/1&url=https://e.com/1')),
+        };
+    }""")
+    assert out["messages"] == [
+        {"event": "output", "data": '{"a":1}\nx', "id": "7"},
+        {"event": "message", "data": "second", "id": None},
+    ]
+    assert out["bytes"] == [0, 1, 2, 255]
+    assert out["paths"] == ["x.py", "gone.txt"]
+    assert out["share"] == "T\n\nsee https://e.com/1"  # the url is already in the text: not twice

@@ -94,6 +94,13 @@ onApi('unauthorized', () => {
 
 function registerServiceWorker() {
   if (!('serviceWorker' in navigator)) return;
+  // A newer shell took over (the daemon was upgraded): offer a reload instead of forcing one.
+  const hadController = !!navigator.serviceWorker.controller;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (!hadController || document.querySelector('.update-banner')) return;
+    document.body.append(h('button.btn.primary.update-banner', { type: 'button',
+      on: { click: () => location.reload() } }, 'Argus was updated · Reload'));
+  });
   navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => {
     console.warn('service worker registration failed', err);
   });

@@ -49,12 +49,18 @@ function section(key, title, tasks, selectedId, extraClass = '') {
 
 let root = null;
 let filterText = '';
+let showWorkers = false;
 
 function renderList() {
   if (!root) return;
   const selectedId = (location.pathname.match(/^\/task\/([^/]+)/) || [])[1];
   const q = filterText.toLowerCase();
-  const all = [...state.tasks.values()].filter((t) => (state.showArchived || !t.archived)
+  const everything = [...state.tasks.values()];
+  // Hera's workers live in the Hera view; like the TUI, the list hides them unless asked.
+  const workers = everything.filter((t) => t.hera_hidden).length;
+  root.querySelector('.workers-toggle').hidden = !workers;
+  const all = everything.filter((t) => (state.showArchived || !t.archived)
+    && (showWorkers || !t.hera_hidden)
     && (!q || `${t.name} ${t.project} ${t.prompt}`.toLowerCase().includes(q)));
   const pinned = all.filter((t) => t.pinned);
   const byProject = new Map();
@@ -96,8 +102,11 @@ export function mountTaskList(pane) {
     on: { input: (e) => { filterText = e.target.value; renderList(); } } });
   const archived = h('input', { type: 'checkbox', checked: state.showArchived, on: {
     change: (e) => { state.showArchived = e.target.checked; refresh().catch(() => {}); } } });
+  const workers = h('input', { type: 'checkbox', on: {
+    change: (e) => { showWorkers = e.target.checked; renderList(); } } });
   mount(pane,
-    h('div.list-tools', filter, h('label.check.small', archived, 'Archived')),
+    h('div.list-tools', filter, h('label.check.small', archived, 'Archived'),
+      h('label.check.small.workers-toggle', { hidden: true }, workers, 'Workers')),
     h('div.list-summary.muted.small'),
     h('div.groups'));
   subscribe(renderList);
