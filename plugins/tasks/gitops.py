@@ -64,7 +64,10 @@ class GitResult:
     def error(self) -> str:
         """The most useful one-line message from a failed call."""
         text = (self.stderr or self.stdout).strip()
-        lines = [ln.removeprefix("fatal: ").removeprefix("error: ") for ln in text.splitlines() if ln.strip()]
+        raw = [ln for ln in text.splitlines() if ln.strip()]
+        # Prefer git's own diagnosis over progress chatter ("Preparing worktree ...").
+        flagged = [ln for ln in raw if ln.startswith(("fatal: ", "error: "))]
+        lines = [ln.removeprefix("fatal: ").removeprefix("error: ") for ln in (flagged or raw)]
         return lines[0] if lines else f"git exited with status {self.returncode}"
 
 
@@ -366,7 +369,31 @@ async def _discard_worktree(repo: str, worktree_path: str) -> None:
     await prune_worktrees(repo)
 
 
+_REPO_LOCKS: dict[str, trio.Lock] = {}
+
+
+def repo_lock(repo: str | os.PathLike[str]) -> trio.Lock:
+    """One lock per repository: git's worktree bookkeeping is not safe under concurrent changes."""
+    key = os.path.realpath(os.fspath(repo))
+    lock = _REPO_LOCKS.get(key)
+    if lock is None:
+        lock = _REPO_LOCKS[key] = trio.Lock()
+    return lock
+
+
 async def create_worktree(
+    repo: str,
+    worktree_path: str,
+    branch: str,
+    base_branch: str,
+    undo: UndoStack,
+) -> None:
+    """Create a worktree under the repository's lock (see :func:`_create_worktree`)."""
+    async with repo_lock(repo):
+        await _create_worktree(repo, worktree_path, branch, base_branch, undo)
+
+
+async def _create_worktree(
     repo: str,
     worktree_path: str,
     branch: str,
@@ -409,7 +436,8 @@ async def create_worktree(
         await _delete_branch(repo, branch)
 
     async def remove_worktree_dir() -> None:
-        await _discard_worktree(repo, path)
+        async with repo_lock(repo):
+            await _discard_worktree(repo, path)
 
     res = await git(repo, "worktree", "add", "--no-track", "-b", branch, "--", path, start)
     if not res.ok:
@@ -601,6 +629,19 @@ def _guard_removal(repo: str, path: str) -> None:
 
 
 async def remove_worktree(
+    repo: str,
+    worktree_path: str,
+    branch: str,
+    *,
+    force: bool,
+    base_branch: str | None = None,
+) -> None:
+    """Remove a worktree under the repository's lock (see :func:`_remove_worktree`)."""
+    async with repo_lock(repo):
+        await _remove_worktree(repo, worktree_path, branch, force=force, base_branch=base_branch)
+
+
+async def _remove_worktree(
     repo: str,
     worktree_path: str,
     branch: str,

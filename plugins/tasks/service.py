@@ -486,7 +486,7 @@ class TaskService:
         launch = build_launch(backend=be, task=task, prompt=None if resume else task["prompt"], resume=resume,
                               permission_mode=self.permission_mode(), mcp_url=mcp_url, hook_url=hook_url,
                               run_dir=self._run_dir(task["id"]))
-        if be["kind"] == "generic":
+        if be["kind"] in ("generic", "pi"):
             written = write_project_mcp_config(task["worktree_path"], mcp_url)
             if written:
                 self._remember_generated(task["id"], written)
@@ -583,7 +583,10 @@ class TaskService:
             raise Conflict("the agent is already running")
         if row["archived"]:
             raise Conflict("unarchive the task before resuming it")
-        await self._spawn(row, resume=bool(row["agent_session_id"]) or row["backend"] == "codex")
+        never_started = row["session_id"] is None
+        if never_started and self._hold_reason(row):
+            raise Conflict(f"the task is held back: {self._hold_reason(row)}")
+        await self._spawn(row, resume=not never_started and self._resumable(row))
         return self.get(task_id)
 
     async def restart(self, task_id: str) -> dict[str, Any]:
@@ -593,8 +596,12 @@ class TaskService:
         if session is not None:
             self.stopping.add(session.id)
             await session.terminate()
-        await self._spawn(self.get(task_id), resume=bool(row["agent_session_id"]) or row["backend"] == "codex")
+        await self._spawn(self.get(task_id), resume=row["session_id"] is not None and self._resumable(row))
         return self.get(task_id)
+
+    def _resumable(self, row: dict[str, Any]) -> bool:
+        """Whether the backend can resume this task's conversation by id."""
+        return bool(row["agent_session_id"]) or kind_of(self.backend(row["backend"])["command"]) == "codex"
 
     async def start_pending(self, task_id: str) -> None:
         """Start a task that was held back (its dependencies are now complete)."""
