@@ -195,11 +195,11 @@ export function displayStatus(task) {
 
 const ORDER = { needs_you: 0, in_review: 1, in_progress: 2, pending: 3, complete: 4 };
 
-/** Sort tasks: needs-you first, then by status, then most recently updated. */
+/** Sort tasks: needs-you first, then by status, then newest first (stable while they work). */
 export function sortTasks(list) {
   return list.sort((a, b) => {
     const d = (ORDER[displayStatus(a)] ?? 9) - (ORDER[displayStatus(b)] ?? 9);
     if (d) return d;
-    return String(b.updated_at || b.created_at || '').localeCompare(String(a.updated_at || a.created_at || ''));
+    return String(b.created_at || '').localeCompare(String(a.created_at || '')) || String(a.id).localeCompare(b.id);
   });
 }

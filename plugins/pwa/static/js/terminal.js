@@ -54,7 +54,7 @@ export class TerminalPane {
     this.term.loadAddon(this.fit);
     this.term.open(container);
     this.term.onData((d) => sendInput(this.taskId, d, { merge: true, onError: (e) => this.inputError(e) }));
-    this.term.onBinary((d) => sendInput(this.taskId, d, { merge: true }));
+    this.term.onBinary((d) => sendInput(this.taskId, d, { merge: true, binary: true }));
 
     const ro = new ResizeObserver(() => this.scheduleFit());
     ro.observe(container);

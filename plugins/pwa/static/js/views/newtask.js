@@ -125,7 +125,6 @@ export function newTaskView(main, query) {
     const d = (s.sections || s).defaults || {};
     if (shared && d.share_project) defaultProject = d.share_project;
     fillProjects(defaultProject);
-    if (!backend.value && d.backend) { /* leave "default": the daemon applies it */ }
   }).catch(() => {});
   fillProjects('');
   fillBackends();
