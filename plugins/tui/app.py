@@ -421,7 +421,13 @@ class ArgusTui:
         etype = str(msg.get("type"))
         data = as_dict(msg.get("data"))
         if self.mode == "agent":
-            self.agent.on_event(etype, data)
+            if etype == "task.deleted" and str(data.get("id")) == self.agent.task_id:
+                self.set_status("the task you were viewing was deleted")
+                self.show_list()
+            else:
+                self.agent.on_event(etype, data)
+        if etype == "project.scan.progress":
+            self.settings.on_scan_progress(data)
         if etype.startswith("task.") and self.mode == "tabs" and self.current_tab().builtin == "dag":
             self.request_refresh("dag")
         for cb in list(self._subscribers):

@@ -184,12 +184,14 @@ class ArgusClient:
 
     async def request(self, method: str, path: str, *, json_body: Any = None,
                       params: dict[str, Any] | None = None, content: bytes | None = None,
-                      headers: dict[str, str] | None = None, raw: bool = False) -> Any:
+                      headers: dict[str, str] | None = None, raw: bool = False,
+                      timeout: float | None = None) -> Any:
         """Call the API and return the decoded JSON (or text when ``raw``); raise ApiError."""
+        extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
         for attempt in (0, 1):
             try:
                 resp = await self._http.request(method, path, json=json_body, params=params,
-                                                content=content, headers=self._headers(headers))
+                                                content=content, headers=self._headers(headers), **extra)
             except httpx.HTTPError as exc:
                 raise ApiError(0, str(exc) or type(exc).__name__, method, path) from None
             if resp.status_code == 401 and attempt == 0 and self._refresh_token():

@@ -250,47 +250,66 @@ class SettingsTab:
         ], submit)
 
     def quick_add(self) -> None:
-        """``i``: scan a local directory for git repos and import the chosen ones."""
-        if self.tui.state.remote:
-            self.tui.set_status("quick add scans this machine's disks; against a remote daemon add projects "
-                                "with POST /api/projects (n)", error=True)
-            return
+        """``i``: scan a directory of the daemon's machine for git repos, import the chosen ones.
 
+        The daemon scans (``POST /api/projects/scan``, progress as ``project.scan.progress``
+        events shown in the status line), so this works against a remote daemon too; an older
+        daemon without the endpoint falls back to scanning this machine when it is local.
+        """
         async def scan(v: dict[str, Any]) -> None:
-            root = Path(os.path.expanduser(v["dir"] or "~"))
-            if not root.is_dir():
-                raise ValueError(f"{root} is not a directory")
-            self.tui.set_status(f"quick add: scanning {root}…")
-            loop = asyncio.get_running_loop()
-            repos = await loop.run_in_executor(self.tui.executor, scan_git_repos, root)
+            directory = v["dir"] or "~"
+            self.tui.set_status(f"quick add: scanning {directory}…")
+            repos: list[dict[str, Any]]
+            try:
+                body = await self.tui.client.request("POST", "/api/projects/scan", json_body={"dir": directory},
+                                                     timeout=300.0)
+                repos = [r for r in as_list(as_dict(body).get("repos")) if isinstance(r, dict) and r.get("path")]
+            except ApiError as exc:
+                if exc.status not in (404, 405) or self.tui.state.remote:
+                    raise
+                root = Path(os.path.expanduser(directory))
+                if not root.is_dir():
+                    raise ValueError(f"{root} is not a directory") from None
+                loop = asyncio.get_running_loop()
+                found = await loop.run_in_executor(self.tui.executor, scan_git_repos, root)
+                repos = [{"name": p.name, "path": str(p)} for p in found]
             known = {str(p.get("path")) for p in self.tui.state.projects if isinstance(p, dict)}
-            repos = [r for r in repos if str(r) not in known]
+            repos = [r for r in repos if not r.get("registered") and str(r["path"]) not in known]
             if not repos:
-                self.tui.set_status(f"quick add: no new git repositories under {root}")
+                self.tui.set_status(f"quick add: no new git repositories under {directory}")
                 return
-            self.tui.set_status(f"quick add: {len(repos)} repositories found under {root}")
-            loop.call_soon(self._pick_repos, repos)
+            self.tui.set_status(f"quick add: {len(repos)} new repositories under {directory}")
+            asyncio.get_running_loop().call_soon(self._pick_repos, repos[:SCAN_LIMIT])
 
-        self._form("Quick add projects", [FormField("dir", "Directory", value=str(Path.home()),
-                                                    help=f"git repos up to {SCAN_DEPTH} levels down")], scan)
+        self._form("Quick add projects", [FormField("dir", "Directory", value="~",
+                                                    help="on the daemon's machine; git repos below it")], scan)
 
-    def _pick_repos(self, repos: list[Path]) -> None:
-        fields = [FormField(str(i), r.name, "bool", True, help=str(r)) for i, r in enumerate(repos)]
+    def on_scan_progress(self, data: dict[str, Any]) -> None:
+        """``project.scan.progress`` events: the scan's progress in the status line."""
+        self.tui.set_status(f"quick add: scanned {data.get('dirs', '?')} directories… {data.get('current', '')}")
+
+    def _pick_repos(self, repos: list[dict[str, Any]]) -> None:
+        fields = [FormField(str(i), str(r.get("name") or Path(str(r["path"])).name), "bool", True,
+                            help=str(r["path"])) for i, r in enumerate(repos)]
 
         async def submit(v: dict[str, Any]) -> None:
             chosen = [repos[int(k)] for k, on in v.items() if on]
             self.tui.spawn(self._import(chosen), name="quick add")
         self._form("Import repositories (Space toggles)", fields, submit)
 
-    async def _import(self, repos: list[Path]) -> None:
+    async def _import(self, repos: list[dict[str, Any]]) -> None:
         done, failed = 0, []
         for n, repo in enumerate(repos, 1):
-            self.tui.set_status(f"quick add: importing {n}/{len(repos)} {repo.name}…")
+            name = str(repo.get("name") or Path(str(repo["path"])).name)
+            self.tui.set_status(f"quick add: importing {n}/{len(repos)} {name}…")
+            body = {"name": name, "path": str(repo["path"])}
+            if repo.get("branch"):
+                body["branch"] = str(repo["branch"])
             try:
-                await self.tui.client.post("/api/projects", {"name": repo.name, "path": str(repo)})
+                await self.tui.client.post("/api/projects", body)
                 done += 1
             except ApiError as exc:
-                failed.append(f"{repo.name} ({exc.message})")
+                failed.append(f"{name} ({exc.message})")
         await self.tui.refresh("projects")
         msg = f"quick add: imported {done}/{len(repos)}"
         self.tui.set_status(msg + (f"; failed: {', '.join(failed)}" if failed else ""), error=bool(failed))

@@ -196,3 +196,37 @@ def test_revoked_device_token_is_reported(daemon, project) -> None:
         await h.until_screen("401", timeout=10)
 
     run_scenario(ArgusClient.remote(daemon.url, minted["token"]), scenario)
+
+
+def test_quick_add_scans_on_the_daemon_and_imports(daemon, tmp_path) -> None:
+    import subprocess
+
+    root = tmp_path / "src"
+    for name in ("one", "two"):
+        repo = root / name
+        repo.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+        (repo / "f").write_text("x\n")
+        subprocess.run(["git", "add", "f"], cwd=repo, check=True)
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@argus.invalid", "commit", "-q", "-m", "i"],
+                       cwd=repo, check=True)
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("3")
+        await h.until_screen("Backends")
+        tab = h.tui.settings
+        tab.index = next(i for i, r in enumerate(tab.rows) if r.kind == "header" and r.section == "projects")
+        h.keys("i")
+        await h.until_screen("Quick add projects")
+        h.keys("\x15" + str(root) + ENTER)
+        await h.until_screen("Import repositories")
+        await h.until(lambda: h.tui.modal is not None and "Import" in h.tui.modal.title, what="picker")
+        h.keys("\t \x1b[B")  # move to the second repo and untick it
+        h.keys(ENTER)
+        await h.until(lambda: "imported 1/1" in h.tui.status_text, what="import finished", timeout=20)
+        names = {p["name"] for p in api(daemon, "GET", "/api/projects/full")["projects"]}
+        assert names == {"one"}
+        await h.until_screen(str(root / "one"))
+
+    run_scenario(local_client(daemon), scenario)
