@@ -570,7 +570,7 @@ class ArgusTui:
         if task is None:
             self.set_status(f"no task {task_id}", error=True)
             return
-        if task.get("running") is False and task.get("status") != "complete":
+        if task.get("running") is False and task.get("status") in ("in_progress", "in_review"):
             async def restart() -> None:
                 try:
                     await self.client.post(task_path(task_id, "/restart"))

@@ -171,6 +171,25 @@ def test_remote_mode_refuses_local_only_actions_with_the_endpoint(daemon, projec
     run_scenario(ArgusClient.remote(daemon.url, daemon.token), scenario)
 
 
+def test_remote_mode_attaches_types_and_resizes_like_local(daemon, project) -> None:
+    task = make_task(daemon, project, name="far-away")
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("far-away")
+        h.keys(ENTER)
+        await h.until_screen("? for shortcuts", timeout=20)
+        h.keys("over http" + ENTER)
+        await h.until_screen("you said: over http", timeout=15)
+        await h.until(lambda: api(daemon, "GET", f"/api/tasks/{task['id']}/size")["cols"] == 120, what="resize")
+        h.keys(CTRL_Q)
+        await h.until(lambda: h.tui.mode == "tabs")
+        h.keys("a")
+        await h.until(lambda: api(daemon, "GET", f"/api/tasks/{task['id']}")["task"]["archived"], what="archive")
+
+    run_scenario(ArgusClient.remote(daemon.url, daemon.token), scenario)
+
+
 def test_bad_token_and_unreachable_daemon_show_a_status_line(daemon) -> None:
     async def bad_token(h: Harness) -> None:
         await h.until_screen("rejected the token", timeout=10)
