@@ -358,16 +358,18 @@ class AgentView:
                 return
             self.scroll_lines = term.history_fragments() + list(term.lines)
             self.scroll_offset = 0
-            if term.contiguous_from:
-                self.tui.spawn(self._load_older(term, term.contiguous_from), name="full log")
+            if not term.history_complete() and term.end_offset:
+                # Part of the session never reached (or no longer fits) the coloured history:
+                # show the whole log as plain text instead, fetched from the daemon.
+                self.tui.spawn(self._load_full_log(term, term.end_offset, list(term.lines)), name="full log")
         top = max(0, len(self.scroll_lines) - (self._size or (0, 24))[1])
         self.scroll_offset = max(0, min(top, self.scroll_offset + direction * self._scroll_speed))
         if self.scroll_offset == 0 and direction < 0:
             self.scroll_lines = None
         self.tui.invalidate()
 
-    async def _load_older(self, term: Terminal, until: int) -> None:
-        """Fetch the session log before what the terminal saw and prepend it as plain lines."""
+    async def _load_full_log(self, term: Terminal, until: int, screen: list[StyleAndTextTuples]) -> None:
+        """Fetch the session log up to ``until`` and show it as plain lines above the screen."""
         chunks: list[bytes] = []
         total = 0
         try:
@@ -383,16 +385,23 @@ class AgentView:
                 data = base64.b64decode(str(msg.get("data") or ""))[: until - start]
                 chunks.append(data)
                 total += len(data)
-                if total >= FULL_LOG_CAP or start + len(data) >= until:
+                if total >= FULL_LOG_CAP:
+                    chunks.append(b"\n[... log truncated here ...]\n")
+                    break
+                if start + len(data) >= until:
                     break
         except (ApiError, ValueError, TypeError) as exc:
             self.tui.set_status(f"full log: {exc}", error=True)
             return
         loop = asyncio.get_running_loop()
         lines = await loop.run_in_executor(self.tui.executor, strip_ansi, b"".join(chunks))
-        if self.scroll_lines is not None and self.terminal is term and lines:
-            self.scroll_lines = [[("class:scrollback.plain", line)] for line in lines] + self.scroll_lines
-            self.tui.invalidate()
+        if self.scroll_lines is None or self.terminal is not term or not lines:
+            return
+        # The log's last lines are what the screen shows: drop as many as the screen has text.
+        shown = sum(1 for line in screen if any(t.strip() for _, t in line))
+        older = lines[: max(0, len(lines) - shown)]
+        self.scroll_lines = [[("class:scrollback.plain", line)] for line in older] + list(screen)
+        self.tui.invalidate()
 
     # ---- panes ----------------------------------------------------------------------------
 

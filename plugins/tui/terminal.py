@@ -34,7 +34,7 @@ STEP = 32 * 1024
 BACKLOG = 128 * 1024
 TAIL = 16 * 1024
 FLOOD_PAUSE = 0.03
-HISTORY_LINES = 5000
+HISTORY_LINES = 2000
 
 _PRIVATE = 5  # pyte stores private (DEC) modes shifted left by 5 bits
 ALT_SCREEN_MODES = {1049 << _PRIVATE, 1047 << _PRIVATE, 47 << _PRIVATE}
@@ -126,6 +126,7 @@ class CapturingScreen(pyte.Screen):
         super().__init__(columns, lines)
         self.history: deque[Any] = deque(maxlen=history)
         self.capture = True  # off during a flood: dropped output breaks the history anyway
+        self.evicted = 0
         self._saved_main: Any = None
 
     @property
@@ -139,6 +140,8 @@ class CapturingScreen(pyte.Screen):
         if self.capture and self.cursor.y == bottom and top == 0 and not self.in_alt_screen:
             line = self.buffer.get(0)
             if line is not None:
+                if len(self.history) == self.history.maxlen:
+                    self.evicted += 1
                 self.history.append(line)
         super().index()
 
@@ -277,8 +280,10 @@ class Terminal:
         if reset:
             screen.reset()
             screen.history.clear()
+            screen.evicted = 0
         if clear_history:
             screen.history.clear()
+            screen.evicted = 0
         if resize is not None:
             screen.resize(resize[1], resize[0])
         if chunk:
@@ -320,6 +325,10 @@ class Terminal:
             while await self.step():
                 # Still behind: let bytes pile up (and be dropped) while the loop reads and paints.
                 await asyncio.sleep(FLOOD_PAUSE if len(self._pending) > STEP else 0)
+
+    def history_complete(self) -> bool:
+        """True when the captured history reaches back to the session's first byte."""
+        return self.contiguous_from == 0 and self.screen.evicted == 0
 
     def history_fragments(self) -> list[StyleAndTextTuples]:
         """Lines scrolled off the top, oldest first (call only while the feeder is idle)."""

@@ -121,6 +121,19 @@ def test_terminal_keeps_history_and_alternate_screen_separately() -> None:
     assert "line 5" in t.text()
 
 
+def test_history_reports_when_it_no_longer_reaches_the_start() -> None:
+    async def go(n: int) -> Terminal:
+        t = Terminal(20, 3)
+        blob = b"".join(b"l%d\r\n" % i for i in range(n))
+        t.push(blob, len(blob))
+        while await t.step():
+            pass
+        return t
+
+    assert asyncio.run(go(50)).history_complete()
+    assert not asyncio.run(go(2100)).history_complete()  # more lines than HISTORY_LINES
+
+
 def test_terminal_drops_a_flood_to_its_tail() -> None:
     async def go() -> Terminal:
         t = Terminal(40, 5)
