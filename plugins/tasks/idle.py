@@ -7,7 +7,8 @@ Two signals, best first:
    against the backend's "waiting for input" and "busy" patterns.
 
 A watcher per live session consumes its output stream (no polling); typing into a session clears
-its idle flag, and the screen rule only re-flags it once the agent has been busy again (or the
+its idle flag (as does the agent's ``UserPromptSubmit`` hook; once a hook said "idle", output that
+raced it cannot undo it), and the screen rule only re-flags it once the agent has been busy again (or the
 prompt has sat untouched for ``REARM_SECONDS``), so half-typed input does not flicker.
 """
 
@@ -42,9 +43,9 @@ ANSI_RE = re.compile(
 def strip_ansi(text: str) -> str:
     """Remove escape sequences and control characters (keeps \\n, \\r handled as line resets)."""
     text = ANSI_RE.sub("", text)
-    # A carriage return redraws the line: keep only what was drawn last on each line.
-    return "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
-                     for line in text.split("\n"))
+    # A carriage return redraws the line: keep only what was drawn last on each line. The line's
+    # own terminator (the \r of a PTY's \r\n) is dropped first, or it would hide that last drawing.
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
 @dataclass
@@ -58,6 +59,7 @@ class IdleState:
     busy_since_input: bool = True
     last_input_at: float = -1e9
     quiet_check_pending: bool = False
+    hook_idle: bool = False  # idle was reported by the agent's own hook: the screen may not undo it
     reasons: list[str] = field(default_factory=list)
 
 
@@ -86,8 +88,10 @@ class IdleDetector:
         if state is None:
             return
         if event in ("Stop", "Notification", "agent-turn-complete"):
+            state.hook_idle = True
             self._set(state, True, f"hook:{event}")
         elif event in ("UserPromptSubmit", "PreToolUse"):
+            state.hook_idle = False
             state.busy_since_input = True
             self._set(state, False, f"hook:{event}")
 
@@ -98,7 +102,17 @@ class IdleDetector:
             return
         state.last_input_at = trio.current_time()
         state.busy_since_input = False
+        state.hook_idle = False
         self._set(state, False, "input")
+
+    @staticmethod
+    def _last_lines(state: IdleState, n: int) -> str:
+        lines = [ln for ln in strip_ansi(state.tail).split("\n") if ln.strip()]
+        return "\n".join(lines[-n:])
+
+    def _busy_on_screen(self, state: IdleState) -> bool:
+        rules = SCREEN_RULES.get(state.kind, SCREEN_RULES["generic"])
+        return bool(rules["busy"].search(self._last_lines(state, 3)))
 
     def evaluate(self, state: IdleState) -> None:
         """Apply the screen rule to the tail (called after the quiet debounce)."""
@@ -108,7 +122,8 @@ class IdleDetector:
         last_lines = "\n".join(lines[-3:])
         if rules["busy"].search(last_lines):
             state.busy_since_input = True
-            self._set(state, False, "screen:busy")
+            if not state.hook_idle:  # output that raced the hook must not undo it
+                self._set(state, False, "screen:busy")
             return
         if rules["waiting"].search(screen):
             rearmed = state.busy_since_input or (trio.current_time() - state.last_input_at > REARM_SECONDS)
@@ -144,10 +159,12 @@ class IdleDetector:
                             text = chunk.data.decode("utf-8", "replace")
                             state.tail = (state.tail + text)[-TAIL_CHARS:]
                             state.quiet_check_pending = True
-                            rules = SCREEN_RULES.get(kind, SCREEN_RULES["generic"])
-                            if rules["busy"].search(strip_ansi(text)):
+                            # Busy only if the marker is on the last lines now: a chunk that ends
+                            # with the prompt after a last spinner frame is not busy.
+                            if self._busy_on_screen(state):
                                 state.busy_since_input = True
-                                self._set(state, False, "screen:busy")
+                                if not state.hook_idle:
+                                    self._set(state, False, "screen:busy")
                 except Exception as exc:  # a lagging subscriber: resubscribe from our offset
                     if not session.alive:
                         return
