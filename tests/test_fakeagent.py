@@ -367,7 +367,7 @@ def test_codex_notify_program_runs_after_a_turn(spawn, tmp_path: Path) -> None:
 
 def test_hooks_are_posted_to_argus_hook_url(spawn, hook_server: HookServer) -> None:
     agent = spawn(
-        "claude", "--session-id", "s-7",
+        "fakeagent", "--session-id", "s-7",
         ARGUS_HOOK_URL=hook_server.url, ARGUS_HOOK_TOKEN="tok-1", ARGUS_TASK_ID="task-42",
     )  # fmt: skip
     headers, body = hook_server.next()
@@ -381,8 +381,14 @@ def test_hooks_are_posted_to_argus_hook_url(spawn, hook_server: HookServer) -> N
     assert body["event"] == "Stop"
 
 
+def test_imitating_claude_posts_nothing_by_itself(spawn, hook_server: HookServer) -> None:
+    agent = spawn("claude", "build it", ARGUS_HOOK_URL=hook_server.url, ARGUS_TASK_ID="t1")
+    agent.expect("? for shortcuts")
+    assert hook_server.posts.empty()
+
+
 def test_initial_prompt_posts_user_prompt_submit_then_stop(spawn, hook_server: HookServer) -> None:
-    spawn("claude", "build it", ARGUS_HOOK_URL=hook_server.url, ARGUS_TASK_ID="t1")
+    spawn("fakeagent", "build it", ARGUS_HOOK_URL=hook_server.url, ARGUS_TASK_ID="t1")
     events = [hook_server.next()[1] for _ in range(2)]
     assert [e["event"] for e in events] == ["UserPromptSubmit", "Stop"]
     assert events[0]["prompt"] == "build it"

@@ -51,7 +51,8 @@ Environment variables:
 - ``FAKEAGENT_RECORD``: a file to which each launch appends one JSON line (argv, cwd, parsed
   options, ``ARGUS_*`` variables with token values masked), for tests of command building.
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
-- ``ARGUS_HOOK_URL``: when set, POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
+- ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex`` or ``pi``, which report only
+  through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
   whenever a fresh input prompt is shown, and ``{"event": "UserPromptSubmit", ..., "prompt"}``
   whenever a prompt is submitted (the initial one included). Synchronous, 1 s timeout, errors
   ignored. ``ARGUS_HOOK_TOKEN`` adds ``Authorization: Bearer <token>``; ``ARGUS_TASK_ID`` fills
@@ -651,7 +652,9 @@ class Agent:
     def hook(self, event: str, after_turn: bool = True, **extra: Any) -> None:
         """Report ``event`` to Argus (``ARGUS_HOOK_URL``) and run configured CLI hooks."""
         url = self.env.get("ARGUS_HOOK_URL")
-        if url:
+        # The real claude/codex/pi never POST by themselves: as those, report only through the
+        # CLI's own mechanisms below (settings hooks, notify) or not at all (the screen tells).
+        if url and self.opts.imitate not in ("claude", "codex", "pi"):
             body = {
                 "event": event,
                 "task_id": self.env.get("ARGUS_TASK_ID"),
