@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 MAX_BODY = 60 * 1024 * 1024  # the multipart caps (50 MB total) plus headroom
+DRAIN_MAX = 1024 * 1024  # unread bodies up to this size are drained before answering
 
 
 def principal() -> Principal:
@@ -83,6 +84,7 @@ class Http:
         self.app.config["BODY_TIMEOUT"] = 120
         self.public_prefixes: list[str] = []
         self.app.before_request(self._authenticate)
+        self.app.after_request(self._settle_body)
         self.app.register_error_handler(ArgusError, self._argus_error)
         self.app.register_error_handler(HTTPException, self._http_error)
 
@@ -105,6 +107,26 @@ class Http:
         token = extract_token(request.headers, request.args)
         g.principal = self.kernel.tokens.authenticate(token)
         require_allowed(g.principal, request.method, path)
+
+    async def _settle_body(self, response: Response) -> Response:
+        """Consume an unread request body before answering, or close the connection.
+
+        hypercorn leaves an HTTP/1.1 keep-alive connection stuck when a response goes out before
+        the request body arrived (a route that ignores its body, a 401 from the auth policy).
+        Small bodies are read (cached, so routes can still read them); big unread ones get
+        ``Connection: close``.
+        """
+        length = request.content_length or 0
+        if length <= 0:
+            return response
+        if length <= DRAIN_MAX:
+            try:
+                await request.get_data()
+            except Exception:  # a client that went away or sent garbage: just close
+                response.headers["Connection"] = "close"
+        else:
+            response.headers["Connection"] = "close"
+        return response
 
     async def _argus_error(self, exc: ArgusError) -> tuple[dict[str, Any], int, dict[str, str]]:
         headers: dict[str, str] = {}

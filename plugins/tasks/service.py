@@ -387,7 +387,7 @@ class TaskService:
             hold = self._hold_reason(task)
             if hold is None:
                 session = await self._spawn(task, resume=False)
-                undo.push(lambda: self._kill_quietly(session), "kill agent")
+                undo.push(lambda: self._discard_session(session), "kill the agent, forget its session and log")
             _checkpoint("started")
             undo.commit()
         task = self.get(task_id)
@@ -401,12 +401,21 @@ class TaskService:
                 return reason
         return None
 
-    async def _kill_quietly(self, session: Any) -> None:
+    async def _discard_session(self, session: Any) -> None:
+        """Rollback of a spawn: kill the agent, forget the session, remove its log."""
         self.stopping.add(session.id)
         try:
             await session.terminate(grace=1.0)
         except Exception:
             log.debug("kill during rollback failed", exc_info=True)
+        await self._forget(session.id)
+        self._remove_log(session.id)
+
+    def _remove_log(self, session_id: str) -> None:
+        try:
+            (self.kernel.paths.sessions / f"{session_id}.log").unlink()
+        except FileNotFoundError:
+            pass
 
     def _worktree_path(self, project: str, slug: str) -> str:
         return str(self.kernel.paths.worktrees / project / slug)
@@ -500,7 +509,9 @@ class TaskService:
             meta={"task_id": task["id"], "backend": be["name"], "kind": be["kind"]},
         )
         now = utcnow()
-        self.store.update_task(task["id"], session_id=session.id, status="in_progress",
+        meta = json.loads(self.get(task["id"])["meta"] or "{}")
+        meta["sessions"] = [*meta.get("sessions", []), session.id]
+        self.store.update_task(task["id"], session_id=session.id, status="in_progress", meta=json.dumps(meta),
                                started_at=task["started_at"] or now, ended_at=None, exit_code=None)
         self.watch(session, be["kind"])
         self.changed(task["id"])
@@ -615,15 +626,22 @@ class TaskService:
         row = self.get(task_id)
         proj = self.project(row["project"])
         meta = json.loads(row["meta"] or "{}")
-        for path in meta.get("generated", []):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+        # Files Argus generated in the worktree (a .mcp.json) are not the user's work: set them
+        # aside for the check, and put them back if the delete is refused.
+        aside = self._run_dir(task_id) / "generated-aside"
+        moved: list[tuple[str, Path]] = []
+        for i, path in enumerate(meta.get("generated", [])):
+            if os.path.exists(path):
+                aside.mkdir(parents=True, exist_ok=True)
+                target = aside / f"{i}-{os.path.basename(path)}"
+                os.replace(path, target)
+                moved.append((path, target))
         if not force:
             reason = await gitops.worktree_dirty(proj["path"], row["worktree_path"], row["branch"],
                                                  row["base_branch"])
             if reason:
+                for original, target in moved:
+                    os.replace(target, original)
                 raise Conflict(f"task {row['name']!r} has unsaved work ({reason}); pass ?force=1 to delete anyway",
                                reason=reason)
         session = self.live_session(row)
@@ -633,8 +651,9 @@ class TaskService:
         await gitops.remove_worktree(proj["path"], row["worktree_path"], row["branch"], force=True,
                                      base_branch=row["base_branch"])
         shutil.rmtree(self._run_dir(task_id), ignore_errors=True)
-        if row["session_id"]:
-            await self._forget(row["session_id"])
+        for sid in {*meta.get("sessions", []), *([row["session_id"]] if row["session_id"] else [])}:
+            await self._forget(sid)
+            self._remove_log(sid)
         self.store.delete_task(task_id)
         self.publish("task.deleted", {"id": task_id})
 
@@ -779,8 +798,8 @@ class TaskService:
         for row in self.store.tasks(status="in_progress", archived="all"):
             session = self.session_of(row)
             if session is not None and session.alive:
-                be_kind = kind_of(self.backend(row["backend"])["command"]) if row["backend"] else "generic"
-                self.watch(session, be_kind)
+                # The kind recorded at launch: the backend may have been edited or deleted since.
+                self.watch(session, str(session.meta.get("kind") or "generic"))
                 continue
             if session is not None and session.exit is not None:
                 self.on_session_exited({"session_id": session.id, "code": session.exit.code,

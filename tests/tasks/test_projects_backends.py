@@ -217,8 +217,6 @@ def test_other_backends_get_no_permission_flags(daemon: Daemon, project: dict[st
     assert c.delete(f"/api/tasks/{t['id']}").status_code == 200  # the generated file is not "unsaved work"
 
 
-@pytest.mark.xfail(strict=True, reason="TaskService.delete unlinks the generated .mcp.json before the dirty "
-                   "check, so a refused (409) delete still removes the running agent's MCP config")
 def test_refused_delete_keeps_generated_mcp_config(daemon: Daemon, project: dict[str, Any]) -> None:
     c = daemon.client
     resp = c.post("/api/backends", json={"name": "generic", "command": "fakeagent --busy 0"})
@@ -231,8 +229,6 @@ def test_refused_delete_keeps_generated_mcp_config(daemon: Daemon, project: dict
     assert mcp.is_file(), "a refused delete must not change the worktree"
 
 
-@pytest.mark.xfail(strict=True, reason="TaskService.recover() looks the backend up by name and raises Invalid "
-                   "when it was deleted, which aborts argus_started: the daemon cannot start any more")
 def test_daemon_restarts_after_a_running_tasks_backend_was_deleted(daemon: Daemon, project: dict[str, Any]) -> None:
     c = daemon.client
     assert c.post("/api/backends", json={"name": "temp", "command": "fakeagent"}).status_code == 201
