@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 import trio
+from argus_testkit import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -25,17 +25,7 @@ EXAMPLES = ROOT / "docs" / "examples"
 
 def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
     """Poll ``predicate`` until truthy (returning it) or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
-            last = exc
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last!r})" if last else ""))
+    return wait_for(predicate, timeout, what=what)
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
