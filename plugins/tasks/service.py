@@ -16,6 +16,8 @@ import secrets
 import shutil
 import signal
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,19 @@ class TaskService:
         self.rerendering: set[str] = set()   # session ids being restarted for a re-render
         self.starters: list[Any] = []        # callbacks(task_id) when a task completes (DAG)
         self.launch_gate: list[Any] = []     # callables(task) -> str | None: reason to stay pending
+        self._locks: dict[str, trio.Lock] = {}  # per task: create/stop/resume/restart/delete in turn
+
+    @asynccontextmanager
+    async def _task_lock(self, task_id: str) -> AsyncIterator[None]:
+        """Serialize the lifecycle operations of one task (a double-clicked resume must not start
+        two agents; a stop must not slip between a resume's check and its spawn)."""
+        lock = self._locks.setdefault(task_id, trio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(task_id) is lock:
+                del self._locks[task_id]
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -362,7 +377,7 @@ class TaskService:
             "hook_secret": secrets.token_hex(16), "plan_slug": plan_slug or "",
             "meta": json.dumps({**(meta or {}), **({"depends_on": depends_on} if depends_on else {})}),
         }
-        async with UndoStack() as undo:
+        async with self._task_lock(task_id), UndoStack() as undo:
             _checkpoint("insert")
             self.store.insert_task(row)
             undo.push(lambda: self.store.delete_task(task_id), "delete task row")
@@ -574,6 +589,10 @@ class TaskService:
 
     async def stop(self, task_id: str) -> dict[str, Any]:
         """Stop the agent (SIGHUP → TERM → KILL); the task moves to in_review."""
+        async with self._task_lock(task_id):
+            return await self._stop(task_id)
+
+    async def _stop(self, task_id: str) -> dict[str, Any]:
         row = self.get(task_id)
         session = self.live_session(row)
         if session is None:
@@ -589,6 +608,10 @@ class TaskService:
 
     async def resume(self, task_id: str) -> dict[str, Any]:
         """Re-spawn a stopped agent, resuming its conversation (in_review → in_progress)."""
+        async with self._task_lock(task_id):
+            return await self._resume(task_id)
+
+    async def _resume(self, task_id: str) -> dict[str, Any]:
         row = self.get(task_id)
         if self.live_session(row) is not None:
             raise Conflict("the agent is already running")
@@ -602,6 +625,10 @@ class TaskService:
 
     async def restart(self, task_id: str) -> dict[str, Any]:
         """Re-spawn the session in the same worktree (killing a live one first)."""
+        async with self._task_lock(task_id):
+            return await self._restart(task_id)
+
+    async def _restart(self, task_id: str) -> dict[str, Any]:
         row = self.get(task_id)
         session = self.live_session(row)
         if session is not None:
@@ -616,13 +643,18 @@ class TaskService:
 
     async def start_pending(self, task_id: str) -> None:
         """Start a task that was held back (its dependencies are now complete)."""
-        row = self.get(task_id)
-        if row["status"] != "pending" or self.live_session(row) is not None:
-            return
-        await self._spawn(row, resume=False)
+        async with self._task_lock(task_id):
+            row = self.get(task_id)
+            if row["status"] != "pending" or self.live_session(row) is not None:
+                return
+            await self._spawn(row, resume=False)
 
     async def delete(self, task_id: str, *, force: bool) -> None:
         """Kill the agent, remove worktree and branch (409 on unsaved work unless force)."""
+        async with self._task_lock(task_id):
+            await self._delete(task_id, force=force)
+
+    async def _delete(self, task_id: str, *, force: bool) -> None:
         row = self.get(task_id)
         proj = self.project(row["project"])
         meta = json.loads(row["meta"] or "{}")
@@ -768,6 +800,10 @@ class TaskService:
         if not isinstance(cols, int) or not isinstance(rows, int) or isinstance(cols, bool) \
                 or isinstance(rows, bool) or not (10 <= cols <= 1000) or not (4 <= rows <= 500):
             raise Invalid("cols (10-1000) and rows (4-500) must be integers")
+        async with self._task_lock(task_id):
+            return await self._resize(task_id, cols, rows)
+
+    async def _resize(self, task_id: str, cols: int, rows: int) -> dict[str, Any]:
         row = self.get(task_id)
         session = self.live_session(row)
         if session is None:

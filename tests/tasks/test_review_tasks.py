@@ -1,0 +1,71 @@
+"""Regression tests from a pre-release review of the tasks plugin's daemon side: concurrent
+lifecycle requests on one task, and bad input that used to answer 500 instead of a clear 4xx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argus_testkit import Daemon, wait_for
+
+
+@pytest.fixture(autouse=True)
+def launch_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every fake agent the daemon starts appends a line here (set before the daemon starts)."""
+    record = tmp_path / "launches.jsonl"
+    monkeypatch.setenv("FAKEAGENT_BUSY", "0.3")
+    monkeypatch.setenv("FAKEAGENT_RECORD", str(record))
+    return record
+
+
+def _launches(record: Path) -> list[dict[str, Any]]:
+    try:
+        return [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return False
+
+
+def _create(daemon: Daemon, prompt: str) -> dict[str, Any]:
+    resp = daemon.client.post("/api/tasks", json={"project": "demo-proj", "backend": "demo", "prompt": prompt})
+    assert resp.status_code == 201, resp.text
+    return resp.json()["task"]
+
+
+def test_concurrent_resumes_start_one_agent(daemon: Daemon, project: dict[str, Any], launch_record: Path) -> None:
+    """A double-clicked resume must not start a second agent that nothing tracks any more."""
+    task = _create(daemon, "resume twice")
+    wait_for(lambda: len(_launches(launch_record)) >= 1, what="the first launch")
+    resp = daemon.client.post(f"/api/tasks/{task['id']}/stop")
+    assert resp.status_code == 200 and not resp.json()["task"]["running"], resp.text
+
+    def resume(_: int) -> httpx.Response:
+        return httpx.post(f"{daemon.url}/api/tasks/{task['id']}/resume", headers=daemon.headers, timeout=30)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(resume, range(4)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200, 409, 409, 409], [(r.status_code, r.text[:200]) for r in answers]
+
+    current = daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]
+    assert current["running"]
+    wait_for(lambda: len(_launches(launch_record)) >= 2, what="the resumed launch")
+    alive = [e["pid"] for e in _launches(launch_record) if _alive(e["pid"])]
+    assert alive == [current["pid"]], f"untracked agents still running: {alive} (task pid {current['pid']})"
