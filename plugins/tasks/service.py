@@ -850,7 +850,7 @@ class TaskService:
         if not isinstance(task_id, str):
             raise Invalid("task_id is required")
         row = self.store.task(task_id)
-        if row is None or not token or not secrets.compare_digest(token, row["hook_secret"] or ""):
+        if row is None or not token or not secrets.compare_digest(token.encode(), (row["hook_secret"] or "").encode()):
             raise NotFound("unknown task or bad hook token")
         event = body.get("event")
         if not isinstance(event, str):

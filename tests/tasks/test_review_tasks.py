@@ -69,3 +69,14 @@ def test_concurrent_resumes_start_one_agent(daemon: Daemon, project: dict[str, A
     wait_for(lambda: len(_launches(launch_record)) >= 2, what="the resumed launch")
     alive = [e["pid"] for e in _launches(launch_record) if _alive(e["pid"])]
     assert alive == [current["pid"]], f"untracked agents still running: {alive} (task pid {current['pid']})"
+
+
+def test_agent_hook_with_a_non_ascii_token_is_refused_not_a_crash(daemon: Daemon, project: dict[str, Any]) -> None:
+    """The unauthenticated hook endpoint compared str tokens with compare_digest, which raises on
+    non-ASCII text (a header byte ≥ 0x80): that was a 500 instead of the usual refusal."""
+    task = _create(daemon, "hook token")
+    url = f"http://127.0.0.1:{daemon.mcp_port}/api/agent/hook"
+    resp = httpx.post(url, json={"task_id": task["id"], "event": "Stop"},
+                      headers={"Authorization": b"Bearer \xe9t\xe9"}, timeout=10)
+    assert resp.status_code == 404, resp.text
+    assert resp.json()["error"] == "unknown task or bad hook token"
