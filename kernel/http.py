@@ -65,7 +65,7 @@ async def json_body(*, required: bool = True) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, an over-long number
         raise Invalid(f"malformed JSON body: {exc}") from None
     if not isinstance(body, dict):
         raise Invalid("the JSON body must be an object")

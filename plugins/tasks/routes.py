@@ -220,7 +220,7 @@ def make_blueprint(svc: TaskService) -> Blueprint:
         if ctype.startswith("application/json"):
             try:
                 body = json.loads(raw or b"{}")
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, too long a number
                 raise Invalid(f"malformed JSON body: {exc}") from None
             if not isinstance(body, dict):
                 raise Invalid("the JSON body must be an object")

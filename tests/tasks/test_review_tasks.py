@@ -80,3 +80,15 @@ def test_agent_hook_with_a_non_ascii_token_is_refused_not_a_crash(daemon: Daemon
                       headers={"Authorization": b"Bearer \xe9t\xe9"}, timeout=10)
     assert resp.status_code == 404, resp.text
     assert resp.json()["error"] == "unknown task or bad hook token"
+
+
+def test_bad_json_bodies_are_400(daemon: Daemon, project: dict[str, Any]) -> None:
+    """Too deeply nested JSON (RecursionError) and over-long numbers (ValueError) are bad input."""
+    task = _create(daemon, "bad json")
+    deep = b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    long_number = b'{"cols": ' + b"9" * 5000 + b', "rows": 24}'
+    for path in ("/api/tasks", f"/api/tasks/{task['id']}/resize", f"/api/tasks/{task['id']}/input"):
+        for body in (deep, long_number):
+            resp = daemon.client.post(path, content=body, headers={"Content-Type": "application/json"})
+            assert resp.status_code == 400, (path, resp.status_code, resp.text[:200])
+            assert resp.json()["error"].startswith("malformed JSON body")
