@@ -93,6 +93,8 @@ async def git(
     come from clients.
     """
     cmd = ["git", "-C", os.fspath(cwd), "-c", "core.quotepath=off", *args]
+    if any("\x00" in part for part in cmd):  # exec would refuse it (ValueError): say it is bad input
+        raise Invalid("paths and git names must not contain NUL bytes")
     proc = await trio.run_process(
         cmd,
         stdin=stdin if stdin is not None else b"",

@@ -92,3 +92,16 @@ def test_bad_json_bodies_are_400(daemon: Daemon, project: dict[str, Any]) -> Non
             resp = daemon.client.post(path, content=body, headers={"Content-Type": "application/json"})
             assert resp.status_code == 400, (path, resp.status_code, resp.text[:200])
             assert resp.json()["error"].startswith("malformed JSON body")
+
+
+def test_nul_bytes_in_git_names_are_400(daemon: Daemon, project: dict[str, Any], tmp_path: Path) -> None:
+    """A NUL byte in a branch name reached exec (ValueError: embedded null byte): 500."""
+    resp = daemon.client.post("/api/tasks", json={"project": "demo-proj", "backend": "demo", "prompt": "nul",
+                                                  "base_branch": "main\x00x"})
+    assert resp.status_code == 400, resp.text
+    assert "NUL" in resp.json()["error"]
+    resp = daemon.client.post("/api/projects", json={"name": "nul-proj", "path": str(project["path"]),
+                                                     "branch": "ma\x00in"})
+    assert resp.status_code == 400, resp.text
+    names = [t["name"] for t in daemon.client.get("/api/tasks").json()["tasks"]]
+    assert names == []  # the refused creation left no task behind
