@@ -30,6 +30,7 @@ MAX_UNREAD = 500
 RATE_LIMIT = 50
 RATE_WINDOW = 60.0
 MAX_ACK = 500
+MAX_ID = 2**63 - 1
 INBOX_DEFAULT = 50
 INBOX_MAX = 500
 ASK_MAX_WAIT = 120.0
@@ -64,13 +65,13 @@ def parse_since(value: Any) -> float | None:
 
 
 def _message_id(value: Any) -> int:
-    if isinstance(value, bool):
-        raise Invalid("message ids are integers")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise Invalid(f"message ids are integers (got {value!r})")
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip()) if len(value.strip()) <= 19 else MAX_ID + 1
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"message ids are integers (got {str(value)[:40]!r})")
+    if not -MAX_ID <= value <= MAX_ID:
+        raise Invalid("message id out of range")  # SQLite integers are 64-bit
+    return value
 
 
 def one_line(text: str, limit: int) -> str:

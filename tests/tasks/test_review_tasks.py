@@ -105,3 +105,22 @@ def test_nul_bytes_in_git_names_are_400(daemon: Daemon, project: dict[str, Any],
     assert resp.status_code == 400, resp.text
     names = [t["name"] for t in daemon.client.get("/api/tasks").json()["tasks"]]
     assert names == []  # the refused creation left no task behind
+
+
+def test_out_of_range_message_ids_are_400(daemon: Daemon, project: dict[str, Any]) -> None:
+    """Message ids beyond SQLite's 64-bit integers (OverflowError) or non-ASCII digits
+    (int('²') raises) were 500s."""
+    a = _create(daemon, "sender")
+    b = _create(daemon, "recipient")
+    for reply_to in (10**30, "²", "9" * 30):
+        resp = daemon.client.post(f"/api/tasks/{a['id']}/messages",
+                                  json={"to": b["id"], "body": "hi", "in_reply_to": reply_to})
+        assert resp.status_code == 400, (reply_to, resp.status_code, resp.text[:200])
+    for ids in ([10**30], ["²"], [-(10**30)]):
+        resp = daemon.client.post(f"/api/tasks/{b['id']}/inbox/ack", json={"message_ids": ids})
+        assert resp.status_code == 400, (ids, resp.status_code, resp.text[:200])
+    resp = daemon.client.post(f"/api/tasks/{a['id']}/messages", json={"to": b["id"], "body": "hi"})
+    assert resp.status_code == 201, resp.text
+    sent_id = str(resp.json()["message"]["id"])
+    resp = daemon.client.post(f"/api/tasks/{b['id']}/inbox/ack", json={"message_ids": [sent_id]})
+    assert resp.status_code == 200 and resp.json()["acked"] == 1, resp.text
