@@ -39,7 +39,7 @@ def _contains(root: str, path: str) -> bool:
 
 def match_cwd(rows: Iterable[dict[str, Any]], cwd: str) -> dict[str, Any]:
     """The task row owning ``cwd`` (see the module docstring), NotFound or Conflict."""
-    if not os.path.isabs(cwd):
+    if not os.path.isabs(cwd) or "\x00" in cwd:
         raise Invalid(f"cwd must be an absolute path (got {cwd!r}); pass the output of pwd")
     wanted = _variants(cwd)
     best_len = -1

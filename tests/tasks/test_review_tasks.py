@@ -124,3 +124,15 @@ def test_out_of_range_message_ids_are_400(daemon: Daemon, project: dict[str, Any
     sent_id = str(resp.json()["message"]["id"])
     resp = daemon.client.post(f"/api/tasks/{b['id']}/inbox/ack", json={"message_ids": [sent_id]})
     assert resp.status_code == 200 and resp.json()["acked"] == 1, resp.text
+
+
+def test_cwd_with_a_nul_byte_is_invalid_not_a_crash(tmp_path: Path) -> None:
+    """An MCP tool's cwd reached os.path.realpath, which raises ValueError on NUL: the tool answered
+    "internal error" (logged as a crash) instead of telling the agent its cwd is bad."""
+    from argus.kernel.errors import Invalid
+    from argus.plugins.tasks.caller import match_cwd
+
+    rows = [{"id": "t_a", "name": "a", "worktree_path": str(tmp_path / "wt"), "status": "in_progress",
+             "archived": 0}]
+    with pytest.raises(Invalid, match="absolute path"):
+        match_cwd(rows, f"{tmp_path}/wt/\x00x")
