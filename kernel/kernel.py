@@ -201,8 +201,11 @@ class Kernel:
                 async with trio.open_nursery() as nursery:
                     try:
                         binds = await nursery.start(serve_app, self.http.app, api_binds(port))
-                    except OSError as exc:
-                        log.error("cannot listen on API port %d: %s", port, exc)
+                    except Exception as exc:  # hypercorn wraps the bind error in exception groups
+                        cause = _bind_error(exc)
+                        if cause is None:
+                            raise
+                        log.error("cannot listen on API port %d: %s", port, cause)
                         self.api_port = 0
                         await self._api_restart.wait()
                         nursery.cancel_scope.cancel()
@@ -232,6 +235,16 @@ class Kernel:
     def _maybe_restart_api(self, event: Event) -> None:
         if event.type == "settings.updated" and event.data.get("section") == "api":
             self._api_restart.set()
+
+
+def _bind_error(exc: BaseException) -> BaseException | None:
+    """The OSError (port in use, no permission) or OverflowError (port out of range) behind a
+    failed bind, or None when ``exc`` is something else."""
+    if isinstance(exc, OSError | OverflowError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return _bind_error(exc.exceptions[0])
+    return None
 
 
 def _port_of(binds: list[str] | None, default: int) -> int:

@@ -1,0 +1,37 @@
+"""Regression tests from a pre-release review of the kernel's daemon side."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import httpx
+from argus_testkit import free_port, wait_for
+
+
+def _api_answers(port: int, headers: dict[str, str]) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/api/status", headers=headers, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_an_unusable_api_port_does_not_kill_the_daemon(daemon_factory: Any) -> None:
+    """Enabling the API on a busy port, or on one out of range, crashed the whole daemon: hypercorn
+    wraps the bind error in exception groups, which ``except OSError`` did not catch."""
+    d = daemon_factory("api-port", api=False)
+    with d.unix_client() as c, socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        for port in (busy.getsockname()[1], 99999):
+            resp = c.put("/api/settings", json={"api": {"enabled": True, "http_port": port}})
+            assert resp.status_code == 200, resp.text
+            wait_for(lambda: "cannot listen on API port" in (d.home / "daemon.log").read_text()
+                     or d.proc.poll() is not None, what="the bind failure")
+            assert d.proc.poll() is None, d.log_tail()
+            assert c.get("/api/status").status_code == 200
+            (d.home / "daemon.log").write_text("")
+        # The listener loop is still there: a usable port is picked up.
+        port = free_port()
+        assert c.put("/api/settings", json={"api": {"http_port": port}}).status_code == 200
+        wait_for(lambda: _api_answers(port, d.headers), what="the API on the new port")
