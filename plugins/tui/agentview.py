@@ -207,6 +207,8 @@ class AgentView:
         if etype == "session.started" or (etype == "task.updated" and task.get("running")
                                           and self.exited is not None):
             self._restarted.set()
+            self._posted_size = None  # the new session gets the pane's size
+            self._schedule_resize()
 
     # ---- output ---------------------------------------------------------------------------
 
@@ -340,7 +342,11 @@ class AgentView:
                 if as_dict(body).get("rerendered"):
                     self.tui.set_status("width changed a lot: the agent re-renders its conversation")
             except ApiError as exc:
-                self.tui.set_status(f"resize: {exc}", error=True)
+                if exc.status == 409:  # no live session: nothing to resize (yet)
+                    self.tui.set_status(f"{task_name(self.task)} is not running ({self.task.get('status') or '?'}):"
+                                        " its last screen is shown, keys are not delivered")
+                else:
+                    self.tui.set_status(f"resize: {exc}", error=True)
                 return
 
     # ---- scrollback -----------------------------------------------------------------------
@@ -356,9 +362,14 @@ class AgentView:
         if self.scroll_lines is None:
             if direction < 0:
                 return
-            self.scroll_lines = term.history_fragments() + list(term.lines)
+            lines = term.history_fragments() + list(term.lines)
+            incomplete = not term.history_complete() and bool(term.end_offset)
+            if not incomplete and len(lines) <= (self._size or (0, 24))[1]:
+                self.tui.set_status("nothing to scroll back: the whole session is on the screen")
+                return
+            self.scroll_lines = lines
             self.scroll_offset = 0
-            if not term.history_complete() and term.end_offset:
+            if incomplete:
                 # Part of the session never reached (or no longer fits) the coloured history:
                 # show the whole log as plain text instead, fetched from the daemon.
                 self.tui.spawn(self._load_full_log(term, term.end_offset, list(term.lines)), name="full log")
@@ -421,10 +432,11 @@ class AgentView:
         self.files.focused = which == "files"
         target = {"terminal": self.term_window, "changes": self.changes.window, "files": self.files.window,
                   "diff": self.diff.window}[which]
-        try:
-            self.tui.app.layout.focus(target)
-        except ValueError:
-            pass
+        if self.tui.modal is None:  # an open dialog keeps the focus; closing it refocuses this
+            try:
+                self.tui.app.layout.focus(target)
+            except ValueError:
+                pass
         self.tui.invalidate()
 
     def focus_terminal(self) -> None:

@@ -84,10 +84,14 @@ STYLE = Style.from_dict({
     "form": "bg:#262626",
     "form.danger": "bg:#3a0000",
     "form.label": "bold",
+    "form.label.focused": "bold ansiyellow",
     "form.input": "bg:#3a3a3a",
+    "form.input.focused": "bg:#4e4e4e #ffffff",
     "form.help": "#8a8a8a",
+    "form.notice": "ansiyellow",
     "form.error": "ansired bold",
     "form.toggle": "ansicyan",
+    "form.toggle.focused": "ansicyan reverse bold",
     "diff.add": "ansigreen",
     "diff.del": "ansired",
     "diff.hunk": "ansicyan",
@@ -196,6 +200,8 @@ class ArgusTui:
             refresh_interval=None, erase_when_done=True)
         self.app.ttimeoutlen = 0.05
         self.app.timeoutlen = 0.5
+        # While a dialog is open the focus never leaves it: checked before every key press.
+        self.app.key_processor.before_key_press += lambda _: self.keep_focus_in_modal()
 
     # ---- tabs -----------------------------------------------------------------------------
 
@@ -244,7 +250,10 @@ class ArgusTui:
         return self.current_tab().container
 
     def focus_body(self) -> None:
-        """Give focus back to whatever the body shows."""
+        """Give focus back to whatever the body shows (or to the open dialog, which keeps it)."""
+        if self.modal is not None:
+            self.keep_focus_in_modal()
+            return
         try:
             if self.mode == "agent":
                 self.agent.set_focus(self.agent.focus)
@@ -546,14 +555,27 @@ class ArgusTui:
     # ---- modal dialogs --------------------------------------------------------------------
 
     def open_modal(self, modal: Any) -> None:
-        """Show a Form, Picker or Confirm over the body and focus it."""
+        """Show a Form, Picker or Confirm over the body and focus it (it replaces an open one)."""
         self.modal = modal
         self.root.floats[:] = [Float(content=modal.container), self._completions]
         try:
             self.app.layout.focus(modal.first_focus())
         except ValueError:
-            pass
+            log.exception("could not focus the dialog")
         self.invalidate()
+
+    def keep_focus_in_modal(self) -> None:
+        """Pull the focus back into the open dialog if anything moved it out (a no-op otherwise)."""
+        modal = self.modal
+        if modal is None:
+            return
+        try:
+            current = self.app.layout.current_window
+            if not modal.contains(current):
+                log.warning("focus had left the %s dialog; moved back", type(modal).__name__)
+                self.app.layout.focus(modal.first_focus())
+        except ValueError:
+            log.exception("could not focus the dialog")
 
     def close_modal(self) -> None:
         """Remove the dialog and refocus the body."""
@@ -642,18 +664,48 @@ class ArgusTui:
                     continue
         return "OSC 52"
 
-    def open_url(self, url: str) -> None:
-        """Open ``url`` in a browser on this machine, quietly."""
-        opener = shutil.which("open") or shutil.which("xdg-open")
-        try:
-            if opener:
-                subprocess.Popen([opener, url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    def open_url(self, url: str, *, copied: str = "") -> None:
+        """Open ``url`` (or a local path) with this machine's opener, quietly; a failure is reported
+        in the status line. ``copied``: how the URL was already copied (said in either case)."""
+        opener = (shutil.which("open") if sys.platform == "darwin" else None) or shutil.which("xdg-open")
+        also = f" (copied too, {copied})" if copied else ""
+
+        def failed(why: str) -> None:
+            if copied:
+                self.set_status(f"could not open {url} ({why}); copied it instead ({copied})", error=True)
             else:
-                webbrowser.open(url)
-            self.set_status(f"opened {url}")
-        except Exception as exc:
-            self.set_status(f"could not open {url}: {exc}", error=True)
+                self.set_status(f"could not open {url}: {why}", error=True)
+
+        if opener is None:
+            try:
+                if webbrowser.open(url):
+                    self.set_status(f"opened {url}{also}")
+                else:
+                    failed("no opener (xdg-open) and no browser found")
+            except Exception as exc:
+                failed(str(exc))
+            return
+
+        async def go() -> None:
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    opener, url, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                    start_new_session=True)
+            except OSError as exc:
+                failed(str(exc))
+                return
+            try:
+                # Openers hand over and exit quickly; one still running after a while is showing it.
+                _, err = await asyncio.wait_for(proc.communicate(), 5.0)
+            except TimeoutError:
+                self.set_status(f"opened {url}{also}")
+                return
+            if proc.returncode:
+                lines = err.decode(errors="replace").strip().splitlines()
+                failed(lines[-1][:160] if lines else f"{Path(opener).name} exited with {proc.returncode}")
+            else:
+                self.set_status(f"opened {url}{also}")
+        self.spawn(go(), name="open")
 
     def run_gh(self, args: list[str], cwd: str | None, what: str) -> None:
         """Run ``gh`` (open repo / PR in the browser) in ``cwd``, reporting in the status line."""
@@ -694,6 +746,7 @@ class ArgusTui:
         async def go() -> None:
             await run_in_terminal(run, in_executor=False)
             self.app.renderer.clear()
+            self.invalidate()  # repaint now, not at the next key press
         self.spawn(go(), name=argv[0])
 
     # ---- task actions ---------------------------------------------------------------------
@@ -870,6 +923,9 @@ class ArgusTui:
         if self.local_only("prune"):
             return
         n = sum(1 for t in self.state.tasks.values() if t.get("status") == "complete")
+        if n == 0:
+            self.set_status("no completed tasks to prune")
+            return
 
         def yes() -> None:
             async def go() -> None:
@@ -926,7 +982,7 @@ class ArgusTui:
                 if self.state.remote:
                     self.set_status(f"copied {url} ({how})")
                 else:
-                    self.open_url(url)
+                    self.open_url(url, copied=how)
             self.open_modal(Picker("Links", items, pick, on_close=self.close_modal))
         self.spawn(go(), name="links")
 
@@ -981,12 +1037,27 @@ class ArgusTui:
             return
         self.run_in_worktree([os.environ.get("SHELL") or "/bin/sh"], wt)
 
-    def pane_open_default(self) -> None:
-        """``o`` in a pane: the selected file with the default app."""
+    def pane_open_default(self, reveal: bool = False) -> None:
+        """``o`` in a pane: the selected file with the default app; ``f`` (``reveal``): its folder."""
         path = self.agent.selected_path()
         wt = str(self.agent.task.get("worktree_path") or "")
-        if path and not self.state.remote:
-            self.open_url(str(Path(wt) / path))
+        if not path:
+            self.set_status("no file selected")
+            return
+        if self.state.remote:
+            self.set_status("remote mode: the worktree is on the daemon's machine", error=True)
+            return
+        full = Path(wt) / path
+        if not full.exists():
+            self.set_status(f"{path} is not in the worktree (deleted?)", error=True)
+            return
+        if reveal and sys.platform == "darwin" and shutil.which("open"):
+            self.spawn(asyncio.create_subprocess_exec("open", "-R", str(full), stdin=subprocess.DEVNULL,
+                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                       name="reveal")
+            self.set_status(f"revealed {path}")
+            return
+        self.open_url(str(full.parent if reveal and not full.is_dir() else full))
 
     # ---- keys -----------------------------------------------------------------------------
 
@@ -1037,7 +1108,13 @@ class ArgusTui:
         bind("g", filter=on_tasks)(lambda: self.tasklist.move(-10**6))
         bind("G", filter=on_tasks)(lambda: self.tasklist.move(10**6))
         bind("n", filter=on_tasks)(self.new_task)
-        bind("enter", filter=on_tasks)(lambda: self.tasklist.selected_id and self.open_task(self.tasklist.selected_id))
+        @bind("enter", filter=on_tasks)
+        def _open() -> None:
+            if self.tasklist.selected_id is None:
+                self.set_status("no task selected")
+            else:
+                self.open_task(self.tasklist.selected_id)
+
         bind("c-f", filter=on_tasks)(self.fork_task)
         bind("s", filter=on_tasks)(lambda: self.advance(1))
         bind("S", filter=on_tasks)(lambda: self.advance(-1))
@@ -1064,7 +1141,7 @@ class ArgusTui:
         bind("down", filter=on_settings)(lambda: self.settings.move(1))
         bind("k", filter=on_settings)(lambda: self.settings.move(-1))
         bind("up", filter=on_settings)(lambda: self.settings.move(-1))
-        for key in ("n", "e", "d", "a", "m", "i"):
+        for key in ("n", "e", "d", "a", "m", "i", "t", "r"):
             bind(key, filter=on_settings)(lambda k=key: self.settings.key(k))
         bind("enter", filter=on_settings)(lambda: self.settings.key("enter"))
         bind("right", filter=on_settings)(lambda: self.settings.key("right"))
@@ -1120,7 +1197,7 @@ class ArgusTui:
         bind("e", filter=on_pane)(self.pane_open_editor)
         bind("t", filter=on_pane)(self.pane_terminal)
         bind("o", filter=on_pane)(self.pane_open_default)
-        bind("f", filter=on_pane)(self.pane_open_default)
+        bind("f", filter=on_pane)(lambda: self.pane_open_default(reveal=True))
         return kb
 
     def _pane(self) -> Any:

@@ -3,6 +3,11 @@
 All three follow the manual's dialog keys: ``Esc`` / ``ctrl+q`` close, ``Enter`` confirms,
 ``Tab`` / ``Shift+Tab`` move between fields. Submitting runs an async callback; while it runs
 the form stays open, and an error it raises is shown inside the form instead of closing it.
+
+Every dialog is a *modal* frame: ``Tab`` / ``Shift+Tab`` cycle (wrapping) through the dialog's own
+inputs only, never to the widgets behind it, and the focused input is marked (``▸`` before its
+label and a highlighted value) so the user always sees where typing goes. ``contains(window)``
+tells the app whether focus is still inside, so it can pull focus back if anything moved it out.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from prompt_toolkit.application import get_app
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import (
     ConditionalContainer,
     Dimension,
@@ -25,7 +32,8 @@ from prompt_toolkit.layout import (
     VSplit,
     Window,
 )
-from prompt_toolkit.layout.containers import Container
+from prompt_toolkit.layout.containers import Container, to_container
+from prompt_toolkit.layout.layout import walk
 from prompt_toolkit.widgets import Frame, TextArea
 
 Submit = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -79,11 +87,29 @@ class ChoiceCompleter(Completer):
                 yield Completion(c, start_position=-len(document.text_before_cursor))
 
 
-class _Toggle:
-    """A focusable bool or enum input: Space / ◀ / ▶ change it."""
+LABEL_WIDTH = 18
 
-    def __init__(self, f: FormField) -> None:
+
+def _is_focused(window: Window) -> bool:
+    """True when ``window`` holds the focus of the running application."""
+    try:
+        return get_app().layout.current_window is window
+    except Exception:  # no running app (unit tests building forms)
+        return False
+
+
+def _windows_of(container: Any) -> set[Any]:
+    """Every container and window under ``container`` (a widget or a container)."""
+    return set(walk(to_container(container)))
+
+
+class _Toggle:
+    """A focusable bool or enum input: Space / ← / → (or h / l) change it; typing a letter jumps to
+    the next choice starting with it. ``on_notice(text)`` reports a key that changed nothing."""
+
+    def __init__(self, f: FormField, on_notice: Callable[[str], None] = lambda text: None) -> None:
         self.field = f
+        self.on_notice = on_notice
         self.choices = list(f.choices) if f.type == "enum" else [False, True]
         self.value: Any = f.value if f.value in self.choices else (self.choices[0] if self.choices else "")
         kb = KeyBindings()
@@ -99,19 +125,53 @@ class _Toggle:
         def _prev(event: KeyPressEvent) -> None:
             self.cycle(-1)
 
+        @kb.add(Keys.Any)
+        def _other(event: KeyPressEvent) -> None:
+            self.type_ahead(event.data)
+
         self.control = FormattedTextControl(self._text, focusable=True, key_bindings=kb, show_cursor=False)
         self.window = Window(self.control, height=1, dont_extend_height=True)
 
     def cycle(self, step: int) -> None:
         """Move to the next (or previous) choice."""
+        self.on_notice("")
+        if len(self.choices) < 2:
+            self.on_notice(f"{self.field.label or self.field.key}: no other choice")
         if self.choices:
             i = self.choices.index(self.value) if self.value in self.choices else 0
             self.value = self.choices[(i + step) % len(self.choices)]
 
+    def type_ahead(self, char: str) -> None:
+        """A typed character: the next choice starting with it (bool: ``y`` / ``n``), else a notice."""
+        label = self.field.label or self.field.key
+        if len(char) == 1 and char.isprintable():
+            c = char.lower()
+            if self.field.type == "bool" and c in "yn":
+                self.value = c == "y"
+                self.on_notice("")
+                return
+            names = [str(x) for x in self.choices]
+            start = names.index(str(self.value)) + 1 if str(self.value) in names else 0
+            for k in range(len(names)):
+                n = (start + k) % len(names)
+                if names[n].lower().startswith(c):
+                    self.value = self.choices[n]
+                    self.on_notice("")
+                    return
+            self.on_notice(f"{label} is a choice, not text: ←/→ or Space change it (no choice starts with {char!r})")
+            return
+        self.on_notice(f"{label} is a choice: ←/→ or Space change it, Tab moves to the next field")
+
     def _text(self) -> StyleAndTextTuples:
+        focused = _is_focused(self.window)
+        style = "class:form.toggle.focused" if focused else "class:form.toggle"
         if self.field.type == "bool":
-            return [("class:form.toggle", "[x] yes" if self.value else "[ ] no")]
-        return [("class:form.toggle", f"◀ {self.value} ▶")]
+            out: StyleAndTextTuples = [(style, "[x] yes" if self.value else "[ ] no")]
+        else:
+            out = [(style, f"◀ {self.value if self.value != '' else '(default)'} ▶")]
+        if focused:
+            out.append(("class:form.help", "  ←/→ Space change" if self.field.type == "enum" else "  Space toggles"))
+        return out
 
 
 class Form:
@@ -126,13 +186,15 @@ class Form:
         self.on_close = on_close or (lambda: None)
         self.run = run
         self.error = ""
+        self.notice = ""
         self.busy = False
         self.inputs: dict[str, TextArea | _Toggle] = {}
+        self.windows: list[Window] = []  # the focusable inputs, in Tab order
         rows: list[Container] = []
         for f in self.fields:
             if f.type in ("bool", "enum"):
-                widget: TextArea | _Toggle = _Toggle(f)
-                win = widget.window
+                widget: TextArea | _Toggle = _Toggle(f, self._set_notice)
+                win: Any = widget.window
             else:
                 text = ", ".join(f.value) if isinstance(f.value, list) else ("" if f.value is None else str(f.value))
                 # "text" is a long single-line input that wraps: Enter submits the form.
@@ -141,19 +203,25 @@ class Form:
                                   height=Dimension(min=1, max=5) if f.type == "text" else 1,
                                   style="class:form.input", wrap_lines=f.type == "text")
                 widget.buffer.cursor_position = len(text)
+                w = widget.window
+                w.style = lambda w=w: ("class:text-area class:form.input"
+                                       + (" class:form.input.focused" if _is_focused(w) else ""))
                 win = widget
             self.inputs[f.key] = widget
-            label = Window(FormattedTextControl([("class:form.label", (f.label or f.key) + " ")]),
-                           width=18, height=1, dont_extend_width=True)
+            self.windows.append(widget.window)
+            label = Window(FormattedTextControl(lambda f=f, w=widget.window: self._label(f, w)),
+                           width=LABEL_WIDTH, height=1, dont_extend_width=True)
             rows.append(VSplit([label, win]))
             if f.help:
-                rows.append(Window(FormattedTextControl([("class:form.help", " " * 18 + f.help)]), height=1))
+                rows.append(Window(FormattedTextControl([("class:form.help", " " * LABEL_WIDTH + f.help)]),
+                                   height=1))
         rows.append(ConditionalContainer(
             Window(FormattedTextControl(lambda: [("class:form.error", self.error)]), height=1, wrap_lines=True),
             filter=Condition(lambda: bool(self.error))))
         hint = help_text or "Enter submit · Tab/Shift+Tab move · Esc cancel"
-        rows.append(Window(FormattedTextControl(lambda: [("class:form.help", "working…" if self.busy else hint)]),
-                           height=1))
+        rows.append(Window(FormattedTextControl(lambda: [
+            ("class:form.notice" if self.notice and not self.busy else "class:form.help",
+             "working…" if self.busy else (self.notice or hint))]), height=1, wrap_lines=True))
         kb = KeyBindings()
 
         @kb.add("tab")
@@ -162,7 +230,7 @@ class Form:
             if buf.complete_state is not None:
                 buf.complete_next()
             else:
-                event.app.layout.focus_next()
+                self.focus_step(1)
 
         @kb.add("s-tab")
         def _prev(event: KeyPressEvent) -> None:
@@ -170,7 +238,7 @@ class Form:
             if buf.complete_state is not None:
                 buf.complete_previous()
             else:
-                event.app.layout.focus_previous()
+                self.focus_step(-1)
 
         @kb.add("enter")
         def _submit(event: KeyPressEvent) -> None:
@@ -182,22 +250,67 @@ class Form:
             self.submit()
 
         @kb.add("escape", eager=True)
-        @kb.add("c-q")
         def _cancel(event: KeyPressEvent) -> None:
             buf = event.app.current_buffer
             if buf.complete_state is not None:
-                buf.cancel_completion()
+                buf.cancel_completion()  # the first Esc closes the completion menu
                 return
             self.on_close()
 
+        @kb.add("c-q", eager=True)
+        def _close(event: KeyPressEvent) -> None:
+            self.on_close()
+
         self.container = Frame(HSplit(rows, padding=0), title=title, style="class:form", key_bindings=kb,
-                               width=Dimension(min=40, preferred=90, max=110))
+                               width=Dimension(min=40, preferred=90, max=110), modal=True)
+        self._inside: set[Any] | None = None
+
+    def _label(self, f: FormField, window: Window) -> StyleAndTextTuples:
+        text = (f.label or f.key)[:LABEL_WIDTH - 3]
+        if _is_focused(window):
+            return [("class:form.label.focused", f"▸ {text} ")]
+        return [("class:form.label", f"  {text} ")]
+
+    def _set_notice(self, text: str) -> None:
+        self.notice = text
 
     def first_focus(self) -> Any:
         """The widget to focus when the form opens."""
-        for w in self.inputs.values():
-            return w.window if isinstance(w, _Toggle) else w
-        return self.container
+        return self.windows[0] if self.windows else self.container
+
+    def contains(self, window: Any) -> bool:
+        """True when ``window`` is part of this form."""
+        if self._inside is None:
+            self._inside = _windows_of(self.container)
+        return window in self._inside
+
+    def focused_key(self) -> str | None:
+        """The key of the field holding the focus, or None."""
+        try:
+            current = get_app().layout.current_window
+        except Exception:
+            return None
+        for key, w in self.inputs.items():
+            if w.window is current:
+                return key
+        return None
+
+    def focus_step(self, step: int) -> None:
+        """Move the focus ``step`` inputs forward (negative: back), wrapping, never out of the form."""
+        if not self.windows:
+            return
+        layout = get_app().layout
+        current = layout.current_window
+        if current in self.windows:
+            i = (self.windows.index(current) + step) % len(self.windows)
+        else:
+            i = 0 if step > 0 else len(self.windows) - 1
+        self.notice = ""
+        layout.focus(self.windows[i])
+
+    def focus_field(self, key: str) -> None:
+        """Focus the input of field ``key``."""
+        get_app().layout.focus(self.inputs[key].window)
 
     def values(self) -> dict[str, Any]:
         """The entered values, typed (ints parsed, lists split); raises ValueError on bad input."""
@@ -279,7 +392,8 @@ class PickerItem:
 
 @dataclass
 class Picker:
-    """A fuzzy-search list: type to filter, ↑/↓ to move, Enter picks, Esc closes.
+    """A fuzzy-search list: type to filter, ↑/↓ (or Tab / Shift+Tab, wrapping) to move, Enter picks,
+    Esc closes.
 
     ``pinned`` items keep their place at the top of the list whatever the score.
     """
@@ -309,6 +423,16 @@ class Picker:
         def _up(event: KeyPressEvent) -> None:
             self.index = max(0, self.index - 1)
 
+        @kb.add("tab")
+        def _tab(event: KeyPressEvent) -> None:
+            n = len(self.filtered())
+            self.index = (self.index + 1) % n if n else 0
+
+        @kb.add("s-tab")
+        def _stab(event: KeyPressEvent) -> None:
+            n = len(self.filtered())
+            self.index = (self.index - 1) % n if n else 0
+
         @kb.add("enter")
         def _pick(event: KeyPressEvent) -> None:
             items = self.filtered()
@@ -318,17 +442,21 @@ class Picker:
                 self.on_pick(item.value)
 
         @kb.add("escape", eager=True)
-        @kb.add("c-q")
+        @kb.add("c-q", eager=True)
         def _close(event: KeyPressEvent) -> None:
             self.on_close()
 
         body = Window(FormattedTextControl(self._list), height=Dimension(min=3, max=16))
         self.container = Frame(HSplit([self.query, body]), title=self.title, key_bindings=kb, style="class:form",
-                               width=Dimension(min=40, preferred=80, max=100))
+                               width=Dimension(min=40, preferred=80, max=100), modal=True)
 
     def first_focus(self) -> Any:
         """The query input."""
         return self.query
+
+    def contains(self, window: Any) -> bool:
+        """True when ``window`` is part of this picker."""
+        return window in _windows_of(self.container)
 
     def filtered(self) -> list[PickerItem]:
         """Items matching the query, pinned first, then best score first."""
@@ -375,7 +503,7 @@ class Confirm:
 
         @kb.add("n")
         @kb.add("escape", eager=True)
-        @kb.add("c-q")
+        @kb.add("c-q", eager=True)
         def _no(event: KeyPressEvent) -> None:
             self.on_close()
 
@@ -383,8 +511,12 @@ class Confirm:
             [("class:form.label", message + "\n\n"), ("class:form.help", "y / Enter: yes    n / Esc: no")],
             focusable=True, show_cursor=False), wrap_lines=True)
         self.container = Frame(self._window, title=title, key_bindings=kb, style="class:form.danger",
-                               width=Dimension(min=30, preferred=70, max=90))
+                               width=Dimension(min=30, preferred=70, max=90), modal=True)
 
     def first_focus(self) -> Any:
         """The message window (it holds the key bindings' focus)."""
         return self._window
+
+    def contains(self, window: Any) -> bool:
+        """True when ``window`` is part of this dialog."""
+        return window is self._window or window in _windows_of(self.container)

@@ -167,18 +167,40 @@ class SettingsTab:
             ("projects", "n"): self.new_project, ("projects", "i"): self.quick_add,
             ("backends", "n"): self.new_backend,
         }
-        if (sec, key) in handlers:
-            handlers[(sec, key)]()
+        if key == "i" or (sec, key) in handlers:
+            handlers.get((sec, key), self.quick_add)()  # quick add works from any row
             return
-        if row.kind == "project":
-            {"e": self.edit_project, "d": self.delete_project, "a": self.apple_events}.get(key, lambda r: None)(row)
-        elif row.kind == "backend":
-            {"e": self.edit_backend, "d": self.set_default_backend, "m": self.edit_model}.get(
-                key, lambda r: None)(row)
+        row_actions: dict[str, dict[str, Any]] = {
+            "project": {"e": self.edit_project, "d": self.delete_project, "a": self.apple_events},
+            "backend": {"e": self.edit_backend, "d": self.set_default_backend, "m": self.edit_model},
+        }
+        action = row_actions.get(row.kind, {}).get(key)
+        if action is not None:
+            action(row)
         elif row.kind == "setting" and key in ("enter", "right", "left"):
             self.change_setting(row, -1 if key == "left" else 1)
         elif row.kind == "plugin" and key == "enter":
             self.plugin_form(row)
+        else:
+            self.tui.set_status(self.why_not(row, key))
+
+    def why_not(self, row: SRow, key: str) -> str:
+        """The status line for a key that does nothing on ``row``: what it would do, and where."""
+        shown = "Enter" if key == "enter" else {"left": "◀", "right": "▶"}.get(key, key)
+        where = {
+            "n": "on the Projects or Backends rows (new project / backend)",
+            "e": "on a project or backend row (edit it)",
+            "d": "on a project row (delete it) or a backend row (make it the default)",
+            "a": "on a project row (its AppleEvents allowlist)",
+            "m": "on a backend row (its default model)",
+            "t": "on a Scheduled Tasks row (toggle a schedule) — no scheduler section is loaded",
+            "r": "on a Scheduled Tasks row (run a schedule now) — no scheduler section is loaded",
+            "enter": "on a setting (change it) or a plugin section (its form)",
+            "left": "on a setting (previous choice)", "right": "on a setting (next choice)",
+        }.get(key, "")
+        what = {"header": "a section title", "status": "a status row", "project": "a project",
+                "backend": "a backend", "setting": "a setting", "plugin": "a plugin section"}.get(row.kind, "this row")
+        return f"{shown} does nothing on {what}" + (f"; it works {where}" if where else "")
 
     def _form(self, title: str, fields: list[FormField], submit: Any) -> None:
         self.tui.open_modal(Form(title, fields, submit, on_close=self.tui.close_modal, run=self.tui.spawn))

@@ -136,7 +136,7 @@ def render_task_line(task: dict[str, Any], *, selected: bool, spinner_style: str
     name = task_name(task)
     frags.append((f"{base} class:task.name", name))
     right: StyleAndTextTuples = []
-    if needs_you(task):
+    if needs_you(task) and not task.get("archived"):
         right.append((f"{base} class:status.needs", " ◀ needs you"))
     elif task.get("status") == "pending":
         right.append((f"{base} class:task.dim", " pending"))

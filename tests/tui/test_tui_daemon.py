@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from argus.plugins.tui.client import ArgusClient
@@ -251,5 +252,174 @@ def test_quick_add_scans_on_the_daemon_and_imports(daemon, tmp_path) -> None:
         names = {p["name"] for p in api(daemon, "GET", "/api/projects/full")["projects"]}
         assert names == {"one"}
         await h.until_screen(str(root / "one"))
+
+    run_scenario(local_client(daemon), scenario)
+
+
+# ---- dialogs keep the focus --------------------------------------------------------------------
+
+TAB, SHIFT_TAB = "\t", "\x1b[Z"
+NEW_TASK_FIELDS = ["project", "backend", "model", "prompt", "name"]  # Tab order; the form opens on prompt
+FIELD_LABELS = {"project": "Project", "backend": "Backend", "model": "Model", "prompt": "Prompt", "name": "Name"}
+
+
+def _text_values(form: Any) -> dict[str, str]:
+    return {k: w.text for k, w in form.inputs.items() if hasattr(w, "text")}
+
+
+def test_new_task_form_tab_cycles_its_own_fields_and_esc_closes(daemon, project) -> None:
+    """Tab / Shift+Tab N times (N = 1..6) from Prompt: typed text lands in the field they reach
+    (wrapping around, never behind the dialog), that field is marked, and Esc closes the form."""
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("No tasks yet")
+        for key, step in ((TAB, 1), (SHIFT_TAB, -1)):
+            for n in range(1, 7):
+                h.keys("n")
+                await h.until(lambda: h.tui.modal is not None and h.tui.modal.title == "New task", what="form")
+                form = h.tui.modal
+                await h.until_screen("▸ Prompt")
+                before = _text_values(form)
+                backend_before = form.inputs["backend"].value
+                h.keys(key * n)
+                expected = NEW_TASK_FIELDS[(NEW_TASK_FIELDS.index("prompt") + step * n) % len(NEW_TASK_FIELDS)]
+                await h.until(lambda form=form, expected=expected: form.focused_key() == expected,
+                              what=f"{n}×{key!r} to focus {expected}")
+                await h.until_screen("▸ " + FIELD_LABELS[expected])
+                assert h.screen().count("▸ ") == 1, h.screen()
+                h.keys("xyz")
+                if expected == "backend":
+                    # A choice is not text: the form says so instead of swallowing the keys silently.
+                    await h.until_screen("Backend is a choice")
+                    assert _text_values(form) == before
+                    assert form.inputs["backend"].value == backend_before
+                else:
+                    want = {**before, expected: before[expected] + "xyz"}
+                    await h.until(lambda form=form, want=want: _text_values(form) == want,
+                                  what=f"xyz typed into {expected}")
+                    await h.until_screen(before[expected] + "xyz")
+                h.keys(ESC)
+                await h.until(lambda: h.tui.modal is None, what=f"Esc closes the form ({n}×{key!r})")
+                await h.until_gone("New task")
+                assert h.tui.app.layout.current_window is h.tui.tasks_window
+        assert not api(daemon, "GET", "/api/tasks")["tasks"]
+
+    run_scenario(local_client(daemon), scenario)
+
+
+def test_every_dialog_keeps_the_focus_and_closes_on_esc(daemon, project) -> None:
+    """Rename, confirmations, settings forms and the ctrl+k switcher: Tab never leaves them, Esc
+    closes them, and a focus stolen from behind (an event refocusing the body) comes back."""
+    make_task(daemon, project, name="gamma")
+    done = make_task(daemon, project, name="delta")
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("gamma")
+        await h.until_screen("delta")
+        h.tui.tasklist.selected_id = next(t for t in h.tui.tasklist.task_ids()
+                                          if h.tui.state.tasks[t].get("name") == "gamma")
+
+        async def check(open_keys: str, title: str, *, typed: str = "", field: str = "") -> None:
+            h.keys(open_keys)
+            await h.until(lambda: h.tui.modal is not None, what=f"{title} opens")
+            await h.until_screen(title)
+            modal = h.tui.modal
+            for _ in range(7):
+                h.keys(TAB)
+            h.keys(SHIFT_TAB * 3)
+            await asyncio.sleep(0.1)
+            assert modal.contains(h.tui.app.layout.current_window), title
+            h.tui.focus_body()  # what an event arriving while the dialog is open does
+            assert modal.contains(h.tui.app.layout.current_window), title
+            h.tui.app.layout.focus(h.tui.current_tab().focus)  # anything else moving the focus out
+            if typed:
+                h.keys(typed)
+                await h.until(lambda: typed in modal.inputs[field].text, what=f"{typed!r} in {title}")
+            h.keys(ESC)
+            await h.until(lambda: h.tui.modal is None, what=f"Esc closes {title}")
+            await h.until_gone(title)
+
+        await check("r", "Rename gamma", typed="zz", field="name")
+        await check(CTRL_D, "Destroy task")
+        h.keys("\x12")  # ctrl+r with nothing completed: said, no dialog
+        await h.until(lambda: h.tui.status_text == "no completed tasks to prune", what="nothing to prune")
+        assert h.tui.modal is None
+        api(daemon, "POST", f"/api/tasks/{done['id']}/status", json={"status": "complete"})
+        await h.until_screen("✓ delta")
+        await check("\x12", "Prune completed")
+        h.keys("3")
+        await h.until_screen("Backends")
+        tab = h.tui.settings
+        tab.index = next(i for i, r in enumerate(tab.rows) if r.kind == "project")
+        await check("e", "Edit project demo-proj", typed="qq", field="path")
+        await check("d", "Delete project")
+        tab.index = next(i for i, r in enumerate(tab.rows) if r.kind == "backend")
+        await check("n", "New backend", typed="bb", field="name")
+        h.keys("1")
+        await h.until_screen("gamma")
+        h.keys(ENTER)
+        await h.until(lambda: h.tui.mode == "agent", what="agent view")
+        await h.until_screen("? for shortcuts", timeout=20)
+        h.keys("\x0b")  # ctrl+k
+        await h.until_screen("Switch task")
+        picker = h.tui.modal
+        h.keys(TAB * 3 + "gam")
+        await h.until(lambda: picker.query.text == "gam", what="query typed")
+        assert picker.contains(h.tui.app.layout.current_window)
+        h.keys(ESC)
+        await h.until(lambda: h.tui.modal is None, what="Esc closes the switcher")
+        assert h.tui.mode == "agent" and h.tui.agent.focus == "terminal"
+        assert h.tui.app.layout.current_window is h.tui.agent.term_window
+
+    run_scenario(local_client(daemon), scenario)
+
+
+def test_keys_that_cannot_act_say_why(daemon, project, tmp_path, monkeypatch) -> None:
+    """Keys with nothing to act on explain themselves in the status line instead of doing nothing,
+    and an opener that fails (no browser here) is reported, not claimed as "opened"."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    opener = bin_dir / "xdg-open"
+    opener.write_text("#!/bin/sh\necho \"xdg-open: no method available for opening '$1'\" >&2\nexit 3\n")
+    opener.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("No tasks yet")
+        h.keys(ENTER)
+        await h.until(lambda: h.tui.status_text == "no task selected", what="Enter without a task")
+        h.keys("3")
+        await h.until_screen("Backends")
+        tab = h.tui.settings
+        tab.index = next(i for i, r in enumerate(tab.rows) if r.kind == "setting")
+        for key, shown in (("e", "e does nothing on a setting"), ("m", "m does nothing on a setting"),
+                           ("t", "t does nothing on a setting")):
+            h.keys(key)
+            await h.until(lambda shown=shown: h.tui.status_text.startswith(shown), what=shown)
+        tab.index = 0
+        h.keys(ENTER)
+        await h.until(lambda: h.tui.status_text.startswith("Enter does nothing on a section title"), what="Enter")
+        h.keys("i")  # quick add works from any row
+        await h.until_screen("Quick add projects")
+        h.keys(ESC)
+        await h.until(lambda: h.tui.modal is None, what="closed")
+
+        task = make_task(daemon, project, name="opener")
+        h.keys("1")
+        await h.until_screen("opener")
+        h.tui.tasklist.selected_id = task["id"]
+        h.keys(ENTER)
+        await h.until_screen("? for shortcuts", timeout=20)
+        h.keys("\x1b[1;2A")  # Shift+Up: the short session fits on the screen
+        await h.until(lambda: h.tui.status_text.startswith("nothing to scroll back"), what="nothing to scroll")
+        assert "SCROLL" not in h.screen()
+        h.keys("\x1a")  # ctrl+z: the side panes, focus on the changes list (ARGUS_DEMO.md)
+        await h.until(lambda: h.tui.agent.selected_path() == "ARGUS_DEMO.md", what="the changes list")
+        h.keys("o")
+        await h.until(lambda: "could not open" in h.tui.status_text, what="the opener's failure")
+        assert "no method available" in h.tui.status_text and h.tui.status_error
 
     run_scenario(local_client(daemon), scenario)

@@ -1,7 +1,8 @@
 """End to end in a real terminal: ``argus`` under tmux with a temporary ARGUS_HOME.
 
-Create a task from the New Task form, watch the agent view, type and see the echo, go back,
-quit, and check the agent is still running (it belongs to the daemon, not the TUI).
+Create a task from the New Task form (after a Tab round trip through its fields), watch the agent
+view, type and see the echo, go back, quit, and check the agent is still running (it belongs to the
+daemon, not the TUI).
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; screen:\n{screen}")
 
+    def wait_gone(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = self.screen()
+        while text in screen:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never went away; screen:\n{screen}")
+            time.sleep(0.1)
+            screen = self.screen()
+        return screen
+
     def alive(self) -> bool:
         return subprocess.run([TMUX, "-L", self.name, "has-session", "-t", "argus"],
                               capture_output=True).returncode == 0
@@ -101,7 +112,26 @@ def test_argus_in_tmux_task_from_form_echo_back_quit_agent_survives(tmux_argus: 
         assert time.monotonic() < deadline, t.screen()
         time.sleep(0.1)
     t.send("n")
-    t.wait("New task")
+    t.wait("▸ Prompt")  # the form opens on the prompt, marked as focused
+    # Three Tabs reach Backend (a choice): typed letters are explained, Esc still closes the form.
+    t.send("Tab", "Tab", "Tab")
+    t.wait("▸ Backend")
+    t.send("-l", "qqq")
+    t.wait("Backend is a choice")
+    t.send("Escape")
+    screen = t.wait_gone("New task")
+    assert "qqq" not in screen
+    # A full round trip: Tab wraps from Name to Project, Shift+Tab goes back, both stay in the form.
+    t.send("n")
+    t.wait("▸ Prompt")
+    t.send("Tab", "Tab")
+    t.wait("▸ Project")
+    t.send("Tab", "Tab", "Tab")
+    t.wait("▸ Prompt")
+    t.send("BTab")
+    t.wait("▸ Model")
+    t.send("Tab")
+    t.wait("▸ Prompt")
     t.send("-l", "write a limerick")
     t.send("Enter")
     t.wait("? for shortcuts", timeout=30)  # the agent view, with the fake agent's prompt

@@ -8,7 +8,7 @@ from pathlib import Path
 from argus.plugins.tui.agentview import key_bytes
 from argus.plugins.tui.client import SseParser
 from argus.plugins.tui.dagview import dag_lines
-from argus.plugins.tui.forms import fuzzy_score
+from argus.plugins.tui.forms import Form, FormField, fuzzy_score
 from argus.plugins.tui.panes import split_rows
 from argus.plugins.tui.settings_tab import scan_git_repos
 from argus.plugins.tui.state import AppState, format_elapsed, needs_you, next_status
@@ -198,3 +198,26 @@ def test_scan_finds_git_repos(tmp_path: Path) -> None:
         (tmp_path / rel).mkdir(parents=True)
     found = {p.name for p in scan_git_repos(tmp_path)}
     assert found == {"one", "two"}
+
+
+def test_form_choice_fields_take_type_ahead_and_explain_other_keys() -> None:
+    form = Form("t", [FormField("name", "Name"),
+                      FormField("backend", "Backend", "enum", "claude", ["claude", "codex", "demo", "pi"]),
+                      FormField("ok", "OK", "bool", False)], lambda v: None)
+    backend, ok = form.inputs["backend"], form.inputs["ok"]
+    assert [w for w in form.windows] == [form.inputs[k].window for k in ("name", "backend", "ok")]
+    backend.type_ahead("c")
+    assert backend.value == "codex" and form.notice == ""
+    backend.type_ahead("c")
+    assert backend.value == "claude"  # the next choice starting with c, wrapping
+    backend.type_ahead("P")
+    assert backend.value == "pi"
+    backend.type_ahead("x")
+    assert backend.value == "pi" and "Backend is a choice" in form.notice
+    backend.cycle(1)
+    assert backend.value == "claude" and form.notice == ""
+    ok.type_ahead("y")
+    assert ok.value is True
+    ok.type_ahead("q")
+    assert "OK is a choice" in form.notice
+    assert form.values() == {"name": "", "backend": "claude", "ok": True}
