@@ -112,7 +112,9 @@ def parse_fields(raw: Any) -> list[dict[str, Any]]:
         if ftype not in ("bool", "int", "string", "enum"):
             raise Invalid(f"field {item['key']}: type must be bool, int, string or enum")
         choices = item.get("choices") or item.get("options") or []
-        if ftype == "enum" and (not isinstance(choices, list) or not choices):
+        if not isinstance(choices, list):
+            raise Invalid(f"field {item['key']}: choices must be a list")
+        if ftype == "enum" and not choices:
             raise Invalid(f"field {item['key']}: an enum needs choices")
         f = Field(item["key"], ftype, item.get("default"), str(item.get("label", "")),
                   str(item.get("help", "")), tuple(str(c) for c in choices))
@@ -247,6 +249,8 @@ class Registry:
         url = body.get("callback_url")
         if stype == "form" or url is not None:
             url = _check_url(url, ("http", "https", "ws", "wss"))
+        if body.get("auth_header") is not None and not isinstance(body.get("auth_header"), str):
+            raise Invalid("auth_header must be a string")
         section = Section(scope, title.strip(), stype, url, parse_fields(body.get("fields")),
                           body.get("auth_header"))
         self.sections[(scope, section.title)] = section

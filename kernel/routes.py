@@ -240,6 +240,8 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
         if p.is_master:
             body = await json_body()
             scope = body.get("scope") or "master"
+            if not isinstance(scope, str):
+                raise Invalid("scope must be a string")
         else:
             scope = _scope_of_caller()
             body = await json_body()

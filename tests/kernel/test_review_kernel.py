@@ -35,3 +35,23 @@ def test_an_unusable_api_port_does_not_kill_the_daemon(daemon_factory: Any) -> N
         port = free_port()
         assert c.put("/api/settings", json={"api": {"http_port": port}}).status_code == 200
         wait_for(lambda: _api_answers(port, d.headers), what="the API on the new port")
+
+
+def test_malformed_plugin_registrations_are_400(daemon: Any) -> None:
+    """Wrong types in registrations: non-list ``choices`` was a 500 (TypeError); a list
+    ``auth_header`` or view ``scope`` was stored and broke later (httpx raises on a list header)."""
+    from kernel_helpers import bearer, mint_scope
+
+    scope = mint_scope(daemon.home, daemon.client, "revw")
+    headers = bearer(scope["token"])
+    url = f"{daemon.url}/api/plugins/settings/sections"
+    bad_sections = [
+        {"title": "t", "callback_url": "http://127.0.0.1:9/x", "fields": [{"key": "k", "choices": 5}]},
+        {"title": "t", "callback_url": "http://127.0.0.1:9/x", "auth_header": ["x"]},
+    ]
+    for body in bad_sections:
+        resp = httpx.post(url, json=body, headers=headers, timeout=10)
+        assert resp.status_code == 400, (body, resp.status_code, resp.text[:200])
+    resp = daemon.client.post("/api/plugins/views", json={"scope": ["x"], "title": "t", "hotkey": "z",
+                                                          "callback_url": "ws://127.0.0.1:9/v"})
+    assert resp.status_code == 400, resp.text
