@@ -20,6 +20,9 @@ import httpx
 LOCAL_BASE = "http://argus.local"
 
 
+# Stop/restart/delete/prune wait for agents to exit and for git: allow more than a read.
+ACTION_TIMEOUT = 60.0
+
 class ApiError(Exception):
     """A failed call: ``status`` is the HTTP code, or 0 when the daemon was unreachable."""
 
@@ -213,16 +216,17 @@ class ArgusClient:
         return await self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
     async def post(self, path: str, body: Any = None) -> Any:
-        """POST a JSON body to ``path``; JSON result."""
-        return await self.request("POST", path, json_body=body if body is not None else {})
+        """POST a JSON body to ``path``; JSON result (actions may stop agents: a longer timeout)."""
+        return await self.request("POST", path, json_body=body if body is not None else {},
+                                  timeout=ACTION_TIMEOUT)
 
     async def put(self, path: str, body: Any) -> Any:
         """PUT a JSON body to ``path``; JSON result."""
         return await self.request("PUT", path, json_body=body)
 
     async def delete(self, path: str) -> Any:
-        """DELETE ``path``; JSON result."""
-        return await self.request("DELETE", path)
+        """DELETE ``path``; JSON result (deleting kills the agent and removes a worktree)."""
+        return await self.request("DELETE", path, timeout=ACTION_TIMEOUT)
 
     async def send_input(self, task_id: str, data: bytes) -> None:
         """Write raw bytes to a task's PTY (``POST /api/tasks/{id}/input``)."""
