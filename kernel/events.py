@@ -60,14 +60,15 @@ class EventBus:
 
     def __init__(self, ring_size: int = RING_SIZE, *, start_id: int = 0) -> None:
         self._ring: deque[Event] = deque(maxlen=ring_size)
+        self._start = start_id
         self._ids = itertools.count(start_id + 1)
         self._subscribers: set[trio.MemorySendChannel[Event]] = set()
         self._listeners: list[Callable[[Event], None]] = []
 
     @property
     def last_id(self) -> int:
-        """The id of the newest event, or 0."""
-        return self._ring[-1].id if self._ring else 0
+        """The id of the newest event (the start id before the first event)."""
+        return self._ring[-1].id if self._ring else self._start
 
     def add_listener(self, fn: Callable[[Event], None]) -> None:
         """Call ``fn(event)`` synchronously for every event (the ``argus_event`` hook)."""
@@ -92,14 +93,20 @@ class EventBus:
         return event
 
     def since(self, cursor: int) -> tuple[list[Event], bool]:
-        """Events with id > cursor, and whether the cursor fell out of the ring (resync)."""
-        if not self._ring:
-            return [], cursor > self.last_id
-        oldest = self._ring[0].id
-        if cursor < oldest - 1:
+        """Events with id > cursor, and whether the client must re-snapshot (resync).
+
+        ``0`` means "everything this daemon still has". A cursor from an earlier daemon life is
+        older than this life's first id (ids start at the daemon's start time in microseconds),
+        and one from the future is unknown: both resync.
+        """
+        first = self._start + 1
+        wrapped = bool(self._ring) and self._ring[0].id > first
+        if cursor == 0:
+            return ([], True) if wrapped else (list(self._ring), False)
+        if cursor > self.last_id or cursor < self._start:
             return [], True
-        if cursor > self._ring[-1].id:
-            return [], True  # a cursor from the future: another daemon's life
+        if self._ring and cursor < self._ring[0].id - 1:
+            return [], True
         return [e for e in self._ring if e.id > cursor], False
 
     @asynccontextmanager

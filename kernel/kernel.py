@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -57,7 +58,9 @@ class Kernel:
         self.paths = paths or Paths.default()
         self.config = ConfigFile(self.paths.config)
         self.db = Database(self.paths.db)
-        self.bus = EventBus()
+        # Ids keep increasing across daemon restarts (they start at the start time in µs), so a
+        # client's cursor from an earlier life gets a resync instead of a replay with holes.
+        self.bus = EventBus(start_id=int(time.time() * 1_000_000))
         self.settings = Settings(self.db, self.config)
         early_saved = self._saved_disabled()
         self.pm: pluggy.PluginManager

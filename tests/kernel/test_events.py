@@ -284,3 +284,15 @@ def test_sse_replays_from_zero_for_a_device_token(daemon: Any) -> None:
     msgs = _events(daemon, 0, lambda m: any(x.event == "daemon.started" for x in m),
                    headers={"Authorization": f"Bearer {device['token']}"})
     assert any(m.event == "daemon.started" for m in msgs)
+
+
+def test_a_cursor_from_an_earlier_daemon_life_resyncs() -> None:
+    """Ids start at the daemon's start time, so an old life's cursor is below this life's ids."""
+    old = EventBus(start_id=1_000)
+    for _ in range(5):
+        old.publish("t.x", {})
+    cursor = old.last_id  # 1005, what a client saw before the restart
+    new = EventBus(start_id=2_000)  # the restarted daemon
+    new.publish("task.updated", {})
+    assert new.since(cursor) == ([], True)
+    assert [e.id for e in new.since(0)[0]] == [2_001]
