@@ -37,6 +37,8 @@ class Field:
     label: str = ""
     help: str = ""
     choices: Sequence[str] = ()
+    min: int | None = None
+    max: int | None = None
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` converted to this field's type, or raise ``ValueError``."""
@@ -50,9 +52,12 @@ class Field:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(f"{self.key}: expected an integer")
             try:
-                return int(value)
+                number = int(value)
             except (TypeError, ValueError):
                 raise ValueError(f"{self.key}: expected an integer") from None
+            if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
+                raise ValueError(f"{self.key}: must be between {self.min} and {self.max}")
+            return number
         if self.type == "enum":
             if value not in self.choices:
                 raise ValueError(f"{self.key}: must be one of {', '.join(self.choices)}")
@@ -73,6 +78,10 @@ class Field:
                                "label": self.label or self.key, "help": self.help}
         if self.choices:
             out["choices"] = list(self.choices)
+        if self.min is not None:
+            out["min"] = self.min
+        if self.max is not None:
+            out["max"] = self.max
         return out
 
 

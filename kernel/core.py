@@ -27,10 +27,10 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
     return [
         SettingsSection("api", "Remote API", [
             Field("enabled", "bool", False, "Enabled", "Serve the REST API + PWA on TCP (127.0.0.1 + Tailscale)"),
-            Field("http_port", "int", API_PORT, "HTTP port"),
+            Field("http_port", "int", API_PORT, "HTTP port", min=1, max=65535),
         ]),
         SettingsSection("mcp", "MCP server", [
-            Field("http_port", "int", MCP_PORT, "MCP port", "Streamable HTTP on 127.0.0.1"),
+            Field("http_port", "int", MCP_PORT, "MCP port", "Streamable HTTP on 127.0.0.1", min=1, max=65535),
         ]),
         SettingsSection("supervisor", "Session supervisor", [
             Field("enabled", "bool", True, "Enabled",

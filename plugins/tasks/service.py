@@ -349,6 +349,11 @@ class TaskService:
             raise Invalid("project is required")
         proj = self.project(project) if project else None
         assert proj is not None
+        if proj.get("source") == "config" and self.store.project(project) is None:
+            # Tasks reference a projects row: give a config.toml-only project its DB row (the
+            # config entry still wins wherever projects are read).
+            self.store.insert_project(project, proj["path"], proj["branch"], proj["backend"],
+                                      self._sandbox(None))
         if not (name or "").strip() and not prompt.strip():
             raise Invalid("a name or a prompt is required")
         backend_name = backend or proj.get("backend") or self.default_backend()
@@ -654,9 +659,22 @@ class TaskService:
         async with self._task_lock(task_id):
             await self._delete(task_id, force=force)
 
+    async def _repo_of(self, row: dict[str, Any]) -> str | None:
+        """The task's repository: its project's path, else found from the worktree itself
+        (the project may have been removed from config.toml); None when neither exists."""
+        try:
+            return str(self.project(row["project"])["path"])
+        except NotFound:
+            pass
+        if os.path.isdir(row["worktree_path"]):
+            res = await gitops.git(row["worktree_path"], "rev-parse", "--path-format=absolute", "--git-common-dir")
+            if res.ok and res.stdout.strip():
+                return os.path.dirname(res.stdout.strip().rstrip("/"))
+        return None
+
     async def _delete(self, task_id: str, *, force: bool) -> None:
         row = self.get(task_id)
-        proj = self.project(row["project"])
+        repo = await self._repo_of(row)
         meta = json.loads(row["meta"] or "{}")
         # Files Argus generated in the worktree (a .mcp.json) are not the user's work: set them
         # aside for the check, and put them back if the delete is refused.
@@ -668,8 +686,8 @@ class TaskService:
                 target = aside / f"{i}-{os.path.basename(path)}"
                 os.replace(path, target)
                 moved.append((path, target))
-        if not force:
-            reason = await gitops.worktree_dirty(proj["path"], row["worktree_path"], row["branch"],
+        if not force and repo is not None:
+            reason = await gitops.worktree_dirty(repo, row["worktree_path"], row["branch"],
                                                  row["base_branch"])
             if reason:
                 for original, target in moved:
@@ -680,8 +698,9 @@ class TaskService:
         if session is not None:
             self.stopping.add(session.id)
             await session.terminate(grace=2.0)
-        await gitops.remove_worktree(proj["path"], row["worktree_path"], row["branch"], force=True,
-                                     base_branch=row["base_branch"])
+        if repo is not None:
+            await gitops.remove_worktree(repo, row["worktree_path"], row["branch"], force=True,
+                                         base_branch=row["base_branch"])
         shutil.rmtree(self._run_dir(task_id), ignore_errors=True)
         for sid in {*meta.get("sessions", []), *([row["session_id"]] if row["session_id"] else [])}:
             await self._forget(sid)
@@ -815,7 +834,13 @@ class TaskService:
         if rerender:
             self.rerendering.add(session.id)
             await session.terminate(grace=2.0)
-            await self._spawn(self.get(task_id), resume=True, cols=cols, rows=rows)
+            try:
+                await self._spawn(self.get(task_id), resume=True, cols=cols, rows=rows)
+            except Exception:
+                # The old agent is gone and the new one did not start: the task needs the user.
+                self.store.update_task(task_id, status="in_review", ended_at=utcnow())
+                self.changed(task_id)
+                raise
         return {"cols": cols, "rows": rows, "rerendered": rerender}
 
     async def links(self, task_id: str) -> list[dict[str, str]]:

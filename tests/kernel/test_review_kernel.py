@@ -23,7 +23,10 @@ def test_an_unusable_api_port_does_not_kill_the_daemon(daemon_factory: Any) -> N
     with d.unix_client() as c, socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        for port in (busy.getsockname()[1], 99999):
+        # An out-of-range port is refused up front; a busy one is only found out when binding.
+        resp = c.put("/api/settings", json={"api": {"enabled": True, "http_port": 99999}})
+        assert resp.status_code == 400 and "between 1 and 65535" in resp.json()["error"], resp.text
+        for port in (busy.getsockname()[1],):
             resp = c.put("/api/settings", json={"api": {"enabled": True, "http_port": port}})
             assert resp.status_code == 200, resp.text
             wait_for(lambda: "cannot listen on API port" in (d.home / "daemon.log").read_text()
