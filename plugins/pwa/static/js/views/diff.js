@@ -124,10 +124,7 @@ export function diffView(taskId) {
   let loadedOnce = false;
 
   async function load() {
-    // A refresh keeps the panels the reader opened (and the scroll position).
-    const wasOpen = new Set([...body.querySelectorAll('details[open]')].map((d) => d.dataset.path));
     const scroller = el.parentElement;
-    const scroll = scroller ? scroller.scrollTop : 0;
     if (!loadedOnce) mount(body, h('p.muted.pad', 'Loading diff…'));
     try {
       const [status, whole] = await Promise.all([
@@ -146,6 +143,10 @@ export function diffView(taskId) {
         mount(body, h('p.muted.pad', 'No changes in this worktree yet.'));
         return;
       }
+      // A refresh keeps the panels the reader opened (and the scroll position), read now and not
+      // before the fetch: a panel opened (or "Expand all") while it ran must stay open.
+      const wasOpen = new Set([...body.querySelectorAll('details[open]')].map((d) => d.dataset.path));
+      const scroll = scroller ? scroller.scrollTop : 0;
       mount(body, files.map((f) => panel(f, byPath.get(f.path))));
       if (!loadedOnce && files.length <= 3) setAll(true);
       for (const d of body.querySelectorAll('details')) if (wasOpen.has(d.dataset.path)) d.open = true;
