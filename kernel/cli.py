@@ -225,7 +225,7 @@ def plugins_cmd(as_json: bool) -> None:
     from .plugins import disabled_plugins, load_plugins
     from .settings import ConfigFile
 
-    paths = _paths()
+    paths = Paths.default(create=False)
     _, infos = load_plugins(disabled_plugins(ConfigFile(paths.config).data()))
     if as_json:
         _echo_json([i.to_json() for i in infos])
@@ -239,8 +239,8 @@ def _register_plugin_commands() -> None:
     from .plugins import disabled_plugins, load_plugins
     from .settings import ConfigFile
 
-    try:
-        pm, _ = load_plugins(disabled_plugins(ConfigFile(_paths().config).data()))
+    try:  # reading the config must not create ARGUS_HOME (`argus --help` writes nothing)
+        pm, _ = load_plugins(disabled_plugins(ConfigFile(Paths.default(create=False).config).data()))
     except Exception as exc:  # never let a broken plugin break the CLI
         click.echo(f"argus: plugins failed to load: {exc}", err=True)
         return

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def argus_home() -> Path:
-    """Return ``$ARGUS_HOME`` or ``~/.argus``, created with mode 0700 if missing."""
+def argus_home(*, create: bool = True) -> Path:
+    """Return ``$ARGUS_HOME`` or ``~/.argus``, created with mode 0700 if missing (unless not ``create``)."""
     home = Path(os.environ.get("ARGUS_HOME") or Path.home() / ".argus").expanduser()
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if create:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
 
 
@@ -21,9 +22,9 @@ class Paths:
     home: Path
 
     @classmethod
-    def default(cls) -> Paths:
-        """Paths for the current environment's ARGUS_HOME."""
-        return cls(argus_home())
+    def default(cls, *, create: bool = True) -> Paths:
+        """Paths for the current environment's ARGUS_HOME (``create=False``: only read, make nothing)."""
+        return cls(argus_home(create=create))
 
     @property
     def db(self) -> Path:

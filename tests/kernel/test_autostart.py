@@ -25,3 +25,11 @@ def test_install_writes_a_user_unit_for_this_home_and_uninstall_removes_it(argus
     out = run_cli("daemon", "uninstall", env=env)
     assert out.returncode == 0, out.stderr
     assert not unit.exists()
+
+
+def test_help_and_plugins_create_no_argus_home(tmp_path: Path) -> None:
+    home = tmp_path / "never-made"
+    env = {**os.environ, "ARGUS_HOME": str(home)}
+    assert run_cli("--help", env=env).returncode == 0
+    assert run_cli("plugins", env=env).returncode == 0
+    assert not home.exists()
