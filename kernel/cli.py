@@ -108,6 +108,27 @@ def daemon_status() -> None:
     sys.exit(0 if info["running"] else 1)
 
 
+@daemon.command("check")
+def daemon_check() -> None:
+    """Check that this installation can run the daemon on ARGUS_HOME (plugins load, schema known).
+
+    Prints JSON; exit 0 when a daemon could start (pending migrations are applied at start), 1 when
+    a plugin fails to load, 3 when the database was written by a newer Argus. Self-update runs it
+    with the freshly installed code before restarting the daemon.
+    """
+    from .db import migration_plan
+    from .plugins import disabled_plugins, load_plugins
+    from .settings import ConfigFile
+
+    paths = Paths.default(create=False)
+    pm, infos = load_plugins(disabled_plugins(ConfigFile(paths.config).data()))
+    migrations = [m for group in pm.hook.argus_migrations() for m in (group or [])]
+    plan = migration_plan(paths.db, migrations)
+    failed = [i.name for i in infos if "failed to load" in i.source]
+    _echo_json({"version": __version__, "plugins": [i.to_json() for i in infos], "failed": failed, **plan})
+    sys.exit(3 if plan["too_new"] else 1 if failed else 0)
+
+
 @daemon.command("install")
 def daemon_install() -> None:
     """Auto-start the daemon at login (a systemd user unit)."""

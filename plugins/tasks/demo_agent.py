@@ -36,6 +36,8 @@ the real CLIs have their value skipped too; ``--flag=value`` forms work for ever
 - ``-c key=value`` / ``--config key=value``: Codex-style config overrides (recorded; ``notify``
   is honoured, see below)
 - ``--mcp-call TOOL JSON`` (repeatable), ``--busy S``, ``--edit-file NAME``, ``--no-edit``
+- ``--print``: print mode, as ``claude -p``/``pi -p``: one answer on stdout, then exit (Codex:
+  ``exec`` as the first positional word); see ``FAKEAGENT_PRINT_*`` below
 - ``--version``, ``--help``
 - With ``FAKEAGENT_AS=codex`` (set by the ``codex`` wrapper), ``resume ID`` / ``resume --last``
   as the first positional words resume that session, like ``codex resume``.
@@ -50,6 +52,8 @@ Environment variables:
 - ``FAKEAGENT_AS``: which CLI to imitate for argument quirks (``codex``); set by the wrappers.
 - ``FAKEAGENT_RECORD``: a file to which each launch appends one JSON line (argv, cwd, parsed
   options, ``ARGUS_*`` variables with token values masked), for tests of command building.
+- ``FAKEAGENT_PRINT_ANSWER`` / ``FAKEAGENT_PRINT_DELAY`` / ``FAKEAGENT_PRINT_EXIT``: print mode's answer,
+  delay in seconds before it, and exit code.
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
 - ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex`` or ``pi``, which report only
   through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
@@ -120,6 +124,7 @@ SWITCH_FLAGS: dict[str, str] = {
     "--dangerously-skip-permissions": "skip_permissions",
     "--no-edit": "no_edit",
     "--continue": "continue_",
+    "--print": "print_mode",
 }
 # Flags of claude / codex / pi that take a value we do not use: skip the value with the flag.
 FOREIGN_VALUE_FLAGS = frozenset(
@@ -169,6 +174,7 @@ class Options:
     name: str = "demo"
     imitate: str = ""
     show: str | None = None  # "help" or "version"
+    print_mode: bool = False  # --print (codex: `exec`): answer once on stdout and exit
     ignored: list[str] = field(default_factory=list)
 
 
@@ -254,6 +260,9 @@ def parse_args(argv: list[str], env: Mapping[str, str]) -> Options:
             opts.resume = positionals.pop(0)
         else:
             opts.resume = "latest"
+    if opts.imitate == "codex" and positionals[:1] == ["exec"]:
+        positionals.pop(0)
+        opts.print_mode = True
     if opts.continue_ and not opts.resume:
         opts.resume = "latest"
     if positionals:
@@ -968,6 +977,22 @@ def _record(opts: Options, argv: list[str], env: Mapping[str, str]) -> None:
         fh.write(json.dumps(entry) + "\n")
 
 
+def print_answer(opts: Options, env: Mapping[str, str]) -> int:
+    """Print mode (``--print``; Codex's ``exec``): one answer on stdout, no terminal UI.
+
+    After ``FAKEAGENT_PRINT_DELAY`` seconds it prints ``FAKEAGENT_PRINT_ANSWER`` when set, else the
+    first three words after the last ``Task:`` of the prompt (or of the whole prompt) joined by
+    ``-``; ``FAKEAGENT_PRINT_EXIT`` sets the exit code.
+    """
+    time.sleep(float(env.get("FAKEAGENT_PRINT_DELAY") or 0))
+    answer = env.get("FAKEAGENT_PRINT_ANSWER")
+    if answer is None:
+        text = opts.prompt.rsplit("Task:", 1)[-1]
+        answer = "-".join(w.lower() for w in text.split()[:3] if w.isalnum()) or "fake-answer"
+    print(answer, flush=True)
+    return int(env.get("FAKEAGENT_PRINT_EXIT") or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse arguments, run the agent in the current terminal, return the exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -980,6 +1005,8 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, end="")
         return 0
     _record(opts, args, env)
+    if opts.print_mode:
+        return print_answer(opts, env)
 
     def _terminate(signum: int, _frame: Any) -> None:
         raise Exit(128 + signum)

@@ -411,7 +411,8 @@ class TaskService:
             _checkpoint("started")
             undo.commit()
         task = self.get(task_id)
-        self.publish("task.created", {"task": self.to_json(task)})
+        # name_given: False when the name came from the prompt (the ops plugin may auto-name it).
+        self.publish("task.created", {"task": self.to_json(task), "name_given": bool((name or "").strip())})
         return task
 
     def _hold_reason(self, task: dict[str, Any]) -> str | None:
