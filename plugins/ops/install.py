@@ -18,14 +18,15 @@ DIST = "argus-agents"
 
 
 def _editable() -> bool:
-    try:
-        raw = metadata.distribution(DIST).read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        return False
-    try:
-        return bool(json.loads(raw or "{}").get("dir_info", {}).get("editable"))
-    except ValueError:
-        return False
+    """Whether the installed distribution is an editable install (PEP 660 ``direct_url.json``)."""
+    for dist in metadata.distributions(name=DIST):
+        raw = dist.read_text("direct_url.json")
+        try:
+            if raw and json.loads(raw).get("dir_info", {}).get("editable"):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def install_mode(prefix: str | None = None) -> dict[str, Any]:
