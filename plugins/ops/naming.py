@@ -4,8 +4,8 @@ The task is created at once with the slug made from its prompt; off the request 
 job asks the task's agent CLI in print mode (Claude Code ``--print --model haiku``, ``codex exec``,
 ``pi --print``; the demo agent's ``--print``) for a name, with a short timeout
 (``autoname.timeout``, 3 s by default). The answer renames the task unless the user renamed it in
-the meantime; a timeout, an error, an unknown CLI or an unusable answer leave the slug, silently.
-``autoname.enabled = false`` turns it off.
+the meantime; a timeout, an error, an unknown CLI or an unusable answer leave the slug, silently
+(a ``task.autoname`` event says what happened). ``autoname.enabled = false`` turns it off.
 """
 
 from __future__ import annotations
@@ -118,46 +118,53 @@ class Namer:
     async def _name_one(self, req: Request) -> None:
         async with self._limit:
             try:
-                name = await self.ask(req)
+                name, reason = await self.ask(req)
             except Exception:
                 log.debug("auto-naming %s failed", req.task_id, exc_info=True)
-                return
-        if name is None:
-            return
+                name, reason = None, "error"
+        applied = False
         tasks = tasks_of(self.kernel)
-        if tasks is None:
-            return
-        try:
-            current = tasks.get(req.task_id)
-        except Exception:  # deleted meanwhile
-            return
-        if current.get("name") != req.original or name == req.original:
-            return  # the user renamed it meanwhile (or nothing to change)
-        tasks.rename(req.task_id, name)
-        self.kernel.bus.publish("task.autonamed", {"id": req.task_id, "name": name, "was": req.original})
+        if name is not None and tasks is not None:
+            try:
+                current = tasks.get(req.task_id)
+            except Exception:  # deleted meanwhile
+                current = None
+            if current is None:
+                reason = "task deleted"
+            elif current.get("name") != req.original:
+                reason = "renamed by the user"
+            elif name != req.original:
+                tasks.rename(req.task_id, name)
+                applied, reason = True, "renamed"
+            else:
+                reason = "same as the slug"
+        self.kernel.bus.publish("task.autoname", {"id": req.task_id, "name": name, "was": req.original,
+                                                  "applied": applied, "reason": reason})
 
-    async def ask(self, req: Request) -> str | None:
-        """Ask the task's CLI for a name within ``autoname.timeout`` seconds (None on any failure)."""
+    async def ask(self, req: Request) -> tuple[str | None, str]:
+        """Ask the task's CLI for a name within ``autoname.timeout`` seconds: ``(name, reason)``;
+        the name is None on any failure and the reason says which."""
         tasks = tasks_of(self.kernel)
         if tasks is None:
-            return None
+            return None, "tasks plugin not loaded"
         try:
             backend = tasks.backend(req.backend)
         except Exception:
-            return None
+            return None, "unknown backend"
         argv = print_argv(str(backend.get("command", "")), req.prompt, str(self._setting("model") or ""))
         if argv is None:
-            return None
+            return None, "the backend has no known print mode"
         timeout = float(self._setting("timeout"))
         with trio.move_on_after(timeout):
             proc = await trio.run_process(argv, check=False, capture_stdout=True, capture_stderr=True,
                                           stdin=subprocess.DEVNULL, cwd=str(self.kernel.paths.home),
                                           deliver_cancel=_kill)
             if proc.returncode != 0:
-                return None
-            return clean_name(proc.stdout.decode("utf-8", "replace"))
+                return None, f"the CLI exited with {proc.returncode}"
+            name = clean_name(proc.stdout.decode("utf-8", "replace"))
+            return name, "answered" if name else "unusable answer"
         log.info("auto-naming %s: no answer within %.0f s; keeping the slug", req.task_id, timeout)
-        return None
+        return None, "timeout"
 
 
 async def _kill(proc: trio.Process) -> None:
