@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from argus_testkit import Daemon, wait_for
-
 from argus.plugins.ops.naming import clean_name, print_argv
+from argus_testkit import Daemon, wait_for
 
 PROMPT = "please fix the login bug on the settings page"
 SLUG = "fix-login-bug-settings-page"
