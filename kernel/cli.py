@@ -131,7 +131,7 @@ def daemon_check() -> None:
 
 @daemon.command("install")
 def daemon_install() -> None:
-    """Auto-start the daemon at login (a systemd user unit)."""
+    """Auto-start the daemon at login (systemd user unit on Linux, launchd LaunchAgent on macOS)."""
     from . import autostart
 
     _echo_json(autostart.install(_paths()))
@@ -139,10 +139,10 @@ def daemon_install() -> None:
 
 @daemon.command("uninstall")
 def daemon_uninstall() -> None:
-    """Remove the auto-start unit."""
+    """Remove the auto-start unit (or LaunchAgent)."""
     from . import autostart
 
-    _echo_json(autostart.uninstall())
+    _echo_json(autostart.uninstall(_paths()))
 
 
 # -- session supervisor --------------------------------------------------------------------
