@@ -63,7 +63,12 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
     def settings_payload() -> dict[str, Any]:
         values = kernel.settings.all()
         return {**values, "sections": values, "schema": kernel.settings.schema(),
-                "config_error": kernel.settings.config.error}
+                "config_error": kernel.settings.config.error,
+                # Where each value comes from, which environment variables override which keys,
+                # and what the listeners really bound (an ephemeral port, a busy one).
+                "sources": kernel.settings.sources(), "configured": kernel.settings.configured(),
+                "env": kernel.settings.env_vars(),
+                "runtime": {"api_port": kernel.api_port or None, "mcp_port": kernel.mcp_port or None}}
 
     @bp.get("/api/settings")
     async def get_settings() -> dict[str, Any]:
