@@ -63,7 +63,17 @@ def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
 
 @hookimpl
 def argus_cli(cli: click.Group) -> None:
-    """``argus doctor [--json]``."""
+    """``argus doctor [--json]`` and ``argus completion SHELL``."""
+
+    @cli.command("completion")
+    @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+    def completion_cmd(shell: str) -> None:
+        """Print the shell completion script (e.g. eval "$(argus completion bash)" in ~/.bashrc)."""
+        from click.shell_completion import get_completion_class
+
+        cls = get_completion_class(shell)
+        assert cls is not None
+        click.echo(cls(cli, {}, "argus", "_ARGUS_COMPLETE").source())
 
     @cli.command("doctor")
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
