@@ -437,6 +437,8 @@ class ArgusTui:
                 self.agent.on_event(etype, data)
         if etype == "project.scan.progress":
             self.settings.on_scan_progress(data)
+        if etype.startswith("update."):
+            self.settings.on_update_event(etype, data)
         if etype.startswith("task.") and self.mode == "tabs" and self.current_tab().builtin == "dag":
             self.request_refresh("dag")
         for cb in list(self._subscribers):
