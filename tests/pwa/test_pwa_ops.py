@@ -15,7 +15,7 @@ from test_pwa_browser import DESKTOP, app_factory, browser, fast_agents, playwri
 pytestmark = pytest.mark.browser
 
 
-def test_settings_update_doctor_and_sources(app_factory: Any, daemon: Any, tmp_path: Path) -> None:
+def test_settings_update_doctor_and_sources(app_factory: Any, daemon: Any, tmp_path: Path) -> None:  # noqa: F811
     upstream = make_repo(tmp_path / "up")
     (upstream / "pyproject.toml").write_text("[project]\nname='x'\n")
     run_git(upstream, "add", ".")
