@@ -54,6 +54,8 @@ Environment variables:
   options, ``ARGUS_*`` variables with token values masked), for tests of command building.
 - ``FAKEAGENT_PRINT_ANSWER`` / ``FAKEAGENT_PRINT_DELAY`` / ``FAKEAGENT_PRINT_EXIT``: print mode's answer,
   delay in seconds before it, and exit code.
+- ``CODEX_HOME``: as Codex (``FAKEAGENT_AS=codex``), a new session writes its rollout file under
+  ``$CODEX_HOME/sessions/YYYY/MM/DD/`` (first line ``session_meta`` with ``id`` and ``cwd``).
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
 - ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex`` or ``pi``, which report only
   through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
@@ -617,6 +619,24 @@ class Agent:
             self.say(f"  resumed session {o.resume}")
         self.say()
 
+    def write_codex_rollout(self) -> None:
+        """As Codex: record the session in ``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl``
+        (first line ``session_meta`` with the id and cwd). Only when ``CODEX_HOME`` is set."""
+        home = self.env.get("CODEX_HOME")
+        if not home:
+            return
+        now = time.gmtime()
+        folder = os.path.join(home, "sessions", time.strftime("%Y/%m/%d", now))
+        try:
+            os.makedirs(folder, exist_ok=True)
+            name = f"rollout-{time.strftime('%Y-%m-%dT%H-%M-%S', now)}-{self.opts.session_id}.jsonl"
+            meta = {"type": "session_meta", "payload": {"id": self.opts.session_id, "cwd": self.cwd,
+                                                        "originator": "codex_cli_rs"}}
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(meta) + "\n")
+        except OSError:
+            pass
+
     def busy(self, seconds: float, label: str = "Working") -> bool:
         """Show the spinner for ``seconds``; True if ESC/Ctrl-C interrupted it."""
         start = time.monotonic()
@@ -901,6 +921,8 @@ class Agent:
         """The whole life of the agent; returns its exit code."""
         o = self.opts
         self.banner()
+        if o.imitate == "codex" and not o.resume:
+            self.write_codex_rollout()
         if o.exit_code is not None:
             return o.exit_code
         if o.prompt and not o.resume:

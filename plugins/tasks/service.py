@@ -511,6 +511,12 @@ class TaskService:
         require_executable(be)
         if not os.path.isdir(task["worktree_path"]):
             raise Conflict(f"the worktree {task['worktree_path']} is gone; delete the task")
+        if resume and be["kind"] == "codex" and not task.get("agent_session_id"):
+            # No notify arrived (stopped before a turn ended): find the session in Codex's files.
+            sid = await trio.to_thread.run_sync(codex_session_for, task["worktree_path"])
+            if sid:
+                self.store.update_task(task["id"], agent_session_id=sid)
+                task = {**task, "agent_session_id": sid}
         mcp_url = f"http://127.0.0.1:{self.kernel.mcp_port}/mcp"
         hook_url = f"http://127.0.0.1:{self.kernel.mcp_port}/api/agent/hook"
         launch = build_launch(backend=be, task=task, prompt=None if resume else task["prompt"], resume=resume,
@@ -881,8 +887,43 @@ class TaskService:
         event = body.get("event")
         if not isinstance(event, str):
             raise Invalid("event is required")
+        if not row["agent_session_id"]:  # Codex says its session id in notify: keep it for `codex resume`
+            sid = codex_thread_id(body.get("payload"))
+            if sid:
+                self.store.update_task(task_id, agent_session_id=sid)
         if row["session_id"]:
             self.idle.hook(row["session_id"], event)
+
+
+_THREAD_ID = re.compile(r'"(?:thread-id|thread_id|session_id|session-id)"\s*:\s*"([0-9A-Za-z._:-]{8,128})"')
+
+
+def codex_thread_id(payload: Any) -> str | None:
+    """The session id in a Codex ``notify`` payload (JSON text, possibly cut short), or None."""
+    if not isinstance(payload, str) or "agent-turn-complete" not in payload:
+        return None
+    match = _THREAD_ID.search(payload)
+    return match.group(1) if match else None
+
+
+def codex_session_for(worktree: str, limit: int = 500) -> str | None:
+    """The newest Codex session whose recorded cwd is ``worktree``, from its rollout files
+    (``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl``, first line ``session_meta``)."""
+    root = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex") / "sessions"
+    try:
+        files = sorted(root.glob("*/*/*/rollout-*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return None
+    for path in files[:limit]:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                first = json.loads(fh.readline() or "{}")
+        except (OSError, ValueError):
+            continue
+        meta = first.get("payload", first) if isinstance(first, dict) else {}
+        if isinstance(meta, dict) and meta.get("cwd") == worktree and isinstance(meta.get("id"), str):
+            return meta["id"]
+    return None
 
 
 def _agent_path() -> str:
