@@ -8,9 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from argus_testkit import Daemon, wait_for
-
 from argus.plugins.tasks.service import codex_session_for, codex_thread_id
+from argus_testkit import Daemon, wait_for
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
