@@ -52,8 +52,9 @@ Environment variables:
 - ``FAKEAGENT_AS``: which CLI to imitate for argument quirks (``codex``); set by the wrappers.
 - ``FAKEAGENT_RECORD``: a file to which each launch appends one JSON line (argv, cwd, parsed
   options, ``ARGUS_*`` variables with token values masked), for tests of command building.
-- ``FAKEAGENT_PRINT_ANSWER`` / ``FAKEAGENT_PRINT_DELAY`` / ``FAKEAGENT_PRINT_EXIT``: print mode's answer,
-  delay in seconds before it, and exit code.
+- ``FAKEAGENT_PRINT_ANSWER`` / ``FAKEAGENT_PRINT_DELAY`` / ``FAKEAGENT_PRINT_EXIT``: print mode's answer
+  (default: empty), delay in seconds before it, and exit code; ``FAKEAGENT_PRINT_RECORD``: the file
+  print-mode launches are recorded to (never ``FAKEAGENT_RECORD``).
 - ``CODEX_HOME``: as Codex (``FAKEAGENT_AS=codex``), a new session writes its rollout file under
   ``$CODEX_HOME/sessions/YYYY/MM/DD/`` (first line ``session_meta`` with ``id`` and ``cwd``).
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
@@ -1002,16 +1003,12 @@ def _record(opts: Options, argv: list[str], env: Mapping[str, str]) -> None:
 def print_answer(opts: Options, env: Mapping[str, str]) -> int:
     """Print mode (``--print``; Codex's ``exec``): one answer on stdout, no terminal UI.
 
-    After ``FAKEAGENT_PRINT_DELAY`` seconds it prints ``FAKEAGENT_PRINT_ANSWER`` when set, else the
-    first three words after the last ``Task:`` of the prompt (or of the whole prompt) joined by
-    ``-``; ``FAKEAGENT_PRINT_EXIT`` sets the exit code.
+    After ``FAKEAGENT_PRINT_DELAY`` seconds it prints ``FAKEAGENT_PRINT_ANSWER`` (nothing when
+    unset, so auto-naming keeps the slug unless a test asks for a name); ``FAKEAGENT_PRINT_EXIT``
+    sets the exit code.
     """
     time.sleep(float(env.get("FAKEAGENT_PRINT_DELAY") or 0))
-    answer = env.get("FAKEAGENT_PRINT_ANSWER")
-    if answer is None:
-        text = opts.prompt.rsplit("Task:", 1)[-1]
-        answer = "-".join(w.lower() for w in text.split()[:3] if w.isalnum()) or "fake-answer"
-    print(answer, flush=True)
+    print(env.get("FAKEAGENT_PRINT_ANSWER", ""), flush=True)
     return int(env.get("FAKEAGENT_PRINT_EXIT") or 0)
 
 
@@ -1026,9 +1023,10 @@ def main(argv: list[str] | None = None) -> int:
     if opts.show == "help":
         print(USAGE, end="")
         return 0
-    _record(opts, args, env)
-    if opts.print_mode:
+    if opts.print_mode:  # recorded apart, so tests counting agent launches are not disturbed
+        _record(opts, args, {**env, "FAKEAGENT_RECORD": env.get("FAKEAGENT_PRINT_RECORD", "")})
         return print_answer(opts, env)
+    _record(opts, args, env)
 
     def _terminate(signum: int, _frame: Any) -> None:
         raise Exit(128 + signum)

@@ -22,7 +22,7 @@ def make_daemon(tmp_path: Path, argus_home: Path, git_repo: Path) -> Iterator[An
 
     def make(config: str = "", **env: str) -> Daemon:
         (argus_home / "config.toml").write_text(config)
-        d = Daemon(argus_home, env={"FAKEAGENT_BUSY": "0.2", "FAKEAGENT_RECORD": str(tmp_path / "record.jsonl"),
+        d = Daemon(argus_home, env={"FAKEAGENT_BUSY": "0.2", "FAKEAGENT_PRINT_RECORD": str(tmp_path / "record.jsonl"),
                                     **env})
         made.append(d)
         d.start()
@@ -67,7 +67,8 @@ def print_calls(tmp_path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [e for e in entries if "--print" in e["argv"]]
+    assert all("--print" in e["argv"] for e in entries)
+    return entries
 
 
 def test_task_without_a_name_is_renamed_from_the_cli_answer(make_daemon: Any, tmp_path: Path) -> None:
