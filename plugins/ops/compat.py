@@ -49,19 +49,35 @@ class _TasksShim:
         return dict(self._svc.backend(name))
 
 
+class _Merged:
+    """The facade's methods where it has them, the service shim's for the rest (rename, backends)."""
+
+    def __init__(self, facade: Any, shim: _TasksShim | None) -> None:
+        self._facade = facade
+        self._shim = shim
+
+    def __getattr__(self, name: str) -> Any:
+        if hasattr(self._facade, name):
+            return getattr(self._facade, name)
+        if self._shim is not None:
+            return getattr(self._shim, name)
+        raise AttributeError(name)
+
+
 def tasks_of(kernel: Any) -> Any | None:
-    """The tasks facade, or None when the tasks plugin is not loaded."""
+    """The tasks facade (plus ``rename``/``backend``/``backends``), or None without the tasks plugin."""
+    service = getattr(kernel, "tasks", None)
+    shim = _TasksShim(service) if service is not None else None
     try:
         api = importlib.import_module("argus.plugins.tasks.api")
     except ImportError:
         api = None
     if api is not None and hasattr(api, "tasks_of"):
         try:
-            return api.tasks_of(kernel)
+            return _Merged(api.tasks_of(kernel), shim)
         except Exception:
-            return None
-    service = getattr(kernel, "tasks", None)
-    return _TasksShim(service) if service is not None else None
+            return shim
+    return shim
 
 
 # -- kernel internals doctor and the CLI need (TODO(contract): expose through argus.kernel.api) --
