@@ -2,7 +2,8 @@
 
 Known CLIs get their flags: Claude Code (``--session-id``/``--resume``, ``--model``, permission
 flags, ``--mcp-config``, ``--settings`` with idle hooks), Codex (``resume ID``, ``-c`` MCP server
-and ``notify``), pi (``--model``). Anything else receives the prompt positionally or through its
+and ``notify``), pi (``--model``), opencode (``--session ID``/``--continue``, ``--model``, an
+``OPENCODE_CONFIG`` file with Argus's MCP server). Anything else receives the prompt positionally or through its
 ``prompt_flag`` and discovers Argus's MCP server from a project-local ``.mcp.json``.
 """
 
@@ -29,7 +30,7 @@ PERMISSION_FLAGS = {
     "bypass-allow": ["--allow-dangerously-skip-permissions"],
     "bypass-active": ["--dangerously-skip-permissions"],
 }
-MODEL_FLAG_KINDS = {"claude", "codex", "pi", "demo"}
+MODEL_FLAG_KINDS = {"claude", "codex", "pi", "demo", "opencode"}
 
 # Screen rules for idle detection, on the ANSI-stripped tail of the output.
 # "waiting" means the agent shows an input prompt; "busy" means it is mid-turn.
@@ -49,6 +50,7 @@ SCREEN_RULES: dict[str, dict[str, re.Pattern[str]]] = {
 }
 SCREEN_RULES["demo"] = SCREEN_RULES["claude"]
 SCREEN_RULES["pi"] = SCREEN_RULES["generic"]
+SCREEN_RULES["opencode"] = SCREEN_RULES["generic"]
 
 
 def agent_path() -> str:
@@ -58,7 +60,8 @@ def agent_path() -> str:
 
 
 def kind_of(command: str) -> str:
-    """The CLI family of a command template (``claude``, ``codex``, ``pi``, ``demo`` or ``generic``)."""
+    """The CLI family of a command template (``claude``, ``codex``, ``pi``, ``opencode``, ``demo`` or
+    ``generic``)."""
     try:
         exe = shlex.split(command)[0]
     except (ValueError, IndexError):
@@ -66,7 +69,7 @@ def kind_of(command: str) -> str:
     base = os.path.basename(exe)
     if base == "argus-demo":
         return "demo"
-    return base if base in ("claude", "codex", "pi") else "generic"
+    return base if base in ("claude", "codex", "pi", "opencode") else "generic"
 
 
 def parse_command(command: str) -> list[str]:
@@ -156,6 +159,13 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
             files.append(str(settings_file))
             out += ["--settings", str(settings_file)]
             out += PERMISSION_FLAGS.get(permission_mode, [])
+    elif kind == "opencode":
+        if resume:
+            out += ["--session", sid] if sid else ["--continue"]
+        config_file = run_dir / "opencode.json"
+        atomic_write(config_file, json.dumps({"$schema": "https://opencode.ai/config.json", "mcp": {
+            "argus": {"type": "remote", "url": mcp_url, "enabled": True}}}).encode())
+        files.append(str(config_file))
     elif kind == "codex":
         out += ["-c", f'mcp_servers.argus.url="{mcp_url}"']
         notify = [sys.executable, "-c", HOOK_SCRIPT, "Stop"]
@@ -174,6 +184,8 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
         "ARGUS_HOOK_URL": hook_url,
         "ARGUS_HOOK_TOKEN": task.get("hook_secret") or "",
     }
+    if kind == "opencode":
+        env["OPENCODE_CONFIG"] = str(run_dir / "opencode.json")
     return Launch(out, env, files)
 
 

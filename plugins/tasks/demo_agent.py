@@ -41,6 +41,8 @@ the real CLIs have their value skipped too; ``--flag=value`` forms work for ever
 - ``--version``, ``--help``
 - With ``FAKEAGENT_AS=codex`` (set by the ``codex`` wrapper), ``resume ID`` / ``resume --last``
   as the first positional words resume that session, like ``codex resume``.
+- With ``FAKEAGENT_AS=opencode`` (the ``opencode`` wrapper), ``--session/-s ID`` resumes that session
+  and a new session is recorded under ``$XDG_DATA_HOME/opencode/storage/session/`` (when set).
 
 Environment variables:
 
@@ -58,7 +60,7 @@ Environment variables:
 - ``CODEX_HOME``: as Codex (``FAKEAGENT_AS=codex``), a new session writes its rollout file under
   ``$CODEX_HOME/sessions/YYYY/MM/DD/`` (first line ``session_meta`` with ``id`` and ``cwd``).
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
-- ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex`` or ``pi``, which report only
+- ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex``, ``pi`` or ``opencode``, which report only
   through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
   whenever a fresh input prompt is shown, and ``{"event": "UserPromptSubmit", ..., "prompt"}``
   whenever a prompt is submitted (the initial one included). Synchronous, 1 s timeout, errors
@@ -234,6 +236,12 @@ def parse_args(argv: list[str], env: Mapping[str, str]) -> Options:
                 _set_config(opts, inline)
             else:
                 opts.continue_ = True
+        elif opts.imitate == "opencode" and name in ("--session", "-s"):
+            value = inline if inline is not None else (args[i] if has_next else None)
+            if inline is None and has_next:
+                i += 1
+            if value:
+                opts.resume = value
         elif name in VALUE_FLAGS:
             attr = VALUE_FLAGS[name]
             value = inline
@@ -274,7 +282,7 @@ def parse_args(argv: list[str], env: Mapping[str, str]) -> Options:
     if opts.resume:
         opts.session_id = opts.resume
     if not opts.session_id:
-        opts.session_id = str(uuid.uuid4())
+        opts.session_id = ("ses_" + uuid.uuid4().hex[:24]) if opts.imitate == "opencode" else str(uuid.uuid4())
     return opts
 
 
@@ -638,6 +646,24 @@ class Agent:
         except OSError:
             pass
 
+    def write_opencode_session(self) -> None:
+        """As opencode: record the session in
+        ``$XDG_DATA_HOME/opencode/storage/session/<project>/<id>.json`` (``id``, ``directory``).
+        Only when ``XDG_DATA_HOME`` is set (tests never write to the real home)."""
+        base = self.env.get("XDG_DATA_HOME")
+        if not base:
+            return
+        folder = os.path.join(base, "opencode", "storage", "session", "fakeproject")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            now = int(time.time() * 1000)
+            info = {"id": self.opts.session_id, "directory": self.cwd, "title": self.opts.prompt[:50],
+                    "time": {"created": now, "updated": now}}
+            with open(os.path.join(folder, f"{self.opts.session_id}.json"), "w", encoding="utf-8") as fh:
+                json.dump(info, fh)
+        except OSError:
+            pass
+
     def busy(self, seconds: float, label: str = "Working") -> bool:
         """Show the spinner for ``seconds``; True if ESC/Ctrl-C interrupted it."""
         start = time.monotonic()
@@ -684,7 +710,7 @@ class Agent:
         url = self.env.get("ARGUS_HOOK_URL")
         # The real claude/codex/pi never POST by themselves: as those, report only through the
         # CLI's own mechanisms below (settings hooks, notify) or not at all (the screen tells).
-        if url and self.opts.imitate not in ("claude", "codex", "pi"):
+        if url and self.opts.imitate not in ("claude", "codex", "pi", "opencode"):
             body = {
                 "event": event,
                 "task_id": self.env.get("ARGUS_TASK_ID"),
@@ -924,6 +950,8 @@ class Agent:
         self.banner()
         if o.imitate == "codex" and not o.resume:
             self.write_codex_rollout()
+        if o.imitate == "opencode" and not o.resume:
+            self.write_opencode_session()
         if o.exit_code is not None:
             return o.exit_code
         if o.prompt and not o.resume:

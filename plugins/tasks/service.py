@@ -511,9 +511,10 @@ class TaskService:
         require_executable(be)
         if not os.path.isdir(task["worktree_path"]):
             raise Conflict(f"the worktree {task['worktree_path']} is gone; delete the task")
-        if resume and be["kind"] == "codex" and not task.get("agent_session_id"):
-            # No notify arrived (stopped before a turn ended): find the session in Codex's files.
-            sid = await trio.to_thread.run_sync(codex_session_for, task["worktree_path"])
+        if resume and be["kind"] in ("codex", "opencode") and not task.get("agent_session_id"):
+            # Codex without a notify yet, opencode always: find the session in the CLI's own files.
+            finder = codex_session_for if be["kind"] == "codex" else opencode_session_for
+            sid = await trio.to_thread.run_sync(finder, task["worktree_path"])
             if sid:
                 self.store.update_task(task["id"], agent_session_id=sid)
                 task = {**task, "agent_session_id": sid}
@@ -651,7 +652,8 @@ class TaskService:
 
     def _resumable(self, row: dict[str, Any]) -> bool:
         """Whether the backend can resume this task's conversation by id."""
-        return bool(row["agent_session_id"]) or kind_of(self.backend(row["backend"])["command"]) == "codex"
+        kind = kind_of(self.backend(row["backend"])["command"])
+        return bool(row["agent_session_id"]) or kind in ("codex", "opencode")
 
     async def start_pending(self, task_id: str) -> None:
         """Start a task that was held back (its dependencies are now complete)."""
@@ -923,6 +925,26 @@ def codex_session_for(worktree: str, limit: int = 500) -> str | None:
         meta = first.get("payload", first) if isinstance(first, dict) else {}
         if isinstance(meta, dict) and meta.get("cwd") == worktree and isinstance(meta.get("id"), str):
             return meta["id"]
+    return None
+
+
+def opencode_session_for(worktree: str, limit: int = 500) -> str | None:
+    """The newest opencode session whose directory is ``worktree``, from opencode's storage
+    (``$XDG_DATA_HOME/opencode/storage/session/<project>/ses_*.json``). Worktrees of one repository
+    share an opencode project, so ``--continue`` alone could pick another task's session."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    root = base / "opencode" / "storage" / "session"
+    try:
+        files = sorted(root.glob("*/ses_*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return None
+    for path in files[:limit]:
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and info.get("directory") == worktree and isinstance(info.get("id"), str):
+            return info["id"]
     return None
 
 

@@ -103,6 +103,7 @@ SEED_BACKENDS = {
     "claude": ("claude", "", ""),
     "codex": ("codex --dangerously-bypass-approvals-and-sandbox", "", ""),
     "pi": ("pi", "", ""),
+    "opencode": ("opencode", "--prompt", ""),
     "demo": ("argus-demo", "", ""),
 }
 

@@ -72,3 +72,40 @@ def test_rollout_files_find_the_newest_session_of_a_worktree(tmp_path: Path, mon
     assert codex_session_for("/w/a") == "new-session-2"
     assert codex_session_for("/w/b") == "other-session"
     assert codex_session_for("/w/none") is None
+
+
+def test_opencode_is_seeded_gets_its_mcp_config_and_resumes_its_own_session(
+        argus_home: Path, git_repo: Path, tmp_path: Path) -> None:
+    record = tmp_path / "record.jsonl"
+    data_home = tmp_path / "xdg-data"
+    d = Daemon(argus_home, env={"FAKEAGENT_BUSY": "0.2", "FAKEAGENT_RECORD": str(record),
+                                "XDG_DATA_HOME": str(data_home)})
+    try:
+        d.start()
+        c = d.client
+        backends = {b["name"]: b for b in c.get("/api/backends").json()["backends"]}
+        assert backends["opencode"]["command"] == "opencode" and backends["opencode"]["prompt_flag"] == "--prompt"
+        assert c.post("/api/projects", json={"name": "p", "path": str(git_repo)}).status_code == 201
+        resp = c.post("/api/tasks", json={"name": "oc", "prompt": "hello opencode", "project": "p",
+                                          "backend": "opencode", "model": "anthropic/claude-haiku"})
+        assert resp.status_code == 201, resp.text
+        task = resp.json()["task"]
+        wait_for(lambda: _records(record), 20, what="the launch")
+        first = _records(record)[0]
+        assert first["argv"][-2:] == ["--prompt", "hello opencode"] and first["model"] == "anthropic/claude-haiku"
+        config = json.loads((argus_home / "run" / task["id"] / "opencode.json").read_text())
+        assert config["mcp"]["argus"] == {"type": "remote", "url": d.mcp_url, "enabled": True}
+        sessions = list(data_home.glob("opencode/storage/session/*/ses_*.json"))
+        assert len(sessions) == 1
+        sid = json.loads(sessions[0].read_text())["id"]
+        assert sid == first["session_id"]
+
+        assert c.post(f"/api/tasks/{task['id']}/stop").status_code == 200
+        wait_for(lambda: not c.get(f"/api/tasks/{task['id']}").json()["task"]["running"], 20, what="stop")
+        assert c.post(f"/api/tasks/{task['id']}/resume").status_code == 200
+        wait_for(lambda: len(_records(record)) == 2, 20, what="the resumed launch")
+        second = _records(record)[1]
+        assert second["argv"][second["argv"].index("--session") + 1] == sid and "--prompt" not in second["argv"]
+        assert c.get(f"/api/tasks/{task['id']}").json()["task"]["agent_session_id"] == sid
+    finally:
+        d.cleanup()
