@@ -8,20 +8,30 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-from argus.kernel.api import BackgroundJob, Field, SettingsSection, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
 
 from .compat import ops_state
 
 
 class OpsState:
-    """Per-kernel state: the updater and the namer."""
+    """Per-kernel state: the updater, the namer and the usage tracker."""
 
     def __init__(self, kernel: Any) -> None:
         from .naming import Namer
         from .update import Updater
+        from .usage import UsageTracker
 
         self.updater = Updater(kernel)
         self.namer = Namer(kernel)
+        self.usage = UsageTracker(kernel)
+
+
+@hookimpl
+def argus_migrations() -> Sequence[Migration]:
+    """``ops_usage``: tokens and cost per task and day."""
+    from .usage import MIGRATIONS
+
+    return MIGRATIONS
 
 
 @hookimpl
@@ -50,15 +60,17 @@ def argus_register(kernel: Any) -> None:
     from .routes import make_blueprint
 
     state = ops_state(kernel, lambda: OpsState(kernel))
-    kernel.http.add_blueprint(make_blueprint(kernel, state.updater))
+    kernel.http.add_blueprint(make_blueprint(kernel, state.updater, state.usage))
     kernel.bus.add_listener(state.namer.on_event)
+    kernel.bus.add_listener(state.usage.on_event)
+    kernel.pm.register(state.usage, name=f"ops-usage-{id(kernel)}")  # its argus_task_fields, per kernel
 
 
 @hookimpl
 def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
     """The update worker and the naming worker."""
     state = ops_state(kernel)
-    return [state.updater.worker, state.namer.worker]
+    return [state.updater.worker, state.namer.worker, state.usage.worker]
 
 
 @hookimpl

@@ -12,9 +12,10 @@ from . import doctor
 from .compat import Invalid, json_body
 from .models import SourcePathBody, UpdateBody, parse
 from .update import Updater, check_source
+from .usage import UsageTracker
 
 
-def make_blueprint(kernel: Any, updater: Updater) -> Blueprint:
+def make_blueprint(kernel: Any, updater: Updater, usage: UsageTracker) -> Blueprint:
     """The ops blueprint bound to ``kernel`` and its updater."""
     bp = Blueprint("ops", __name__)
 
@@ -51,6 +52,15 @@ def make_blueprint(kernel: Any, updater: Updater) -> Blueprint:
             return await updater.dry_run(), 200
         run = updater.start()
         return {"update": run.to_json()}, 202
+
+    @bp.get("/api/usage")
+    async def get_usage() -> dict[str, Any]:
+        return usage.summary()
+
+    @bp.get("/api/usage/tasks/<task_id>")
+    async def get_task_usage(task_id: str) -> dict[str, Any]:
+        await usage.refresh(task_id)  # NotFound for an unknown task
+        return {"task_id": task_id, "usage": usage.for_task(task_id)}
 
     @bp.get("/api/doctor")
     async def get_doctor() -> dict[str, Any]:
