@@ -84,7 +84,7 @@ def tasks_of(kernel: Any) -> Any | None:
 
 from argus.kernel.db import migration_plan  # noqa: E402,F401
 from argus.kernel.listeners import tailscale_ipv4  # noqa: E402,F401
-from argus.kernel.paths import Paths  # noqa: E402,F401
+from argus.kernel.paths import Paths, atomic_write  # noqa: E402,F401
 from argus.kernel.supervisor import supervisor_status  # noqa: E402,F401
 from argus.kernel.supervisor_proto import PROTOCOL_VERSION  # noqa: E402,F401
 

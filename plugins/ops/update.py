@@ -30,7 +30,7 @@ from typing import Any
 import trio
 from argus.kernel.api import BackgroundJob
 
-from .compat import Conflict, Invalid
+from .compat import Conflict, Invalid, atomic_write
 from .install import install_argv, install_mode
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,33 @@ class Updater:
         self.current: UpdateRun | None = None
         self.started_revision = source_revision(self.source_path())
         self._send, self._receive = trio.open_memory_channel[UpdateRun](1)
+        self.current = self._finish_previous()
+
+    @property
+    def _last_file(self) -> Path:
+        return Path(self.kernel.paths.home) / "update-last.json"
+
+    def _finish_previous(self) -> UpdateRun | None:
+        """The update that restarted the daemon into this process, now ``done`` (None if none)."""
+        try:
+            data = json.loads(self._last_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("status") != "restarting" or data.get("pid") == os.getpid():
+            return None
+        run = UpdateRun(str(data.get("id")), status="done", steps=list(data.get("steps") or []),
+                        commits=list(data.get("commits") or []), started_at=float(data.get("started_at") or 0))
+        run.steps = [s for s in run.steps if s.get("step") != "restart"] + [
+            {"step": "restart", "status": "ok", "message": f"daemon {os.getpid()} is running the new code",
+             "output": ""}]
+        self._save(run)
+        return run
+
+    def _save(self, run: UpdateRun) -> None:
+        try:
+            atomic_write(self._last_file, json.dumps({**run.to_json(), "pid": os.getpid()}).encode(), 0o600)
+        except OSError:
+            log.warning("cannot record the update in %s", self._last_file, exc_info=True)
 
     def source_path(self) -> str:
         """``update.source_path`` with ``~`` expanded ("" when unset)."""
@@ -231,6 +258,7 @@ class Updater:
                 run.error = {"step": exc.step, "message": exc.message, "output": exc.output}
                 self._publish(run, exc.step, "failed", exc.output, exc.message)
                 self.kernel.bus.publish("update.finished", {"id": run.id, "ok": False, **run.error})
+                self._save(run)
                 log.warning("update %s failed at %s: %s", run.id, exc.step, exc.message)
             except Exception as exc:  # a bug: report it, keep serving
                 log.exception("update %s crashed", run.id)
@@ -256,6 +284,7 @@ class Updater:
         await self._step(run, "verify", self._verify())
         self._publish(run, "restart", "running")
         run.status = "restarting"
+        self._save(run)  # the new daemon reads it and reports the update as done
         self.kernel.bus.publish("update.finished", {"id": run.id, "ok": True, "restarting": True,
                                                     "commits": len(run.commits)})
         await trio.to_thread.run_sync(self._spawn_relauncher)

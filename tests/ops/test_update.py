@@ -160,6 +160,11 @@ def test_update_restarts_only_the_daemon_and_runs_the_new_code(
     assert probe_version(c) == "2"
     status = c.get("/api/update").json()
     assert status["running"]["revision"] == new_head
+    # The new daemon reports the update that brought it up as done, with every step.
+    assert status["update"]["status"] == "done"
+    assert [s["step"] for s in status["update"]["steps"]] == ["check", "fetch", "pull", "install", "verify",
+                                                              "restart"]
+    assert [x["subject"] for x in status["update"]["commits"]] == ["probe v2"]
     assert run_git(upstream["source"], "rev-parse", "HEAD").strip() == new_head
 
     # The agent was never restarted: same pid, and its terminal continues where it was.

@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from argus_testkit import Daemon
-
 from argus.plugins.ops.usage import read_codex
+from argus_testkit import Daemon
 
 
 def _assistant(mid: str, day: str, usage: dict[str, int], cost: float | None = None) -> str:
