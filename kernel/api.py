@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
+from .db import Database
 from .errors import (
     ArgusError,
     Conflict,
@@ -23,9 +24,12 @@ from .errors import (
     Unauthorized,
     Unavailable,
 )
-from .events import Event, utcnow
+from .events import Event, EventBus, utcnow
 from .http import json_body, principal, sse, sse_message
-from .paths import atomic_write
+from .paths import Paths, argus_home, atomic_write
+from .plugins import client_plugins
+from .registry import Registry
+from .settings import Settings
 from .stash import Stash, StashKey
 from .values import (
     PROJECT,
@@ -44,17 +48,12 @@ from .values import (
 if TYPE_CHECKING:  # pragma: no cover
     from quart import Blueprint
 
-    from .db import Database
-    from .events import EventBus
-    from .paths import Paths
-    from .registry import Registry
-    from .settings import Settings
-
 __all__ = [
-    "PROJECT", "ArgusError", "BackgroundJob", "Conflict", "Event", "Field", "FieldType", "Forbidden", "HttpAPI",
-    "Invalid", "Kernel", "Migration", "NotFound", "Principal", "SettingsSection", "Stash", "StashKey", "TooLarge",
-    "TooMany", "ToolContext", "ToolHandler", "Unauthorized", "Unavailable", "atomic_write", "hookimpl",
-    "hookspec", "json_body", "principal", "sse", "sse_message", "utcnow",
+    "PROJECT", "ArgusError", "BackgroundJob", "Conflict", "Database", "Event", "EventBus", "Field", "FieldType",
+    "Forbidden", "HttpAPI", "Invalid", "Kernel", "Migration", "NotFound", "Paths", "Principal", "Registry",
+    "Settings", "SettingsSection", "Stash", "StashKey", "TooLarge", "TooMany", "ToolContext", "ToolHandler",
+    "Unauthorized", "Unavailable", "argus_home", "atomic_write", "client_plugins", "hookimpl", "hookspec",
+    "json_body", "principal", "sse", "sse_message", "utcnow",
 ]
 
 

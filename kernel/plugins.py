@@ -146,6 +146,15 @@ def refuse_unknown_hooks(pm: pluggy.PluginManager) -> dict[str, str]:
     return refused
 
 
+def client_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+    """The plugins as a client process (the CLI, the TUI) loads them: the ``[plugins] disabled``
+    list of config.toml honoured, and nothing created under ``ARGUS_HOME``."""
+    from .paths import Paths
+    from .settings import ConfigFile
+
+    return load_plugins(disabled_plugins(ConfigFile(Paths.default(create=False).config).data()))
+
+
 def env_plugin_specs() -> list[str]:
     """The entries of ``$ARGUS_PLUGINS`` (module names or ``.py`` paths), in order."""
     return [s.strip() for s in os.environ.get(ENV_PLUGINS, "").split(",") if s.strip()]

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import trio
-from argus.kernel.errors import Invalid, TooLarge, TooMany
+from argus.kernel.api import Invalid, TooLarge, TooMany
 
 from . import fork as forking
 from . import skills as skillscan

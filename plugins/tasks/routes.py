@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from argus.kernel.errors import Invalid, NotFound
-from argus.kernel.http import json_body, sse, sse_message
+from argus.kernel.api import Invalid, NotFound, json_body, sse, sse_message
 from quart import Blueprint, Response, request
 
 from . import gitops

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.errors import Conflict, Invalid, NotFound, TooLarge
-from argus.kernel.events import utcnow
+from argus.kernel.api import Conflict, Invalid, NotFound, TooLarge, utcnow
 
 from . import gitops
 from .backends import (

@@ -6,10 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from argus.kernel.api import Migration
-from argus.kernel.db import Database
-from argus.kernel.errors import Conflict, NotFound
-from argus.kernel.events import utcnow
+from argus.kernel.api import Conflict, Database, Migration, NotFound, utcnow
 
 STATUSES = ("pending", "in_progress", "in_review", "complete")
 
