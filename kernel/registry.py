@@ -19,8 +19,8 @@ from urllib.parse import urlparse
 
 import httpx
 
-from .api import Field, ToolContext, ToolHandler
 from .errors import ArgusError, Conflict, Invalid, NotFound, TooMany, Unavailable
+from .values import Field, ToolContext, ToolHandler
 
 log = logging.getLogger(__name__)
 

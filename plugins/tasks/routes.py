@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from argus.kernel.errors import Invalid, NotFound
-from argus.kernel.http import json_body, sse, sse_message
+from argus.kernel.api import Invalid, NotFound, json_body, sse, sse_message
 from quart import Blueprint, Response, request
 
 from . import gitops
@@ -119,6 +118,8 @@ def make_blueprint(svc: TaskService) -> Blueprint:
         rows = svc.store.tasks(status=None if status == "idle" else status,
                                project=request.args.get("project") or None, archived=archived)
         out = [task_out(r) for r in rows]
+        if request.args.get("hidden") not in ("1", "true"):  # hidden tasks (workers) only on request
+            out = [t for t in out if not t["hidden"]]
         if status == "idle":
             out = [t for t in out if t["idle"]]
         return {"tasks": out}

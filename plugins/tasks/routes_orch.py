@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.errors import Invalid
-from argus.kernel.http import json_body
+from argus.kernel.api import Invalid, json_body
 from quart import Blueprint, Response, request
 
 from .artifacts import content_type, headers_for

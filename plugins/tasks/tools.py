@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from argus.kernel.api import ToolContext
-from argus.kernel.errors import Invalid
+from argus.kernel.api import Invalid, ToolContext
 
 from .caller import resolve, resolve_optional
 from .orch import Orchestration
