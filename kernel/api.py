@@ -125,3 +125,8 @@ class ToolContext:
 
 
 BackgroundJob = Callable[[], Awaitable[None]]
+
+
+# The declared-route vocabulary (``kernel.http.add_routes(plugin, [Route(...)])``); imported last
+# because ``wire`` itself uses the kernel's error types.
+from .wire import Route as Route  # noqa: E402

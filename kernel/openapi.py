@@ -91,12 +91,19 @@ def _declared_operation(d: DeclaredRoute, schemas: _Schemas, public: bool) -> di
     params = _params_of(r.path_params, "path", schemas, r.param_names) + _params_of(r.query, "query", schemas)
     if params:
         op["parameters"] = params
-    if r.body is not None:
-        content: dict[str, Any] = {"application/json": {"schema": schemas.ref(r.body, "validation")}}
-        if r.multipart:
-            content["multipart/form-data"] = {"schema": {
-                "allOf": [schemas.ref(r.body, "validation")],
-                "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}
+    content: dict[str, Any] = {}
+    for ctype in r.consumes:
+        if ctype == "application/json" and r.body is not None:
+            content[ctype] = {"schema": schemas.ref(r.body, "validation")}
+        elif ctype == "multipart/form-data":
+            files = {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}}
+            schema: dict[str, Any] = {"type": "object", "properties": files}
+            if r.body is not None:
+                schema = {"allOf": [schemas.ref(r.body, "validation"), schema]}
+            content[ctype] = {"schema": schema}
+        elif ctype != "application/json":
+            content[ctype] = {"schema": {"type": "string", "format": "binary"}}
+    if content:
         op["requestBody"] = {"required": r.body_required, "content": content}
     ok: dict[str, Any] = {"description": "OK"}
     if r.response is not None:

@@ -54,9 +54,11 @@ class Route:
 
     ``body``/``query``/``path`` validate the input; ``response`` documents (and, under
     ``ARGUS_CHECK_RESPONSES=1``, checks) the JSON answer. ``status`` is the success code;
-    ``body_required=False`` accepts an empty body as ``{}``; ``multipart=True`` also accepts
-    ``multipart/form-data`` (its fields validate against ``body``, files stay on the request);
-    ``produces`` names a non-JSON answer (``text/plain``, ``text/event-stream``, ...).
+    ``body_required=False`` accepts an empty body as ``{}``. ``consumes`` lists the accepted
+    content types: ``multipart/form-data`` validates the form's fields against ``body`` (files
+    stay on the request); any other non-JSON type passes ``body=None`` and leaves the raw body to
+    the handler; a JSON-only route parses every body as JSON. ``produces`` names a non-JSON answer
+    (``text/plain``, ``text/event-stream``, ...).
     """
 
     method: str
@@ -70,7 +72,7 @@ class Route:
     path_params: type[BaseModel] | None = None
     status: int = 200
     body_required: bool = True
-    multipart: bool = False
+    consumes: tuple[str, ...] = ("application/json",)
     produces: str | None = None
     tags: tuple[str, ...] = ()
 
@@ -144,19 +146,22 @@ def query_input(model: type[BaseModel], args: Any) -> dict[str, Any]:
     return out
 
 
-async def _body_input(route: Route) -> tuple[Any, bool]:
-    """The raw body (as a dict) and whether it came from a form (validated in lax mode)."""
+async def _body_input(route: Route) -> tuple[Any, str]:
+    """The body as a dict and where it came from: ``json``, ``form`` (lax) or ``raw`` (no dict)."""
     from .http import json_body
 
-    ctype = request.headers.get("Content-Type", "")
-    if route.multipart and ctype.startswith("multipart/form-data"):
+    ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data" and ctype in route.consumes:
         form = await request.form
         data: dict[str, Any] = {}
         for key in form:
             values = form.getlist(key)
             data[key] = values if len(values) > 1 else values[0]
-        return data, True
-    return await json_body(required=route.body_required), False
+        return data, "form"
+    if ctype != "application/json" and any(c not in ("application/json", "multipart/form-data")
+                                           for c in route.consumes):
+        return None, "raw"
+    return await json_body(required=route.body_required), "json"
 
 
 def _json_of(result: Any) -> tuple[Any, int | None]:
@@ -195,8 +200,8 @@ def make_view(route: Route, is_master: Callable[[], bool]) -> Callable[..., Awai
         if route.query is not None:
             kwargs["query"] = validate(route.query, query_input(route.query, request.args), strict=False)
         if route.body is not None:
-            raw, from_form = await _body_input(route)
-            kwargs["body"] = validate(route.body, raw, strict=not from_form)
+            raw, source = await _body_input(route)
+            kwargs["body"] = None if source == "raw" else validate(route.body, raw, strict=source == "json")
         result = await route.handler(**kwargs)
         if isinstance(result, Response):
             return result
