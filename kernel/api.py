@@ -127,6 +127,11 @@ class ToolContext:
 BackgroundJob = Callable[[], Awaitable[None]]
 
 
-# The declared-route vocabulary (``kernel.http.add_routes(plugin, [Route(...)])``); imported last
-# because ``wire`` itself uses the kernel's error types.
+# The wire vocabulary: declared routes (``kernel.http.add_routes(plugin, [Route(...)])``), the SSE
+# parser and the terminal-text helper. Imported last because ``wire`` uses the kernel's errors.
+from .eventstream import SseEvent as SseEvent  # noqa: E402
+from .eventstream import SseParser as SseParser  # noqa: E402
+from .eventstream import parse_lines as parse_lines  # noqa: E402
+from .text import strip_ansi as strip_ansi  # noqa: E402
+from .text import terminal_lines as terminal_lines  # noqa: E402
 from .wire import Route as Route  # noqa: E402
