@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from argus.kernel.api import SseEvent, SseParser
+from argus.kernel.api import LOCAL_URL, LocalDaemon, SseEvent, SseParser, read_token
 
-LOCAL_BASE = "http://argus.local"
+LOCAL_BASE = LOCAL_URL
 
 
 # Stop/restart/delete/prune wait for agents to exit and for git: allow more than a read.
@@ -54,14 +54,6 @@ class ApiError(Exception):
         return f"{where} failed ({self.status}): {self.message}"
 
 
-def read_token(path: Path) -> str:
-    """The master token stored at ``path`` (stripped), or "" when the file is missing."""
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return ""
-
-
 def _error_message(resp: httpx.Response) -> str:
     try:
         body = resp.json()
@@ -94,8 +86,8 @@ class ArgusClient:
     @classmethod
     def local(cls, home: Path) -> ArgusClient:
         """A client for the daemon of ``home`` (``$ARGUS_HOME``), over its unix socket."""
-        token_file = home / "api-token"
-        return cls(LOCAL_BASE, read_token(token_file), uds=str(home / "daemon.sock"), token_file=token_file)
+        local = LocalDaemon(home)
+        return cls(LOCAL_BASE, local.token(), uds=str(local.socket), token_file=local.token_file)
 
     @classmethod
     def remote(cls, url: str, token: str) -> ArgusClient:
