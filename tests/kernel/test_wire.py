@@ -111,7 +111,11 @@ async def test_openapi_document_lists_every_route_with_schemas(wire_env: Path) -
         assert "201" in notes["responses"] and "400" in notes["responses"]
         assert doc["paths"]["/api/wiretest/secret"]["get"]["x-argus-master-only"] is True
         assert "/api/openapi.json" in doc["paths"]
-        assert "/api/settings" in doc["paths"]  # a route still mounted as a blueprint is listed too
+        plain = doc["paths"]["/api/wiretest/plain/{item}"]["get"]  # a blueprint route is listed too
+        assert plain["summary"] == "A route still mounted as a blueprint."
+        assert plain["parameters"] == [{"name": "item", "in": "path", "required": True, "schema": {"type": "string"}}]
+        tokens = doc["paths"]["/api/tokens"]["post"]
+        assert tokens["x-argus-master-only"] is True and tokens["tags"] == ["kernel"]
 
 
 async def test_mcp_tool_arguments_are_checked_against_the_model(wire_env: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from argus.kernel.api import Route, ToolContext, hookimpl
 from argus.kernel.errors import NotFound
 from pydantic import BaseModel, Field
+from quart import Blueprint
 
 
 class Greeting(BaseModel):
@@ -95,5 +96,14 @@ def argus_register(kernel: Any) -> None:
 
     async def add(args: AddArgs, ctx: ToolContext) -> dict[str, Any]:
         return {"sum": args.a + args.b}
+
+    bp = Blueprint("wiretest_plain", __name__)
+
+    @bp.get("/api/wiretest/plain/<item>")
+    async def plain(item: str) -> dict[str, Any]:
+        """A route still mounted as a plain blueprint."""
+        return {"item": item}
+
+    kernel.http.add_blueprint(bp)
 
     kernel.registry.add_tool("wiretest", "wiretest_add", "Add two integers.", None, add, input_model=AddArgs)
