@@ -112,7 +112,7 @@ async def test_openapi_document_lists_every_route_with_schemas(wire_env: Path) -
         assert doc["paths"]["/api/wiretest/secret"]["get"]["x-argus-master-only"] is True
         assert "/api/openapi.json" in doc["paths"]
         plain = doc["paths"]["/api/wiretest/plain/{item}"]["get"]  # a blueprint route is listed too
-        assert plain["summary"] == "A route still mounted as a blueprint."
+        assert plain["summary"] == "A route still mounted as a plain blueprint."
         assert plain["parameters"] == [{"name": "item", "in": "path", "required": True, "schema": {"type": "string"}}]
         tokens = doc["paths"]["/api/tokens"]["post"]
         assert tokens["x-argus-master-only"] is True and tokens["tags"] == ["kernel"]
