@@ -13,7 +13,7 @@ from . import hookspecs, routes_orch, tools
 from .api import TASKS, TasksFacade
 from .backends import PERMISSION_MODES
 from .orch import Orchestration
-from .routes import make_blueprint
+from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
 
@@ -60,14 +60,14 @@ def argus_register(kernel: Any) -> None:
     _service = TaskService(kernel)
     _service.store.seed_backends()
     kernel.stash[TASKS] = TasksFacade(_service)  # what other plugins reach with tasks_of(kernel)
-    kernel.http.add_blueprint(make_blueprint(_service))
+    kernel.http.add_routes("tasks", make_routes(_service))
     kernel.http.add_public_prefix("/api/agent/")
     kernel.http.add_master_only(r"^/api/backends(/.*)?$", ["POST", "PUT", "DELETE", "PATCH"])
     kernel.tasks = _service  # the service other code in this plugin reaches through the kernel
     # Orchestration (DAG, messages, clipboard, artifacts, fork, skills): tools + REST mirrors.
     _orch = Orchestration(_service)
     _orch.install()
-    kernel.http.add_blueprint(routes_orch.make_blueprint(_orch))
+    kernel.http.add_routes("tasks", routes_orch.make_routes(_orch))
     tools.register(kernel, _orch)
 
 
