@@ -112,9 +112,12 @@ class Kernel(Protocol):
 # The wire vocabulary: declared routes (``kernel.http.add_routes(plugin, [Route(...)])``), the SSE
 # parser, the terminal-text helper and the local daemon's address. Imported last because
 # ``wire`` uses the kernel's errors.
+# Operations (the ops plugin's doctor): the schema a database would need, the Tailscale address.
+from .db import migration_plan as migration_plan  # noqa: E402
 from .eventstream import SseEvent as SseEvent  # noqa: E402
 from .eventstream import SseParser as SseParser  # noqa: E402
 from .eventstream import parse_lines as parse_lines  # noqa: E402
+from .listeners import tailscale_ipv4 as tailscale_ipv4  # noqa: E402
 from .local import BASE_URL as LOCAL_URL  # noqa: E402, F401
 from .local import LocalDaemon as LocalDaemon  # noqa: E402
 from .local import read_token as read_token  # noqa: E402

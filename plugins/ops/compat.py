@@ -1,40 +1,53 @@
-"""Bridges to names the plugin contract will provide (``argus.kernel.api`` stash, ``tasks_of``).
+"""What ops needs from the kernel and the tasks plugin, in one place.
 
-# TODO(contract): once ``argus.plugins.tasks.api`` and ``kernel.stash`` are on main, replace
-# ``tasks_of`` with ``from argus.plugins.tasks.api import tasks_of`` and ``ops_state`` with a
-# ``StashKey``; this module is the only place that reaches around the contract.
+Everything comes from ``argus.kernel.api`` and ``argus.plugins.tasks.api``. The tasks facade has
+no ``rename``/``backend``/``backends`` yet; until it does, those come from the tasks plugin's
+service (``kernel.tasks``). # TODO(contract): add them to ``TasksAPI`` and drop ``_ServiceExtras``.
 """
 
 from __future__ import annotations
 
-import importlib
-import weakref
+import json
+import os
+import subprocess
+import sys
+import tomllib
 from typing import Any
 
-from argus.kernel.errors import Conflict, Invalid, NotFound  # noqa: F401 - re-exported (api has them later)
-from argus.kernel.http import json_body, principal  # noqa: F401 - re-exported until the contract lands
+from argus.kernel.api import (  # noqa: F401 - re-exported for the ops modules
+    Conflict,
+    Invalid,
+    LocalDaemon,
+    NotFound,
+    Paths,
+    StashKey,
+    atomic_write,
+    client_plugins,
+    json_body,
+    migration_plan,
+    principal,
+    tailscale_ipv4,
+)
 
-_STATE: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+OPS: StashKey[Any] = StashKey()
 
 
 def ops_state(kernel: Any, factory: Any = None) -> Any:
-    """This kernel's ops state (created by ``factory`` on first use); one per kernel, no globals."""
-    if kernel not in _STATE:
+    """This kernel's ops state (created by ``factory`` on first use), kept in ``kernel.stash``."""
+    try:
+        return kernel.stash[OPS]
+    except KeyError:
         if factory is None:
-            raise LookupError("the ops plugin is not registered on this kernel")
-        _STATE[kernel] = factory()
-    return _STATE[kernel]
+            raise LookupError("the ops plugin is not registered on this kernel") from None
+    kernel.stash[OPS] = factory()
+    return kernel.stash[OPS]
 
 
-class _TasksShim:
-    """The part of the tasks facade ops uses, over today's TaskService (``kernel.tasks``)."""
+class _ServiceExtras:
+    """``rename``/``backend``/``backends`` over the tasks plugin's service until the facade has them."""
 
     def __init__(self, service: Any) -> None:
         self._svc = service
-
-    def get(self, task_id: str) -> dict[str, Any]:
-        """The task as JSON."""
-        return self._svc.to_json(self._svc.get(task_id))
 
     def rename(self, task_id: str, name: str) -> dict[str, Any]:
         """Change the display name only."""
@@ -50,82 +63,82 @@ class _TasksShim:
 
 
 class _Merged:
-    """The facade's methods where it has them, the service shim's for the rest (rename, backends)."""
+    """The facade's methods where it has them, the service extras for the rest."""
 
-    def __init__(self, facade: Any, shim: _TasksShim | None) -> None:
+    def __init__(self, facade: Any, extras: _ServiceExtras | None) -> None:
         self._facade = facade
-        self._shim = shim
+        self._extras = extras
 
     def __getattr__(self, name: str) -> Any:
         if hasattr(self._facade, name):
             return getattr(self._facade, name)
-        if self._shim is not None:
-            return getattr(self._shim, name)
+        if self._extras is not None:
+            return getattr(self._extras, name)
         raise AttributeError(name)
 
 
 def tasks_of(kernel: Any) -> Any | None:
     """The tasks facade (plus ``rename``/``backend``/``backends``), or None without the tasks plugin."""
-    service = getattr(kernel, "tasks", None)
-    shim = _TasksShim(service) if service is not None else None
+    from argus.plugins.tasks.api import tasks_of as facade_of
+
     try:
-        api = importlib.import_module("argus.plugins.tasks.api")
-    except ImportError:
-        api = None
-    if api is not None and hasattr(api, "tasks_of"):
-        try:
-            return _Merged(api.tasks_of(kernel), shim)
-        except Exception:
-            return shim
-    return shim
+        facade = facade_of(kernel)
+    except Exception:
+        return None
+    service = getattr(kernel, "tasks", None)
+    return _Merged(facade, _ServiceExtras(service) if service is not None else None)
 
 
-# -- kernel internals doctor and the CLI need (TODO(contract): expose through argus.kernel.api) --
-
-from argus.kernel.db import migration_plan  # noqa: E402,F401
-from argus.kernel.listeners import tailscale_ipv4  # noqa: E402,F401
-from argus.kernel.paths import Paths, atomic_write  # noqa: E402,F401
-from argus.kernel.supervisor import supervisor_status  # noqa: E402,F401
-from argus.kernel.supervisor_proto import PROTOCOL_VERSION  # noqa: E402,F401
+def supervisor_report(home: str) -> dict[str, Any]:
+    """``argus session-supervisor status`` as JSON (running, pid, protocol, sessions)."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "argus.kernel.cli", "session-supervisor", "status"],
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "ARGUS_HOME": home})
+        return json.loads(proc.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return {"running": False}
 
 
 def local_report() -> dict[str, Any] | None:
     """``GET /api/doctor`` from the local daemon over its unix socket, or None when none answers."""
     import httpx
-    from argus.kernel import daemon as daemon_mod
 
-    paths = Paths.default(create=False)
-    if not paths.daemon_sock.exists() or not paths.token.exists():
+    daemon = LocalDaemon(Paths.default(create=False).home)
+    if not daemon.socket.exists() or not daemon.token():
         return None
     try:
-        with daemon_mod.local_client(paths, timeout=60.0) as client:
+        with daemon.client(timeout=60.0) as client:
             resp = client.get("/api/doctor")
     except (httpx.HTTPError, OSError):
         return None
-    if resp.status_code != 200:
-        return None
-    return resp.json()
+    return resp.json() if resp.status_code == 200 else None
 
 
 def offline_context() -> Any:
     """A doctor Context without a daemon: config.toml over declared defaults, known migrations."""
-    from argus.kernel.plugins import disabled_plugins, load_plugins
-    from argus.kernel.settings import ConfigFile, Settings
-
     from .doctor import Context
 
     paths = Paths.default(create=False)
-    config = ConfigFile(paths.config)
-    pm, _ = load_plugins(disabled_plugins(config.data()))
-    settings = Settings(None, config)
-    for group in pm.hook.argus_settings_sections():
-        settings.declare(group or [])
+    pm, _ = client_plugins()
+    sections = {s.name: s for group in pm.hook.argus_settings_sections() for s in (group or [])}
+    try:
+        config = tomllib.loads(paths.config.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        config = {}
 
     def setting(section: str, key: str) -> Any:
-        try:
-            return settings.get(section, key)
-        except Exception:
+        sec = sections.get(section)
+        field = sec.field(key) if sec is not None else None
+        if field is None:
             return None
+        table = config.get(section)
+        if isinstance(table, dict) and key in table:
+            try:
+                return field.coerce(table[key])
+            except ValueError:
+                pass
+        return field.default
 
     migrations = [m for group in pm.hook.argus_migrations() for m in (group or [])]
     return Context(home=paths.home, setting=setting, migrations=migrations)

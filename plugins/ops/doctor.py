@@ -256,8 +256,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 def check_processes(ctx: Context) -> list[Check]:
-    """Daemon and supervisor answer, with matching protocol versions."""
-    from .compat import PROTOCOL_VERSION, supervisor_status
+    """Daemon and supervisor answer (the supervisor's hello succeeds only on a matching protocol)."""
+    from .compat import supervisor_report
 
     out = []
     if ctx.kernel is not None:
@@ -271,16 +271,20 @@ def check_processes(ctx: Context) -> list[Check]:
         out.append(Check("daemon", "ok", f"running (version {ctx.daemon_answer.get('version')})"))
     else:
         out.append(Check("daemon", "warn", "not running", "argus daemon start (or argus daemon install for login)"))
-    from .compat import Paths
-
-    info = supervisor_status(Paths(ctx.home))
-    if not info.get("running"):
+    info = supervisor_report(str(ctx.home))
+    pid_file = ctx.home / "supervisor.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        pid = None
+    if not info.get("running") and pid is not None and _pid_alive(pid):
+        out.append(Check("supervisor", "fail", f"supervisor {pid} is alive but does not answer this Argus "
+                                               "(a different protocol version, or hung)",
+                         "let agents finish, then argus session-supervisor stop && argus daemon restart"))
+    elif not info.get("running"):
         status = "fail" if ctx.kernel is not None else "warn"
         out.append(Check("supervisor", status, "the session supervisor does not answer",
                          "argus session-supervisor start (the daemon also starts it)"))
-    elif info.get("protocol") != PROTOCOL_VERSION:
-        out.append(Check("supervisor", "fail", f"protocol {info.get('protocol')}, this Argus speaks {PROTOCOL_VERSION}",
-                         "stop agents you care about, then argus session-supervisor stop && argus daemon restart"))
     else:
         out.append(Check("supervisor", "ok", f"running (pid {info.get('pid')}, protocol {info.get('protocol')}, "
                                              f"{len(info.get('sessions') or [])} sessions)"))

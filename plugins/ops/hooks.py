@@ -57,12 +57,14 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 @hookimpl
 def argus_register(kernel: Any) -> None:
     """Mount ``/api/source-path``, ``/api/update``, ``/api/doctor``; listen for created tasks."""
-    from .routes import make_blueprint
+    from .routes import make_routes
 
     state = ops_state(kernel, lambda: OpsState(kernel))
-    kernel.http.add_blueprint(make_blueprint(kernel, state.updater, state.usage))
-    kernel.bus.add_listener(state.namer.on_event)
-    kernel.bus.add_listener(state.usage.on_event)
+    kernel.http.add_master_only(r"^/api/source-path/?$")
+    kernel.http.add_master_only(r"^/api/update/?$")
+    kernel.http.add_routes("ops", make_routes(kernel, state.updater, state.usage))
+    kernel.events.add_listener(state.namer.on_event)
+    kernel.events.add_listener(state.usage.on_event)
     kernel.pm.register(state.usage, name=f"ops-usage-{id(kernel)}")  # its argus_task_fields, per kernel
 
 

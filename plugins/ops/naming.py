@@ -138,7 +138,7 @@ class Namer:
                 applied, reason = True, "renamed"
             else:
                 reason = "same as the slug"
-        self.kernel.bus.publish("task.autoname", {"id": req.task_id, "name": name, "was": req.original,
+        self.kernel.events.publish("task.autoname", {"id": req.task_id, "name": name, "was": req.original,
                                                   "applied": applied, "reason": reason})
 
     async def ask(self, req: Request) -> tuple[str | None, str]:

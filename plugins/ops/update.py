@@ -180,7 +180,7 @@ class Updater:
     def _publish(self, run: UpdateRun, step: str, status: str, output: str = "", message: str = "") -> None:
         entry = {"step": step, "status": status, "message": message, "output": output}
         run.steps = [s for s in run.steps if s["step"] != step] + [entry]
-        self.kernel.bus.publish("update.step", {"id": run.id, **entry})
+        self.kernel.events.publish("update.step", {"id": run.id, **entry})
 
     async def _step(self, run: UpdateRun | None, step: str, coro: Any) -> Any:
         if run is not None:
@@ -245,7 +245,7 @@ class Updater:
         except trio.WouldBlock:
             raise Conflict("an update is already queued") from None
         self.current = run
-        self.kernel.bus.publish("update.started", {"id": run.id})
+        self.kernel.events.publish("update.started", {"id": run.id})
         return run
 
     async def worker(self) -> None:
@@ -257,14 +257,14 @@ class Updater:
                 run.status = "failed"
                 run.error = {"step": exc.step, "message": exc.message, "output": exc.output}
                 self._publish(run, exc.step, "failed", exc.output, exc.message)
-                self.kernel.bus.publish("update.finished", {"id": run.id, "ok": False, **run.error})
+                self.kernel.events.publish("update.finished", {"id": run.id, "ok": False, **run.error})
                 self._save(run)
                 log.warning("update %s failed at %s: %s", run.id, exc.step, exc.message)
             except Exception as exc:  # a bug: report it, keep serving
                 log.exception("update %s crashed", run.id)
                 run.status = "failed"
                 run.error = {"step": "internal", "message": repr(exc), "output": ""}
-                self.kernel.bus.publish("update.finished", {"id": run.id, "ok": False, **run.error})
+                self.kernel.events.publish("update.finished", {"id": run.id, "ok": False, **run.error})
 
     async def _perform(self, run: UpdateRun) -> None:
         self._publish(run, "check", "running")
@@ -285,7 +285,7 @@ class Updater:
         self._publish(run, "restart", "running")
         run.status = "restarting"
         self._save(run)  # the new daemon reads it and reports the update as done
-        self.kernel.bus.publish("update.finished", {"id": run.id, "ok": True, "restarting": True,
+        self.kernel.events.publish("update.finished", {"id": run.id, "ok": True, "restarting": True,
                                                     "commits": len(run.commits)})
         await trio.to_thread.run_sync(self._spawn_relauncher)
         log.info("update %s installed; restarting the daemon (agents keep running)", run.id)
