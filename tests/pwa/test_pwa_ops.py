@@ -34,7 +34,8 @@ def test_settings_update_doctor_and_sources(app_factory: Any, daemon: Any, tmp_p
     page = app.page
     app.login(path="/settings")
     page.wait_for_selector("#update-check")
-    assert str(source) in page.inner_text("#update-source")
+    page.wait_for_function("(p) => document.querySelector('#update-source').textContent.includes(p)",
+                           arg=str(source))
     # The API section says its port is set by ARGUS_API_PORT (the test daemon's environment).
     notes = page.wait_for_selector('[data-sources="api"]')
     assert "ARGUS_API_PORT" in notes.inner_text()
