@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from .api import Principal
 from .errors import ArgusError, Invalid, Unauthorized
-from .tokens import extract_token, require_allowed
+from .tokens import MasterOnlyRule, extract_token, require_allowed
+from .values import Principal
 from .wire import DeclaredRoute, Route, mount
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,6 +85,7 @@ class Http:
         self.app.config["RESPONSE_TIMEOUT"] = None
         self.app.config["BODY_TIMEOUT"] = 120
         self.public_prefixes: list[str] = []
+        self.master_only: list[MasterOnlyRule] = []
         self.declared: list[DeclaredRoute] = []
         self.app.before_request(self._authenticate)
         self.app.after_request(self._settle_body)
@@ -110,6 +112,11 @@ class Http:
         """Let a plugin serve ``/api/<prefix>`` without a token (it authenticates by itself)."""
         self.public_prefixes.append(prefix)
 
+    def add_master_only(self, pattern: str, methods: Sequence[str] | None = None) -> None:
+        """Refuse device/scope tokens on paths matching the regex ``pattern`` (for ``methods``,
+        or every method when None): the plugin owning a route declares it master-only."""
+        self.master_only.append((frozenset(m.upper() for m in methods) if methods else None, re.compile(pattern)))
+
     async def _authenticate(self) -> None:
         path = request.path
         if not path.startswith("/api/") and path != "/api":
@@ -120,7 +127,7 @@ class Http:
             return
         token = extract_token(request.headers, request.args)
         g.principal = self.kernel.tokens.authenticate(token)
-        require_allowed(g.principal, request.method, path)
+        require_allowed(g.principal, request.method, path, self.master_only)
 
     async def _settle_body(self, response: Response) -> Response:
         """Consume an unread request body before answering, or close the connection.

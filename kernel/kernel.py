@@ -29,6 +29,7 @@ from .plugins import PluginInfo, disabled_plugins, load_plugins
 from .registry import Registry
 from .routes import make_routes
 from .settings import ConfigFile, Settings
+from .stash import Stash
 from .tokens import Tokens
 
 log = logging.getLogger("argus")
@@ -62,6 +63,7 @@ class Kernel:
         # client's cursor from an earlier life gets a resync instead of a replay with holes.
         self.bus = EventBus(start_id=int(time.time() * 1_000_000))
         self.settings = Settings(self.db, self.config)
+        self.stash = Stash()  # per-kernel plugin state (``kernel.stash[KEY]``), never module globals
         early_saved = self._saved_disabled()
         self.pm: pluggy.PluginManager
         infos: list[PluginInfo]
@@ -77,6 +79,11 @@ class Kernel:
         self._api_restart = trio.Event()
         self._stop = trio.Event()
         self.bus.add_listener(self._dispatch_event)
+
+    @property
+    def events(self) -> EventBus:
+        """The event bus, as plugins name it (``kernel.events.publish(type, data)``)."""
+        return self.bus
 
     def _saved_disabled(self) -> list[str]:
         try:

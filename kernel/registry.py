@@ -20,9 +20,9 @@ from urllib.parse import urlparse
 import httpx
 from pydantic import BaseModel
 
-from .api import Field, ToolContext, ToolHandler
 from .errors import ArgusError, Conflict, Invalid, NotFound, TooMany, Unavailable
 from .validation import check_schema, compile_schema, model_schema, validate, validate_schema
+from .values import Field, ToolContext, ToolHandler
 
 log = logging.getLogger(__name__)
 

@@ -232,6 +232,7 @@ class TaskListQuery(Wire):
     archived: Archived = "0"
     status: StatusFilter | None = None
     project: str | None = None
+    hidden: bool = False  # hidden tasks (Hera workers) are listed only on request
 
 
 class TaskCreate(Wire):

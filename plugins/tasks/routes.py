@@ -8,9 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from argus.kernel.api import Route
-from argus.kernel.errors import Invalid, NotFound
-from argus.kernel.http import sse, sse_message
+from argus.kernel.api import Invalid, NotFound, Route, sse, sse_message
 from quart import Response, request
 
 from . import gitops
@@ -90,6 +88,8 @@ def make_routes(svc: TaskService) -> list[Route]:
         rows = svc.store.tasks(status=None if status == "idle" else status, project=query.project,
                                archived=query.archived)
         out = [task_out(r) for r in rows]
+        if not query.hidden:  # hidden tasks (workers) only on request
+            out = [t for t in out if not t["hidden"]]
         if status == "idle":
             out = [t for t in out if t["idle"]]
         return {"tasks": out}

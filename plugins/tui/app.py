@@ -1263,18 +1263,9 @@ def ensure_daemon(home: Path, timeout: float = 30.0) -> str:
 def load_plugin_tabs() -> list[dict[str, Any]]:
     """Tabs plugins contribute through ``argus_tui_tabs`` (loaded with the kernel's plugin manager)."""
     try:
-        from argus.kernel import plugins as kplugins
+        from argus.kernel.api import client_plugins
 
-        disabled: Any = frozenset()
-        try:
-            from argus.kernel.paths import Paths
-            from argus.kernel.settings import ConfigFile
-
-            disabled = kplugins.disabled_plugins(ConfigFile(Paths.default().config).data())
-        except Exception:
-            log.exception("could not read the disabled plugin list")
-        result = kplugins.load_plugins(disabled)
-        pm = result[0] if isinstance(result, tuple) else result
+        pm, _ = client_plugins()
         tabs: list[dict[str, Any]] = []
         for answer in pm.hook.argus_tui_tabs():
             for spec in answer or ():
@@ -1299,7 +1290,7 @@ def _setup_logging(home: Path) -> None:
 
 def run_tui(remote: str | None, token: str | None) -> int:
     """Open the TUI (``argus`` / ``argus --remote URL --token T``); returns the process exit code."""
-    from argus.kernel.paths import Paths
+    from argus.kernel.api import Paths
 
     home = Paths.default().home
     _setup_logging(home)
