@@ -180,31 +180,34 @@ class DagReply(Out):
 # -- REST inputs --------------------------------------------------------------------------------
 
 
-class SandboxIn(Wire):
-    """A project's sandbox overrides (null = the global default)."""
+class PassThrough(Wire):
+    """An input whose unknown keys reach the service (other plugins may add project settings)."""
 
-    enabled: bool | None = None
-    deny_read: list[str] = Field(default_factory=list)
-    extra_write: list[str] = Field(default_factory=list)
+    model_config = ConfigDict(extra="allow")
 
 
-class ProjectCreate(Wire):
+Sandbox = dict[str, Any]  # {"enabled": bool|null, "deny_read": [...], "extra_write": [...], ...}; the service checks it
+
+
+class ProjectCreate(PassThrough):
     """``POST /api/projects``."""
 
     name: str
     path: str
     branch: str | None = Field(None, description="base branch for new tasks (default: the repo's default)")
     backend: str | None = Field(None, description="default backend for this project's tasks")
-    sandbox: SandboxIn | None = None
+    sandbox: Sandbox | None = Field(None, description="sandbox overrides: enabled (null = the global default), "
+                                     "deny_read, extra_write, ...")
 
 
-class ProjectUpdate(Wire):
+class ProjectUpdate(PassThrough):
     """``PUT /api/projects/{name}``: only the keys given change."""
 
     path: str | None = None
     branch: str | None = None
     backend: str | None = None
-    sandbox: SandboxIn | None = None
+    sandbox: Sandbox | None = Field(None, description="sandbox overrides: enabled (null = the global default), "
+                                     "deny_read, extra_write, ...")
 
 
 class ScanBody(Wire):
@@ -213,7 +216,7 @@ class ScanBody(Wire):
     dir: str
 
 
-class BackendCreate(Wire):
+class BackendCreate(PassThrough):
     """``POST /api/backends``."""
 
     name: str
@@ -222,7 +225,7 @@ class BackendCreate(Wire):
     model: str | None = None
 
 
-class BackendUpdate(Wire):
+class BackendUpdate(PassThrough):
     """``PUT /api/backends/{name}``: only the keys given change."""
 
     command: str | None = None
