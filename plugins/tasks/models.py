@@ -186,7 +186,14 @@ class PassThrough(Wire):
     model_config = ConfigDict(extra="allow")
 
 
-Sandbox = dict[str, Any]  # {"enabled": bool|null, "deny_read": [...], "extra_write": [...], ...}; the service checks it
+class SandboxIn(Wire):
+    """A project's sandbox overrides (null = the global default)."""
+
+    model_config = ConfigDict(extra="allow")  # the sandbox plugin's own keys pass through
+
+    enabled: bool | None = None
+    deny_read: list[str] = Field(default_factory=list)
+    extra_write: list[str] = Field(default_factory=list)
 
 
 class ProjectCreate(PassThrough):
@@ -196,8 +203,7 @@ class ProjectCreate(PassThrough):
     path: str
     branch: str | None = Field(None, description="base branch for new tasks (default: the repo's default)")
     backend: str | None = Field(None, description="default backend for this project's tasks")
-    sandbox: Sandbox | None = Field(None, description="sandbox overrides: enabled (null = the global default), "
-                                     "deny_read, extra_write, ...")
+    sandbox: SandboxIn | None = None
 
 
 class ProjectUpdate(PassThrough):
@@ -206,8 +212,7 @@ class ProjectUpdate(PassThrough):
     path: str | None = None
     branch: str | None = None
     backend: str | None = None
-    sandbox: Sandbox | None = Field(None, description="sandbox overrides: enabled (null = the global default), "
-                                     "deny_read, extra_write, ...")
+    sandbox: SandboxIn | None = None
 
 
 class ScanBody(Wire):
