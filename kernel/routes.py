@@ -49,8 +49,8 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
 
     @bp.get("/api/status")
     async def status() -> dict[str, Any]:
-        out: dict[str, Any] = {"version": kernel.version, "sessions": {"running": 0, "idle": 0},
-                               "tasks": {}, "supervisor": kernel.supervisor_status()}
+        # The kernel's own keys; plugins add theirs (the tasks plugin: sessions and tasks).
+        out: dict[str, Any] = {"version": kernel.version, "supervisor": kernel.supervisor_status()}
         for part in kernel.pm.hook.argus_status(kernel=kernel):
             if part:
                 for key, value in part.items():

@@ -118,8 +118,11 @@ def make_blueprint(svc: TaskService) -> Blueprint:
         rows = svc.store.tasks(status=None if status == "idle" else status,
                                project=request.args.get("project") or None, archived=archived)
         out = [task_out(r) for r in rows]
-        if request.args.get("hidden") not in ("1", "true"):  # hidden tasks (workers) only on request
-            out = [t for t in out if not t["hidden"]]
+        hidden = request.args.get("hidden")  # absent: every task (the UIs filter on "hidden")
+        if hidden not in (None, "", "0", "1"):
+            raise Invalid("hidden must be 0 or 1")
+        if hidden in ("0", "1"):
+            out = [t for t in out if t["hidden"] == (hidden == "1")]
         if status == "idle":
             out = [t for t in out if t["idle"]]
         return {"tasks": out}

@@ -145,7 +145,6 @@ class TaskService:
         answer = self.hook.argus_task_hidden(task=out)
         if answer is not None:
             out["hidden"] = bool(answer)
-        out["hera_hidden"] = out["hidden"]  # TODO(contract): the TUI's old name; removed with its filter
         for fields in self.hook.argus_task_fields(task=dict(out)):
             if isinstance(fields, dict):
                 for key, value in fields.items():

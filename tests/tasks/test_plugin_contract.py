@@ -64,10 +64,12 @@ async def test_a_plugin_drives_tasks_through_the_facade_and_hooks(daemon_factory
     assert worker["hidden"] is True and worker["parent_id"] == parent["id"] and worker["project"] == "p"
     assert worker["watcher"] == {"role": "worker", "hold": False}
     assert worker["status"] == "in_progress"
-    # Hidden from the main list, shown on request and by id (with the plugin's field).
-    assert [t["id"] for t in c.get("/api/tasks").json()["tasks"]] == [parent["id"]]
-    assert {t["id"] for t in c.get("/api/tasks", params={"hidden": "1"}).json()["tasks"]} == {parent["id"],
-                                                                                          worker["id"]}
+    # Flagged for the UIs' main lists (which hide it unless asked), filterable, and by id with
+    # the plugin's field.
+    assert [t["id"] for t in c.get("/api/tasks", params={"hidden": "0"}).json()["tasks"]] == [parent["id"]]
+    assert [t["id"] for t in c.get("/api/tasks", params={"hidden": "1"}).json()["tasks"]] == [worker["id"]]
+    assert {t["id"] for t in c.get("/api/tasks").json()["tasks"]} == {parent["id"], worker["id"]}
+    assert c.get("/api/tasks", params={"hidden": "x"}).status_code == 400
     assert c.get(f"/api/tasks/{worker['id']}").json()["task"]["watcher"]["role"] == "worker"
 
     # A gated worker stays pending until the plugin starts it.
