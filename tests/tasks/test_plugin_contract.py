@@ -100,3 +100,32 @@ async def test_a_plugin_drives_tasks_through_the_facade_and_hooks(daemon_factory
                                      ["status", worker["id"], "in_progress", "in_review"],
                                      ["deleted", worker["id"]])]
     assert order == sorted(order)
+
+
+EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "tasks_watcher.py"
+
+
+def test_the_docs_example_is_small_and_imports_only_the_contract() -> None:
+    assert len(EXAMPLE.read_text().splitlines()) < 60
+    tree = ast.parse(EXAMPLE.read_text())
+    modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {m for m in modules if m.startswith("argus")} == {"argus.kernel.api", "argus.plugins.tasks.api"}
+
+
+async def test_the_docs_example_in_a_daemon(daemon_factory: Any, git_repo: Path) -> None:
+    d = daemon_factory("example", env={"ARGUS_PLUGINS": str(EXAMPLE), "FAKEAGENT_BUSY": "0.2"})
+    c = d.client
+    assert c.post("/api/projects", json={"name": "p", "path": str(git_repo)}).status_code == 201
+    parent = create_task(c, "p", "lead")
+    held = c.post("/api/watcher/helpers", json={"parent_id": parent["id"], "hold": True})
+    assert held.status_code == 201, held.text
+    held = held.json()["task"]
+    assert held["status"] == "pending" and held["hidden"] and held["watcher"] == {"role": "helper", "hold": True}
+    resumed = c.post(f"/api/tasks/{held['id']}/resume")
+    assert resumed.status_code == 409 and "held by watcher" in resumed.json()["error"]
+    helper = c.post("/api/watcher/helpers", json={"parent_id": parent["id"]}).json()["task"]
+    assert helper["status"] == "in_progress" and helper["project"] == "p"
+    assert c.post("/api/watcher/helpers", json={}).status_code == 400  # no parent, no project
+    seen = c.get("/api/watcher/seen").json()["seen"]
+    assert [parent["id"], "pending", "in_progress"] in seen and [helper["id"], "pending", "in_progress"] in seen
+    assert not any(s[0] == held["id"] for s in seen)
