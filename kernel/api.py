@@ -63,6 +63,10 @@ class HttpAPI(Protocol):
     def add_blueprint(self, bp: Blueprint) -> None:
         """Mount a quart blueprint of the plugin's routes (under ``/api/...``)."""
 
+    def add_routes(self, plugin: str, routes: list[Route]) -> None:
+        """Mount declared routes (``Route(method, path, handler, body=, query=, response=)``):
+        validated from their models, listed in ``/api/openapi.json``."""
+
     def add_public_prefix(self, prefix: str) -> None:
         """Serve ``prefix`` without a token (the plugin authenticates those requests itself)."""
 
@@ -109,3 +113,16 @@ class Kernel(Protocol):
     def spawn_background(self, fn: Callable[[], Any], name: str = "") -> None:
         """Run an async callable in the kernel's nursery for the daemon's lifetime."""
 
+
+# The wire vocabulary: declared routes (``kernel.http.add_routes(plugin, [Route(...)])``), the SSE
+# parser, the terminal-text helper and the local daemon's address. Imported last because
+# ``wire`` uses the kernel's errors.
+from .eventstream import SseEvent as SseEvent  # noqa: E402
+from .eventstream import SseParser as SseParser  # noqa: E402
+from .eventstream import parse_lines as parse_lines  # noqa: E402
+from .local import BASE_URL as LOCAL_URL  # noqa: E402, F401
+from .local import LocalDaemon as LocalDaemon  # noqa: E402
+from .local import read_token as read_token  # noqa: E402
+from .text import strip_ansi as strip_ansi  # noqa: E402
+from .text import terminal_lines as terminal_lines  # noqa: E402
+from .wire import Route as Route  # noqa: E402

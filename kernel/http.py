@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from .errors import ArgusError, Invalid, Unauthorized
 from .tokens import MasterOnlyRule, extract_token, require_allowed
 from .values import Principal
+from .wire import DeclaredRoute, Route, mount
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -85,10 +86,23 @@ class Http:
         self.app.config["BODY_TIMEOUT"] = 120
         self.public_prefixes: list[str] = []
         self.master_only: list[MasterOnlyRule] = []
+        self.declared: list[DeclaredRoute] = []
         self.app.before_request(self._authenticate)
         self.app.after_request(self._settle_body)
         self.app.register_error_handler(ArgusError, self._argus_error)
         self.app.register_error_handler(HTTPException, self._http_error)
+        self.add_routes("kernel", [Route("GET", "/api/openapi.json", self._openapi,
+                                         summary="This document: OpenAPI 3.1 of every route")])
+
+    def add_routes(self, plugin: str, routes: list[Route]) -> None:
+        """Mount a plugin's declared routes (see ``wire.Route``): validated in, documented out."""
+        mount(self.app, plugin, list(routes), lambda: principal().is_master, self.declared)
+
+    async def _openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of every route the daemon serves."""
+        from .openapi import build
+
+        return build(self.app, self.declared, version=self.kernel.version, public_prefixes=self.public_prefixes)
 
     def add_blueprint(self, bp: Blueprint) -> None:
         """Mount a plugin's routes."""

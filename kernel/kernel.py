@@ -27,7 +27,7 @@ from .mcp import build_mcp_app
 from .paths import Paths, atomic_write
 from .plugins import PluginInfo, disabled_plugins, load_plugins
 from .registry import Registry
-from .routes import make_blueprint
+from .routes import make_routes
 from .settings import ConfigFile, Settings
 from .stash import Stash
 from .tokens import Tokens
@@ -108,7 +108,7 @@ class Kernel:
         self.tokens = Tokens(self.db, self.paths.token)
         for group in self.pm.hook.argus_settings_sections():
             self.settings.declare(group or [])
-        self.http.add_blueprint(make_blueprint(self))
+        self.http.add_routes("kernel", make_routes(self))
         self.pm.hook.argus_register(kernel=self)
 
     def supervisor_status(self) -> dict[str, Any]:

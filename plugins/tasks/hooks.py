@@ -13,7 +13,7 @@ from . import hookspecs, routes_orch, tools
 from .api import TASKS, TasksFacade
 from .backends import PERMISSION_MODES
 from .orch import Orchestration
-from .routes import make_blueprint
+from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
 
@@ -75,14 +75,14 @@ def argus_register(kernel: Kernel) -> None:
     svc.store.seed_backends()
     kernel.stash[SERVICE] = svc
     kernel.stash[TASKS] = TasksFacade(svc)  # what other plugins reach with tasks_of(kernel)
-    kernel.http.add_blueprint(make_blueprint(svc))
+    kernel.http.add_routes("tasks", make_routes(svc))
     kernel.http.add_public_prefix("/api/agent/")
     kernel.http.add_master_only(r"^/api/backends(/.*)?$", ["POST", "PUT", "DELETE", "PATCH"])
     # Orchestration (DAG, messages, clipboard, artifacts, fork, skills): tools + REST mirrors.
     orch = Orchestration(svc)
     kernel.stash[ORCH] = orch
     orch.install()
-    kernel.http.add_blueprint(routes_orch.make_blueprint(orch))
+    kernel.http.add_routes("tasks", routes_orch.make_routes(orch))
     tools.register(kernel, orch)
     kernel.pm.register(KernelHooks(svc, orch), name="tasks.kernel")
 

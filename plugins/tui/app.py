@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+from argus.kernel.api import LocalDaemon
 from prompt_toolkit.application import Application, run_in_terminal
 from prompt_toolkit.filters import Condition, buffer_has_focus
 from prompt_toolkit.formatted_text import StyleAndTextTuples
@@ -50,7 +50,7 @@ from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style
 
 from .agentview import AgentView, links_of
-from .client import ApiError, ArgusClient, SseEvent, read_token, task_path
+from .client import ApiError, ArgusClient, SseEvent, task_path
 from .dagview import DagView
 from .forms import ChoiceCompleter, Confirm, Form, FormField, Picker, PickerItem, SkillCompleter
 from .pluginview import PluginView
@@ -1238,16 +1238,7 @@ class ArgusTui:
 
 def daemon_answers(home: Path, timeout: float = 2.0) -> bool:
     """True when a daemon answers HTTP on ``home``'s unix socket (any status, even 401)."""
-    sock = home / "daemon.sock"
-    if not sock.exists():
-        return False
-    try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://argus.local",
-                          timeout=timeout) as c:
-            c.get("/api/status", headers={"Authorization": f"Bearer {read_token(home / 'api-token')}"})
-        return True
-    except httpx.HTTPError:
-        return False
+    return LocalDaemon(home).answers(timeout)
 
 
 def ensure_daemon(home: Path, timeout: float = 30.0) -> str:
