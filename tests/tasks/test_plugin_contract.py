@@ -80,13 +80,13 @@ async def test_a_plugin_drives_tasks_through_the_facade_and_hooks(daemon_factory
     assert started["task"]["status"] == "in_progress"
     assert set(started["workers"]) == {worker["id"], held["id"]}
 
-    # Stop and delete go through the same hooks.
-    assert c.post(f"/api/tasks/{worker['id']}/stop").status_code == 200
-    assert c.delete(f"/api/tasks/{worker['id']}", params={"force": "1"}).status_code == 200
-
     def seen() -> list[list[Any]]:
         return c.get("/api/watcher/seen").json()["seen"]
 
+    # Stop and delete go through the same hooks.
+    assert c.post(f"/api/tasks/{worker['id']}/stop").status_code == 200
+    await eventually(lambda: ["exited", worker["id"], "stopped"] in seen(), what="the session exited hook")
+    assert c.delete(f"/api/tasks/{worker['id']}", params={"force": "1"}).status_code == 200
     await eventually(lambda: ["deleted", worker["id"]] in seen(), what="the deleted hook")
     got = seen()
     assert ["created", parent["id"], "pending", False] in got
@@ -94,10 +94,13 @@ async def test_a_plugin_drives_tasks_through_the_facade_and_hooks(daemon_factory
     assert ["status", worker["id"], "pending", "in_progress"] in got
     assert ["status", worker["id"], "in_progress", "in_review"] in got
     assert ["status", held["id"], "pending", "in_progress"] in got
+    assert ["session", worker["id"], True, False] in got and ["session", held["id"], True, False] in got
     # Creation is seen before the launch, the launch before the stop, the stop before the delete.
     order = [got.index(e) for e in (["created", worker["id"], "pending", True],
                                      ["status", worker["id"], "pending", "in_progress"],
+                                     ["session", worker["id"], True, False],
                                      ["status", worker["id"], "in_progress", "in_review"],
+                                     ["exited", worker["id"], "stopped"],
                                      ["deleted", worker["id"]])]
     assert order == sorted(order)
 
