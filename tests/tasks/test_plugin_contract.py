@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argus.kernel.kernel import Kernel
+from argus.kernel.paths import Paths
 from argus.kernel.plugins import load_plugins
 from orch_helpers import create_task, eventually
 
@@ -35,6 +37,24 @@ def test_a_misspelled_hook_refuses_the_plugin(monkeypatch: pytest.MonkeyPatch) -
     assert pm.get_plugin("misspelled") is None
     assert by_name["watcher"].enabled and by_name["tasks"].enabled
     pm.check_pending()  # what is left is consistent
+
+
+def test_a_hook_object_registered_at_runtime_is_checked_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    plugin = tmp_path / "late.py"
+    plugin.write_text(
+        "from argus.kernel.api import hookimpl\n\n\n"
+        "class Hooks:\n    @hookimpl\n    def argus_task_idel(self, task, idle, reason):\n        pass\n\n\n"
+        "@hookimpl\ndef argus_register(kernel):\n    kernel.pm.register(Hooks(), name='late.hooks')\n")
+    monkeypatch.setenv("ARGUS_PLUGINS", str(plugin))
+    kernel = Kernel(Paths(tmp_path))
+    try:
+        kernel.prepare()
+        entry = next(p for p in kernel.plugin_list if p["name"] == "late.hooks")
+        assert entry["enabled"] is False and "argus_task_idel" in entry["reason"]
+        assert kernel.pm.get_plugin("late.hooks") is None
+        kernel.pm.check_pending()
+    finally:
+        kernel.db.close()
 
 
 def test_a_tasks_hook_without_the_tasks_plugin_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
