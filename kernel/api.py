@@ -71,14 +71,15 @@ class HttpAPI(Protocol):
     def add_blueprint(self, bp: Blueprint) -> None:
         """Mount a quart blueprint of the plugin's routes (under ``/api/...``)."""
 
+    def add_routes(self, plugin: str, routes: list[Route]) -> None:
+        """Mount declared routes (``Route(method, path, handler, body=, query=, response=)``):
+        validated from their models, listed in ``/api/openapi.json``."""
+
     def add_public_prefix(self, prefix: str) -> None:
         """Serve ``prefix`` without a token (the plugin authenticates those requests itself)."""
 
     def add_master_only(self, pattern: str, methods: Sequence[str] | None = None) -> None:
         """Refuse device/scope tokens on paths matching the regex ``pattern`` (all methods if None)."""
-
-    def add_routes(self, plugin: str, routes: list[Route]) -> None:
-        """Mount routes declared with their models (validated input, ``/api/openapi.json``)."""
 
 
 class Kernel(Protocol):

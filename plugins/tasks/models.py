@@ -64,11 +64,10 @@ class Task(Out):
     exit_code: int | None
     plan_slug: str
     result: Any = Field(description="the opaque JSON result an agent stored with task_set_result")
-    hidden: bool = Field(False, description="listed only with ?hidden=1 (workers of an orchestrating plugin)")
-    hera_hidden: bool = Field(False, description="deprecated name of hidden")
     parent_ids: list[str] = Field(default_factory=list, description="tasks this one depends on")
-    parent_id: str | None = Field(None, description="the task that created this one (a plugin's worker)")
-    extra: dict[str, Any] = Field(default_factory=dict, description="fields a plugin stored on the task")
+    parent_id: str | None = Field(None, description="the task that created this one through a plugin (a coordinator)")
+    hidden: bool = Field(False, description="kept out of the UIs' main lists (e.g. a coordinator's workers)")
+    extra: dict[str, Any] = Field(default_factory=dict, description="plugin fields given at creation")
     created_at: str
     started_at: str | None
     ended_at: str | None
@@ -244,7 +243,8 @@ class TaskListQuery(Wire):
     archived: Archived = "0"
     status: StatusFilter | None = None
     project: str | None = None
-    hidden: bool = False  # hidden tasks (Hera workers) are listed only on request
+    hidden: bool | None = Field(None, description="only hidden (true) or only visible (false) tasks; "
+                                                "absent: every task (the UIs filter on the task's hidden)")
 
 
 class TaskCreate(Wire):
