@@ -17,8 +17,9 @@ MCP_PORT = 7742
 
 @hookimpl
 def argus_migrations() -> Sequence[Migration]:
-    """The kernel's tables: settings and tokens."""
-    return [Migration("kernel", 1, settings.MIGRATION_SQL + tokens.MIGRATION_SQL)]
+    """The kernel's tables: settings and tokens (version 2 adds task tokens)."""
+    return [Migration("kernel", 1, settings.MIGRATION_SQL + tokens.MIGRATION_SQL),
+            Migration("kernel", 2, tokens.MIGRATION_V2_SQL)]
 
 
 @hookimpl

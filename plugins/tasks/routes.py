@@ -327,13 +327,14 @@ def make_blueprint(svc: TaskService) -> Blueprint:
         row = svc.get(task_id)
         return await gitops.list_files(row["worktree_path"], request.args.get("dir", ""))
 
-    # -- agent hooks (authenticated by the task's hook secret, not an API token) ------------
+    # -- agent hooks (the task's own token; answered on the MCP listener too) ---------------
 
     @bp.post("/api/agent/hook")
     async def agent_hook() -> dict[str, Any]:
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        svc.agent_hook(await json_body(), token)
+        caller = svc.kernel.tokens.authenticate(token)  # 401 before the body is looked at
+        svc.agent_hook(await json_body(), caller)
         return {"ok": True}
 
     return bp

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.errors import Conflict, Invalid, NotFound, TooLarge
+from argus.kernel.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from argus.kernel.events import utcnow
 
 from . import gitops
@@ -379,13 +379,14 @@ class TaskService:
             "model": model or "", "prompt": prompt, "status": "pending", "worktree_path": worktree,
             "branch": f"argus/{slug}", "base_branch": base,
             "agent_session_id": str(uuid.uuid4()) if be["kind"] in ("claude", "demo") else None,
-            "hook_secret": secrets.token_hex(16), "plan_slug": plan_slug or "",
+            "hook_secret": None, "plan_slug": plan_slug or "",  # agents use per-launch task tokens
             "meta": json.dumps({**(meta or {}), **({"depends_on": depends_on} if depends_on else {})}),
         }
         async with self._task_lock(task_id), UndoStack() as undo:
             _checkpoint("insert")
             self.store.insert_task(row)
-            undo.push(lambda: self.store.delete_task(task_id), "delete task row")
+            undo.push(lambda: (self.kernel.tokens.revoke_task(task_id), self.store.delete_task(task_id)),
+                      "delete task row and its tokens")
             _checkpoint("worktree")
             await gitops.create_worktree(proj["path"], worktree, row["branch"], base, undo)
             _checkpoint("worktreeinclude")
@@ -512,9 +513,11 @@ class TaskService:
             raise Conflict(f"the worktree {task['worktree_path']} is gone; delete the task")
         mcp_url = f"http://127.0.0.1:{self.kernel.mcp_port}/mcp"
         hook_url = f"http://127.0.0.1:{self.kernel.mcp_port}/api/agent/hook"
+        # A fresh task token per launch (the previous agent's token stops working).
+        token = self.kernel.tokens.mint_task(task["id"])
         launch = build_launch(backend=be, task=task, prompt=None if resume else task["prompt"], resume=resume,
                               permission_mode=self.permission_mode(), mcp_url=mcp_url, hook_url=hook_url,
-                              run_dir=self._run_dir(task["id"]))
+                              run_dir=self._run_dir(task["id"]), token=token)
         if be["kind"] in ("generic", "pi"):
             written = write_project_mcp_config(task["worktree_path"], mcp_url)
             if written:
@@ -702,6 +705,7 @@ class TaskService:
             await gitops.remove_worktree(repo, row["worktree_path"], row["branch"], force=True,
                                          base_branch=row["base_branch"])
         shutil.rmtree(self._run_dir(task_id), ignore_errors=True)
+        self.kernel.tokens.revoke_task(task_id)
         for sid in {*meta.get("sessions", []), *([row["session_id"]] if row["session_id"] else [])}:
             await self._forget(sid)
             self._remove_log(sid)
@@ -869,14 +873,17 @@ class TaskService:
             self.store.update_task(row["id"], status="in_review", ended_at=utcnow())
             self.changed(row["id"])
 
-    def agent_hook(self, body: dict[str, Any], token: str | None) -> None:
-        """An agent-side hook report: authenticate with the task's hook secret, then signal idle."""
+    def agent_hook(self, body: dict[str, Any], principal: Any) -> None:
+        """An agent-side hook report from ``principal`` (the task's own token, or the master token):
+        signal idle. Another task's token, a device or a scope token is 403."""
         task_id = body.get("task_id")
         if not isinstance(task_id, str):
             raise Invalid("task_id is required")
+        if not (principal.is_master or (principal.kind == "task" and principal.task_id == task_id)):
+            raise Forbidden("the agent hook takes the token of the task it reports for")
         row = self.store.task(task_id)
-        if row is None or not token or not secrets.compare_digest(token.encode(), (row["hook_secret"] or "").encode()):
-            raise NotFound("unknown task or bad hook token")
+        if row is None:
+            raise NotFound(f"no task {task_id!r}")
         event = body.get("event")
         if not isinstance(event, str):
             raise Invalid("event is required")
