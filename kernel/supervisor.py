@@ -26,7 +26,7 @@ from typing import Any
 
 import trio
 
-from . import errors
+from . import errors, pidlock
 from . import supervisor_proto as proto
 from .paths import Paths, atomic_write
 from .ptyhost import DEFAULT_RING_BYTES, PtySession, SubscriberLagged, validate_session_id
@@ -407,6 +407,10 @@ def stop_supervisor(paths: Paths, timeout: float = 20.0) -> bool:
         time.sleep(0.05)
     if _lock_is_held(paths.supervisor_lock):
         pid = _pid_file_owner(paths.supervisor_lock)
+        if pid and not pidlock.holds_lock(pid, paths.supervisor_lock, "argus", "supervisor"):
+            log.warning("the supervisor did not stop within %gs, but pid %s does not hold %s: "
+                        "not signalling it", timeout, pid, paths.supervisor_lock)
+            return True
         log.warning("the supervisor (pid %s) did not stop within %gs; killing it", pid, timeout)
         if pid:
             try:
