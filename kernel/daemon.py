@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from . import pidlock
-from .paths import Paths, atomic_write
+from .paths import Paths, atomic_write, private_file
 from .tokens import ensure_master_token
 
 
@@ -85,7 +85,7 @@ def start(paths: Paths, wait: float = 20.0) -> int:
     """
     if ping(paths) is not None and read_pid(paths):
         return read_pid(paths) or 0
-    log = open(paths.daemon_log, "ab")
+    log = open(private_file(paths.daemon_log), "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "argus.kernel.cli", "daemon", "run"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
@@ -98,10 +98,23 @@ def start(paths: Paths, wait: float = 20.0) -> int:
         if ping(paths) is not None and winner:
             return winner  # ours, or another start's that took the lock first
         if proc.poll() is not None and not (winner or pidlock.lock_is_held(daemon_lock(paths))):
-            raise SystemExit(f"argus daemon exited during start-up (code {proc.returncode}); "
-                             f"see {paths.daemon_log}")
+            reason = _refusal(paths)
+            raise SystemExit((f"argus daemon did not start: {reason}" if reason else
+                              f"argus daemon exited during start-up (code {proc.returncode})")
+                             + f"; see {paths.daemon_log}")
         time.sleep(0.05)
     raise SystemExit(f"argus daemon did not answer within {wait:.0f}s; see {paths.daemon_log}")
+
+
+def _refusal(paths: Paths) -> str | None:
+    """The last ``argus: <reason>`` line ``daemon run`` wrote to daemon.log, if any."""
+    try:
+        with open(paths.daemon_log, "rb") as fh:
+            fh.seek(max(0, os.fstat(fh.fileno()).st_size - 8192))
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    return next((line[7:] for line in reversed(lines) if line.startswith("argus: ")), None)
 
 
 def stop(paths: Paths, wait: float = 15.0) -> bool:
