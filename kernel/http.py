@@ -3,6 +3,10 @@
 Every ``/api/*`` request is authenticated by one policy (``before_request``); other paths
 (the PWA's static files) are public unless a plugin says otherwise. Errors raised as
 ``ArgusError`` become ``{"error": ...}`` with their 4xx code; anything else is a bug (500).
+
+On TCP, a request whose ``Host`` is not this listener's address and port, a localhost name, or a
+name configured in ``api.allowed_hosts`` is refused (421) before anything else: a web page on a
+DNS-rebound name cannot reach the API. No response may be framed by another origin.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from .api import Principal
-from .errors import ArgusError, Invalid, Unauthorized
-from .tokens import extract_token, require_allowed
+from .errors import ArgusError, Invalid, Misdirected, Unauthorized
+from .tokens import extract_token, query_token_allowed, require_allowed
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
 log = logging.getLogger(__name__)
 
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+FRAME_HEADERS = {"X-Frame-Options": "DENY"}
 MAX_BODY = 60 * 1024 * 1024  # the multipart caps (50 MB total) plus headroom
 DRAIN_MAX = 1024 * 1024  # unread bodies up to this size are drained before answering
 
@@ -72,6 +78,28 @@ async def json_body(*, required: bool = True) -> dict[str, Any]:
     return body
 
 
+def split_host(host: str) -> tuple[str, int | None]:
+    """``name``, ``port`` of a Host header (lower-cased, IPv6 brackets removed); ("", None) if malformed."""
+    host = host.strip().lower()
+    port: int | None = None
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            return "", None
+        name, rest = host[1:end], host[end + 1:]
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                return "", None
+            port = int(rest[1:])
+        return name, port
+    name, sep, rest = host.partition(":")
+    if sep:
+        if not rest.isdigit() or len(rest) > 5:
+            return "", None
+        port = int(rest)
+    return name.rstrip("."), port
+
+
 class Http:
     """The app plus the small API plugins use to contribute to it."""
 
@@ -83,8 +111,10 @@ class Http:
         self.app.config["RESPONSE_TIMEOUT"] = None
         self.app.config["BODY_TIMEOUT"] = 120
         self.public_prefixes: list[str] = []
+        self.app.before_request(self._check_host)
         self.app.before_request(self._authenticate)
         self.app.after_request(self._settle_body)
+        self.app.after_request(self._no_framing)
         self.app.register_error_handler(ArgusError, self._argus_error)
         self.app.register_error_handler(HTTPException, self._http_error)
 
@@ -96,6 +126,35 @@ class Http:
         """Let a plugin serve ``/api/<prefix>`` without a token (it authenticates by itself)."""
         self.public_prefixes.append(prefix)
 
+    def allowed_host(self, host: str, server: tuple[str, int] | None) -> bool:
+        """Whether a request's ``Host`` names this listener (see the module docstring)."""
+        if server is None:  # the unix socket: only local processes of this user reach it
+            return True
+        name, port = split_host(host)
+        if not name:
+            return False
+        configured = self.kernel.settings.get("api", "allowed_hosts") or []
+        if name in {n.lower().rstrip(".") for n in configured if isinstance(n, str)}:
+            return True
+        bound = str(server[0]).lower()
+        return (name in LOCAL_NAMES or name == bound) and port == int(server[1])
+
+    async def _check_host(self) -> None:
+        if not self.allowed_host(request.headers.get("Host", ""), request.scope.get("server")):
+            raise Misdirected("unexpected Host header: use the address the daemon listens on, or add "
+                              "the name to api.allowed_hosts")
+
+    async def _no_framing(self, response: Response) -> Response:
+        """Nothing Argus serves may be framed by another page (clickjacking)."""
+        for key, value in FRAME_HEADERS.items():
+            response.headers.setdefault(key, value)
+        csp = response.headers.get("Content-Security-Policy")
+        if csp is None:
+            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        elif "frame-ancestors" not in csp:
+            response.headers["Content-Security-Policy"] = csp.rstrip("; ") + "; frame-ancestors 'none'"
+        return response
+
     async def _authenticate(self) -> None:
         path = request.path
         if not path.startswith("/api/") and path != "/api":
@@ -104,7 +163,9 @@ class Http:
         if any(path.startswith(p) for p in self.public_prefixes):
             g.principal = Principal("agent")
             return
-        token = extract_token(request.headers, request.args)
+        websocket = request.scope.get("type") == "websocket"
+        args = request.args if query_token_allowed(request.method, path, websocket) else {}
+        token = extract_token(request.headers, args)
         g.principal = self.kernel.tokens.authenticate(token)
         require_allowed(g.principal, request.method, path)
 

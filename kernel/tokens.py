@@ -213,8 +213,16 @@ def require_owner(principal: Principal, scope: str) -> None:
     raise Forbidden(f"registrations of scope {scope!r} belong to that scope")
 
 
+def query_token_allowed(method: str, path: str, websocket: bool = False) -> bool:
+    """``?token=`` is accepted only where a browser cannot send headers: WebSockets and SSE streams
+    (``GET .../stream``, the EventSource rule). Everywhere else a token in a URL would end up in
+    logs, history and Referer headers, so it must come in a header."""
+    return websocket or (method == "GET" and path.rstrip("/").endswith("/stream"))
+
+
 def extract_token(headers: Any, args: Any) -> str | None:
-    """The presented token: ``Authorization: Bearer``, ``X-Argus-Auth``, or ``?token=``."""
+    """The presented token: ``Authorization: Bearer``, ``X-Argus-Auth``, or ``?token=`` (callers
+    pass empty ``args`` where a query token is not allowed, see :func:`query_token_allowed`)."""
     auth = headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip() or None
