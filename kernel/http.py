@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +76,29 @@ async def json_body(*, required: bool = True) -> dict[str, Any]:
         raise Invalid(f"malformed JSON body: {exc}") from None
     if not isinstance(body, dict):
         raise Invalid("the JSON body must be an object")
+    if SURROGATE_ESCAPE.search(raw):
+        reject_surrogates(body)
     return body
+
+
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a \uD800-\uDFFF escape somewhere in the raw JSON
+
+
+def reject_surrogates(value: Any, where: str = "body") -> None:
+    """Invalid if a string (or key) in ``value`` holds a lone UTF-16 surrogate (``"\\ud800"``): it is
+    not text, and would fail later when stored or sent as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid(f"{where}: a string holds a lone UTF-16 surrogate (not valid Unicode text)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_surrogates(key, where)
+            reject_surrogates(item, f"{where}.{key}" if isinstance(key, str) and key.isascii() else where)
+    elif isinstance(value, list):
+        for item in value:
+            reject_surrogates(item, where)
 
 
 def split_host(host: str) -> tuple[str, int | None]:

@@ -23,6 +23,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from .api import Principal, ToolContext
 from .errors import ArgusError, Unauthorized
+from .http import reject_surrogates
 from .tokens import extract_token
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,6 +94,10 @@ def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> ASGIA
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         args = params.arguments or {}
+        try:
+            reject_surrogates(args, "arguments")
+        except ArgusError as exc:
+            return types.CallToolResult(content=[types.TextContent(text=exc.message)], is_error=True)
         principal = _caller(ctx)
         if principal is None:  # every HTTP request is authenticated first; anything else is refused
             return types.CallToolResult(content=[types.TextContent(text="unauthenticated caller")], is_error=True)

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import signal
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,12 +45,30 @@ log = logging.getLogger(__name__)
 MAX_FILE = 10 * 1024 * 1024
 MAX_TOTAL = 50 * 1024 * 1024
 MAX_FILES = 20
+MAX_UPLOAD_NAME_BYTES = 200
+MAX_NAME = 200  # task names, everywhere (REST, MCP, and the UIs through them)
 RERENDER_COLS = 15
 DEFAULT_ROWS, DEFAULT_COLS = 40, 120
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 BACKEND_NAME = PROJECT_NAME
 URL_RE = re.compile(r"https?://[^\s<>\"'`\x1b\x07]+")
 FAULT_ENV = "ARGUS_FAULT_INJECT"  # test-only: name of a creation step that must fail
+
+
+def check_name(name: Any, *, required: bool = True) -> str:
+    """A task name, stripped: text of at most ``MAX_NAME`` characters without control characters
+    (ESC, NUL, newlines, ...) or lone surrogates. Invalid otherwise (or when empty and ``required``)."""
+    if not isinstance(name, str):
+        raise Invalid("name must be a string")
+    name = name.strip()
+    if required and not name:
+        raise Invalid("name is required")
+    if len(name) > MAX_NAME:
+        raise Invalid(f"name is longer than {MAX_NAME} characters")
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")), None)
+    if bad is not None:
+        raise Invalid(f"name must not contain control characters (found U+{ord(bad):04X})")
+    return name
 
 
 def _checkpoint(step: str) -> None:
@@ -74,6 +93,7 @@ class TaskService:
         self.starters: list[Any] = []        # callbacks(task_id) when a task completes (DAG)
         self.launch_gate: list[Any] = []     # callables(task) -> str | None: reason to stay pending
         self._locks: dict[str, trio.Lock] = {}  # per task: create/stop/resume/restart/delete in turn
+        self._reserved_slugs: set[tuple[str, str]] = set()  # (project, slug) of creations in flight
 
     @asynccontextmanager
     async def _task_lock(self, task_id: str) -> AsyncIterator[None]:
@@ -343,8 +363,8 @@ class TaskService:
         """Create a task transactionally and start its agent (unless held back by dependencies)."""
         if not isinstance(prompt, str):
             raise Invalid("prompt must be a string")
-        if name is not None and not isinstance(name, str):
-            raise Invalid("name must be a string")
+        if name is not None:
+            name = check_name(name, required=False)
         if not isinstance(project, str) or not project:
             raise Invalid("project is required")
         proj = self.project(project) if project else None
@@ -370,8 +390,26 @@ class TaskService:
             raise Invalid("plan_slug must be a string")
         uploads = self._check_uploads(files or [])
         display = (name or "").strip() or slug_from_prompt(prompt)
-        slug = unique_slug(slugify(display), lambda s: self.store.slug_taken(project, s)
+        # Choosing the slug and reserving it happen with no checkpoint in between, so concurrent
+        # creations with the same name get distinct slugs (the row is inserted after awaits).
+        slug = unique_slug(slugify(display), lambda s: (project, s) in self._reserved_slugs
+                           or self.store.slug_taken(project, s)
                            or os.path.exists(self._worktree_path(project, s)))
+        self._reserved_slugs.add((project, slug))
+        try:
+            return await self._create_reserved(
+                project=project, proj=proj, slug=slug, display=display, prompt=prompt, be=be, model=model,
+                base=base, plan_slug=plan_slug, meta=meta, depends_on=depends_on, uploads=uploads,
+                context_files=context_files)
+        finally:
+            self._reserved_slugs.discard((project, slug))
+
+    async def _create_reserved(self, *, project: str, proj: dict[str, Any], slug: str, display: str,
+                               prompt: str, be: dict[str, Any], model: Any, base: str, plan_slug: Any,
+                               meta: dict[str, Any] | None, depends_on: list[str] | None,
+                               uploads: list[tuple[str, bytes]], context_files: dict[str, bytes] | None,
+                               ) -> dict[str, Any]:
+        """The transactional part of :meth:`create`, once ``slug`` is reserved."""
         task_id = "t_" + secrets.token_hex(4)
         worktree = self._worktree_path(project, slug)
         row = {
@@ -451,8 +489,12 @@ class TaskService:
         if "/" in filename or "\\" in filename or "\x00" in filename or filename in (".", "..") \
                 or filename.startswith(".."):
             raise Invalid(f"invalid file name {filename!r}: no paths or traversal allowed")
-        if len(filename) > 200:
-            raise Invalid("file name longer than 200 characters")
+        try:
+            size = len(filename.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise Invalid("file name is not valid Unicode text") from None
+        if size > MAX_UPLOAD_NAME_BYTES:  # room for the "-N" suffix within the 255-byte file name limit
+            raise Invalid(f"file name longer than {MAX_UPLOAD_NAME_BYTES} bytes")
         return filename
 
     def _check_uploads(self, files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -723,11 +765,7 @@ class TaskService:
     def rename(self, task_id: str, name: Any) -> dict[str, Any]:
         """Change the display name only (slug, branch and worktree stay)."""
         self.get(task_id)
-        if not isinstance(name, str) or not name.strip():
-            raise Invalid("name is required")
-        if len(name) > 200:
-            raise Invalid("name is longer than 200 characters")
-        self.store.update_task(task_id, name=name.strip())
+        self.store.update_task(task_id, name=check_name(name))
         self.changed(task_id)
         return self.get(task_id)
 
