@@ -272,6 +272,9 @@ def make_blueprint(svc: TaskService) -> Blueprint:
             since = 0  # offsets of another (older) session: start the current one from the top
         if since is None:
             since = max(0, session.end_offset - STREAM_TAIL)
+        # A cursor past the end (from a longer-lived session, or made up) starts at the end: the
+        # "session" event always carries the offset the stream really starts from.
+        since = min(since, session.end_offset)
 
         async def gen() -> AsyncIterator[str]:
             yield sse_message({"session_id": session.id, "offset": since, "cols": session.cols,
