@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -218,12 +217,7 @@ def make_blueprint(svc: TaskService) -> Blueprint:
         raw = await request.get_data()
         ctype = request.headers.get("Content-Type", "")
         if ctype.startswith("application/json"):
-            try:
-                body = json.loads(raw or b"{}")
-            except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, too long a number
-                raise Invalid(f"malformed JSON body: {exc}") from None
-            if not isinstance(body, dict):
-                raise Invalid("the JSON body must be an object")
+            body = await json_body()
             if isinstance(body.get("data"), str):
                 raw = body["data"].encode()
             elif isinstance(body.get("b64"), str):
