@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
+from argus.kernel.events import utcnow
 
 from . import routes_orch, tools
 from .backends import PERMISSION_MODES
 from .orch import Orchestration
+from .reconcile import reconcile
 from .routes import make_blueprint
 from .service import TaskService
 from .store import MIGRATIONS
@@ -69,10 +71,19 @@ def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
 
 @hookimpl
 def argus_started(kernel: Any) -> None:
-    """Re-attach idle watchers; orphaned in_progress tasks go to in_review; start ready held tasks."""
-    service().recover()
+    """Re-attach idle watchers; orphaned in_progress tasks go to in_review; start ready held tasks;
+    then reconcile what a crash left behind (``reconcile.py``) in the background."""
+    svc = service()
+    svc.recover()
     if _orch is not None:
         _orch.dag.recover()
+    dag = _orch.dag if _orch is not None else None
+    sessions, now = list(svc.sessions.all()), utcnow()
+
+    async def job() -> None:
+        await reconcile(svc, lambda task_id: bool(dag and dag.parents(task_id)), sessions, now)
+
+    kernel.spawn_background(job, "tasks:reconcile")
 
 
 @hookimpl
