@@ -51,6 +51,7 @@ Environment variables:
 - ``FAKEAGENT_RECORD``: a file to which each launch appends one JSON line (argv, cwd, parsed
   options, ``ARGUS_*`` variables with token values masked), for tests of command building.
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
+- ``FAKEAGENT_IGNORE_HUP=1``: ignore SIGHUP (survive the terminal's hangup), as some real CLIs do.
 - ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex`` or ``pi``, which report only
   through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
   whenever a fresh input prompt is shown, and ``{"event": "UserPromptSubmit", ..., "prompt"}``
@@ -999,7 +1000,8 @@ def main(argv: list[str] | None = None) -> int:
         raise Exit(128 + signum)
 
     signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    # FAKEAGENT_IGNORE_HUP=1: survive a hangup of the terminal, as some real CLIs do
+    signal.signal(signal.SIGHUP, signal.SIG_IGN if os.environ.get("FAKEAGENT_IGNORE_HUP") == "1" else _terminate)
     term = Terminal()
     try:
         return Agent(opts, term, env).run()

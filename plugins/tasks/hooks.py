@@ -44,6 +44,8 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
               "Permission flags injected into Claude-style backends", choices=PERMISSION_MODES),
         Field("share_project", "string", "", "Share-target project",
               "Project preselected when the PWA share target lands a payload"),
+        Field("resume_interrupted", "bool", True, "Resume interrupted agents",
+              "Resume a task whose agent was lost with the session-supervisor once it is back"),
     ])]
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from argus.kernel.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable
 from argus.kernel.events import utcnow
 
 from . import gitops
@@ -46,6 +46,7 @@ MAX_FILE = 10 * 1024 * 1024
 MAX_TOTAL = 50 * 1024 * 1024
 MAX_FILES = 20
 MAX_UPLOAD_NAME_BYTES = 200
+RESUME_WAIT = 30.0  # seconds an interrupted task waits for the supervisor before staying in review
 MAX_NAME = 200  # task names, everywhere (REST, MCP, and the UIs through them)
 RERENDER_COLS = 15
 DEFAULT_ROWS, DEFAULT_COLS = 40, 120
@@ -633,9 +634,33 @@ class TaskService:
             status = row["status"]
         self.store.update_task(row["id"], status=status, exit_code=code, ended_at=utcnow())
         self.changed(row["id"])
+        if data.get("lost") and not stopped and status == "in_review" and not row["archived"] \
+                and self.kernel.settings.get("defaults", "resume_interrupted"):
+            task_id = row["id"]
+            self.kernel.spawn_background(lambda: self._resume_interrupted(task_id), f"resume:{task_id}")
         if status == "complete":
             for fn in self.starters:
                 fn(row["id"])
+
+    async def _resume_interrupted(self, task_id: str) -> None:
+        """An agent lost with its supervisor: resume it once a supervisor answers again."""
+        with trio.move_on_after(RESUME_WAIT):
+            while True:
+                await trio.sleep(0.2)  # the link that just dropped may still look connected
+                if not getattr(self.sessions, "connected", True):
+                    continue
+                try:
+                    row = self.get(task_id)
+                    if row["status"] == "in_review" and self.live_session(row) is None:
+                        await self.resume(task_id)
+                        log.info("resumed task %s after its agent was lost with the supervisor", task_id)
+                    return
+                except Unavailable:  # the supervisor is still coming back
+                    continue
+                except Exception as exc:  # the task changed or cannot start: the user sees it in review
+                    log.warning("could not resume interrupted task %s: %s", task_id, exc)
+                    return
+        log.warning("could not resume interrupted task %s: no session-supervisor within %gs", task_id, RESUME_WAIT)
 
     async def stop(self, task_id: str) -> dict[str, Any]:
         """Stop the agent (SIGHUP → TERM → KILL); the task moves to in_review."""
