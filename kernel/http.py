@@ -11,10 +11,12 @@ DNS-rebound name cannot reach the API. No response may be framed by another orig
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+LOW_DISK = 1024 * 1024  # under this much free space, /api/status says the disk is full
 FRAME_HEADERS = {"X-Frame-Options": "DENY"}
 MAX_BODY = 60 * 1024 * 1024  # the multipart caps (50 MB total) plus headroom
 DRAIN_MAX = 1024 * 1024  # unread bodies up to this size are drained before answering
@@ -101,6 +104,23 @@ def reject_surrogates(value: Any, where: str = "body") -> None:
             reject_surrogates(item, where)
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+
+
+def disk_status(path: os.PathLike[str] | str) -> dict[str, Any]:
+    """Free space where ``path`` lives: ``{"free_bytes", "full"}`` (full: under 1 MiB free)."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return {"free_bytes": None, "full": None}
+    free = st.f_bavail * st.f_frsize
+    return {"free_bytes": free, "full": free < LOW_DISK}
+
+
 def split_host(host: str) -> tuple[str, int | None]:
     """``name``, ``port`` of a Host header (lower-cased, IPv6 brackets removed); ("", None) if malformed."""
     host = host.strip().lower()
@@ -139,6 +159,8 @@ class Http:
         self.app.after_request(self._settle_body)
         self.app.after_request(self._no_framing)
         self.app.register_error_handler(ArgusError, self._argus_error)
+        self.app.register_error_handler(sqlite3.OperationalError, self._storage_error)
+        self.app.register_error_handler(OSError, self._storage_error)
         self.app.register_error_handler(HTTPException, self._http_error)
 
     def add_blueprint(self, bp: Blueprint) -> None:
@@ -217,6 +239,14 @@ class Http:
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
         return exc.to_json(), exc.status, headers  # type: ignore[return-value]
+
+    async def _storage_error(self, exc: Exception) -> tuple[dict[str, Any], int]:
+        """A full disk is 507 with a clear message; any other storage error is a bug (500)."""
+        if not disk_full(exc):
+            raise exc
+        log.error("request failed, the disk is full: %s", exc)
+        return {"error": f"the disk holding {self.kernel.paths.home} is full ({exc}); free some space "
+                         f"and retry"}, 507
 
     async def _http_error(self, exc: HTTPException) -> tuple[dict[str, Any], int]:
         code = exc.code or 500

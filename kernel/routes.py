@@ -10,7 +10,7 @@ import trio
 from quart import Blueprint, Response, request
 
 from .errors import Forbidden, Invalid, NotFound
-from .http import json_body, principal, sse, sse_message
+from .http import disk_status, json_body, principal, sse, sse_message
 from .tokens import require_owner
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +50,8 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
     @bp.get("/api/status")
     async def status() -> dict[str, Any]:
         out: dict[str, Any] = {"version": kernel.version, "sessions": {"running": 0, "idle": 0},
-                               "tasks": {}, "supervisor": kernel.supervisor_status()}
+                               "tasks": {}, "supervisor": kernel.supervisor_status(),
+                               "disk": disk_status(kernel.paths.home)}
         for part in kernel.pm.hook.argus_status(kernel=kernel):
             if part:
                 for key, value in part.items():

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import signal
+import sqlite3
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator
@@ -46,6 +47,7 @@ MAX_FILE = 10 * 1024 * 1024
 MAX_TOTAL = 50 * 1024 * 1024
 MAX_FILES = 20
 MAX_UPLOAD_NAME_BYTES = 200
+EXIT_RETRY = 2.0  # seconds between attempts to save an exit while the disk is full
 RESUME_WAIT = 30.0  # seconds an interrupted task waits for the supervisor before staying in review
 MAX_NAME = 200  # task names, everywhere (REST, MCP, and the UIs through them)
 RERENDER_COLS = 15
@@ -632,9 +634,39 @@ class TaskService:
                                     and not data.get("lost")) else "in_review"
         else:
             status = row["status"]
-        self.store.update_task(row["id"], status=status, exit_code=code, ended_at=utcnow())
+        try:
+            self.store.update_task(row["id"], status=status, exit_code=code, ended_at=utcnow())
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc).lower():
+                raise
+            # The disk is full: keep the exit and save it once there is room again.
+            task_id, lost = row["id"], bool(data.get("lost")) and not stopped
+            log.warning("cannot save the exit of task %s (%s); retrying", task_id, exc)
+            self.kernel.spawn_background(lambda: self._save_exit_later(task_id, status, code, lost),
+                                         f"exit:{task_id}")
+            return
+        self._after_exit(row, status, lost=bool(data.get("lost")) and not stopped)
+
+    async def _save_exit_later(self, task_id: str, status: str, code: Any, lost: bool) -> None:
+        """Retry saving an exit until the disk has room again."""
+        while True:
+            await trio.sleep(EXIT_RETRY)
+            try:
+                self.store.update_task(task_id, status=status, exit_code=code, ended_at=utcnow())
+            except sqlite3.OperationalError as exc:
+                if "full" in str(exc).lower():
+                    continue
+                raise
+            row = self.store.task(task_id)
+            if row is not None:
+                log.info("saved the exit of task %s", task_id)
+                self._after_exit(row, status, lost=lost)
+            return
+
+    def _after_exit(self, row: dict[str, Any], status: str, *, lost: bool) -> None:
+        """Publish the change; resume an interrupted agent; start what waited for a completion."""
         self.changed(row["id"])
-        if data.get("lost") and not stopped and status == "in_review" and not row["archived"] \
+        if lost and status == "in_review" and not row["archived"] \
                 and self.kernel.settings.get("defaults", "resume_interrupted"):
             task_id = row["id"]
             self.kernel.spawn_background(lambda: self._resume_interrupted(task_id), f"resume:{task_id}")
