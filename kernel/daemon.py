@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from . import pidlock
+from .local import LocalDaemon
 from .paths import Paths, atomic_write, private_file
 from .tokens import ensure_master_token
 
@@ -29,22 +30,13 @@ def runtime_info(paths: Paths) -> dict[str, Any]:
 
 def local_client(paths: Paths, timeout: float = 5.0) -> httpx.Client:
     """An HTTP client on the daemon's unix socket, authenticated with the master token."""
-    token = ensure_master_token(paths.token)
-    return httpx.Client(transport=httpx.HTTPTransport(uds=str(paths.daemon_sock)),
-                        base_url="http://argus", timeout=timeout,
-                        headers={"Authorization": f"Bearer {token}"})
+    ensure_master_token(paths.token)
+    return LocalDaemon(paths.home).client(timeout)
 
 
 def ping(paths: Paths) -> dict[str, Any] | None:
     """``GET /api/status`` over the unix socket, or None if nothing answers."""
-    if not paths.daemon_sock.exists():
-        return None
-    try:
-        with local_client(paths, timeout=2.0) as client:
-            resp = client.get("/api/status")
-            return resp.json() if resp.status_code == 200 else None
-    except (httpx.HTTPError, OSError, ValueError):
-        return None
+    return LocalDaemon(paths.home).status()
 
 
 def daemon_lock(paths: Paths) -> Path:

@@ -21,9 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .api import Migration
 from .events import utcnow
 from .paths import PRIVATE_FILE, private_file
+from .values import Migration
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 KEEP_BACKUPS = 5

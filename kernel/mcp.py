@@ -21,10 +21,10 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.transport_security import TransportSecuritySettings
 
-from .api import Principal, ToolContext
 from .errors import ArgusError, Unauthorized
 from .http import reject_surrogates
 from .tokens import extract_token
+from .values import Principal, ToolContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel

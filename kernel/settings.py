@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .api import SettingsSection
 from .db import Database
 from .errors import Invalid, NotFound, TooLarge
+from .values import SettingsSection
 
 log = logging.getLogger(__name__)
 MAX_VALUE_BYTES = 64 * 1024  # one saved setting, JSON-encoded

@@ -8,8 +8,9 @@ a non-archived one wins, then an ``in_progress`` one; anything still tied is an 
 Over MCP, an agent holding its task's token (``Principal`` kind ``task``) is that task: without
 ``id``/``cwd`` it resolves to itself, and the tools that act on a task (stop, resume, rename,
 message as, ...) refuse a task it does not own. It owns itself and the tasks it created, directly
-or through them (``meta.created_by``). Reading (list, get, deps) and sending a message *to* any
-task stay open, as the reference manual's tools intend. Master, device and scope tokens act on any task.
+or through them (``meta.created_by``, or the ``parent_id`` a plugin gave it). Reading (list, get,
+deps) and sending a message *to* any task stay open, as the reference manual's tools intend.
+Master, device and scope tokens act on any task.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from argus.kernel.errors import Conflict, Forbidden, Invalid, NotFound
+from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound
 
 
 def _norm(path: str) -> str:
@@ -99,6 +100,7 @@ def owns(svc: Any, owner_id: str, row: dict[str, Any]) -> bool:
             parent = json.loads(current.get("meta") or "{}").get("created_by")
         except (ValueError, AttributeError):
             parent = None
+        parent = parent or current.get("parent_id")  # tasks created through the facade (Hera workers)
         current = svc.store.task(parent) if isinstance(parent, str) else None
     return False
 

@@ -25,7 +25,7 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
-from argus.kernel.events import utcnow
+from argus.kernel.api import utcnow
 
 from . import gitops
 
