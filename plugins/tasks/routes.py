@@ -216,6 +216,9 @@ def make_routes(svc: TaskService) -> list[Route]:
             since = 0  # offsets of another (older) session: start the current one from the top
         if since is None:
             since = max(0, session.end_offset - STREAM_TAIL)
+        # A cursor past the end (from a longer-lived session, or made up) starts at the end: the
+        # "session" event always carries the offset the stream really starts from.
+        since = min(since, session.end_offset)
         return sse(_stream(session, since))
 
     # -- worktree views --------------------------------------------------------------------
@@ -235,13 +238,14 @@ def make_routes(svc: TaskService) -> list[Route]:
         row = svc.get(task_id)
         return await gitops.list_files(row["worktree_path"], query.dir)
 
-    # -- agent hooks (authenticated by the task's hook secret, not an API token) ------------
+    # -- agent hooks (the task's own token; answered on the MCP listener too) ---------------
 
     async def agent_hook(body: m.AgentHookBody) -> dict[str, Any]:
-        """An agent CLI's own hook reporting (idle, busy...), with the task's hook secret."""
+        """An agent CLI's own hook reporting (idle, busy...), with its task's token (or the master token)."""
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        svc.agent_hook(body.model_dump(), token)
+        caller = svc.kernel.tokens.authenticate(token)
+        svc.agent_hook(body.model_dump(), caller)
         return {"ok": True}
 
     task = "/api/tasks/{task_id}"
