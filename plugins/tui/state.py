@@ -36,10 +36,13 @@ def needs_you(task: dict[str, Any]) -> bool:
 
 def is_hera_worker(task: dict[str, Any]) -> bool:
     """True for tasks spawned by Hera as workers (hidden from the list unless toggled with H)."""
+    hera = task.get("hera")
+    if isinstance(hera, dict) and hera.get("kind") == "worker":
+        return True
     role = task.get("hera_role") or task.get("role")
     if isinstance(role, dict):
         role = role.get("kind")
-    return bool(task.get("hera_worker")) or role == "worker"
+    return bool(task.get("hera_worker") or task.get("hera_hidden") or task.get("hidden")) or role == "worker"
 
 
 def next_status(status: str, step: int) -> str:
