@@ -130,6 +130,26 @@ def test_hera_tab_rail_keys_and_live_terminals(daemon: Any, project: dict[str, A
     run_scenario(ArgusClient.local(daemon.home), scenario, timeout=150)
 
 
+async def select(h: Harness, task_id: str) -> None:
+    """Put the DAG cursor on ``task_id`` with j/k."""
+    for _ in range(6):
+        if h.tui.dag.selected_id() == task_id:
+            return
+        ids = [str(t.get("id")) for _, t in h.tui.dag.rows]
+        want = ids.index(task_id) if task_id in ids else 0
+        h.keys("j" if want > h.tui.dag.index else "k")
+        await h.until(lambda: True)
+        await trio_free_sleep()
+    await h.until(lambda: h.tui.dag.selected_id() == task_id, what=f"{task_id} selected")
+
+
+async def trio_free_sleep() -> None:
+    """Yield to the TUI's asyncio loop for a moment."""
+    import asyncio
+
+    await asyncio.sleep(0.1)
+
+
 def test_tab_two_falls_back_to_the_dag_with_its_keys_when_hera_is_off(daemon: Any, project: dict[str, Any]) -> None:
     c = daemon.client
     a = create_task(c, project["name"], "alpha")
@@ -143,18 +163,20 @@ def test_tab_two_falls_back_to_the_dag_with_its_keys_when_hera_is_off(daemon: An
         h.keys("2")
         await h.until_screen("Dependency DAG")
         await h.until_screen("beta")
-        h.keys("j")  # beta
+        await select(h, b["id"])
         h.keys("l")
         await h.until_screen("beta depends on")
         h.keys("alpha" + ENTER)
         await h.until(lambda: c.get(f"/api/tasks/{b['id']}/deps").json()["upstream"], what="linked")
+        await h.until_screen("└─ ● beta")  # the view reloaded the edge
         h.keys("L")
         await h.until_screen("Remove a dependency of beta")
         h.keys(ENTER)
         await h.until(lambda: not c.get(f"/api/tasks/{b['id']}/deps").json()["upstream"], what="unlinked")
+        await h.until_gone("└─")
         c.post(f"/api/tasks/{b['id']}/deps", json={"parent_id": a["id"]})
         await h.until_screen("└─")
-        h.keys("k")  # alpha
+        await select(h, a["id"])
         h.keys("h")
         await h.until_screen("Halt downstream")
         h.keys("y")
