@@ -156,6 +156,6 @@ def add_tool(kernel: Any, name: str, description: str, schema: dict[str, Any], h
 
 
 def remove_tools(kernel: Any) -> None:
-    """Unregister every hera tool."""
-    for name in [n for n, t in kernel.registry.tools.items() if t.scope == SCOPE]:
+    """Unregister hera's in-process tools (an external plugin's tools are left alone)."""
+    for name in [n for n, t in kernel.registry.tools.items() if t.scope == SCOPE and not t.external]:
         kernel.registry.remove_tool(name)

@@ -27,11 +27,13 @@ class Hera:
     """The coordination layer over one database and one tasks facade."""
 
     def __init__(self, store: Store, tasks: Any, publish: Callable[[str, dict[str, Any]], Any],
-                 on_message: Callable[[str], None] | None = None) -> None:
+                 on_message: Callable[[str], None] | None = None,
+                 on_ready: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.tasks = tasks
         self.publish = publish
         self.on_message = on_message or (lambda role_id: None)
+        self.on_ready = on_ready or (lambda task_id: None)
         self._sent: dict[str, deque[float]] = {}
 
     # -- shapes ----------------------------------------------------------------------------
@@ -240,7 +242,7 @@ class Hera:
             spec = CreateTask(prompt=prompt, name=f"{orch['name']}-{name}"[:80], project=project,
                               backend=backend, hidden=True, parent_id=task["id"], model=model,
                               extra={"hera": {"orchestrator_id": orch["id"], "role_id": role["id"],
-                                              "role": name}})
+                                              "role": name, "depends_on": deps}})
             # Bind before the task exists in the list: the role is found by task id as soon as
             # the task is created (hooks fire during create).
             created = await self.tasks.create(spec)
@@ -253,6 +255,28 @@ class Hera:
         self._task_changed(created["id"])
         return {"role": self.role_json(role), "task": self.tasks.get(created["id"])}
 
+    def launch_gate(self, task: dict[str, Any]) -> str | None:
+        """Why a worker task must stay pending: a role it depends on is not done yet (else None)."""
+        extra = task.get("extra") if isinstance(task.get("extra"), dict) else {}
+        spec = extra.get("hera") if isinstance(extra.get("hera"), dict) else None
+        role = self.store.role(spec["role_id"]) if spec and isinstance(spec.get("role_id"), str) else None
+        if role is None:
+            return None
+        waiting = [d for d in json.loads(role["depends_on"] or "[]")
+                   if (dep := self.store.role_by_name(role["orchestrator_id"], d)) is not None
+                   and dep["status"] != "done"]
+        return f"waiting for hera role(s) {', '.join(waiting)} to be done" if waiting else None
+
+    def _release_dependents(self, done: dict[str, Any]) -> None:
+        """A role is done: start the workers that waited only for roles now done."""
+        for role in self.store.roles(done["orchestrator_id"]):
+            deps = json.loads(role["depends_on"] or "[]")
+            if done["name"] not in deps or not role["task_id"]:
+                continue
+            if all((d := self.store.role_by_name(role["orchestrator_id"], n)) is not None and d["status"] == "done"
+                   for n in deps):
+                self.on_ready(role["task_id"])
+
     def set_status(self, role: dict[str, Any], value: Any) -> dict[str, Any]:
         """Set a role's status; a worker reporting done rolls its task to in_review."""
         new = m.status(value)
@@ -264,6 +288,8 @@ class Hera:
                 self.tasks.set_status(role["task_id"], "in_review")
             except NotFound:
                 pass
+        if new == "done" and old != "done":
+            self._release_dependents(role)
         self.publish("hera.role.updated", {"role": self.role_json(role), "old_status": old})
         self._task_changed(role["task_id"])
         return self.role_json(role)

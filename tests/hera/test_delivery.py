@@ -181,3 +181,20 @@ def test_deleted_task_unbinds_its_role(world: Any) -> None:
     world.hera.task_deleted({"id": "t_w"})
     role = world.store.role_by_name(world.store.roles()[0]["orchestrator_id"], "w")
     assert role["task_id"] is None
+
+
+async def test_depends_on_holds_a_worker_until_its_dependencies_are_done(world: Any) -> None:
+    h, tasks, store = world.hera, world.tasks, world.store
+    ready: list[str] = []
+    h.on_ready = ready.append
+    api = await h.spawn_worker({"cwd": "/wt/boss", "name": "api", "prompt": "build"})
+    ui = await h.spawn_worker({"cwd": "/wt/boss", "name": "ui", "prompt": "ui", "depends_on": ["api", "w"]})
+    ui_task = tasks.get(ui["role"]["task_id"])
+    assert ui_task["extra"]["hera"]["depends_on"] == ["api", "w"]
+    assert h.launch_gate(ui_task) == "waiting for hera role(s) api, w to be done"
+    assert h.launch_gate(tasks.get(api["role"]["task_id"])) is None
+    assert h.launch_gate({"id": "t_other"}) is None
+    h.set_status(store.role(api["role"]["id"]), "done")
+    assert ready == [] and "w to be done" in h.launch_gate(ui_task)
+    h.set_status(store.role_by_task("t_w"), "done")
+    assert ready == [ui_task["id"]] and h.launch_gate(ui_task) is None
