@@ -96,12 +96,12 @@ class Store:
 
     def orchestrator_by_name(self, name: str) -> dict[str, Any] | None:
         """The newest orchestrator with that name."""
-        return self.db.one("SELECT * FROM hera_orchestrators WHERE name = ? ORDER BY created_at DESC LIMIT 1",
+        return self.db.one("SELECT * FROM hera_orchestrators WHERE name = ? ORDER BY rowid DESC LIMIT 1",
                            (name,))
 
     def orchestrators(self) -> list[dict[str, Any]]:
         """Every orchestrator, oldest first."""
-        return self.db.query("SELECT * FROM hera_orchestrators ORDER BY created_at, id")
+        return self.db.query("SELECT * FROM hera_orchestrators ORDER BY rowid")
 
     def insert_orchestrator(self, name: str) -> dict[str, Any]:
         """Create an orchestrator."""
@@ -143,12 +143,12 @@ class Store:
         """Roles (of one orchestrator), coordinator first then by creation."""
         where, params = ("WHERE orchestrator_id = ?", (orch_id,)) if orch_id else ("", ())
         return self.db.query(f"SELECT {ROLE_COLUMNS} FROM hera_roles {where} ORDER BY "
-                             f"kind != 'coordinator', created_at, id", params)
+                             f"kind != 'coordinator', rowid", params)
 
     def coordinator(self, orch_id: str) -> dict[str, Any] | None:
         """The orchestrator's coordinator role."""
         return self.db.one(f"SELECT {ROLE_COLUMNS} FROM hera_roles WHERE orchestrator_id = ? "
-                           f"AND kind = 'coordinator' ORDER BY created_at LIMIT 1", (orch_id,))
+                           f"AND kind = 'coordinator' ORDER BY rowid LIMIT 1", (orch_id,))
 
     def insert_role(self, orch_id: str, name: str, kind: str, task_id: str | None,
                     depends_on: list[str] | None = None) -> dict[str, Any]:
