@@ -84,6 +84,7 @@ def test_hera_tab_rail_keys_and_live_terminals(daemon: Any, project: dict[str, A
         await h.until_screen("Rename api")
         h.keys("\x15backend" + ENTER)
         await h.until(lambda: role(daemon, "backend"), what="renamed")
+        await h.until(lambda: h.tui.modal is None, what="the form closed")
         await h.until_screen("backend (worker)")
         # Enter focuses the worker's pane: keys go to its agent until ctrl+q
         h.keys(ENTER)
@@ -119,6 +120,7 @@ def test_hera_tab_rail_keys_and_live_terminals(daemon: Any, project: dict[str, A
         await h.until(lambda: role(daemon, "docs")["task_id"], timeout=30, what="worker spawned")
         await h.until_screen("docs")
         # ctrl+d deletes the selected role with its task
+        await h.until(lambda: h.tui.modal is None, what="the form closed")
         h.keys("j")
         h.keys("j")
         await h.until_screen("docs (worker)")
