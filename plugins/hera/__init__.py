@@ -10,7 +10,11 @@ the ``argus`` entry point (``argus.plugins.hera``) registers them.
 from .hooks import (  # noqa: F401 - registered by pluggy from this module
     argus_background,
     argus_event,
+    argus_launch_gate,
     argus_migrations,
     argus_register,
     argus_settings_sections,
+    argus_task_deleted,
+    argus_task_fields,
+    argus_task_idle,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .compat import Invalid
+from argus.kernel.api import Invalid
 
 KINDS = ("coordinator", "worker", "freelance")
 JOIN_KINDS = ("worker", "freelance")

@@ -12,17 +12,19 @@ import logging
 from typing import Any
 
 import trio
+from argus.kernel.api import Conflict, StashKey
 
-from . import compat, tools
-from .compat import Conflict
+from . import tools
 from .delivery import Delivery
-from .routes import make_blueprint
+from .routes import make_routes
 from .service import Hera
 from .store import Store
+from .tasks import Tasks, tasks_of
 
 log = logging.getLogger(__name__)
 
 SETTINGS_RECHECK = 2.0  # config.toml has no change event: re-read it this often (a stat call)
+STARTS_QUEUE = 256
 
 
 class HeraPlugin:
@@ -31,14 +33,16 @@ class HeraPlugin:
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
         self.store = Store(kernel.db)
-        self.tasks = compat.tasks_of(kernel)
+        self.tasks = Tasks(tasks_of(kernel))
         self.delivery = Delivery(self.store, self.tasks, self.publish, self.enabled)
-        self.hera = Hera(self.store, self.tasks, self.publish, on_message=self.delivery.queue)
+        self._starts_send, self._starts_recv = trio.open_memory_channel[str](STARTS_QUEUE)
+        self.hera = Hera(self.store, self.tasks, self.publish, on_message=self.delivery.queue,
+                         on_ready=self.start_later)
         self.serving = False
 
     def publish(self, type_: str, data: dict[str, Any]) -> None:
         """Put a ``hera.*`` event on the kernel bus."""
-        self.kernel.bus.publish(type_, data)
+        self.kernel.events.publish(type_, data)
 
     def enabled(self) -> bool:
         """``[hera] enabled`` (live)."""
@@ -49,7 +53,7 @@ class HeraPlugin:
 
     def register(self) -> None:
         """Mount the routes; serve the tools if enabled."""
-        self.kernel.http.add_blueprint(make_blueprint(self.hera, self.enabled, self.reattach))
+        self.kernel.http.add_routes("hera", make_routes(self.hera, self.enabled, self.reattach))
         self.sync()
 
     def sync(self) -> None:
@@ -74,20 +78,24 @@ class HeraPlugin:
             self.sync()
 
     def on_event(self, event: Any) -> None:
-        """Kernel events hera reacts to (quick, synchronous)."""
+        """Kernel events hera reacts to: a change of the ``[hera]`` settings (quick, synchronous)."""
         if event.type == "settings.updated" and event.data.get("section") == "hera":
             self.sync()
-            return
-        if not self.serving:
-            return
-        if event.type == "task.idle":
-            task_id = event.data.get("id")
-            if isinstance(task_id, str):
-                self.delivery.on_idle(task_id)
-        elif event.type == "task.deleted":
-            task_id = event.data.get("id")
-            if isinstance(task_id, str):
-                self.hera.task_deleted({"id": task_id})
+
+    def start_later(self, task_id: str) -> None:
+        """A held worker's dependencies are done: start it (from the starter job)."""
+        try:
+            self._starts_send.send_nowait(task_id)
+        except trio.WouldBlock:
+            log.warning("hera start queue full; start %s by resuming it", task_id)
+
+    async def starter(self) -> None:
+        """Background job: start workers whose dependencies are done."""
+        async for task_id in self._starts_recv:
+            try:
+                await self.tasks.start_pending(task_id)
+            except Exception:
+                log.exception("starting held worker %s failed", task_id)
 
     async def reattach(self, role_id: str) -> dict[str, Any]:
         """Resume the role's agent if its session is dead (the rail's Enter)."""
@@ -101,3 +109,6 @@ class HeraPlugin:
             resumed = True
         return {"role": self.hera.role_json(self.hera.role(role_id)), "resumed": resumed,
                 "task": self.tasks.get(task_id)}
+
+
+HERA = StashKey[HeraPlugin]()

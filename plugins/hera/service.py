@@ -14,9 +14,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, TooMany
+
 from . import models as m
-from .compat import Conflict, CreateTask, Forbidden, Invalid, NotFound, TooLarge, TooMany
 from .store import Store
+from .tasks import CreateTask
 
 log = logging.getLogger(__name__)
 

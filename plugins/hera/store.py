@@ -17,7 +17,7 @@ import json
 import secrets
 from typing import Any
 
-from .compat import Migration, utcnow
+from argus.kernel.api import Migration, utcnow
 
 MIGRATIONS = [
     Migration("hera", 1, """

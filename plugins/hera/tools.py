@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import compat
 from .models import JOIN_KINDS, LIST_MAX, MAX_IDS, STATUSES
 from .service import Hera
 
@@ -29,6 +28,7 @@ def _schema(props: dict[str, Any], required: list[str] | None = None) -> dict[st
 
 
 Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
+SCOPE = "hera"
 
 
 def tool_specs(hera: Hera) -> list[tuple[str, str, dict[str, Any], Handler]]:
@@ -114,11 +114,12 @@ TOOL_NAMES = ("hera_new_orchestrator", "hera_join", "hera_spawn_worker", "hera_s
 
 
 def register(kernel: Any, hera: Hera) -> None:
-    """Serve the tools (idempotent)."""
+    """Serve the tools under scope ``hera`` (idempotent)."""
     for name, description, schema, handler in tool_specs(hera):
-        compat.add_tool(kernel, name, description, schema, handler)
+        kernel.registry.add_tool(SCOPE, name, description, schema, handler)
 
 
 def unregister(kernel: Any) -> None:
-    """Stop serving the tools."""
-    compat.remove_tools(kernel)
+    """Stop serving hera's in-process tools (an external plugin's tools are left alone)."""
+    for name in [n for n, t in kernel.registry.tools.items() if t.scope == SCOPE and not t.external]:
+        kernel.registry.remove_tool(name)
