@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import trio
 from argus.kernel.db import Database
-from argus.plugins.hera.tasks import CreateTask
 from argus.plugins.hera.delivery import Delivery, tag
 from argus.plugins.hera.service import Hera
 from argus.plugins.hera.store import MIGRATIONS, Store
+from argus.plugins.hera.tasks import CreateTask
 
 
 class FakeTasks:

@@ -205,3 +205,22 @@ def test_hera_routes_require_a_token(daemon: Any) -> None:
         resp = httpx.request(method, f"{daemon.url}{path}", json={})
         assert resp.status_code == 401, (method, path, resp.text)
     assert daemon.client.get("/api/hera/roles/r_nope").status_code == 404
+
+
+async def test_a_worker_waits_for_the_roles_it_depends_on(daemon: Any, project: dict[str, Any]) -> None:
+    c = daemon.client
+    boss = create_task(c, project["name"], "boss")
+    cwd = {"cwd": boss["worktree_path"]}
+    async with mcp_session(daemon.mcp_url) as s:
+        await call(s, "hera_new_orchestrator", cwd)
+        api = await call(s, "hera_spawn_worker", {**cwd, "name": "api", "prompt": "build the API"})
+        ui = await call(s, "hera_spawn_worker", {**cwd, "name": "ui", "prompt": "build the UI",
+                                                 "depends_on": ["api"]})
+        assert ui["task"]["status"] == "pending" and ui["task"]["running"] is False
+        await eventually(lambda: task(c, api["task"]["id"])["running"], what="the api worker running")
+        assert task(c, ui["task"]["id"])["status"] == "pending"
+        await call(s, "hera_status", {"cwd": api["task"]["worktree_path"], "status": "done"})
+        await eventually(lambda: task(c, ui["task"]["id"])["running"], what="the ui worker started")
+    paths = c.get("/api/openapi.json").json()["paths"]
+    assert {"/api/hera", "/api/hera/roles/{role_id}/messages",
+            "/api/hera/orchestrators/{orch_id}/workers"} <= set(paths)
