@@ -75,8 +75,8 @@ def tool_specs(hera: Hera) -> list[tuple[str, str, dict[str, Any], Handler]]:
         ("hera_spawn_worker",
          "Spawn a born-bound worker task + session under the caller's orchestrator (caller must hold a live "
          "coordinator binding). Params: name (the worker's role name), prompt, optional model (pick by task "
-         "complexity; backend-scoped; empty = backend default), depends_on (role names, informational), "
-         "project and backend (default: yours).",
+         "complexity; backend-scoped; empty = backend default), depends_on (role names: the worker stays "
+         "pending until they all report done), project and backend (default: yours).",
          _schema({"name": name, "prompt": {"type": "string"}, "model": {"type": "string"},
                   "depends_on": {"type": "array", "items": {"type": "string"}},
                   "project": {"type": "string"}, "backend": {"type": "string"}}, ["name", "prompt"]),
