@@ -105,7 +105,7 @@ class Delivery:
         ids = [r["id"] for r in rows]
         delivery_id = self.store.begin_delivery(role_id, role["task_id"], "", ids)
         line = notice(delivery_id, rows)
-        self.store.db.execute("UPDATE hera_deliveries SET line = ? WHERE id = ?", (line, delivery_id))
+        self.store.set_delivery_line(delivery_id, line)
         try:
             await self.tasks.send_text(role["task_id"], line)
         except Exception:

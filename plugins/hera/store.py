@@ -249,6 +249,10 @@ class Store:
                               "VALUES (?,?,?,?, 'typing', ?)", (role_id, task_id, line, json.dumps(ids), utcnow()))
         return int(cur.lastrowid or 0)
 
+    def set_delivery_line(self, delivery_id: int, line: str) -> None:
+        """Record the exact line of a delivery (it carries the delivery's own id as its tag)."""
+        self.db.execute("UPDATE hera_deliveries SET line = ? WHERE id = ?", (line, delivery_id))
+
     def finish_delivery(self, delivery_id: int) -> None:
         """The notice was typed: stamp its messages delivered (one transaction)."""
         row = self.db.one("SELECT message_ids FROM hera_deliveries WHERE id = ?", (delivery_id,))
