@@ -16,6 +16,7 @@ from typing import Any
 
 from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, TooMany
 
+from . import guide
 from . import models as m
 from .store import Store
 from .tasks import CreateTask
@@ -176,7 +177,7 @@ class Hera:
         self.publish("hera.orchestrator.created", {"orchestrator": self.orchestrator_json(orch, roles=False)})
         self.publish("hera.role.created", {"role": self.role_json(role)})
         self._task_changed(task["id"])
-        return {"orchestrator": self.orchestrator_json(orch), "role": self.role_json(role)}
+        return {"orchestrator": self.orchestrator_json(orch), "role": self.role_json(role), "guide": guide.COORDINATOR}
 
     def join(self, args: dict[str, Any]) -> dict[str, Any]:
         """``hera_join``: the caller's existing role, or (with role_name + kind) a new role for it."""
@@ -241,7 +242,8 @@ class Hera:
             raise Conflict(f"orchestrator {orch['name']!r} already has a role named {name!r}")
         role = self.store.insert_role(orch["id"], name, "worker", None, deps)
         try:
-            spec = CreateTask(prompt=prompt, name=f"{orch['name']}-{name}"[:80], project=project,
+            brief = guide.worker_prompt(name, orch["name"], coordinator["name"], prompt)
+            spec = CreateTask(prompt=brief, name=f"{orch['name']}-{name}"[:80], project=project,
                               backend=backend, hidden=True, parent_id=task["id"], model=model,
                               extra={"hera": {"orchestrator_id": orch["id"], "role_id": role["id"],
                                               "role": name, "depends_on": deps}})

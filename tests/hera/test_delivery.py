@@ -60,7 +60,7 @@ class FakeTasks:
     async def create(self, spec: CreateTask) -> dict[str, Any]:
         task_id = f"t_{len(self.tasks)}"
         return self.add(task_id, f"/wt/{task_id}", hidden=spec.hidden, parent_id=spec.parent_id,
-                        model=spec.model, extra=spec.extra)
+                        model=spec.model, extra=spec.extra, prompt=spec.prompt)
 
 
 @pytest.fixture
@@ -160,6 +160,7 @@ async def test_spawn_worker_creates_a_hidden_bound_task(world: Any) -> None:
     created = tasks.get(out["role"]["task_id"])
     assert created["hidden"] is True and created["parent_id"] == "t_boss" and created["model"] == "m1"
     assert created["extra"]["hera"]["role"] == "api"
+    assert created["prompt"].startswith("You are the Hera worker 'api'") and created["prompt"].endswith("\n\nbuild")
     assert h.task_fields(created)["hera"]["kind"] == "worker"
     assert h.task_fields({"id": "t_nobody"}) is None
     h.set_status(world.store.role(out["role"]["id"]), "done")

@@ -47,6 +47,7 @@ async def test_coordinator_spawns_workers_and_messages_flow(daemon: Any, project
         made = await call(s, "hera_new_orchestrator", {**cwd, "name": "release"})
         orch = made["orchestrator"]
         assert made["role"]["kind"] == "coordinator" and made["role"]["name"] == "coordinator"
+        assert "hera_spawn_worker" in made["guide"]
         assert "already holds role" in await call_error(s, "hera_new_orchestrator", cwd)
         joined = await call(s, "hera_join", cwd)
         assert joined["role"]["id"] == made["role"]["id"] and joined["unread"] == 0
