@@ -25,8 +25,8 @@ FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
-WIKI_LINK = re.compile(r"(!?)\[\[([^\[\]\n|#^]*)(?:#\^?([^\[\]\n|]*))?(?:\|([^\[\]\n]*))?\]\]")
-INLINE_TAG = re.compile(r"(?:(?<=\s)|^)#([^\W\d][\w/-]*|\d+[^\W\d][\w/-]*)", re.M)
+WIKI_LINK = re.compile(r"\[\[([^\[\]\n|#^]*)(?:#\^?([^\[\]\n|]*))?(?:\|([^\[\]\n]*))?\]\]")
+INLINE_TAG = re.compile(r"#([^\W\d][\w/-]*|\d+[^\W\d][\w/-]*)")
 
 
 @dataclass
@@ -136,15 +136,29 @@ def _strip_code(body: str) -> str:
     return INLINE_CODE.sub(" ", FENCE.sub(" ", body))
 
 
-def parse_links(body: str) -> list[Link]:
+def parse_links(body: str, *, code_free: str | None = None) -> list[Link]:
     """Every wiki-link outside code, in order (``[[Note]]``, ``[[Note|alias]]``, ``[[Note#Heading]]``)."""
+    text = _strip_code(body) if code_free is None else code_free
+    if "[[" not in text:
+        return []
     out: list[Link] = []
-    for m in WIKI_LINK.finditer(_strip_code(body)):
-        embed, target, heading, display = m.group(1), m.group(2), m.group(3), m.group(4)
+    for m in WIKI_LINK.finditer(text):
+        target, heading, display = m.group(1), m.group(2), m.group(3)
         if not target.strip():  # ``[[#Heading]]``: a link inside the same note
             continue
+        embed = m.start() > 0 and text[m.start() - 1] == "!"
         out.append(Link(link_key(target), target.strip(), (heading or "").strip() or None,
-                        (display or "").strip() or None, bool(embed)))
+                        (display or "").strip() or None, embed))
+    return out
+
+
+def inline_tags(code_free: str) -> list[str]:
+    """``#tags`` in the text (a ``#`` at a line start or after a space, not only digits)."""
+    out = []
+    for m in INLINE_TAG.finditer(code_free):
+        start = m.start()
+        if start == 0 or code_free[start - 1].isspace():
+            out.append(m.group(1))
     return out
 
 
@@ -159,20 +173,22 @@ def parse_note(text: str, stem: str) -> Note:
         except ValueError as exc:
             error = str(exc)
             body = text  # index the whole file, header included, so nothing is lost
-    code_free = _strip_code(body)
-    headings = [m.group(2).strip() for m in HEADING.finditer(code_free)]
-    h1 = next((m.group(2).strip() for m in HEADING.finditer(code_free) if len(m.group(1)) == 1), None)
+    code_free = _strip_code(body) if "`" in body else body
+    found = [(len(m.group(1)), m.group(2).strip()) for m in HEADING.finditer(code_free)] if "#" in code_free else []
+    headings = [text for _, text in found]
+    h1 = next((text for level, text in found if level == 1), None)
     fm_title = frontmatter.get("title")
     title = str(fm_title).strip() if isinstance(fm_title, str | int | float) and str(fm_title).strip() else None
     tags: list[str] = []
     for tag in [*_str_list(frontmatter.get("tags", frontmatter.get("tag"))),
-                *(m.group(1) for m in INLINE_TAG.finditer(code_free))]:
+                *inline_tags(code_free)]:
         norm = normalize_tag(tag)
         if norm and norm not in tags:
             tags.append(norm)
     aliases = _aliases(frontmatter.get("aliases", frontmatter.get("alias")))
     return Note(title=title or h1 or stem, body=body, frontmatter=frontmatter, tags=tags,
-                aliases=aliases, headings=headings, links=parse_links(body), error=error)
+                aliases=aliases, headings=headings, links=parse_links(body, code_free=code_free),
+                error=error)
 
 
 def compose(content: str, frontmatter: dict[str, Any] | None) -> str:

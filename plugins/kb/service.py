@@ -349,7 +349,7 @@ class KbService:
         raw = name.strip()
         m = WIKI_LINK.fullmatch(raw)
         if m:
-            raw = m.group(2).strip()
+            raw = m.group(1).strip()
         elif "#" in raw and not os.path.exists(vault.root / raw.replace("\\", "/").lstrip("/")):
             raw = raw.split("#", 1)[0].strip()
         rel = vault.clean(raw)

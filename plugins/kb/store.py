@@ -101,16 +101,27 @@ class Index:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.writer = connect(path)
+        self.writer: sqlite3.Connection = connect(path)
         if self.writer.execute("PRAGMA user_version").fetchone()[0] not in (0, SCHEMA_VERSION):
             self._drop_all()
         self.writer.executescript(SCHEMA)
         self.reader = connect(path)
 
+    @classmethod
+    def reader_only(cls, path: Path) -> Index:
+        """An index opened for reading only (benchmarks, tools outside the daemon)."""
+        self = cls.__new__(cls)
+        self.path = path
+        self.reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self.reader.row_factory = sqlite3.Row
+        self.writer = self.reader
+        return self
+
     def close(self) -> None:
         """Close both connections."""
         self.reader.close()
-        self.writer.close()
+        if self.writer is not self.reader:
+            self.writer.close()
 
     def _drop_all(self) -> None:
         for (name,) in self.writer.execute(
@@ -181,13 +192,16 @@ class Index:
                 "UPDATE docs SET key = ?, stem = ?, title = ?, tags = ?, aliases = ?, frontmatter = ?, headings = ?, "
                 "mtime_ns = ?, size = ?, hash = ?, indexed_at = ?, error = ? WHERE id = ?", (*values, doc_id))
             self._drop_rows(doc_id)
-        self.writer.executemany("INSERT OR IGNORE INTO doc_tags (doc_id, tag) VALUES (?, ?)",
-                                [(doc_id, t) for t in note.tags])
-        self.writer.executemany("INSERT INTO doc_aliases (doc_id, alias) VALUES (?, ?)",
-                                [(doc_id, link_key(a)) for a in note.aliases])
-        self.writer.executemany(
-            "INSERT INTO links (src_id, target, raw, heading, display, embed) VALUES (?, ?, ?, ?, ?, ?)",
-            [(doc_id, ln.target, ln.raw, ln.heading, ln.display, int(ln.embed)) for ln in note.links])
+        if note.tags:
+            self.writer.executemany("INSERT OR IGNORE INTO doc_tags (doc_id, tag) VALUES (?, ?)",
+                                    [(doc_id, t) for t in note.tags])
+        if note.aliases:
+            self.writer.executemany("INSERT INTO doc_aliases (doc_id, alias) VALUES (?, ?)",
+                                    [(doc_id, link_key(a)) for a in note.aliases])
+        if note.links:
+            self.writer.executemany(
+                "INSERT INTO links (src_id, target, raw, heading, display, embed) VALUES (?, ?, ?, ?, ?, ?)",
+                [(doc_id, ln.target, ln.raw, ln.heading, ln.display, int(ln.embed)) for ln in note.links])
         self.writer.execute(
             "INSERT INTO docs_fts (rowid, title, tags, aliases, headings, body) VALUES (?, ?, ?, ?, ?, ?)",
             (doc_id, note.title, " ".join(t.replace("/", " ") for t in note.tags), " ".join(note.aliases),
@@ -263,17 +277,22 @@ class Index:
         for tag in tags:
             where.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND (t.tag = ? OR t.tag LIKE ?))")
             params.extend([tag, _like_prefix(tag + "/")])
-        sql = (f"SELECT d.path, d.title, d.tags, -bm25(docs_fts, {weights}) AS score, "
-               f"snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}) AS body_snippet, "
-               f"snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) AS best_snippet "
+        # Rank first, then make snippets for the page only: SQLite would otherwise build a snippet
+        # for every matching row before sorting them.
+        sql = (f"SELECT d.id, d.path, d.title, d.tags, -bm25(docs_fts, {weights}) AS score "
                f"FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE {' AND '.join(where)} "
                f"ORDER BY bm25(docs_fts, {weights}) LIMIT ?")
-        rows = self.reader.execute(sql, [*HIGHLIGHT, *HIGHLIGHT, *params, limit]).fetchall()
+        rows = self.reader.execute(sql, [*params, limit]).fetchall()
         out = []
         for r in rows:
-            snippet = r["body_snippet"] if HIGHLIGHT[0] in (r["body_snippet"] or "") else r["best_snippet"]
+            body, best = self.reader.execute(
+                f"SELECT snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}), "
+                f"snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) "
+                f"FROM docs_fts WHERE docs_fts MATCH ? AND rowid = ?",
+                (*HIGHLIGHT, *HIGHLIGHT, match, r["id"])).fetchone() or ("", "")
+            snippet = body if HIGHLIGHT[0] in (body or "") else best
             out.append({"path": r["path"], "title": r["title"], "tags": json.loads(r["tags"]),
-                        "snippet": snippet or "", "score": round(float(r["score"]), 4)})
+                        "snippet": snippet or "", "score": round(float(r["score"]), 6)})
         return out
 
     def doc(self, rel: str) -> dict[str, Any] | None:
