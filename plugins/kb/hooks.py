@@ -54,6 +54,14 @@ def argus_event(event: Any) -> None:
 
 
 @hookimpl
+def argus_tui_tabs() -> Sequence[dict[str, Any]]:
+    """The TUI's *Notes* tab (key 4): search as you type, read, attach a note to a task (TUI process)."""
+    from .tui_tab import tab_spec  # prompt_toolkit is loaded by the TUI only
+
+    return [tab_spec()]
+
+
+@hookimpl
 def argus_status(kernel: Any) -> dict[str, Any] | None:
     """``{"kb": {enabled, documents, watcher}}`` in ``GET /api/status``."""
     if _kb is None:
