@@ -12,6 +12,7 @@ import { newTaskView } from './js/views/newtask.js';
 import { taskView } from './js/views/task.js';
 import { settingsView } from './js/views/settings.js';
 import { tokensView, logsView } from './js/views/admin.js';
+import { notesView } from './js/views/notes.js';
 
 const main = document.getElementById('main-pane');
 const listPane = document.getElementById('list-pane');
@@ -66,11 +67,12 @@ route('/task/:id', authed((m, p, q) => taskView(m, p, q)));
 route('/settings', authed(settingsView));
 route('/tokens', authed((m) => tokensView(m)));
 route('/logs', authed(logsView));
+route('/notes', authed((m, p, q) => notesView(m, q)));
 route('/offline', () => { navigate('/', { replace: true }); return () => {}; });
 
 setOnChange((pattern) => {
   const view = { '/': 'list', '/login': 'login', '/new': 'new', '/task/:id': 'task', '/settings': 'settings',
-    '/tokens': 'settings', '/logs': 'settings' }[pattern] || 'other';
+    '/tokens': 'settings', '/logs': 'settings', '/notes': 'notes' }[pattern] || 'other';
   document.body.dataset.view = view;
   for (const a of document.querySelectorAll('#tabbar a, #topnav a')) {
     const tab = a.dataset.tab;
