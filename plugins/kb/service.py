@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -159,7 +160,11 @@ class KbService:
         return Globs(config.include, config.exclude)
 
     async def _generation(self, config: KbConfig, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Index ``config.vault`` and keep it indexed until cancelled."""
+        """Index ``config.vault`` and keep it indexed until cancelled.
+
+        A failure (an unreadable index file, a full disk) is logged and reported by ``status``;
+        it ends this generation only, and changing the settings starts a new one.
+        """
         with trio.CancelScope() as scope:
             task_status.started(scope)
             vault = Vault(config.vault, self._globs(config))
@@ -170,28 +175,47 @@ class KbService:
                 self.watcher_state = "stopped"
                 log.warning("kb: %s", self.error)
                 return
-            index = self.open_index()
-            async with self.lock:
-                if await trio.to_thread.run_sync(index.reset_for, vault.real):
-                    log.info("kb: the vault changed; index emptied for %s", vault.real)
             send, receive = trio.open_memory_channel[bool](8)
-            self._rescan = send
             try:
+                index = self.open_index()
+                async with self.lock:
+                    if await trio.to_thread.run_sync(index.reset_for, vault.real):
+                        log.info("kb: the vault changed; index emptied for %s", vault.real)
+                self._rescan = send
                 async with trio.open_nursery() as nursery:
                     self.watcher_state = "starting"
-                    try:
-                        await nursery.start(watcher.watch, str(vault.root), self._on_changes_for(vault))
-                        self.watcher_state = "running"
-                    except (OSError, RuntimeError) as exc:
-                        self.watcher_state = f"error: {exc}"
-                        log.warning("kb: watcher failed for %s: %s", vault.root, exc)
+                    await nursery.start(self._watch, vault)
                     await self.full_scan(vault)
                     async for full in receive:
                         await self.full_scan(vault, rebuild=full)
+            except Exception as exc:
+                log.exception("kb: indexing %s failed", vault.root)
+                self.error = f"indexing failed: {exc}"
+                self.progress.done = True
             finally:
                 if self._rescan is send:  # a newer generation may already be running
                     self._rescan = None
                     self.watcher_state = "stopped"
+
+    async def _watch(self, vault: Vault, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the watcher; a watcher failure is reported by ``status`` and leaves indexing running."""
+        started = False
+
+        class _Status:
+            def started(self, value: Any = None) -> None:
+                nonlocal started
+                started = True
+                task_status.started()
+
+        try:
+            self.watcher_state = "starting"
+            await watcher.watch(str(vault.root), self._on_changes_for(vault), task_status=_Status(),
+                                on_ready=lambda: setattr(self, "watcher_state", "running"))
+        except Exception as exc:
+            log.warning("kb: the watcher of %s failed: %s", vault.root, exc)
+            self.watcher_state = f"error: {exc}"
+            if not started:
+                task_status.started()
 
     def _on_changes_for(self, vault: Vault) -> Any:
         async def on_changes(raw: set[tuple[int, str]]) -> None:
@@ -208,8 +232,12 @@ class KbService:
                     result.removed += indexer.remove_paths(index, under)
                 return result
 
-            async with self.lock:
-                result = await trio.to_thread.run_sync(work)
+            try:
+                async with self.lock:
+                    result = await trio.to_thread.run_sync(work)
+            except (OSError, sqlite3.Error) as exc:  # keep watching; the next change or scan retries
+                log.warning("kb: could not index changes in %s: %s", vault.root, exc)
+                return
             if result.indexed or result.removed:
                 self._publish("kb.index.updated", {"indexed": result.indexed, "removed": result.removed,
                                                    "errors": result.errors})

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import trio
 from watchfiles._rust_notify import RustNotify
@@ -63,11 +64,12 @@ async def _stop_when_cancelled(stop: threading.Event) -> None:
 
 
 async def watch(root: str, on_changes: Callable[[set[tuple[int, str]]], Awaitable[None]],
-                *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+                *, on_ready: Callable[[], None] | None = None,
+                task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
     """Watch ``root`` recursively until cancelled, awaiting ``on_changes(batch)`` for each batch.
 
-    ``task_status.started()`` is called once the OS watches are in place: a file written after
-    that is reported. Changes that arrive while ``on_changes`` runs are kept by the watcher and
+    ``task_status.started()`` (and ``on_ready()``) are called once the OS watches are in place: a
+    file written after that is reported. Changes that arrive while ``on_changes`` runs are kept by the watcher and
     come in the next batch.
     """
     notify = await trio.to_thread.run_sync(lambda: RustNotify([root], False, False, 300, True, True))
@@ -75,6 +77,8 @@ async def watch(root: str, on_changes: Callable[[set[tuple[int, str]]], Awaitabl
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_when_cancelled, stop)
+            if on_ready is not None:
+                on_ready()
             task_status.started()
             while True:
                 raw = await trio.to_thread.run_sync(notify.watch, DEBOUNCE_MS, STEP_MS, 0, stop)
