@@ -25,6 +25,7 @@ SCHEMA_VERSION = 1
 # bm25 weights per FTS column: title, tags, aliases, headings, body.
 WEIGHTS = (10.0, 6.0, 6.0, 3.0, 1.0)
 SNIPPET_TOKENS = 16
+BIG = 1500  # matches above which title/tags/aliases matches are ranked first (see Index._search)
 HIGHLIGHT = ("**", "**")
 
 SCHEMA = f"""
@@ -268,7 +269,39 @@ class Index:
         return []
 
     def _search(self, match: str, *, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[dict[str, Any]]:
+        rows: list[sqlite3.Row] = []
+        if self.reader.execute("SELECT COUNT(*) FROM docs_fts WHERE docs_fts MATCH ?", (match,)).fetchone()[0] > BIG:
+            # Words in most notes: BM25 over thousands of rows is the whole cost of a search. Rank
+            # the notes that have them in the title, tags or aliases (they rank first anyway with
+            # these weights); fall back to every note when they do not fill the page.
+            rows = self._rank("{title tags aliases} : (" + match + ")", limit, path_prefix, tags)
+            if len(rows) < limit:
+                rows = []
+        if not rows:
+            rows = self._rank(match, limit, path_prefix, tags)
+        out = []
+        for r in rows:
+            # Snippets for the page only (in the select list, SQLite would make one per matching row).
+            body = self.reader.execute(f"SELECT snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
+                                       "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, match, r["id"])).fetchone()
+            snippet = body[0] if body and HIGHLIGHT[0] in (body[0] or "") else None
+            if snippet is None:  # the words are in the title, tags or headings only
+                best = self.reader.execute(f"SELECT snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
+                                           "WHERE docs_fts MATCH ? AND rowid = ?",
+                                           (*HIGHLIGHT, match, r["id"])).fetchone()
+                snippet = best[0] if best else ""
+            out.append({"path": r["path"], "title": r["title"], "tags": json.loads(r["tags"]),
+                        "snippet": snippet or "", "score": round(float(r["score"]), 6)})
+        return out
+
+    def _rank(self, match: str, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[sqlite3.Row]:
+        """The best ``limit`` notes for an FTS5 ``match`` (BM25, weighted columns), filters applied."""
         weights = ", ".join(str(w) for w in WEIGHTS)
+        if not path_prefix and not tags:  # rank on the FTS table alone, join the page only
+            return self.reader.execute(
+                f"SELECT d.id, d.path, d.title, d.tags, -r.rank AS score FROM (SELECT rowid, bm25(docs_fts, {weights}) "
+                f"AS rank FROM docs_fts WHERE docs_fts MATCH ? ORDER BY rank LIMIT ?) r JOIN docs d ON d.id = r.rowid "
+                f"ORDER BY r.rank", (match, limit)).fetchall()
         where = ["docs_fts MATCH ?"]
         params: list[Any] = [match]
         if path_prefix:
@@ -277,23 +310,10 @@ class Index:
         for tag in tags:
             where.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND (t.tag = ? OR t.tag LIKE ?))")
             params.extend([tag, _like_prefix(tag + "/")])
-        # Rank first, then make snippets for the page only: SQLite would otherwise build a snippet
-        # for every matching row before sorting them.
-        sql = (f"SELECT d.id, d.path, d.title, d.tags, -bm25(docs_fts, {weights}) AS score "
-               f"FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE {' AND '.join(where)} "
-               f"ORDER BY bm25(docs_fts, {weights}) LIMIT ?")
-        rows = self.reader.execute(sql, [*params, limit]).fetchall()
-        out = []
-        for r in rows:
-            body, best = self.reader.execute(
-                f"SELECT snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}), "
-                f"snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) "
-                f"FROM docs_fts WHERE docs_fts MATCH ? AND rowid = ?",
-                (*HIGHLIGHT, *HIGHLIGHT, match, r["id"])).fetchone() or ("", "")
-            snippet = body if HIGHLIGHT[0] in (body or "") else best
-            out.append({"path": r["path"], "title": r["title"], "tags": json.loads(r["tags"]),
-                        "snippet": snippet or "", "score": round(float(r["score"]), 6)})
-        return out
+        return self.reader.execute(
+            f"SELECT d.id, d.path, d.title, d.tags, -bm25(docs_fts, {weights}) AS score "
+            f"FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE {' AND '.join(where)} "
+            f"ORDER BY bm25(docs_fts, {weights}) LIMIT ?", [*params, limit]).fetchall()
 
     def doc(self, rel: str) -> dict[str, Any] | None:
         """One indexed note's row."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argus.kernel.errors import Invalid
@@ -119,3 +120,35 @@ def test_atomic_write_creates_folders_and_replaces(tmp_path: Path) -> None:
     assert vault.write_atomic("a/b/n.md", b"two") is False
     assert (tmp_path / "a/b/n.md").read_bytes() == b"two"
     assert sorted(p.name for p in (tmp_path / "a/b").iterdir()) == ["n.md"]
+
+
+def _index_notes(tmp_path: Path, notes: dict[str, str]) -> Any:
+    from argus.plugins.kb import indexer
+    from argus.plugins.kb.store import Index
+
+    root = tmp_path / "vault"
+    for rel, text in notes.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    vault = Vault(root, Globs(DEFAULT_INCLUDE, DEFAULT_EXCLUDE))
+    index = Index(tmp_path / "kb.sql")
+    indexer.index_files(index, vault, list(vault.walk()))
+    return index
+
+
+@pytest.mark.parametrize("titled", [3, 15])
+def test_words_in_most_notes_still_rank_title_matches_first(tmp_path: Path, titled: int) -> None:
+    from argus.plugins.kb.store import BIG
+
+    notes = {f"n/{i:05d}.md": f"# Note {i}\n\nthe walrus is common here, walrus again\n" for i in range(BIG + 100)}
+    for i in range(titled):
+        notes[f"t/{i}.md"] = f"# Walrus {i}\n\nshort\n"
+    index = _index_notes(tmp_path, notes)
+    results = index.search("walrus", limit=10, path_prefix=None, tags=[])
+    assert len(results) == 10
+    top = min(titled, 10)
+    assert all(r["path"].startswith("t/") for r in results[:top]), [r["path"] for r in results]
+    assert all("**" in r["snippet"] for r in results)
+    filtered = index.search("walrus", limit=5, path_prefix="n/", tags=[])
+    assert len(filtered) == 5 and all(r["path"].startswith("n/") for r in filtered)
+    index.close()
