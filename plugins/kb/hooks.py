@@ -11,7 +11,7 @@ from .routes import make_blueprint
 from .service import SECTION, KbService
 from .vault import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
 
-_kb: KbService | None = None
+_kb: KbService | None = None  # TODO(contract): keep it in kernel.stash once the contract lands
 
 
 @hookimpl

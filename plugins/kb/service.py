@@ -9,6 +9,7 @@ searches and reads (inline, on the reader connection) stay fast while a big vaul
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -22,7 +23,7 @@ import trio
 
 from . import indexer, watcher
 from .compat import Conflict, Invalid, NotFound, TooLarge
-from .parse import WIKI_LINK, compose, parse_note
+from .parse import WIKI_LINK, compose, normalize_tag, parse_note
 from .store import Index
 from .vault import NOTE_SUFFIXES, Globs, Vault
 
@@ -340,7 +341,7 @@ class KbService:
         """Ranked notes with snippets."""
         _, index = self._ready()
         prefix = clean_prefix(path_prefix or "")
-        wanted_tags = [t for t in (_tag(t) for t in tags or []) if t]
+        wanted_tags = [t for t in (normalize_tag(t) for t in tags or []) if t]
         results = index.search(query, limit=limit, path_prefix=prefix or None, tags=wanted_tags)
         return {"query": query, "results": results, "count": len(results)}
 
@@ -473,15 +474,7 @@ def clean_prefix(prefix: str) -> str:
     return rel + "/" if trailing else rel
 
 
-def _tag(tag: str) -> str:
-    from .parse import normalize_tag
-
-    return normalize_tag(tag)
-
-
 def _json_list(value: str | None) -> list[str]:
-    import json
-
     try:
         out = json.loads(value or "[]")
     except ValueError:
