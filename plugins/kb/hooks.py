@@ -1,17 +1,22 @@
-"""The kb plugin's hook implementations: the ``[kb]`` settings, routes, tools and the indexing job."""
+"""The kb plugin's hook implementations: the ``[kb]`` settings, routes, tools and the indexing job.
+
+The service lives in ``kernel.stash[KB]`` (per kernel, no module state); settings changes reach it
+through a bus listener added at registration.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from argus.kernel.api import BackgroundJob, Event, Field, SettingsSection, StashKey, hookimpl
+
 from . import tools
-from .compat import Field, SettingsSection, hookimpl
-from .routes import make_blueprint
+from .routes import routes
 from .service import SECTION, KbService
 from .vault import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
 
-_kb: KbService | None = None  # TODO(contract): keep it in kernel.stash once the contract lands
+KB = StashKey[KbService]()
 
 
 @hookimpl
@@ -32,40 +37,44 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 @hookimpl
 def argus_register(kernel: Any) -> None:
-    """Mount ``/api/kb``; offer the tools when the kb is enabled (and follow the setting)."""
-    global _kb
-    _kb = KbService(kernel)
-    _kb.on_config.append(lambda config: tools.sync(kernel, _kb, config))
-    _kb.settings_changed()
-    kernel.http.add_blueprint(make_blueprint(_kb))
+    """Mount ``/api/kb``; offer the tools when the kb is enabled and follow ``[kb]`` changes live."""
+    kb = KbService(kernel)
+    kernel.stash[KB] = kb
+    kb.on_config.append(lambda config: tools.sync(kernel, kb, config))
+    kb.settings_changed()
+    kernel.http.add_routes("kb", routes(kb))
+
+    def on_event(event: Event) -> None:
+        if event.type == "settings.updated" and event.data.get("section") == SECTION:
+            kb.settings_changed()
+
+    kernel.events.add_listener(on_event)
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[Any]:
+def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
     """The indexing job: a full scan, then the live watcher, re-started when ``[kb]`` changes."""
-    return [_kb.run] if _kb is not None else []
-
-
-@hookimpl
-def argus_event(event: Any) -> None:
-    """Apply ``PUT /api/settings {"kb": ...}`` at once (enable, disable, another vault)."""
-    if _kb is not None and event.type == "settings.updated" and event.data.get("section") == SECTION:
-        _kb.settings_changed()
-
-
-@hookimpl
-def argus_tui_tabs() -> Sequence[dict[str, Any]]:
-    """The TUI's *Notes* tab (key 4): search as you type, read, attach a note to a task (TUI process)."""
-    from .tui_tab import tab_spec  # prompt_toolkit is loaded by the TUI only
-
-    return [tab_spec()]
+    kb = kernel.stash.get(KB, None)
+    return [kb.run] if kb is not None else []
 
 
 @hookimpl
 def argus_status(kernel: Any) -> dict[str, Any] | None:
-    """``{"kb": {enabled, documents, watcher}}`` in ``GET /api/status``."""
-    if _kb is None:
+    """``{"kb": {enabled, documents, watcher, indexing}}`` in ``GET /api/status``."""
+    kb = kernel.stash.get(KB, None)
+    if kb is None:
         return None
-    s = _kb.status()
+    s = kb.status()
     return {"kb": {"enabled": s["enabled"], "documents": s["documents"], "watcher": s["watcher"],
                    "indexing": s["indexing"]}}
+
+
+@hookimpl(optionalhook=True)
+def argus_tui_tabs() -> Sequence[dict[str, Any]]:
+    """The TUI's *Notes* tab (key 4): search as you type, read, attach a note to a task (TUI process).
+
+    A hook of the tui plugin (optional: the kb loads without the tui plugin).
+    """
+    from .tui_tab import tab_spec  # prompt_toolkit is loaded by the TUI only
+
+    return [tab_spec()]

@@ -69,3 +69,150 @@ class ReindexInput(_Input):
     """``POST /api/kb/reindex``."""
 
     full: bool = Field(False, description="Drop the index and read every note again (default: changed files only).")
+
+
+# -- REST inputs -------------------------------------------------------------------------------
+
+
+class SearchQuery(_Input):
+    """``GET /api/kb/search``: ``q`` (or ``query``), ``limit``, ``path_prefix``, ``tags`` (repeated or ``a,b``)."""
+
+    q: str | None = Field(None, min_length=1, max_length=MAX_QUERY, description="Words to find.")
+    query: str | None = Field(None, min_length=1, max_length=MAX_QUERY, description="Same as q.")
+    limit: int = Field(10, ge=1, le=100)
+    path_prefix: str | None = Field(None, max_length=1024)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class NoteQuery(_Input):
+    """``GET``/``DELETE /api/kb/note?path=``."""
+
+    path: str = Field(min_length=1, max_length=1024, description="Vault-relative path or wiki-link name.")
+
+
+# -- answers (REST responses; the MCP tools return the same objects) ------------------------------
+
+
+class SearchResult(BaseModel):
+    """One ranked note."""
+
+    path: str
+    title: str
+    tags: list[str]
+    snippet: str
+    score: float
+
+
+class SearchReply(BaseModel):
+    """``kb_search``."""
+
+    query: str
+    results: list[SearchResult]
+    count: int
+
+
+class NoteLink(BaseModel):
+    """An outgoing wiki-link and the note it resolves to (``path`` is null when none does)."""
+
+    target: str
+    path: str | None
+    heading: str | None
+    display: str | None
+    embed: bool
+
+
+class Backlink(BaseModel):
+    """A note linking here."""
+
+    path: str
+    title: str
+
+
+class NoteReply(BaseModel):
+    """``kb_read``."""
+
+    path: str
+    title: str
+    tags: list[str]
+    aliases: list[str]
+    frontmatter: dict[str, Any]
+    frontmatter_error: str | None
+    content: str
+    truncated: bool
+    size: int
+    links: list[NoteLink]
+    backlinks: list[Backlink]
+    indexed: bool
+
+
+class ListedNote(BaseModel):
+    """One note of a listing."""
+
+    path: str
+    title: str
+    tags: list[str]
+    size: int
+    modified: str
+    error: str | None
+
+
+class ListReply(BaseModel):
+    """``kb_list``."""
+
+    prefix: str
+    documents: list[ListedNote]
+    folders: list[str]
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class IngestReply(BaseModel):
+    """``kb_ingest``."""
+
+    path: str
+    created: bool
+    title: str | None
+    tags: list[str]
+    size: int
+    frontmatter_error: str | None
+
+
+class DeleteReply(BaseModel):
+    """``kb_delete``."""
+
+    path: str
+    deleted: bool
+
+
+class ReindexReply(BaseModel):
+    """``POST /api/kb/reindex``."""
+
+    queued: bool
+    full: bool
+
+
+class Problem(BaseModel):
+    """A file that could not be (fully) indexed."""
+
+    path: str
+    error: str
+    at: str
+
+
+class StatusReply(BaseModel):
+    """``GET /api/kb/status``."""
+
+    enabled: bool
+    vault_path: str | None
+    vault_exists: bool
+    documents: int
+    last_indexed: str | None
+    indexing: bool
+    progress: dict[str, Any]
+    watcher: str
+    error: str | None
+    errors: list[Problem]
+    error_count: int
+    index_path: str

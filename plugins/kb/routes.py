@@ -1,95 +1,82 @@
 """REST mirrors of the kb tools, plus status and re-index (``/api/kb/*``, master or device token).
 
-``GET /api/kb/search?q=``, ``GET /api/kb/note?path=``, ``GET /api/kb/list?prefix=``,
-``POST /api/kb/note`` (ingest), ``DELETE /api/kb/note?path=``, ``POST /api/kb/reindex``,
-``GET /api/kb/status``. Query strings and bodies are validated by the same models as the tools.
+Declared with the models of ``models.py``: the kernel validates query strings and bodies (400
+``{"error": "<field>: <reason>"}``) and documents the routes in ``/api/openapi.json``.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from quart import Blueprint, request
+from argus.kernel.api import Conflict, Invalid, Route
 
-from .compat import Conflict, Invalid, validate
-from .models import DeleteInput, IngestInput, ListInput, ReadInput, ReindexInput, SearchInput
+from .models import (
+    DeleteReply,
+    IngestInput,
+    IngestReply,
+    ListInput,
+    ListReply,
+    NoteQuery,
+    NoteReply,
+    ReindexInput,
+    ReindexReply,
+    SearchQuery,
+    SearchReply,
+    StatusReply,
+)
 from .service import KbService
 
 
-async def _body() -> dict[str, Any]:
-    raw = await request.get_data()
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise Invalid(f"malformed JSON body: {exc}") from None
-    if not isinstance(body, dict):
-        raise Invalid("the JSON body must be an object")
-    return body
-
-
-def _query(*names: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in request.args.items(multi=True):
-        if key not in names:
-            raise Invalid(f"{key}: unknown query parameter")
-        if key == "tags":
-            out.setdefault("tags", []).extend(t for t in value.split(",") if t.strip())
-        elif key in out:
-            raise Invalid(f"{key}: given more than once")
-        else:
-            out[key] = value
-    return out
-
-
-def make_blueprint(kb: KbService) -> Blueprint:
+def routes(kb: KbService) -> list[Route]:
     """The ``/api/kb`` routes."""
-    bp = Blueprint("kb", __name__)
 
-    @bp.get("/api/kb/status")
     async def status() -> dict[str, Any]:
+        """The index: documents, last indexed, indexing progress, watcher state, files with problems."""
         return kb.status()
 
-    @bp.get("/api/kb/search")
-    async def search() -> dict[str, Any]:
-        args = _query("q", "query", "limit", "path_prefix", "tags")
-        if "q" in args:
-            if "query" in args:
-                raise Invalid("q: give q or query, not both")
-            args["query"] = args.pop("q")
-        if "query" not in args:
+    async def search(query: SearchQuery) -> dict[str, Any]:
+        """Ranked full-text search with snippets (``kb_search``)."""
+        if query.q and query.query:
+            raise Invalid("q: give q or query, not both")
+        text = query.q or query.query
+        if not text:
             raise Invalid("q: a search query is required")
-        a = validate(SearchInput, args, strict=False)
-        return kb.search(a.query, limit=a.limit, path_prefix=a.path_prefix, tags=a.tags)
+        tags = [t for tag in query.tags for t in tag.split(",") if t.strip()]
+        return kb.search(text, limit=query.limit, path_prefix=query.path_prefix, tags=tags)
 
-    @bp.get("/api/kb/note")
-    async def read() -> dict[str, Any]:
-        return await kb.read(validate(ReadInput, _query("path"), strict=False).path)
+    async def read(query: NoteQuery) -> dict[str, Any]:
+        """One note by path or wiki-link name, with links and backlinks (``kb_read``)."""
+        return await kb.read(query.path)
 
-    @bp.post("/api/kb/note")
-    async def ingest() -> tuple[dict[str, Any], int]:
-        a = validate(IngestInput, await _body())
-        out = await kb.ingest(a.path, a.content, a.frontmatter)
+    async def ingest(body: IngestInput) -> tuple[dict[str, Any], int]:
+        """Create (201) or update (200) a note, atomically, indexed before the answer (``kb_ingest``)."""
+        out = await kb.ingest(body.path, body.content, body.frontmatter)
         return out, 201 if out["created"] else 200
 
-    @bp.delete("/api/kb/note")
-    async def delete() -> dict[str, Any]:
-        return await kb.delete(validate(DeleteInput, _query("path"), strict=False).path)
+    async def delete(query: NoteQuery) -> dict[str, Any]:
+        """Remove a note from the vault and the index (``kb_delete``)."""
+        return await kb.delete(query.path)
 
-    @bp.get("/api/kb/list")
-    async def listing() -> dict[str, Any]:
-        a = validate(ListInput, _query("prefix", "limit", "offset"), strict=False)
-        return kb.list(a.prefix, limit=a.limit, offset=a.offset)
+    async def listing(query: ListInput) -> dict[str, Any]:
+        """Notes under a path prefix, one page, and the sub-folders (``kb_list``)."""
+        return kb.list(query.prefix, limit=query.limit, offset=query.offset)
 
-    @bp.post("/api/kb/reindex")
-    async def reindex() -> tuple[dict[str, Any], int]:
-        a = validate(ReindexInput, await _body())
+    async def reindex(body: ReindexInput) -> tuple[dict[str, Any], int]:
+        """Scan the vault now for changed files (``full``: drop the index and read every note)."""
         if not kb.config.enabled:
             raise Conflict("the knowledge base is disabled (set kb.enabled = true)")
-        if not kb.request_reindex(a.full):
+        if not kb.request_reindex(body.full):
             raise Conflict(kb.error or "the knowledge base is not indexing a vault yet")
-        return {"queued": True, "full": a.full}, 202
+        return {"queued": True, "full": body.full}, 202
 
-    return bp
+    tags = ("kb",)
+    return [
+        Route("GET", "/api/kb/status", status, response=StatusReply, tags=tags),
+        Route("GET", "/api/kb/search", search, query=SearchQuery, response=SearchReply, tags=tags),
+        Route("GET", "/api/kb/note", read, query=NoteQuery, response=NoteReply, tags=tags),
+        Route("POST", "/api/kb/note", ingest, body=IngestInput, response=IngestReply, status=201, tags=tags),
+        Route("DELETE", "/api/kb/note", delete, query=NoteQuery, response=DeleteReply, tags=tags),
+        Route("GET", "/api/kb/list", listing, query=ListInput, response=ListReply, tags=tags),
+        Route("POST", "/api/kb/reindex", reindex, body=ReindexInput, body_required=False, response=ReindexReply,
+              status=202, tags=tags),
+    ]

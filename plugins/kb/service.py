@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from argus.kernel.api import Conflict, Invalid, NotFound, TooLarge
 
 from . import indexer, watcher
-from .compat import Conflict, Invalid, NotFound, TooLarge
 from .parse import WIKI_LINK, compose, normalize_tag, parse_note
 from .store import Index
 from .vault import NOTE_SUFFIXES, Globs, Vault
@@ -291,7 +291,7 @@ class KbService:
             self._publish("kb.index.progress", self.progress.to_json())
 
     def _publish(self, kind: str, data: dict[str, Any]) -> None:
-        self.kernel.bus.publish(kind, data)
+        self.kernel.events.publish(kind, data)
 
     def request_reindex(self, full: bool = False) -> bool:
         """Queue a scan of the current vault; False when the kb is not indexing anything."""

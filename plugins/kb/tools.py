@@ -2,7 +2,8 @@
 
 They are registered only while ``kb.enabled`` is true (``sync`` adds or removes them when the
 settings change), so every agent's MCP config offers them exactly when the kb is on. Inputs are
-validated by the models in ``models.py``; failures become MCP tool errors the agent can read.
+declared by the models in ``models.py``: the registry validates each call against them and hands
+the handler the model; failures become MCP tool errors the agent can read.
 """
 
 from __future__ import annotations
@@ -10,33 +11,32 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .compat import ToolContext, add_tool, model_schema, remove_tool, validate
+from argus.kernel.api import ToolContext
+
 from .models import DeleteInput, IngestInput, ListInput, ReadInput, SearchInput
 from .service import KbConfig, KbService
 
-Handler = Callable[[dict[str, Any], ToolContext], Awaitable[Any]]
+SCOPE = "kb"
+NAMES = ("kb_search", "kb_read", "kb_list", "kb_ingest", "kb_delete")
 
 
-def definitions(kb: KbService) -> list[tuple[str, str, Any, Handler]]:
+def definitions(kb: KbService) -> list[tuple[str, str, Any, Callable[[Any, ToolContext], Awaitable[Any]]]]:
     """``(name, description, input model, handler)`` for each tool."""
 
-    async def kb_search(args: dict[str, Any], ctx: ToolContext) -> Any:
-        a = validate(SearchInput, args)
+    async def kb_search(a: SearchInput, ctx: ToolContext) -> Any:
         return kb.search(a.query, limit=a.limit, path_prefix=a.path_prefix, tags=a.tags)
 
-    async def kb_read(args: dict[str, Any], ctx: ToolContext) -> Any:
-        return await kb.read(validate(ReadInput, args).path)
+    async def kb_read(a: ReadInput, ctx: ToolContext) -> Any:
+        return await kb.read(a.path)
 
-    async def kb_list(args: dict[str, Any], ctx: ToolContext) -> Any:
-        a = validate(ListInput, args)
+    async def kb_list(a: ListInput, ctx: ToolContext) -> Any:
         return kb.list(a.prefix, limit=a.limit, offset=a.offset)
 
-    async def kb_ingest(args: dict[str, Any], ctx: ToolContext) -> Any:
-        a = validate(IngestInput, args)
+    async def kb_ingest(a: IngestInput, ctx: ToolContext) -> Any:
         return await kb.ingest(a.path, a.content, a.frontmatter)
 
-    async def kb_delete(args: dict[str, Any], ctx: ToolContext) -> Any:
-        return await kb.delete(validate(DeleteInput, args).path)
+    async def kb_delete(a: DeleteInput, ctx: ToolContext) -> Any:
+        return await kb.delete(a.path)
 
     return [
         ("kb_search", "Full-text search of the knowledge base (the user's Markdown vault) with ranked results and "
@@ -55,14 +55,12 @@ def definitions(kb: KbService) -> list[tuple[str, str, Any, Handler]]:
     ]
 
 
-NAMES = ("kb_search", "kb_read", "kb_list", "kb_ingest", "kb_delete")
-
-
 def sync(kernel: Any, kb: KbService, config: KbConfig) -> None:
     """Offer the tools while the kb is enabled and withdraw them when it is not."""
     if config.enabled:
         for name, description, model, handler in definitions(kb):
-            add_tool(kernel, name, description, model_schema(model), handler)
+            kernel.registry.add_tool(SCOPE, name, description, None, handler, input_model=model)
     else:
         for name in NAMES:
-            remove_tool(kernel, name)
+            if name in kernel.registry.tools:
+                kernel.registry.remove_tool(name)

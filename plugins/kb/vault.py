@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .compat import Invalid
+from argus.kernel.api import Invalid, NotFound
 
 NOTE_SUFFIXES = (".md", ".markdown")
 DEFAULT_INCLUDE = ("*.md", "*.markdown")
@@ -149,8 +149,6 @@ class Vault:
         if os.path.commonpath([real_root, real]) != real_root:
             raise Invalid(f"path: {rel!r} resolves outside the vault (symlink)")
         if must_exist and not os.path.isfile(real):
-            from .compat import NotFound
-
             raise NotFound(f"no note {rel!r} in the vault")
         return full
 

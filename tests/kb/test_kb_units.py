@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argus.kernel.errors import Invalid
+from argus.kernel.api import Invalid
 from argus.plugins.kb.parse import compose, link_key, parse_note
 from argus.plugins.kb.store import fts_query
 from argus.plugins.kb.vault import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, Globs, Vault
