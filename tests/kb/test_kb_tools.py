@@ -308,3 +308,24 @@ async def test_tools_refuse_bad_arguments_with_the_field_name(kb: dict[str, Any]
         assert "tags" in await call_error(s, "kb_search", {"query": "x", "tags": "notalist"})
         assert "content" in await call_error(s, "kb_ingest", {"path": "x.md"})
         assert "nope" in await call_error(s, "kb_read", {"path": "Argus", "nope": 1})
+
+
+def test_openapi_documents_the_kb_routes_with_their_models(kb: dict[str, Any]) -> None:
+    doc = kb["daemon"].client.get("/api/openapi.json").json()
+    try:
+        from openapi_spec_validator import validate as validate_spec
+    except ImportError:  # the structure is checked below either way
+        pass
+    else:
+        validate_spec(doc)
+    paths = doc["paths"]
+    for method, path in (("get", "/api/kb/status"), ("get", "/api/kb/search"), ("get", "/api/kb/note"),
+                         ("post", "/api/kb/note"), ("delete", "/api/kb/note"), ("get", "/api/kb/list"),
+                         ("post", "/api/kb/reindex")):
+        assert method in paths.get(path, {}), (method, path)
+        assert paths[path][method]["tags"] == ["kb"]
+    search = {p["name"]: p for p in paths["/api/kb/search"]["get"]["parameters"]}
+    assert {"q", "limit", "path_prefix", "tags"} <= set(search)
+    reply = paths["/api/kb/note"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert reply.endswith("NoteReply")
+    assert {"content", "links", "backlinks"} <= set(doc["components"]["schemas"]["NoteReply"]["properties"])
