@@ -434,8 +434,13 @@ class KbService:
             indexer.sync_paths(index, vault, [rel])
             return created
 
+        if (vault.root / rel).is_dir():
+            raise Conflict(f"path: {rel!r} is a folder")
         async with self.lock:
-            created = await trio.to_thread.run_sync(work)
+            try:
+                created = await trio.to_thread.run_sync(work)
+            except OSError as exc:  # a file where a folder should be, a name too long, no space left
+                raise Conflict(f"path: cannot write {rel!r}: {exc.strerror or exc}") from None
         doc = index.doc(rel)
         self._publish("kb.note.saved", {"path": rel, "created": created})
         return {"path": rel, "created": created, "title": doc["title"] if doc else None,
@@ -461,6 +466,8 @@ class KbService:
                 await trio.to_thread.run_sync(work)
             except FileNotFoundError:
                 raise NotFound(f"no note {rel!r} in the vault") from None
+            except OSError as exc:
+                raise Conflict(f"path: cannot delete {rel!r}: {exc.strerror or exc}") from None
         self._publish("kb.note.deleted", {"path": rel})
         return {"path": rel, "deleted": True}
 

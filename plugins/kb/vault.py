@@ -22,6 +22,7 @@ NOTE_SUFFIXES = (".md", ".markdown")
 DEFAULT_INCLUDE = ("*.md", "*.markdown")
 DEFAULT_EXCLUDE = (".obsidian/", ".trash/", "attachments/", ".git/")
 MAX_PATH = 1024
+MAX_NAME = 255  # bytes per file or folder name (ext4, APFS)
 
 
 @lru_cache(maxsize=256)
@@ -138,6 +139,8 @@ class Vault:
             raise Invalid(f"path: {path!r} leaves the vault ('..' is not allowed)")
         if not parts:
             raise Invalid("path: a vault-relative path is required")
+        if any(len(p.encode("utf-8")) > MAX_NAME for p in parts):
+            raise Invalid(f"path: a file or folder name is longer than {MAX_NAME} bytes")
         return "/".join(parts)
 
     def resolve(self, rel: str, *, must_exist: bool = False) -> Path:

@@ -137,6 +137,12 @@ async def test_ingest_is_searchable_at_once_and_updates_in_place(kb: dict[str, A
         assert [d["path"] for d in listed["documents"]] == ["Learnings/trio tips.md"]
         error = await call_error(s, "kb_ingest", {"path": ".obsidian/plugin", "content": "x"})
         assert "excluded" in error
+        # Paths the file system refuses are tool errors too, not internal errors.
+        (vault / "Folder.md").mkdir()
+        assert "is a folder" in await call_error(s, "kb_ingest", {"path": "Folder.md", "content": "x"})
+        assert "cannot write" in await call_error(s, "kb_ingest", {"path": "Learnings/trio tips.md/below.md",
+                                                                    "content": "x"})
+        assert "longer than 255" in await call_error(s, "kb_ingest", {"path": "x" * 300 + ".md", "content": "x"})
 
 
 def test_a_file_written_by_another_process_is_searchable_within_2s(kb: dict[str, Any]) -> None:
