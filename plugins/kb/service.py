@@ -95,6 +95,7 @@ class KbService:
         self._changed = trio.Event()
         self._rescan: trio.MemorySendChannel[bool] | None = None
         self._last_progress = 0.0
+        self._vault_missing = False
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -138,6 +139,8 @@ class KbService:
                 while True:
                     self._apply(self.read_config())
                     config = self.config
+                    if config == running and self._vault_missing and os.path.isdir(config.vault):
+                        running = None  # the vault folder appeared: index it now
                     if config != running:
                         if scope is not None:
                             scope.cancel()
@@ -171,7 +174,8 @@ class KbService:
             vault = Vault(config.vault, self._globs(config))
             self.vault = vault
             self.error = None
-            if not vault.exists():
+            self._vault_missing = not vault.exists()
+            if self._vault_missing:
                 self.error = f"vault not found: {vault.root}"
                 self.watcher_state = "stopped"
                 log.warning("kb: %s", self.error)

@@ -67,3 +67,8 @@ def test_a_missing_vault_is_reported_not_fatal(fresh_daemon: Daemon, tmp_path: P
     assert "vault not found" in status["error"] and status["vault_exists"] is False
     assert c.get("/api/kb/search", params={"q": "x"}).status_code == 409
     assert c.post("/api/kb/reindex", json={}).status_code == 409
+    # The folder appears (a synced vault mounted late): it is indexed without touching the settings.
+    missing.mkdir()
+    (missing / "Late.md").write_text("# Late\n\nlateword\n")
+    wait_until(lambda: c.get("/api/kb/search", params={"q": "lateword"}).json().get("count") == 1, 15,
+               "the late vault to be indexed")
