@@ -39,7 +39,8 @@ class Out(BaseModel):
 
 
 class Task(Out):
-    """A task as every client sees it. Plugins may add namespaced keys (``hera: {...}``)."""
+    """A task as every client sees it. Plugins add namespaced keys (``hera: {...}``) through the
+    ``argus_task_fields`` hook; clients read only the fields declared here and their own plugin's."""
 
     id: str
     name: str
@@ -63,8 +64,11 @@ class Task(Out):
     exit_code: int | None
     plan_slug: str
     result: Any = Field(description="the opaque JSON result an agent stored with task_set_result")
-    hera_hidden: bool = False
+    hidden: bool = Field(False, description="listed only with ?hidden=1 (workers of an orchestrating plugin)")
+    hera_hidden: bool = Field(False, description="deprecated name of hidden")
     parent_ids: list[str] = Field(default_factory=list, description="tasks this one depends on")
+    parent_id: str | None = Field(None, description="the task that created this one (a plugin's worker)")
+    extra: dict[str, Any] = Field(default_factory=dict, description="fields a plugin stored on the task")
     created_at: str
     started_at: str | None
     ended_at: str | None
@@ -176,15 +180,23 @@ class DagReply(Out):
 # -- REST inputs --------------------------------------------------------------------------------
 
 
+class PassThrough(Wire):
+    """An input whose unknown keys reach the service (other plugins may add project settings)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 class SandboxIn(Wire):
     """A project's sandbox overrides (null = the global default)."""
+
+    model_config = ConfigDict(extra="allow")  # the sandbox plugin's own keys pass through
 
     enabled: bool | None = None
     deny_read: list[str] = Field(default_factory=list)
     extra_write: list[str] = Field(default_factory=list)
 
 
-class ProjectCreate(Wire):
+class ProjectCreate(PassThrough):
     """``POST /api/projects``."""
 
     name: str
@@ -194,7 +206,7 @@ class ProjectCreate(Wire):
     sandbox: SandboxIn | None = None
 
 
-class ProjectUpdate(Wire):
+class ProjectUpdate(PassThrough):
     """``PUT /api/projects/{name}``: only the keys given change."""
 
     path: str | None = None
@@ -209,7 +221,7 @@ class ScanBody(Wire):
     dir: str
 
 
-class BackendCreate(Wire):
+class BackendCreate(PassThrough):
     """``POST /api/backends``."""
 
     name: str
@@ -218,7 +230,7 @@ class BackendCreate(Wire):
     model: str | None = None
 
 
-class BackendUpdate(Wire):
+class BackendUpdate(PassThrough):
     """``PUT /api/backends/{name}``: only the keys given change."""
 
     command: str | None = None
