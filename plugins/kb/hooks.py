@@ -69,6 +69,14 @@ def argus_status(kernel: Any) -> dict[str, Any] | None:
                    "indexing": s["indexing"]}}
 
 
+@hookimpl
+def argus_cli(cli: Any) -> None:
+    """``argus kb status|search|reindex`` against the local daemon."""
+    from .cli import register
+
+    register(cli)
+
+
 @hookimpl(optionalhook=True)
 def argus_tui_tabs() -> Sequence[dict[str, Any]]:
     """The TUI's *Notes* tab (key 4): search as you type, read, attach a note to a task (TUI process).

@@ -335,3 +335,23 @@ def test_openapi_documents_the_kb_routes_with_their_models(kb: dict[str, Any]) -
     reply = paths["/api/kb/note"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert reply.endswith("NoteReply")
     assert {"content", "links", "backlinks"} <= set(doc["components"]["schemas"]["NoteReply"]["properties"])
+
+
+def test_cli_reports_status_searches_and_reindexes(kb: dict[str, Any]) -> None:
+    home = kb["daemon"].home
+    env = {**os.environ, "ARGUS_HOME": str(home)}
+    env.pop("ARGUS_API_PORT", None)
+
+    def argus(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "argus.kernel.cli", "kb", *args], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    status = argus("status")
+    assert status.returncode == 0, status.stderr
+    assert "enabled:      yes" in status.stdout and "watcher:      running" in status.stdout
+    assert "problem:      Binary.md: binary file" in status.stdout
+    found = argus("search", "creme", "brulee")
+    assert found.returncode == 0 and found.stdout.startswith("Unicode/Café Müller.md  (Café Müller)")
+    assert argus("search", "zzznothing").returncode == 1
+    assert "queued" in argus("reindex").stdout
+    assert "limit" in argus("search", "x", "--limit", "0").stderr
