@@ -13,6 +13,7 @@ import { taskView } from './js/views/task.js';
 import { settingsView } from './js/views/settings.js';
 import { tokensView, logsView } from './js/views/admin.js';
 import { heraListView, heraRoleView, heraEnabled } from './js/views/hera.js';
+import { notesView } from './js/views/notes.js';
 
 const main = document.getElementById('main-pane');
 const listPane = document.getElementById('list-pane');
@@ -80,11 +81,13 @@ route('/hera/role/:id', authed((m, p) => heraRoleView(m, p)));
 route('/settings', authed(settingsView));
 route('/tokens', authed((m) => tokensView(m)));
 route('/logs', authed(logsView));
+route('/notes', authed((m, p, q) => notesView(m, q)));
 route('/offline', () => { navigate('/', { replace: true }); return () => {}; });
 
 setOnChange((pattern) => {
   const view = { '/': 'list', '/login': 'login', '/new': 'new', '/task/:id': 'task', '/settings': 'settings',
-    '/tokens': 'settings', '/logs': 'settings', '/hera': 'hera', '/hera/role/:id': 'hera' }[pattern] || 'other';
+    '/tokens': 'settings', '/logs': 'settings', '/hera': 'hera', '/hera/role/:id': 'hera',
+    '/notes': 'notes' }[pattern] || 'other';
   document.body.dataset.view = view;
   for (const a of document.querySelectorAll('#tabbar a, #topnav a')) {
     const tab = a.dataset.tab;
