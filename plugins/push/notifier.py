@@ -97,10 +97,10 @@ class Notifier:
         now = time.monotonic()
         last = self.last_sent.get(task_id)
         if last is not None and now - last < float(self.options()["throttle_seconds"]):
-            log.debug("push for %s throttled", task_id)
+            self.kernel.bus.publish("push.skipped", {"task_id": task_id, "kind": kind, "reason": "throttled"})
             return
         if self.watched(task_id):
-            log.debug("push for %s suppressed: a client is looking at it", task_id)
+            self.kernel.bus.publish("push.skipped", {"task_id": task_id, "kind": kind, "reason": "presence"})
             return
         self.last_sent[task_id] = now
         self._queue(Job(kind, task_id))
@@ -151,7 +151,10 @@ class Notifier:
             return None
         if payload is None:
             return None
-        return await self.sender.send_all(payload)
+        outcome = await self.sender.send_all(payload)
+        self.kernel.bus.publish("push.sent", {"task_id": payload.get("task_id"), "kind": job.kind,
+                                              **outcome.to_json()})
+        return outcome
 
     async def run(self) -> None:
         """The background job: deliver queued notifications, each in its own task."""
