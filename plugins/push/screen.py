@@ -11,7 +11,7 @@ ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 DECOR = re.compile(r"^[\s─━│┃┌┐└┘├┤┬┴┼╭╮╯╰═║╔╗╚╝╠╣╦╩╬▔▁█▌▐░▒▓·•…>❯›✻✽✶✢*\-_=~|]*$")
 NOISE = re.compile(r"\? for shortcuts|esc to interrupt|shift\+tab to cycle|bypass permissions on", re.I)
-YES_NO = re.compile(r"[(\[]\s*y(?:es)?\s*/\s*n(?:o)?\s*[)\]]", re.I)
+YES_NO = re.compile(r"[(\[]\s*y(?:es)?\s*/\s*n(?:o)?\s*[)\]]\s*[:?]?\s*$", re.I)  # the line ends asking
 OPTION = re.compile(r"^\s*(?:[❯>›]\s*)?(\d)[.)]\s+(.+?)\s*$")
 MAX_LINES = 4
 MAX_BODY = 240
@@ -50,22 +50,24 @@ class Prompt:
 def find_prompt(lines: list[str]) -> Prompt | None:
     """A yes/no question or a numbered Yes/No menu among the last screen lines, or None."""
     tail = meaningful(lines)[-8:]
-    for line in reversed(tail):
+    for line in reversed(tail[-2:]):
         if YES_NO.search(line):
             return Prompt(line, {"approve": "y\r", "deny": "n\r"})
     options: dict[str, str] = {}
     menu: list[str] = []
-    for line in tail:
+    last_option = -1
+    for index, line in enumerate(tail):
         m = OPTION.match(line)
         if not m:
             continue
+        last_option = index
         menu.append(line)
         label = m.group(2).lower()
         if label.startswith("yes") and "approve" not in options:
             options["approve"] = m.group(1)
         elif label.startswith("no") and "deny" not in options:
             options["deny"] = m.group(1)
-    if "approve" in options and "deny" in options:
+    if "approve" in options and "deny" in options and last_option >= len(tail) - 2:  # still the screen's end
         return Prompt(" / ".join(menu), options)
     return None
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argus.plugins.push import screen
 from argus_testkit import Daemon, wait_for
 from push_helpers import FakePushService, verify_vapid, wait_event
 
@@ -139,25 +140,25 @@ def test_gone_subscriptions_are_pruned_and_failures_retried_once(daemon: Daemon,
     failed = next(s for s in subs if s["endpoint"].endswith(broken.endpoint[-6:]))
     assert "500" in failed["last_error"]
 
-def test_action_answers_the_prompt_on_screen_and_refuses_a_stale_one(daemon: Daemon, project: dict[str, Any],
-                                                                     push_service: FakePushService) -> None:
+def test_action_answers_the_prompt_on_screen_and_refuses_a_stale_one(daemon: Daemon, project: dict[str, Any]) -> None:
     c = daemon.client
-    dev = push_service.device("phone")
-    subscribe(c, dev.subscription())
-    assert c.put("/api/settings", json={"push": {"throttle_seconds": 0}}).status_code == 200
     task = new_task(c, "asker")
-    first = wait_event(c, lambda e: e["type"] == "push.sent" and e["data"]["task_id"] == task["id"],
-                       what="first push")
-    # The demo agent echoes what it is sent: make its screen end with a yes/no question.
-    c.post(f"/api/tasks/{task['id']}/input", json={"data": "Apply the migration? (y/n)\r"})
-    wait_event(c, lambda e: e["type"] == "push.sent" and e["data"]["task_id"] == task["id"],
-               since=int(first["id"]), what="push with a prompt")
-    payload = dev.decrypt(push_service.to("phone")[-1].body)
-    assert [a["action"] for a in payload["actions"]] == ["approve", "deny"]
-    assert "(y/n)" in payload["prompt"]["text"]
-    resp = c.post("/api/push/action", json={"task_id": task["id"], "action": "approve",
-                                            "prompt": payload["prompt"]["id"]})
+    wait_for(lambda: c.get(f"/api/tasks/{task['id']}").json()["task"]["idle"], 30, what="idle")
+    # The demo agent echoes typed input at its prompt: leave a yes/no question on its screen.
+    c.post(f"/api/tasks/{task['id']}/input", json={"data": "Apply the migration? (y/n)"})
+
+    def prompt_on_screen() -> Any:
+        raw = c.get(f"/api/tasks/{task['id']}/output", params={"bytes": 16384}).content
+        return screen.excerpt(raw)[1]
+
+    prompt = wait_for(prompt_on_screen, 15, what="the question on screen")
+    assert prompt.keys == {"approve": "y\r", "deny": "n\r"}
+    assert c.post("/api/push/action", json={"task_id": task["id"], "action": "nuke",
+                                            "prompt": prompt.id}).status_code == 400
+    resp = c.post("/api/push/action", json={"task_id": task["id"], "action": "approve", "prompt": prompt.id})
     assert resp.status_code == 200 and resp.json()["sent"] == "y\r", resp.text
-    stale = c.post("/api/push/action", json={"task_id": task["id"], "action": "approve", "prompt": "0000"})
-    assert stale.status_code == 409 and "stale" in stale.json()["error"]
-    assert c.post("/api/push/action", json={"task_id": task["id"], "action": "nuke", "prompt": "x"}).status_code == 400
+    wait_for(lambda: "(y/n)y" in c.get(f"/api/tasks/{task['id']}/output", params={"clean": 1}).text, 15,
+             what="the answer typed into the agent")
+    wait_for(lambda: prompt_on_screen() is None, 15, what="the question answered")
+    stale = c.post("/api/push/action", json={"task_id": task["id"], "action": "approve", "prompt": prompt.id})
+    assert stale.status_code == 409 and "stale" in stale.json()["error"] and stale.json()["stale"] is True
