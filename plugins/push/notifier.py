@@ -88,8 +88,12 @@ class Notifier:
             tid = event.data.get("id")
             for table in (self.status, self.last_sent, self.prompts):
                 table.pop(tid, None)
-        elif event.type == "schedule.fired" and not event.data.get("manual"):
-            self._queue(Job("scheduled", event.data.get("task_id"), dict(event.data)))
+        elif event.type == "schedule.fired":
+            if event.data.get("manual"):
+                self.kernel.bus.publish("push.skipped", {"task_id": event.data.get("task_id"), "kind": "scheduled",
+                                                         "reason": "run-now"})
+            elif self.options()["enabled"]:
+                self._queue(Job("scheduled", event.data.get("task_id"), dict(event.data)))
 
     def _task_job(self, kind: str, task_id: Any) -> None:
         if not isinstance(task_id, str) or not self.options()["enabled"]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -162,3 +163,23 @@ def test_action_answers_the_prompt_on_screen_and_refuses_a_stale_one(daemon: Dae
     wait_for(lambda: prompt_on_screen() is None, 15, what="the question answered")
     stale = c.post("/api/push/action", json={"task_id": task["id"], "action": "approve", "prompt": prompt.id})
     assert stale.status_code == 409 and "stale" in stale.json()["error"] and stale.json()["stale"] is True
+
+
+def test_a_scheduled_fire_notifies_and_run_now_does_not(daemon: Daemon, project: dict[str, Any],
+                                                        push_service: FakePushService) -> None:
+    c = daemon.client
+    assert c.put("/api/settings", json={"push": {"throttle_seconds": 3600}}).status_code == 200
+    dev = push_service.device("phone")
+    subscribe(c, dev.subscription())
+    when = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    s = c.post("/api/schedules", json={"name": "nightly", "project": "demo-proj", "prompt": "p",
+                                       "run_once_at": when}).json()["schedule"]
+    sent = wait_event(c, lambda e: e["type"] == "push.sent" and e["data"]["kind"] == "scheduled",
+                      what="the scheduled-fire push")
+    payload = next(p for p in (dev.decrypt(r.body) for r in push_service.to("phone")) if p["kind"] == "scheduled")
+    assert payload["title"] == "Scheduled: nightly" and payload["tag"] == f"schedule-{s['id']}"
+    assert payload["task_id"] == sent["data"]["task_id"] and payload["url"] == f"/task/{payload['task_id']}"
+    task_id = c.post(f"/api/schedules/{s['id']}/run").json()["task_id"]
+    skipped = wait_event(c, lambda e: e["type"] == "push.skipped" and e["data"]["task_id"] == task_id,
+                         what="no push for run-now")
+    assert skipped["data"]["reason"] == "run-now"
