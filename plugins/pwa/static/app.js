@@ -12,6 +12,7 @@ import { newTaskView } from './js/views/newtask.js';
 import { taskView } from './js/views/task.js';
 import { settingsView } from './js/views/settings.js';
 import { tokensView, logsView } from './js/views/admin.js';
+import { shareTokenWithWorker } from './js/presence.js';
 
 const main = document.getElementById('main-pane');
 const listPane = document.getElementById('list-pane');
@@ -20,6 +21,7 @@ let sessionStarted = false;
 function startSession() {
   if (sessionStarted) return;
   sessionStarted = true;
+  shareTokenWithWorker(getToken());
   store.start();
   store.detectMaster().catch(() => {});
   checkClipboard();
@@ -27,6 +29,7 @@ function startSession() {
 
 function logout(reason = 'logout') {
   clearToken();
+  shareTokenWithWorker(null);
   store.stop();
   sessionStarted = false;
   navigate(`/login?reason=${reason}`, { replace: true });
