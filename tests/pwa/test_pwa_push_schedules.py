@@ -150,8 +150,7 @@ def test_service_worker_shows_a_pushed_prompt_and_its_action_answers_the_agent(p
     wait_for(lambda: prompt_on_screen() is None, 15, what="the prompt answered")
 
     # Tapping the same (now stale) action again types nothing and says so.
-    worker.evaluate("answer({taskId: %s, prompt: %s, url: '/'}, 'approve')"
-                    % (json.dumps(task["id"]), json.dumps(prompt.id)))
+    worker.evaluate("([taskId, prompt]) => answer({taskId, prompt, url: '/'}, 'approve')", [task["id"], prompt.id])
     stale = wait_for(lambda: worker.evaluate(
         "self.registration.getNotifications().then((ns) => ns.filter((n) => n.title === 'Nothing was sent')"
         ".map((n) => n.body))"), 15, what="the stale notice")
