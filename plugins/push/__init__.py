@@ -14,11 +14,11 @@ from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, h
 
 from .keys import VapidKeys
 from .notifier import Notifier
-from .routes import make_blueprint
+from .routes import make_routes
 from .sender import Sender
 from .store import MIGRATIONS, Subscriptions
 
-_notifier: Notifier | None = None  # TODO(contract): kernel.stash once it lands
+_notifier: Notifier | None = None
 
 
 @hookimpl
@@ -50,7 +50,7 @@ def argus_register(kernel: Any) -> None:
     subs = Subscriptions(kernel.db)
     sender = Sender(keys, subs, lambda: kernel.settings.section("push"))
     _notifier = Notifier(kernel, sender)
-    kernel.http.add_blueprint(make_blueprint(keys.public_key, subs, _notifier))
+    kernel.http.add_routes("push", make_routes(keys.public_key, subs, _notifier))
 
 
 @hookimpl
@@ -60,7 +60,28 @@ def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
 
 
 @hookimpl
+def argus_task_idle(task: dict[str, Any], idle: bool, reason: str) -> None:
+    """An agent waiting for input: notify (throttle and presence permitting)."""
+    if _notifier is not None:
+        _notifier.on_idle(task, idle)
+
+
+@hookimpl
+def argus_task_status_changed(task: dict[str, Any], old: str, new: str) -> None:
+    """A task moving from in_progress to in_review: notify."""
+    if _notifier is not None:
+        _notifier.on_status(task, old, new)
+
+
+@hookimpl
+def argus_task_deleted(task: dict[str, Any]) -> None:
+    """Forget a deleted task's throttle and prompt."""
+    if _notifier is not None:
+        _notifier.forget(task.get("id"))
+
+
+@hookimpl
 def argus_event(event: Any) -> None:
-    """Idle tasks, tasks moving to review, scheduled fires (quick: classification and queueing)."""
+    """Scheduled fires (quick: classification and queueing)."""
     if _notifier is not None:
         _notifier.on_event(event)

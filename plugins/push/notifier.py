@@ -5,7 +5,8 @@ presence rule, and queue a job on a memory channel. The background job reads the
 (for the excerpt and the prompt buttons) and fans the payload out, off the event path.
 
 Rules:
-- a task turning idle (``task.idle``) or moving from in_progress to in_review notifies;
+- a task turning idle (``argus_task_idle``) or moving from in_progress to in_review
+  (``argus_task_status_changed``) notifies;
 - at most one notification per task per ``push.throttle_seconds`` (default 5 minutes);
 - none while a client reported presence on that task in the last ``push.presence_seconds``
   (default 60): an open TUI/PWA looking at the task suppresses the buzz on every device;
@@ -20,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import trio
-from argus.kernel.errors import ArgusError
+from argus.kernel.api import ArgusError, Conflict, Invalid
+from argus.plugins.tasks.api import tasks_of
 
 from .screen import Prompt, excerpt
 from .sender import Outcome, Sender
-from .tasks_link import tasks_of
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,6 @@ class Notifier:
         self._send, self._recv = trio.open_memory_channel[Job](QUEUE)
         self.last_sent: dict[str, float] = {}           # task id → monotonic time of the last push
         self.presence: dict[str, tuple[str | None, float]] = {}  # client → (task id, monotonic)
-        self.status: dict[str, str] = {}               # task id → last seen status
         self.prompts: dict[str, Prompt] = {}           # task id → the prompt its last push offered
 
     def options(self) -> dict[str, Any]:
@@ -71,29 +71,30 @@ class Notifier:
 
     # -- events (synchronous) --------------------------------------------------------------
 
+    def on_idle(self, task: dict[str, Any], idle: bool) -> None:
+        """``argus_task_idle``: a task that starts waiting for input notifies."""
+        if idle:
+            self._task_job("idle", task.get("id"))
+
+    def on_status(self, task: dict[str, Any], old: str, new: str) -> None:
+        """``argus_task_status_changed``: in_progress → in_review notifies."""
+        if old == "in_progress" and new == "in_review":
+            self._task_job("review", task.get("id"))
+
+    def forget(self, task_id: Any) -> None:
+        """``argus_task_deleted``: drop what is kept per task."""
+        for table in (self.last_sent, self.prompts):
+            table.pop(task_id, None)
+
     def on_event(self, event: Any) -> None:
-        """Classify a bus event and queue a notification when the rules say so."""
-        if event.type == "task.idle":
-            self._task_job("idle", event.data.get("id"))
-        elif event.type == "task.updated":
-            task = event.data.get("task") or {}
-            tid, status = task.get("id"), task.get("status")
-            if not tid:
-                return
-            previous = self.status.get(tid)
-            self.status[tid] = status
-            if status == "in_review" and previous == "in_progress":
-                self._task_job("review", tid)
-        elif event.type == "task.deleted":
-            tid = event.data.get("id")
-            for table in (self.status, self.last_sent, self.prompts):
-                table.pop(tid, None)
-        elif event.type == "schedule.fired":
-            if event.data.get("manual"):
-                self.kernel.bus.publish("push.skipped", {"task_id": event.data.get("task_id"), "kind": "scheduled",
-                                                         "reason": "run-now"})
-            elif self.options()["enabled"]:
-                self._queue(Job("scheduled", event.data.get("task_id"), dict(event.data)))
+        """``schedule.fired``: a regular fire notifies, run-now does not (and says so)."""
+        if event.type != "schedule.fired":
+            return
+        if event.data.get("manual"):
+            self.kernel.events.publish("push.skipped", {"task_id": event.data.get("task_id"), "kind": "scheduled",
+                                                        "reason": "run-now"})
+        elif self.options()["enabled"]:
+            self._queue(Job("scheduled", event.data.get("task_id"), dict(event.data)))
 
     def _task_job(self, kind: str, task_id: Any) -> None:
         if not isinstance(task_id, str) or not self.options()["enabled"]:
@@ -101,10 +102,10 @@ class Notifier:
         now = time.monotonic()
         last = self.last_sent.get(task_id)
         if last is not None and now - last < float(self.options()["throttle_seconds"]):
-            self.kernel.bus.publish("push.skipped", {"task_id": task_id, "kind": kind, "reason": "throttled"})
+            self.kernel.events.publish("push.skipped", {"task_id": task_id, "kind": kind, "reason": "throttled"})
             return
         if self.watched(task_id):
-            self.kernel.bus.publish("push.skipped", {"task_id": task_id, "kind": kind, "reason": "presence"})
+            self.kernel.events.publish("push.skipped", {"task_id": task_id, "kind": kind, "reason": "presence"})
             return
         self.last_sent[task_id] = now
         self._queue(Job(kind, task_id))
@@ -156,7 +157,7 @@ class Notifier:
         if payload is None:
             return None
         outcome = await self.sender.send_all(payload)
-        self.kernel.bus.publish("push.sent", {"task_id": payload.get("task_id"), "kind": job.kind,
+        self.kernel.events.publish("push.sent", {"task_id": payload.get("task_id"), "kind": job.kind,
                                               **outcome.to_json()})
         return outcome
 
@@ -170,8 +171,6 @@ class Notifier:
 
     async def act(self, task_id: str, action: str, prompt_id: str) -> dict[str, Any]:
         """Answer the prompt a notification showed, if it is still the one on screen."""
-        from argus.kernel.errors import Conflict, Invalid
-
         if action not in ("approve", "deny"):
             raise Invalid("action must be approve or deny")
         tasks = tasks_of(self.kernel)

@@ -1,14 +1,12 @@
 """REST routes of the push plugin (the reference manual's ``/api/push/*`` table, plus presence and
-notification actions)."""
+notification actions), declared with their models."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.errors import Invalid
-from argus.kernel.http import json_body, principal
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from quart import Blueprint
+from argus.kernel.api import Route, principal
+from pydantic import BaseModel, ConfigDict, Field
 
 from .notifier import Notifier
 from .store import Subscriptions
@@ -53,54 +51,95 @@ class ActionBody(BaseModel):
     prompt: str
 
 
-def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        raise Invalid(f"{where}: {err.get('msg', 'invalid')}") from None
+class Out(BaseModel):
+    """Base of the response models: a producer may add keys."""
+
+    model_config = ConfigDict(extra="allow")
 
 
-def make_blueprint(public_key: str, subs: Subscriptions, notifier: Notifier) -> Blueprint:
+class KeyReply(Out):
+    key: str
+
+
+class Subscription(Out):
+    id: str
+    label: str
+    endpoint: str
+    created_at: str
+    last_sent_at: str | None
+    last_error: str | None
+
+
+class SubscribeReply(Out):
+    id: str
+    subscription: Subscription
+
+
+class SubscriptionList(Out):
+    subscriptions: list[Subscription]
+
+
+class OkReply(Out):
+    ok: bool
+
+
+class Outcome(Out):
+    sent: int
+    pruned: int
+    failed: int
+
+
+class ActionReply(Out):
+    ok: bool
+    action: str
+    sent: str
+
+
+def make_routes(public_key: str, subs: Subscriptions, notifier: Notifier) -> list[Route]:
     """Routes bound to one key pair, subscription table and notifier."""
-    bp = Blueprint("push", __name__)
 
-    @bp.get("/api/push/vapid-public-key")
     async def vapid_public_key() -> dict[str, Any]:
+        """The VAPID public key (URL-safe base64) for ``pushManager.subscribe()``."""
         return {"key": public_key}
 
-    @bp.post("/api/push/subscribe")
-    async def subscribe() -> tuple[dict[str, Any], int]:
-        body = _parse(SubscribeBody, await json_body())
+    async def subscribe(body: SubscribeBody) -> tuple[dict[str, Any], int]:
+        """Register a device (the same endpoint again updates it)."""
         row, created = subs.add(body.label, body.endpoint, body.keys.p256dh, body.keys.auth, principal().token_id)
         return {"id": row["id"], "subscription": subs.to_json(row)}, 201 if created else 200
 
-    @bp.get("/api/push/subscriptions")
     async def subscriptions() -> dict[str, Any]:
+        """Every subscription, endpoints masked."""
         return {"subscriptions": [subs.to_json(r) for r in subs.all()]}
 
-    @bp.delete("/api/push/subscribe/<sid>")
     async def unsubscribe(sid: str) -> dict[str, Any]:
+        """Remove a subscription."""
         subs.delete(sid)
         return {"ok": True}
 
-    @bp.post("/api/push/test")
     async def test() -> dict[str, Any]:
+        """Send a test notification to every device."""
         outcome = await notifier.sender.send_all({"title": "Argus", "body": "Test notification: push works.",
                                                   "tag": "argus-test", "url": "/", "kind": "test"})
         return outcome.to_json()
 
-    @bp.post("/api/push/presence")
-    async def presence() -> dict[str, Any]:
-        body = _parse(PresenceBody, await json_body())
+    async def presence(body: PresenceBody) -> dict[str, Any]:
+        """This client shows ``task_id`` (null: nothing, or the app is hidden)."""
         who = principal()
         notifier.report_presence(f"{who.kind}:{who.token_id or ''}:{body.client}", body.task_id)
         return {"ok": True}
 
-    @bp.post("/api/push/action")
-    async def action() -> dict[str, Any]:
-        body = _parse(ActionBody, await json_body())
+    async def action(body: ActionBody) -> dict[str, Any]:
+        """Answer the prompt a notification showed, if it is still on the agent's screen (else 409)."""
         return await notifier.act(body.task_id, body.action, body.prompt)
 
-    return bp
+    tags = ("push",)
+    return [
+        Route("GET", "/api/push/vapid-public-key", vapid_public_key, response=KeyReply, tags=tags),
+        Route("POST", "/api/push/subscribe", subscribe, body=SubscribeBody, response=SubscribeReply, status=201,
+              tags=tags),
+        Route("GET", "/api/push/subscriptions", subscriptions, response=SubscriptionList, tags=tags),
+        Route("DELETE", "/api/push/subscribe/{sid}", unsubscribe, response=OkReply, tags=tags),
+        Route("POST", "/api/push/test", test, response=Outcome, body_required=False, tags=tags),
+        Route("POST", "/api/push/presence", presence, body=PresenceBody, response=OkReply, tags=tags),
+        Route("POST", "/api/push/action", action, body=ActionBody, response=ActionReply, tags=tags),
+    ]

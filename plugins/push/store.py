@@ -7,9 +7,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlparse
 
-from argus.kernel.api import Migration
-from argus.kernel.errors import Invalid, NotFound
-from argus.kernel.events import utcnow
+from argus.kernel.api import Invalid, Migration, NotFound, utcnow
 
 from .keys import b64url_decode
 

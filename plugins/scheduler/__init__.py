@@ -12,10 +12,10 @@ from typing import Any
 from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
 
 from . import tools
-from .routes import make_blueprint
+from .routes import make_routes
 from .service import MIGRATIONS, Scheduler
 
-_scheduler: Scheduler | None = None  # TODO(contract): kernel.stash once it lands
+_scheduler: Scheduler | None = None
 
 
 @hookimpl
@@ -38,7 +38,7 @@ def argus_register(kernel: Any) -> None:
     """Routes and MCP tools."""
     global _scheduler
     _scheduler = Scheduler(kernel)
-    kernel.http.add_blueprint(make_blueprint(_scheduler))
+    kernel.http.add_routes("scheduler", make_routes(_scheduler))
     tools.register(kernel, _scheduler)
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
-from argus.kernel.errors import Invalid
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 
 class ScheduleFields(BaseModel):
@@ -22,10 +19,86 @@ class ScheduleFields(BaseModel):
     enabled: bool | None = None
 
 
+class ScheduleCreate(ScheduleFields):
+    """``schedule_create``: name, project and prompt are required."""
+
+    name: str
+    project: str
+    prompt: str
+
+
 class ScheduleUpdate(ScheduleFields):
     """``schedule_update``: the id plus the fields to change."""
 
     id: str
+
+
+class NoArgs(BaseModel):
+    """A tool without arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PreviewQuery(BaseModel):
+    """``GET /api/schedules/preview?schedule=EXPR``."""
+
+    schedule: str
+
+
+class Out(BaseModel):
+    """Base of the response models: a producer may add keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Schedule(Out):
+    """A schedule as clients see it (docs/scheduler.md)."""
+
+    id: str
+    name: str
+    project: str
+    prompt: str
+    backend: str
+    schedule: str | None
+    run_once_at: str | None
+    enabled: bool
+    kind: str
+    next_run_at: str | None
+    last_run_at: str | None
+    last_task_id: str | None
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+
+class ScheduleReply(Out):
+    """``{"schedule": {...}}``."""
+
+    schedule: Schedule
+
+
+class ScheduleList(Out):
+    """``{"schedules": [...]}``."""
+
+    schedules: list[Schedule]
+
+
+class RunReply(Out):
+    """``{"task_id": "t_..."}``."""
+
+    task_id: str
+
+
+class OkReply(Out):
+    """``{"ok": true}``."""
+
+    ok: bool
+
+
+class PreviewReply(Out):
+    """The next fire times, RFC3339 UTC."""
+
+    next: list[str]
 
 
 class ScheduleId(BaseModel):
@@ -34,25 +107,3 @@ class ScheduleId(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse(model: type[M], data: Any) -> M:
-    """Validate ``data`` into ``model`` or raise Invalid ``"<field>: <reason>"``."""
-    if not isinstance(data, dict):
-        raise Invalid("the body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-        raise Invalid(f"{where}: {err.get('msg', 'invalid')}") from None
-
-
-def schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema for an MCP tool's input."""
-    out = model.model_json_schema()
-    out.pop("title", None)
-    return out

@@ -1,48 +1,58 @@
-"""REST routes of the scheduler (the reference manual's ``/api/schedules`` table)."""
+"""REST routes of the scheduler (the reference manual's ``/api/schedules`` table), declared with
+their models (``models.py``): validated in, documented in ``/api/openapi.json``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.http import json_body
-from quart import Blueprint, request
+from argus.kernel.api import Route
 
-from .models import ScheduleFields, parse
+from . import models as m
 from .service import Scheduler
 
 
-def make_blueprint(sched: Scheduler) -> Blueprint:
+def make_routes(sched: Scheduler) -> list[Route]:
     """Routes bound to one Scheduler."""
-    bp = Blueprint("scheduler", __name__)
 
-    @bp.get("/api/schedules")
     async def list_schedules() -> dict[str, Any]:
+        """Every schedule with next_run_at, last_run_at, last_task_id, last_error."""
         return {"schedules": sched.list()}
 
-    @bp.post("/api/schedules")
-    async def create_schedule() -> tuple[dict[str, Any], int]:
-        return {"schedule": sched.create(parse(ScheduleFields, await json_body()))}, 201
+    async def create_schedule(body: m.ScheduleFields) -> tuple[dict[str, Any], int]:
+        """Create a schedule: name, project, prompt, and exactly one of schedule / run_once_at."""
+        return {"schedule": sched.create(body)}, 201
 
-    @bp.get("/api/schedules/preview")
-    async def preview() -> dict[str, Any]:
-        return {"next": sched.preview(request.args.get("schedule", ""))}
+    async def preview(query: m.PreviewQuery) -> dict[str, Any]:
+        """The next three fire times of an expression (for forms)."""
+        return {"next": sched.preview(query.schedule)}
 
-    @bp.get("/api/schedules/<schedule_id>")
     async def get_schedule(schedule_id: str) -> dict[str, Any]:
+        """One schedule."""
         return {"schedule": sched.get(schedule_id)}
 
-    @bp.put("/api/schedules/<schedule_id>")
-    async def update_schedule(schedule_id: str) -> dict[str, Any]:
-        return {"schedule": sched.update(schedule_id, parse(ScheduleFields, await json_body()))}
+    async def update_schedule(schedule_id: str, body: m.ScheduleFields) -> dict[str, Any]:
+        """Partial update; setting schedule clears run_once_at and vice versa."""
+        return {"schedule": sched.update(schedule_id, body)}
 
-    @bp.delete("/api/schedules/<schedule_id>")
     async def delete_schedule(schedule_id: str) -> dict[str, Any]:
+        """Remove a schedule; tasks it created stay."""
         sched.delete(schedule_id)
         return {"ok": True}
 
-    @bp.post("/api/schedules/<schedule_id>/run")
     async def run_schedule(schedule_id: str) -> dict[str, Any]:
+        """Fire the schedule now; the next regular fire is computed from now."""
         task = await sched.run_now(schedule_id)
         return {"task_id": task["id"]}
 
-    return bp
+    tags = ("schedules",)
+    return [
+        Route("GET", "/api/schedules", list_schedules, response=m.ScheduleList, tags=tags),
+        Route("POST", "/api/schedules", create_schedule, body=m.ScheduleFields, response=m.ScheduleReply,
+              status=201, tags=tags),
+        Route("GET", "/api/schedules/preview", preview, query=m.PreviewQuery, response=m.PreviewReply, tags=tags),
+        Route("GET", "/api/schedules/{schedule_id}", get_schedule, response=m.ScheduleReply, tags=tags),
+        Route("PUT", "/api/schedules/{schedule_id}", update_schedule, body=m.ScheduleFields,
+              response=m.ScheduleReply, tags=tags),
+        Route("DELETE", "/api/schedules/{schedule_id}", delete_schedule, response=m.OkReply, tags=tags),
+        Route("POST", "/api/schedules/{schedule_id}/run", run_schedule, response=m.RunReply, tags=tags),
+    ]

@@ -18,13 +18,11 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import trio
-from argus.kernel.api import Migration
-from argus.kernel.errors import ArgusError, Invalid, NotFound
-from argus.kernel.events import utcnow
+from argus.kernel.api import ArgusError, Invalid, Migration, NotFound, utcnow
+from argus.plugins.tasks.api import CreateTask, tasks_of
 
 from . import expr
 from .models import ScheduleFields
-from .tasks_link import CreateTask, tasks_of
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +96,7 @@ class Scheduler:
         self._wake.set()
 
     def publish(self, type_: str, data: dict[str, Any]) -> None:
-        self.kernel.bus.publish(type_, data)
+        self.kernel.events.publish(type_, data)
 
     def to_json(self, row: dict[str, Any]) -> dict[str, Any]:
         """The schedule as clients see it."""
