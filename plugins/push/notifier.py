@@ -167,6 +167,26 @@ class Notifier:
             async for job in self._recv:
                 nursery.start_soon(self.deliver, job)
 
+    # -- the "needs you" inbox ---------------------------------------------------------------
+
+    async def inbox(self) -> list[dict[str, Any]]:
+        """Every task waiting for input, with the same excerpt and prompt buttons as its notification."""
+        tasks = tasks_of(self.kernel)
+        out = []
+        for task in tasks.list(status="in_progress", archived=False):
+            if not task.get("idle"):
+                continue
+            try:
+                body, prompt = excerpt(await tasks.output(task["id"], SCREEN_BYTES))
+            except ArgusError:
+                continue
+            item: dict[str, Any] = {"id": task["id"], "name": task["name"], "project": task["project"],
+                                    "body": body, "url": f"/task/{task['id']}", "prompt": None}
+            if prompt is not None:
+                item["prompt"] = {"id": prompt.id, "text": prompt.text}
+            out.append(item)
+        return out
+
     # -- actions ---------------------------------------------------------------------------
 
     async def act(self, task_id: str, action: str, prompt_id: str) -> dict[str, Any]:

@@ -89,6 +89,24 @@ class Outcome(Out):
     failed: int
 
 
+class PromptOut(Out):
+    id: str
+    text: str
+
+
+class InboxItem(Out):
+    id: str
+    name: str
+    project: str
+    body: str
+    url: str
+    prompt: PromptOut | None
+
+
+class InboxReply(Out):
+    tasks: list[InboxItem]
+
+
 class ActionReply(Out):
     ok: bool
     action: str
@@ -132,6 +150,10 @@ def make_routes(public_key: str, subs: Subscriptions, notifier: Notifier) -> lis
         """Answer the prompt a notification showed, if it is still on the agent's screen (else 409)."""
         return await notifier.act(body.task_id, body.action, body.prompt)
 
+    async def inbox() -> dict[str, Any]:
+        """Every task waiting for you, with its screen excerpt and the prompt buttons can answer."""
+        return {"tasks": await notifier.inbox()}
+
     tags = ("push",)
     return [
         Route("GET", "/api/push/vapid-public-key", vapid_public_key, response=KeyReply, tags=tags),
@@ -141,5 +163,6 @@ def make_routes(public_key: str, subs: Subscriptions, notifier: Notifier) -> lis
         Route("DELETE", "/api/push/subscribe/{sid}", unsubscribe, response=OkReply, tags=tags),
         Route("POST", "/api/push/test", test, response=Outcome, body_required=False, tags=tags),
         Route("POST", "/api/push/presence", presence, body=PresenceBody, response=OkReply, tags=tags),
+        Route("GET", "/api/push/inbox", inbox, response=InboxReply, tags=tags),
         Route("POST", "/api/push/action", action, body=ActionBody, response=ActionReply, tags=tags),
     ]

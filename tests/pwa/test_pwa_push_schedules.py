@@ -155,3 +155,21 @@ def test_service_worker_shows_a_pushed_prompt_and_its_action_answers_the_agent(p
         "self.registration.getNotifications().then((ns) => ns.filter((n) => n.title === 'Nothing was sent')"
         ".map((n) => n.body))"), 15, what="the stale notice")
     assert "stale" in stale[0]
+
+
+def test_needs_you_inbox_lists_waiting_tasks_and_answers_in_one_tap(page: Any, daemon: Any,
+                                                                     project: dict[str, Any]) -> None:
+    c = daemon.client
+    resp = c.post("/api/tasks", json={"name": "waiter", "prompt": "wait", "project": "demo-proj"})
+    task = resp.json()["task"]
+    wait_for(lambda: c.get(f"/api/tasks/{task['id']}").json()["task"]["idle"], 30, what="idle")
+    c.post(f"/api/tasks/{task['id']}/input", json={"data": "Deploy now? (y/n)"})
+    inbox = wait_for(lambda: [t for t in c.get("/api/push/inbox").json()["tasks"] if t["prompt"]], 15,
+                     what="the question in the inbox")
+    assert inbox[0]["id"] == task["id"] and "Deploy now? (y/n)" in inbox[0]["prompt"]["text"]
+    page.click("#topnav a[data-tab=inbox]")
+    item = page.wait_for_selector(f"li.inbox-item[data-task-id='{task['id']}']")
+    assert "Deploy now? (y/n)" in item.inner_text()
+    page.click(f"li.inbox-item[data-task-id='{task['id']}'] .inbox-deny")
+    wait_for(lambda: "(y/n)n" in c.get(f"/api/tasks/{task['id']}/output", params={"clean": 1}).text, 15,
+             what="the answer typed into the agent")

@@ -13,6 +13,7 @@ import { taskView } from './js/views/task.js';
 import { settingsView } from './js/views/settings.js';
 import { tokensView, logsView } from './js/views/admin.js';
 import { shareTokenWithWorker } from './js/presence.js';
+import { inboxView } from './js/views/inbox.js';
 
 const main = document.getElementById('main-pane');
 const listPane = document.getElementById('list-pane');
@@ -67,12 +68,13 @@ route('/', authed(() => {
 route('/new', authed((m, p, q) => newTaskView(m, q)));
 route('/task/:id', authed((m, p, q) => taskView(m, p, q)));
 route('/settings', authed(settingsView));
+route('/inbox', authed((m) => inboxView(m)));
 route('/tokens', authed((m) => tokensView(m)));
 route('/logs', authed(logsView));
 route('/offline', () => { navigate('/', { replace: true }); return () => {}; });
 
 setOnChange((pattern) => {
-  const view = { '/': 'list', '/login': 'login', '/new': 'new', '/task/:id': 'task', '/settings': 'settings',
+  const view = { '/': 'list', '/login': 'login', '/new': 'new', '/task/:id': 'task', '/settings': 'settings', '/inbox': 'inbox',
     '/tokens': 'settings', '/logs': 'settings' }[pattern] || 'other';
   document.body.dataset.view = view;
   for (const a of document.querySelectorAll('#tabbar a, #topnav a')) {
