@@ -5,6 +5,7 @@ import { h, mount, toast, confirmDialog } from '../dom.js';
 import { state, refresh, whenMasterKnown } from '../store.js';
 import { schemaForm } from '../forms.js';
 import { pushSection } from '../push.js';
+import { schedulesCard } from '../schedules.js';
 
 function card(title, ...body) {
   return h('section.card', { dataset: { section: title.toLowerCase().replace(/\W+/g, '-') } }, h('h3', title), body);
@@ -145,6 +146,7 @@ export function settingsView(main, params, query, ctx) {
 
 function drawSettings(main, { logout }) {
   const push = h('div#push-slot', { dataset: { state: 'probing' } });
+  const schedules = h('div#schedules-slot', { dataset: { state: 'probing' } });
   const sections = h('div', h('p.muted', 'Loading settings…'));
   const plugins = h('div');
   mount(main, h('section.page.settings',
@@ -160,12 +162,17 @@ function drawSettings(main, { logout }) {
     push,
     projectsCard(),
     backendsCard(),
+    schedules,
     sections,
     plugins));
   pushSection().then((el) => {
     if (el) mount(push, el);
     push.dataset.state = el ? 'shown' : 'absent'; // absent: the daemon serves no push routes
   }).catch(() => { push.dataset.state = 'absent'; });
+  schedulesCard().then((el) => {
+    if (el) mount(schedules, el);
+    schedules.dataset.state = el ? 'shown' : 'absent'; // absent: the scheduler plugin is off
+  }).catch(() => { schedules.dataset.state = 'absent'; });
   sectionsCards(sections);
   pluginSections(plugins);
 }
