@@ -10,7 +10,7 @@ from typing import Any
 
 import trio
 from argus.kernel.errors import Invalid, NotFound
-from argus.kernel.http import json_body, sse, sse_message
+from argus.kernel.http import json_body, principal, sse, sse_message
 from quart import Blueprint, Response, request
 
 from . import gitops
@@ -70,11 +70,15 @@ def make_blueprint(svc: TaskService) -> Blueprint:
 
     @bp.post("/api/projects")
     async def create_project() -> tuple[dict[str, Any], int]:
-        return {"project": await svc.add_project(await json_body())}, 201
+        body = await json_body()
+        svc.guard_sandbox(None, body, master=principal().is_master)
+        return {"project": await svc.add_project(body)}, 201
 
     @bp.put("/api/projects/<name>")
     async def update_project(name: str) -> dict[str, Any]:
-        return {"project": await svc.update_project(name, await json_body())}
+        body = await json_body()
+        svc.guard_sandbox(name, body, master=principal().is_master)
+        return {"project": await svc.update_project(name, body)}
 
     @bp.delete("/api/projects/<name>")
     async def delete_project(name: str) -> dict[str, Any]:
