@@ -16,6 +16,12 @@ Paths that do not exist on the host are skipped (nothing to hide or to grant). N
 ``--new-session``: the agent keeps the PTY as its controlling terminal (job control, Ctrl+C,
 window size); ``--die-with-parent`` takes the agent down if bwrap is killed. ``--unshare-net``
 when the network is off (the agent then cannot reach Argus's MCP/hook endpoints either).
+
+Signals: bwrap stays outside as the agent's parent, in the same process group, and dies of the
+first SIGINT/SIGHUP/SIGTERM it gets (bubblewrap issue #369), which would turn a Ctrl+C meant for
+the agent into the agent's death. With GNU ``env`` (``signal_env``), bwrap runs with those
+signals ignored and the agent gets them back at their defaults, so Ctrl+C and Argus's
+SIGHUP/SIGTERM reach only the agent, and bwrap exits with the agent's status.
 """
 
 from __future__ import annotations
@@ -41,9 +47,15 @@ def _by_depth(paths: Sequence[str]) -> list[str]:
     return sorted(paths, key=lambda p: (p.count("/"), p))
 
 
-def bwrap_argv(policy: Policy, argv: Sequence[str], *, bwrap: str = "bwrap") -> list[str]:
+SHIELDED = "INT,QUIT,TSTP,HUP,TERM"
+
+
+def bwrap_argv(policy: Policy, argv: Sequence[str], *, bwrap: str = "bwrap", signal_env: str = "") -> list[str]:
     """The command line that runs ``argv`` inside ``policy`` (see the module docstring)."""
     out = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    if signal_env:
+        out = [signal_env, f"--ignore-signal={SHIELDED}", *out]
+        argv = [signal_env, f"--default-signal={SHIELDED}", *argv]
     masks: list[str] = []
 
     if policy.private_tmp:

@@ -28,6 +28,7 @@ class Availability:
     version: str = ""
     executable: str = ""
     reason: str = ""             # why it is unavailable (empty when available)
+    env: str = ""                # GNU env with --ignore-signal/--default-signal (Linux signal shim)
 
     def to_json(self) -> dict[str, Any]:
         """As ``GET /api/settings`` reports it under ``sandbox``."""
@@ -61,7 +62,19 @@ def _probe_bwrap(exe: str) -> Availability:
             f"bwrap ({exe}) cannot create a sandbox on this host: {detail[-1] if detail else probe.returncode}; "
             "unprivileged user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1, "
             "user.max_user_namespaces > 0) or the container forbids them"))
-    return Availability(True, "bubblewrap", version, exe)
+    return Availability(True, "bubblewrap", version, exe, env=_signal_env())
+
+
+def _signal_env() -> str:
+    """GNU ``env`` if it can ignore/reset signals (coreutils 8.31+), else ""."""
+    env = shutil.which("env")
+    if env is None:
+        return ""
+    try:
+        ok = _run([env, "--ignore-signal=INT", "--default-signal=INT", "true"]).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return os.path.realpath(env) if ok else ""
 
 
 def detect(bwrap: str = "bwrap") -> Availability:

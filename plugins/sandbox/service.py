@@ -143,7 +143,7 @@ class Sandbox:
                 fh.write(sbpl_profile(policy))
             wrapped = sandbox_exec_argv(profile, argv, sandbox_exec=avail.executable)
         else:
-            wrapped = bwrap_argv(policy, argv, bwrap=avail.executable)
+            wrapped = bwrap_argv(policy, argv, bwrap=avail.executable, signal_env=avail.env)
         self._record(task["id"], avail, policy)
         log.info("task %s: agent sandboxed with %s", task["id"], avail.to_json()["backend"])
         return wrapped

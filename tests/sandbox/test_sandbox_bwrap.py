@@ -128,3 +128,72 @@ def test_network_switch_unshares_the_network(layout: Layout) -> None:
         probe = f"exec 3<>/dev/tcp/127.0.0.1/{port}"
         assert can(layout, probe), "the host's loopback is reachable with the network on"
         assert not can(layout, probe, network=False)
+
+
+def _pty_policy(layout: Layout) -> Any:
+    return compute_policy(PolicyInputs(task_id="t_test", worktree=str(layout.worktree), run_dir=str(layout.run_dir),
+                                       argus_home=str(layout.argus_home), home=str(layout.home)))
+
+
+def _read_until(proc: Any, needle: str, timeout: float = 15.0) -> str:
+    """Read the PTY until ``needle`` shows up (select-based, with a deadline)."""
+    import select
+    import time
+
+    buf = ""
+    deadline = time.monotonic() + timeout
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out waiting for {needle!r}; got {buf!r}"
+        ready, _, _ = select.select([proc.fd], [], [], left)
+        if ready:
+            try:
+                buf += os.read(proc.fd, 4096).decode(errors="replace")
+            except OSError:
+                break
+    return buf
+
+
+def test_the_pty_stays_the_controlling_terminal(layout: Layout) -> None:
+    """No --new-session: the agent sees its tty, its size changes, and Ctrl+C reaches it."""
+    ptyprocess = pytest.importorskip("ptyprocess")
+    script = ("tty; stty size; echo ready; read _; stty size; "
+              "trap 'echo got-int; exit 7' INT; echo armed; sleep 30 & wait")
+    argv = bwrap_argv(_pty_policy(layout), ["bash", "-c", script], signal_env=require_bwrap().env)
+    proc = ptyprocess.PtyProcess.spawn(argv,
+                                       env={"PATH": os.environ["PATH"], "HOME": str(layout.home)},
+                                       dimensions=(24, 80))
+    try:
+        out = _read_until(proc, "ready")
+        # bwrap's --dev shows the controlling tty as /dev/console
+        assert "24 80" in out and "not a tty" not in out
+        proc.setwinsize(50, 132)
+        proc.write(b"\n")
+        assert "50 132" in _read_until(proc, "armed")
+        proc.write(b"\x03")
+        assert "got-int" in _read_until(proc, "got-int")
+        proc.wait()
+        assert proc.exitstatus == 7
+    finally:
+        if proc.isalive():
+            proc.kill(9)
+
+
+def test_a_terminate_signal_reaches_the_agent_and_bwrap_returns_its_status(layout: Layout) -> None:
+    """Argus stops an agent with SIGHUP/SIGTERM to the process group: the agent handles it, bwrap
+    waits for it and exits with its status (instead of dying first and SIGKILLing it)."""
+    ptyprocess = pytest.importorskip("ptyprocess")
+    import signal
+
+    script = "trap 'echo got-term; exit 9' TERM; echo armed; sleep 30 & wait"
+    argv = bwrap_argv(_pty_policy(layout), ["bash", "-c", script], signal_env=require_bwrap().env)
+    proc = ptyprocess.PtyProcess.spawn(argv, env={"PATH": os.environ["PATH"], "HOME": str(layout.home)})
+    try:
+        _read_until(proc, "armed")
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert "got-term" in _read_until(proc, "got-term")
+        proc.wait()
+        assert proc.exitstatus == 9
+    finally:
+        if proc.isalive():
+            proc.kill(9)
