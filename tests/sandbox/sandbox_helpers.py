@@ -30,9 +30,8 @@ class Layout:
     run_dir: Path
 
 
-def make_layout(root: Path, task_id: str = "t_test") -> Layout:
-    """Build the layout under ``root`` (credentials, ssh keys, master token, repo + linked worktree)."""
-    home = root / "home"
+def make_home(home: Path) -> Path:
+    """A home directory holding credentials (~/.aws, ~/.ssh keys, ~/.gnupg) and ordinary files."""
     (home / ".aws").mkdir(parents=True)
     (home / ".aws" / "credentials").write_text("[default]\naws_secret_access_key = SECRET\n")
     (home / ".ssh").mkdir(mode=0o700)
@@ -43,6 +42,13 @@ def make_layout(root: Path, task_id: str = "t_test") -> Layout:
     (home / ".gnupg" / "secring.gpg").write_text("SECRET")
     (home / ".claude").mkdir()
     (home / "notes.txt").write_text("readable\n")
+    (home / "project-notes.txt").write_text("readable\n")
+    return home
+
+
+def make_layout(root: Path, task_id: str = "t_test") -> Layout:
+    """Build the layout under ``root`` (credentials, ssh keys, master token, repo + linked worktree)."""
+    home = make_home(root / "home")
     argus_home = root / "argus-home"
     (argus_home / "run" / task_id).mkdir(parents=True)
     (argus_home / "run" / task_id / "mcp.json").write_text("{}")
