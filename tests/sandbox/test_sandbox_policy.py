@@ -185,3 +185,11 @@ def test_policy_json_is_serialisable(platform: str) -> None:
 
     policy = compute_policy(mac_inputs(platform=platform))
     assert json.loads(json.dumps(policy.to_json()))["platform"] == platform
+
+
+def test_config_toml_project_sandbox_accepts_both_spellings() -> None:
+    from argus.plugins.tasks.service import _config_sandbox
+
+    assert _config_sandbox({"enabled": True, "denyread": ["~/.ssh"], "extra_write": ["/x"], "network": False}) == {
+        "enabled": True, "network": False, "deny_read": ["~/.ssh"], "extra_write": ["/x"], "allow_apple_events": []}
+    assert _config_sandbox({"enabled": "yes"})["enabled"] is None
