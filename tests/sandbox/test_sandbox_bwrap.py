@@ -197,3 +197,18 @@ def test_a_terminate_signal_reaches_the_agent_and_bwrap_returns_its_status(layou
     finally:
         if proc.isalive():
             proc.kill(9)
+
+
+def test_sandbox_check_cli_reports_the_backend_or_why_not(tmp_path: Path) -> None:
+    import json
+    import sys
+
+    found = require_bwrap()
+    env = {**os.environ, "ARGUS_HOME": str(tmp_path / "argus-home")}
+    cmd = [sys.executable, "-m", "argus.kernel.cli", "sandbox", "check"]
+    ok = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["backend"] == f"bubblewrap {found.version}".strip()
+    missing = subprocess.run([*cmd, "--bwrap", "/nonexistent/bwrap"], env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 1 and "not installed" in missing.stdout
