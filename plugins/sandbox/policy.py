@@ -33,7 +33,6 @@ Platform = Literal["linux", "darwin"]
 
 ALWAYS_DENY = ("~/.gnupg", "~/.aws", "~/.kube", "~/.config/gcloud")
 AGENT_STATE = ("~/.claude.json", "~/.claude", "~/.codex")
-SSH_PUBLIC = ("config", "known_hosts", "authorized_keys")  # names (and prefixes) readable in ~/.ssh
 MACOS_TMP_WRITE = ("/private/tmp", "/private/var/folders")
 MACOS_EXTRA_WRITE = ("~/Library/Application Support/Google/Chrome",)
 
@@ -121,13 +120,13 @@ def ssh_private_files(ssh_dir: str) -> list[str]:
         names = sorted(os.listdir(ssh_dir))
     except OSError:
         return []
-    out = []
-    for name in names:
-        if name.endswith(".pub") or any(name == p or name.startswith(p + ".") or
-                                        (p != "config" and name.startswith(p)) for p in SSH_PUBLIC):
-            continue
-        out.append(os.path.join(ssh_dir, name))
-    return out
+    return [os.path.join(ssh_dir, name) for name in names if not is_ssh_public(name)]
+
+
+def is_ssh_public(name: str) -> bool:
+    """Whether a ``~/.ssh`` entry is public material: ``*.pub``, ``config``, ``known_hosts*``,
+    ``authorized_keys*``. Anything else (keys, agent sockets, unknown files) counts as private."""
+    return name.endswith(".pub") or name == "config" or name.startswith(("known_hosts", "authorized_keys"))
 
 
 def compute_policy(inp: PolicyInputs) -> Policy:
