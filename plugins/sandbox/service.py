@@ -165,6 +165,16 @@ class Sandbox:
         return self.wrap(task, argv, env)
 
     @hookimpl
+    def argus_task_fields(self, task: dict[str, Any]) -> dict[str, Any]:
+        """``sandbox: {sandboxed, backend, launched}`` in the Task JSON (clients show a lock)."""
+        return self.task_fields(task)
+
+    @hookimpl
+    def argus_task_deleted(self, task: dict[str, Any]) -> None:
+        """Forget a deleted task's launch record."""
+        self.kernel.db.execute("DELETE FROM sandbox_launches WHERE task_id = ?", (task["id"],))
+
+    @hookimpl
     def argus_settings_info(self, kernel: Any) -> dict[str, Any]:
         """``sandbox.available`` / ``backend`` / ``reason`` in ``GET /api/settings``."""
         return {"sandbox": self.availability().to_json()}
