@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import ptyprocess
 import trio
+from argus.kernel.eventstream import SseParser
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKEAGENT_DIR = ROOT / "tests" / "fakeagent"
@@ -180,28 +181,13 @@ async def sse(client: httpx.AsyncClient, path: str, params: dict[str, Any] | Non
     """Yield the messages of an SSE stream as they arrive."""
     async with client.stream("GET", path, params=params) as resp:
         resp.raise_for_status()
-        event, ident, data = "message", None, []
+        parser = SseParser()
         async for line in resp.aiter_lines():
-            if line == "":
-                if data:
-                    raw = "\n".join(data)
-                    try:
-                        payload: Any = json.loads(raw)
-                    except ValueError:
-                        payload = raw
-                    yield Message(event, ident, payload, time.perf_counter())
-                event, ident, data = "message", None, []
-            elif line.startswith(":"):
+            ev = parser.line(line)
+            if ev is None:
                 continue
-            else:
-                name, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
-                if name == "data":
-                    data.append(value)
-                elif name == "event":
-                    event = value
-                elif name == "id":
-                    ident = value
+            payload = ev.json()
+            yield Message(ev.event, ev.id, ev.data if payload is None else payload, time.perf_counter())
 
 
 async def create_task(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:

@@ -1,127 +1,123 @@
-"""The public vocabulary plugins use: the hook marker and the small value types hooks return.
+"""The plugin contract: the only kernel module a plugin imports.
 
-A plugin module does ``from argus.kernel.api import hookimpl`` and implements hooks from
-``argus.kernel.hookspecs``. Nothing else in the kernel is needed to write a plugin.
+A plugin does ``from argus.kernel.api import hookimpl, Invalid, ...`` and implements the hooks
+of ``argus.kernel.hookspecs`` (and those other plugins publish through ``argus_addhooks``). The
+``Kernel`` protocol below is everything a plugin may use on the kernel object its hooks receive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
-PROJECT = "argus"
-hookimpl = pluggy.HookimplMarker(PROJECT)
+from .db import Database
+from .errors import (
+    ArgusError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    TooMany,
+    Unauthorized,
+    Unavailable,
+)
+from .events import Event, EventBus, utcnow
+from .http import json_body, principal, sse, sse_message
+from .paths import Paths, argus_home, atomic_write
+from .plugins import client_plugins
+from .registry import Registry
+from .settings import Settings
+from .stash import Stash, StashKey
+from .values import (
+    PROJECT,
+    BackgroundJob,
+    Field,
+    FieldType,
+    Migration,
+    Principal,
+    SettingsSection,
+    ToolContext,
+    ToolHandler,
+    hookimpl,
+    hookspec,
+)
 
-FieldType = Literal["bool", "int", "string", "enum", "list"]
+if TYPE_CHECKING:  # pragma: no cover
+    from quart import Blueprint
 
-
-@dataclass(frozen=True)
-class Migration:
-    """One schema step owned by one plugin. ``sql`` is a script run in a transaction."""
-
-    plugin: str
-    version: int
-    sql: str
-
-
-@dataclass(frozen=True)
-class Field:
-    """A typed setting: how it is validated, shown in forms, and what it defaults to."""
-
-    key: str
-    type: FieldType
-    default: Any
-    label: str = ""
-    help: str = ""
-    choices: Sequence[str] = ()
-    min: int | None = None
-    max: int | None = None
-
-    def coerce(self, value: Any) -> Any:
-        """Return ``value`` converted to this field's type, or raise ``ValueError``."""
-        if self.type == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-                return value.lower() in ("true", "1", "yes")
-            raise ValueError(f"{self.key}: expected a boolean")
-        if self.type == "int":
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(f"{self.key}: expected an integer")
-            try:
-                number = int(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{self.key}: expected an integer") from None
-            if (self.min is not None and number < self.min) or (self.max is not None and number > self.max):
-                raise ValueError(f"{self.key}: must be between {self.min} and {self.max}")
-            return number
-        if self.type == "enum":
-            if value not in self.choices:
-                raise ValueError(f"{self.key}: must be one of {', '.join(self.choices)}")
-            return value
-        if self.type == "list":
-            if isinstance(value, str):
-                return [v.strip() for v in value.split(",") if v.strip()]
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                return value
-            raise ValueError(f"{self.key}: expected a list of strings")
-        if not isinstance(value, str):
-            raise ValueError(f"{self.key}: expected a string")
-        return value
-
-    def to_json(self) -> dict[str, Any]:
-        """The field as the settings form schema (REST and TUI/PWA forms)."""
-        out: dict[str, Any] = {"key": self.key, "type": self.type, "default": self.default,
-                               "label": self.label or self.key, "help": self.help}
-        if self.choices:
-            out["choices"] = list(self.choices)
-        if self.min is not None:
-            out["min"] = self.min
-        if self.max is not None:
-            out["max"] = self.max
-        return out
+__all__ = [
+    "PROJECT", "ArgusError", "BackgroundJob", "Conflict", "Database", "Event", "EventBus", "Field", "FieldType",
+    "Forbidden", "HttpAPI", "Invalid", "Kernel", "Migration", "NotFound", "Paths", "Principal", "Registry",
+    "Settings", "SettingsSection", "Stash", "StashKey", "TooLarge", "TooMany", "ToolContext", "ToolHandler",
+    "Unauthorized", "Unavailable", "argus_home", "atomic_write", "client_plugins", "hookimpl", "hookspec",
+    "json_body", "principal", "sse", "sse_message", "utcnow",
+]
 
 
-@dataclass(frozen=True)
-class SettingsSection:
-    """A named group of typed settings declared by a plugin (``[name]`` in config.toml)."""
+class HttpAPI(Protocol):
+    """``kernel.http``: how a plugin contributes REST routes and declares their access rules."""
 
-    name: str
-    title: str
-    fields: Sequence[Field]
-    master_only: bool = False
+    def add_blueprint(self, bp: Blueprint) -> None:
+        """Mount a quart blueprint of the plugin's routes (under ``/api/...``)."""
 
-    def field(self, key: str) -> Field | None:
-        """The field called ``key``, or None."""
-        return next((f for f in self.fields if f.key == key), None)
+    def add_public_prefix(self, prefix: str) -> None:
+        """Serve ``prefix`` without a token (the plugin authenticates those requests itself)."""
+
+    def add_master_only(self, pattern: str, methods: Sequence[str] | None = None) -> None:
+        """Refuse device/scope tokens on paths matching the regex ``pattern`` (all methods if None)."""
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the master token, a device token, a scope token, or a local agent (MCP)."""
+class Kernel(Protocol):
+    """What a plugin may use on the kernel object passed to ``argus_register`` and friends."""
 
-    kind: Literal["master", "device", "scope", "agent"]
-    scope: str | None = None
-    token_id: str | None = None
-    label: str = ""
+    version: str
+    pm: pluggy.PluginManager
+    stash: Stash
+    mcp_port: int
 
     @property
-    def is_master(self) -> bool:
-        return self.kind == "master"
+    def http(self) -> HttpAPI:
+        """REST routes and access rules."""
 
+    @property
+    def db(self) -> Database:
+        """The SQLite database (``execute``/``query``/``one``/``scalar``/``transaction``)."""
 
-ToolHandler = Callable[[dict[str, Any], "ToolContext"], Awaitable[Any]]
+    @property
+    def events(self) -> EventBus:
+        """The event bus: ``publish(type, data)``, ``subscribe(since)``, ``add_listener(fn)``."""
 
+    @property
+    def settings(self) -> Settings:
+        """Layered settings: ``get(section, key)``, ``section(name)``, ``raw(name)``."""
 
-@dataclass
-class ToolContext:
-    """What a tool invocation knows about its caller."""
+    @property
+    def registry(self) -> Registry:
+        """MCP tools, settings sections and views: ``add_tool(name, fn, description, ...)``."""
 
-    principal: Principal
-    meta: dict[str, Any] = field(default_factory=dict)
+    @property
+    def paths(self) -> Paths:
+        """``home``, ``run``, ``sessions``, ``worktrees``, ``daemon_log`` under ``$ARGUS_HOME``."""
 
+    @property
+    def sessions(self) -> Any:
+        """The PTY session manager (``spawn``, ``get``, ``forget``) once the daemon runs."""
 
-BackgroundJob = Callable[[], Awaitable[None]]
+    def spawn_background(self, fn: Callable[[], Any], name: str = "") -> None:
+        """Run an async callable in the kernel's nursery for the daemon's lifetime."""
+
+# The wire vocabulary: declared routes (``kernel.http.add_routes(plugin, [Route(...)])``), the SSE
+# parser, the terminal-text helper and the local daemon's address. Imported last because
+# ``wire`` uses the kernel's errors.
+from .eventstream import SseEvent as SseEvent  # noqa: E402
+from .eventstream import SseParser as SseParser  # noqa: E402
+from .eventstream import parse_lines as parse_lines  # noqa: E402
+from .local import BASE_URL as LOCAL_URL  # noqa: E402, F401
+from .local import LocalDaemon as LocalDaemon  # noqa: E402
+from .local import read_token as read_token  # noqa: E402
+from .text import strip_ansi as strip_ansi  # noqa: E402
+from .text import terminal_lines as terminal_lines  # noqa: E402
+from .wire import Route as Route  # noqa: E402

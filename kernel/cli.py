@@ -222,25 +222,24 @@ def token_revoke(token_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins_cmd(as_json: bool) -> None:
     """List plugins: name, version, source."""
-    from .plugins import disabled_plugins, load_plugins
-    from .settings import ConfigFile
+    from .plugins import client_plugins
 
-    paths = Paths.default(create=False)
-    _, infos = load_plugins(disabled_plugins(ConfigFile(paths.config).data()))
+    _, infos = client_plugins()
     if as_json:
         _echo_json([i.to_json() for i in infos])
         return
     for i in infos:
         state = "" if i.enabled else "  (disabled)"
         click.echo(f"{i.name:<12} {i.version:<10} {i.source}{state}")
+        if i.reason:
+            click.echo(f"{'':<12} {i.reason}")
 
 
 def _register_plugin_commands() -> None:
-    from .plugins import disabled_plugins, load_plugins
-    from .settings import ConfigFile
+    from .plugins import client_plugins
 
     try:  # reading the config must not create ARGUS_HOME (`argus --help` writes nothing)
-        pm, _ = load_plugins(disabled_plugins(ConfigFile(Paths.default(create=False).config).data()))
+        pm, _ = client_plugins()
     except Exception as exc:  # never let a broken plugin break the CLI
         click.echo(f"argus: plugins failed to load: {exc}", err=True)
         return

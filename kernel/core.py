@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import settings, tokens
-from .api import Field, Migration, SettingsSection, hookimpl
+from .values import Field, Migration, SettingsSection, hookimpl
 
 API_PORT = 7743
 MCP_PORT = 7742

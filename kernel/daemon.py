@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from .local import LocalDaemon
 from .paths import Paths
 from .tokens import ensure_master_token
 
@@ -28,22 +29,13 @@ def runtime_info(paths: Paths) -> dict[str, Any]:
 
 def local_client(paths: Paths, timeout: float = 5.0) -> httpx.Client:
     """An HTTP client on the daemon's unix socket, authenticated with the master token."""
-    token = ensure_master_token(paths.token)
-    return httpx.Client(transport=httpx.HTTPTransport(uds=str(paths.daemon_sock)),
-                        base_url="http://argus", timeout=timeout,
-                        headers={"Authorization": f"Bearer {token}"})
+    ensure_master_token(paths.token)
+    return LocalDaemon(paths.home).client(timeout)
 
 
 def ping(paths: Paths) -> dict[str, Any] | None:
     """``GET /api/status`` over the unix socket, or None if nothing answers."""
-    if not paths.daemon_sock.exists():
-        return None
-    try:
-        with local_client(paths, timeout=2.0) as client:
-            resp = client.get("/api/status")
-            return resp.json() if resp.status_code == 200 else None
-    except (httpx.HTTPError, OSError, ValueError):
-        return None
+    return LocalDaemon(paths.home).status()
 
 
 def read_pid(paths: Paths) -> int | None:

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .api import Migration
 from .events import utcnow
+from .values import Migration
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,8 @@
-"""Every hook an Argus plugin can implement: the whole plugin contract in one file.
+"""The kernel's hooks: what every Argus plugin can implement.
 
-Hooks are synchronous pluggy calls. Anything long-running is returned from
+Plugins publish further hooks of their own through ``argus_addhooks`` (the tasks plugin's are in
+``argus.plugins.tasks.hookspecs``, the TUI's in ``argus.plugins.tui.hookspecs``). Hooks are
+synchronous pluggy calls. Anything long-running is returned from
 ``argus_background`` and run by the kernel inside its own nursery, so its lifetime is the
 daemon's. Built-in plugins (``argus.plugins.*``) and third-party packages implement these the
 same way and are loaded through the same ``argus`` entry-point group.
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from .api import PROJECT, BackgroundJob, Migration, SettingsSection
+from .values import BackgroundJob, Migration, SettingsSection, hookspec
 
 if TYPE_CHECKING:  # pragma: no cover
     import click
@@ -21,7 +23,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .events import Event
     from .kernel import Kernel
 
-hookspec = pluggy.HookspecMarker(PROJECT)
+
+@hookspec(historic=True)
+def argus_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Publish this plugin's own hookspecs: ``pluginmanager.add_hookspecs(my_hookspecs_module)``.
+
+    Called when the plugin is registered, before any other hook (pytest's ``pytest_addhooks``).
+    After every plugin is registered the kernel runs ``pm.check_pending()``: a plugin that
+    implements a hook nobody published (misspelled, or its publisher is not loaded) is refused.
+    """
 
 
 @hookspec
@@ -74,24 +84,6 @@ def argus_started(kernel: Kernel) -> None:
     """
 
 
-@hookspec(firstresult=True)
-def argus_session_command(task: dict[str, Any], argv: list[str], env: dict[str, str]) -> list[str] | None:
-    """Wrap or rewrite an agent's argv before it is spawned (the sandbox plugin).
-
-    ``task`` is the task row as a dict (with ``worktree_path`` and ``project``). Return a new
-    argv, or None to leave it unchanged. The first non-None answer wins.
-    """
-
-
-@hookspec
-def argus_worktree_created(task: dict[str, Any], path: str) -> None:
-    """Called after a task's worktree exists and before its agent starts.
-
-    Plugins may write files into the worktree (e.g. an MCP config). Raising aborts task
-    creation, which then undoes everything done so far.
-    """
-
-
 @hookspec
 def argus_event(event: Event) -> None:
     """Called synchronously for every event published on the kernel bus.
@@ -104,15 +96,6 @@ def argus_event(event: Event) -> None:
 @hookspec
 def argus_cli(cli: click.Group) -> None:
     """Add subcommands to the ``argus`` command line (``argus kb reindex``, ...)."""
-
-
-@hookspec
-def argus_tui_tabs() -> Sequence[dict[str, Any]]:
-    """Return extra TUI tabs: ``{"key": "2", "title": "Hera", "factory": callable}``.
-
-    Called in the TUI process (not the daemon). ``factory(app_state)`` returns a
-    prompt_toolkit container. The TUI plugin lays them out; it hard-wires none.
-    """
 
 
 @hookspec

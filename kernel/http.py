@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from .api import Principal
 from .errors import ArgusError, Invalid, Unauthorized
-from .tokens import extract_token, require_allowed
+from .tokens import MasterOnlyRule, extract_token, require_allowed
+from .values import Principal
+from .wire import DeclaredRoute, Route, mount
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
@@ -83,10 +85,24 @@ class Http:
         self.app.config["RESPONSE_TIMEOUT"] = None
         self.app.config["BODY_TIMEOUT"] = 120
         self.public_prefixes: list[str] = []
+        self.master_only: list[MasterOnlyRule] = []
+        self.declared: list[DeclaredRoute] = []
         self.app.before_request(self._authenticate)
         self.app.after_request(self._settle_body)
         self.app.register_error_handler(ArgusError, self._argus_error)
         self.app.register_error_handler(HTTPException, self._http_error)
+        self.add_routes("kernel", [Route("GET", "/api/openapi.json", self._openapi,
+                                         summary="This document: OpenAPI 3.1 of every route")])
+
+    def add_routes(self, plugin: str, routes: list[Route]) -> None:
+        """Mount a plugin's declared routes (see ``wire.Route``): validated in, documented out."""
+        mount(self.app, plugin, list(routes), lambda: principal().is_master, self.declared)
+
+    async def _openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of every route the daemon serves."""
+        from .openapi import build
+
+        return build(self.app, self.declared, version=self.kernel.version, public_prefixes=self.public_prefixes)
 
     def add_blueprint(self, bp: Blueprint) -> None:
         """Mount a plugin's routes."""
@@ -95,6 +111,11 @@ class Http:
     def add_public_prefix(self, prefix: str) -> None:
         """Let a plugin serve ``/api/<prefix>`` without a token (it authenticates by itself)."""
         self.public_prefixes.append(prefix)
+
+    def add_master_only(self, pattern: str, methods: Sequence[str] | None = None) -> None:
+        """Refuse device/scope tokens on paths matching the regex ``pattern`` (for ``methods``,
+        or every method when None): the plugin owning a route declares it master-only."""
+        self.master_only.append((frozenset(m.upper() for m in methods) if methods else None, re.compile(pattern)))
 
     async def _authenticate(self) -> None:
         path = request.path
@@ -106,7 +127,7 @@ class Http:
             return
         token = extract_token(request.headers, request.args)
         g.principal = self.kernel.tokens.authenticate(token)
-        require_allowed(g.principal, request.method, path)
+        require_allowed(g.principal, request.method, path, self.master_only)
 
     async def _settle_body(self, response: Response) -> Response:
         """Consume an unread request body before answering, or close the connection.

@@ -27,8 +27,9 @@ from .mcp import build_mcp_app
 from .paths import Paths, atomic_write
 from .plugins import PluginInfo, disabled_plugins, load_plugins
 from .registry import Registry
-from .routes import make_blueprint
+from .routes import make_routes
 from .settings import ConfigFile, Settings
+from .stash import Stash
 from .tokens import Tokens
 
 log = logging.getLogger("argus")
@@ -62,6 +63,7 @@ class Kernel:
         # client's cursor from an earlier life gets a resync instead of a replay with holes.
         self.bus = EventBus(start_id=int(time.time() * 1_000_000))
         self.settings = Settings(self.db, self.config)
+        self.stash = Stash()  # per-kernel plugin state (``kernel.stash[KEY]``), never module globals
         early_saved = self._saved_disabled()
         self.pm: pluggy.PluginManager
         infos: list[PluginInfo]
@@ -77,6 +79,11 @@ class Kernel:
         self._api_restart = trio.Event()
         self._stop = trio.Event()
         self.bus.add_listener(self._dispatch_event)
+
+    @property
+    def events(self) -> EventBus:
+        """The event bus, as plugins name it (``kernel.events.publish(type, data)``)."""
+        return self.bus
 
     def _saved_disabled(self) -> list[str]:
         try:
@@ -101,7 +108,7 @@ class Kernel:
         self.tokens = Tokens(self.db, self.paths.token)
         for group in self.pm.hook.argus_settings_sections():
             self.settings.declare(group or [])
-        self.http.add_blueprint(make_blueprint(self))
+        self.http.add_routes("kernel", make_routes(self))
         self.pm.hook.argus_register(kernel=self)
 
     def supervisor_status(self) -> dict[str, Any]:

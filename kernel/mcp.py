@@ -15,8 +15,8 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.transport_security import TransportSecuritySettings
 
-from .api import Principal, ToolContext
 from .errors import ArgusError
+from .values import Principal, ToolContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.applications import Starlette

@@ -8,6 +8,10 @@ in ``[plugins] disabled = [...]`` (config.toml or saved settings) is not loaded.
 comma-separated list of importable module names (``mypkg.argus_hooks``) or paths to ``.py``
 files (``~/argus/hello.py``). A module's plugin name is its last dotted component or the file's
 stem; it is listed with source ``ARGUS_PLUGINS`` and honours the disabled list like any other.
+
+A plugin publishes hooks of its own from ``argus_addhooks`` (called as it is registered). Once
+every plugin is registered, a plugin implementing a hook nobody published (a misspelling, or a
+hook of a plugin that is not loaded) is refused: unregistered and listed with the reason.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 import pluggy
 
 from . import core, hookspecs
-from .api import PROJECT
+from .values import PROJECT
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +46,15 @@ class PluginInfo:
     source: str
     module: str
     enabled: bool = True
+    reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "source": self.source,
-                "module": self.module, "enabled": self.enabled}
+        """The plugin as ``GET /api/plugins`` lists it (``reason`` only when it was refused)."""
+        out: dict[str, Any] = {"name": self.name, "version": self.version, "source": self.source,
+                               "module": self.module, "enabled": self.enabled}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
 
 
 def load_plugins(disabled: set[str] | frozenset[str] = frozenset()) -> tuple[pluggy.PluginManager, list[PluginInfo]]:
@@ -53,6 +62,7 @@ def load_plugins(disabled: set[str] | frozenset[str] = frozenset()) -> tuple[plu
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(core, name="kernel")
+    pm.hook.argus_addhooks.call_historic(kwargs={"pluginmanager": pm})
     infos: list[PluginInfo] = []
     seen: set[str] = set()
     for ep in sorted(md.entry_points(group=PROJECT), key=lambda e: e.name):
@@ -72,8 +82,9 @@ def load_plugins(disabled: set[str] | frozenset[str] = frozenset()) -> tuple[plu
             log.exception("plugin %s failed to import; skipping it", ep.name)
             infos.append(PluginInfo(ep.name, version, f"{source} (failed to load)", ep.value, enabled=False))
             continue
-        pm.register(module, name=ep.name)
-        infos.append(PluginInfo(ep.name, version, source, ep.value))
+        problem = _register(pm, module, ep.name)
+        infos.append(PluginInfo(ep.name, version, source if problem is None else f"{source} (refused)", ep.value,
+                                enabled=problem is None, reason=problem or ""))
     for spec in env_plugin_specs():
         name = plugin_name(spec)
         if name in seen:
@@ -89,9 +100,59 @@ def load_plugins(disabled: set[str] | frozenset[str] = frozenset()) -> tuple[plu
             log.exception("plugin %s (%s) failed to import; skipping it", name, spec)
             infos.append(PluginInfo(name, "-", f"{ENV_PLUGINS} (failed to load)", spec, enabled=False))
             continue
-        pm.register(module, name=name)
-        infos.append(PluginInfo(name, str(getattr(module, "__version__", "-")), ENV_PLUGINS, spec))
+        problem = _register(pm, module, name)
+        infos.append(PluginInfo(name, str(getattr(module, "__version__", "-")),
+                                ENV_PLUGINS if problem is None else f"{ENV_PLUGINS} (refused)", spec,
+                                enabled=problem is None, reason=problem or ""))
+    refused = refuse_unknown_hooks(pm)
+    infos = [_refused(i, refused[i.name]) if i.name in refused else i for i in infos]
     return pm, infos
+
+
+def _register(pm: pluggy.PluginManager, module: object, name: str) -> str | None:
+    """Register one plugin; the reason it was refused (a hook with the wrong arguments) or None."""
+    try:
+        pm.register(module, name=name)
+    except pluggy.PluginValidationError as exc:
+        log.error("plugin %s refused: %s", name, exc)
+        if pm.get_plugin(name) is not None:
+            pm.unregister(name=name)
+        return str(exc)
+    return None
+
+
+def _refused(info: PluginInfo, reason: str) -> PluginInfo:
+    return PluginInfo(info.name, info.version, f"{info.source} (refused)", info.module, enabled=False, reason=reason)
+
+
+def refuse_unknown_hooks(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Unregister every plugin implementing a hook no loaded plugin published; then
+    ``pm.check_pending()`` holds. Returns plugin name → reason."""
+    unknown: dict[str, list[str]] = {}
+    for hook_name, caller in list(vars(pm.hook).items()):
+        if not isinstance(caller, pluggy.HookCaller) or caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if not impl.optionalhook:
+                unknown.setdefault(impl.plugin_name, []).append(hook_name)
+    refused: dict[str, str] = {}
+    for name, hooks in unknown.items():
+        reason = (f"implements unknown hook{'s' if len(hooks) > 1 else ''} {', '.join(sorted(hooks))} "
+                  f"(misspelled, or the plugin publishing it is not loaded)")
+        log.error("plugin %s refused: %s", name, reason)
+        pm.unregister(name=name)
+        refused[name] = reason
+    pm.check_pending()
+    return refused
+
+
+def client_plugins() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
+    """The plugins as a client process (the CLI, the TUI) loads them: the ``[plugins] disabled``
+    list of config.toml honoured, and nothing created under ``ARGUS_HOME``."""
+    from .paths import Paths
+    from .settings import ConfigFile
+
+    return load_plugins(disabled_plugins(ConfigFile(Paths.default(create=False).config).data()))
 
 
 def env_plugin_specs() -> list[str]:

@@ -18,9 +18,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+from pydantic import BaseModel
 
-from .api import Field, ToolContext, ToolHandler
 from .errors import ArgusError, Conflict, Invalid, NotFound, TooMany, Unavailable
+from .validation import check_schema, compile_schema, model_schema, validate, validate_schema
+from .values import Field, ToolContext, ToolHandler
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +49,24 @@ class Tool:
     callback_url: str | None = None
     auth_header: str | None = None
     touched: float = field(default_factory=time.monotonic)
+    input_model: type[BaseModel] | None = None
+    _validator: Any = field(default=None, repr=False, compare=False)
 
     @property
     def external(self) -> bool:
         return self.handler is None
+
+    def validate(self, args: Any) -> Any:
+        """The arguments checked against the tool's input: a model instance when the tool was
+        declared with ``input_model``, else the dict itself (checked against its JSON Schema)."""
+        if not isinstance(args, dict):
+            raise Invalid("tool arguments must be an object")
+        if self.input_model is not None:
+            return validate(self.input_model, args)
+        if self._validator is None:
+            self._validator = compile_schema(self.input_schema)
+        validate_schema(self._validator, args)
+        return args
 
     def to_json(self) -> dict[str, Any]:
         """The tool as listed over REST."""
@@ -141,16 +157,25 @@ class Registry:
 
     def add_tool(self, scope: str, name: str, description: str, input_schema: dict[str, Any],
                  handler: ToolHandler | None = None, *, callback_url: str | None = None,
-                 auth_header: str | None = None, external: bool = False) -> Tool:
-        """Register (or refresh) a tool. External tools must be named ``<scope>_...``."""
+                 auth_header: str | None = None, external: bool = False,
+                 input_model: type[BaseModel] | None = None) -> Tool:
+        """Register (or refresh) a tool. External tools must be named ``<scope>_...``.
+
+        With ``input_model`` (a pydantic model) the schema served to MCP clients is generated
+        from it, every call is validated against it, and the handler receives the model instance
+        instead of a dict. Without it, calls are validated against ``input_schema``.
+        """
         if not isinstance(name, str) or not TOOL_NAME.match(name):
             raise Invalid("tool name must be 1-128 characters of letters, digits, _ . -")
         if not isinstance(description, str):
             raise Invalid("description must be a string")
+        if input_model is not None:
+            input_schema = model_schema(input_model)
         if input_schema is None:
             input_schema = {"type": "object", "properties": {}}
         if not isinstance(input_schema, dict):
             raise Invalid("input_schema must be a JSON Schema object")
+        check_schema(input_schema)
         existing = self.tools.get(name)
         if external:
             if not name.startswith(f"{scope}_"):
@@ -164,7 +189,8 @@ class Registry:
             raise Conflict(f"tool {name!r} is provided by an in-process plugin")
         if not existing and sum(1 for t in self.tools.values() if t.scope == scope) >= MAX_TOOLS_PER_SCOPE:
             raise TooMany(f"scope {scope!r} already has {MAX_TOOLS_PER_SCOPE} tools")
-        tool = Tool(name, description, input_schema, scope, handler, callback_url, auth_header)
+        tool = Tool(name, description, input_schema, scope, handler, callback_url, auth_header,
+                    input_model=input_model)
         self.tools[name] = tool
         if not existing:
             self.publish("registry.tool.added", {"name": name, "scope": scope})
@@ -199,10 +225,9 @@ class Registry:
     async def call_tool(self, name: str, args: dict[str, Any], ctx: ToolContext) -> Any:
         """Invoke a tool; in-process handlers return data, external ones are POSTed to."""
         tool = self.get_tool(name)
-        if not isinstance(args, dict):
-            raise Invalid("tool arguments must be an object")
+        checked = tool.validate(args)
         if tool.handler is not None:
-            return await tool.handler(args, ctx)
+            return await tool.handler(checked, ctx)
         return await self._call_external(tool, args, ctx)
 
     async def _call_external(self, tool: Tool, args: dict[str, Any], ctx: ToolContext) -> Any:

@@ -7,31 +7,19 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import trio
-from quart import Blueprint, Response, request
+from quart import Response, request
 
+from . import models as m
 from .errors import Forbidden, Invalid, NotFound
 from .http import json_body, principal, sse, sse_message
 from .tokens import require_owner
+from .wire import Route
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
 KEEPALIVE_SECONDS = 30.0
-LOG_DEFAULT = 64 * 1024
 LOG_MAX = 1024 * 1024
-
-
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be an integer") from None
-    if value < lo:
-        raise Invalid(f"{name} must be >= {lo}")
-    return min(value, hi)
 
 
 def _scope_of_caller() -> str:
@@ -41,14 +29,13 @@ def _scope_of_caller() -> str:
     raise Forbidden("registering requires a scope token (argus token mint --scope NAME)")
 
 
-def make_blueprint(kernel: Kernel) -> Blueprint:
-    """Build the kernel blueprint bound to ``kernel``."""
-    bp = Blueprint("kernel", __name__)
+def make_routes(kernel: Kernel) -> list[Route]:
+    """The kernel's routes bound to ``kernel``, declared with their models (``models.py``)."""
 
     # -- status, settings, logs -------------------------------------------------------------
 
-    @bp.get("/api/status")
     async def status() -> dict[str, Any]:
+        """Version, session and task counts, supervisor state (plugins add their parts)."""
         out: dict[str, Any] = {"version": kernel.version, "sessions": {"running": 0, "idle": 0},
                                "tasks": {}, "supervisor": kernel.supervisor_status()}
         for part in kernel.pm.hook.argus_status(kernel=kernel):
@@ -69,12 +56,12 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
         return {**values, "sections": values, "schema": kernel.settings.schema(),
                 "config_error": kernel.settings.config.error}
 
-    @bp.get("/api/settings")
     async def get_settings() -> dict[str, Any]:
+        """Every settings section's values and the forms' schema."""
         return settings_payload()
 
-    @bp.put("/api/settings")
     async def put_settings() -> dict[str, Any]:
+        """Save settings ``{section: {key: value}}`` (all validated before any is saved)."""
         body = await json_body()
         # Validate everything first so a partial failure saves nothing.
         for name, values in body.items():
@@ -97,12 +84,12 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
             kernel.bus.publish("settings.updated", {"section": name, "keys": sorted(values)})
         return settings_payload()
 
-    @bp.get("/api/logs/<name>")
-    async def logs(name: str) -> Response:
+    async def logs(name: str, query: m.LogQuery) -> Response:
+        """The tail of the ``ux`` or ``daemon`` log."""
         paths = {"ux": kernel.paths.ux_log, "daemon": kernel.paths.daemon_log}
         if name not in paths:
             raise NotFound("log must be 'ux' or 'daemon'")
-        nbytes = _int_arg("bytes", LOG_DEFAULT, 0, LOG_MAX)
+        nbytes = min(query.bytes, LOG_MAX)
         data = b""
         try:
             with open(paths[name], "rb") as fh:
@@ -115,10 +102,10 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
 
     # -- events -----------------------------------------------------------------------------
 
-    @bp.get("/api/events/stream")
-    async def events_stream() -> Response:
-        raw = request.args.get("since") or request.headers.get("Last-Event-ID")
-        since: int | None = None
+    async def events_stream(query: m.EventsQuery) -> Response:
+        """SSE: every bus event after ``since`` (a ``resync`` when it fell out of the ring)."""
+        since: int | None = query.since
+        raw = request.headers.get("Last-Event-ID") if since is None else None
         if raw not in (None, ""):
             try:
                 since = int(raw)
@@ -153,24 +140,23 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
 
     # -- tokens (master only via the policy) -------------------------------------------------
 
-    @bp.get("/api/tokens")
     async def list_tokens() -> dict[str, Any]:
+        """Device and scope tokens (never their hashes)."""
         return {"tokens": kernel.tokens.list()}
 
-    @bp.post("/api/tokens")
-    async def mint_token() -> tuple[dict[str, Any], int]:
-        body = await json_body()
-        if body.get("scope") is not None or body.get("kind") == "scope":
+    async def mint_token(body: m.TokenMint) -> tuple[dict[str, Any], int]:
+        """Mint a device token (shown once)."""
+        if body.scope is not None or body.kind == "scope":
             raise Forbidden("scope tokens are minted with 'argus token mint --scope NAME', never over HTTP")
-        label = body.get("label")
-        if not isinstance(label, str):
-            raise Invalid("label must be a string")
+        label = body.label
+        if label is None:
+            raise Invalid("label is required")
         minted = kernel.tokens.mint_device(label)
         kernel.bus.publish("token.created", {"id": minted["id"], "label": minted["label"]})
         return {"id": minted["id"], "label": minted["label"], "token": minted["token"]}, 201
 
-    @bp.delete("/api/tokens/<token_id>")
     async def revoke_token(token_id: str) -> dict[str, Any]:
+        """Revoke a token; a scope token's registrations go with it."""
         row = kernel.tokens.revoke(token_id)
         dropped = kernel.registry.drop_scope(row["scope"]) if row["kind"] == "scope" else {}
         kernel.bus.publish("token.revoked", {"id": token_id})
@@ -178,24 +164,23 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
 
     # -- substrate: MCP tools --------------------------------------------------------------
 
-    @bp.get("/api/mcp/tools")
     async def list_tools() -> dict[str, Any]:
+        """MCP tools (a scope token sees its own)."""
         p = principal()
         tools = [t.to_json() for t in kernel.registry.tools.values()
                  if p.kind != "scope" or t.scope == p.scope]
         return {"tools": tools}
 
-    @bp.post("/api/mcp/tools")
-    async def register_tool() -> tuple[dict[str, Any], int]:
+    async def register_tool(body: m.ToolRegistration) -> tuple[dict[str, Any], int]:
+        """Register (or refresh) an external MCP tool under the caller's scope."""
         scope = _scope_of_caller()
-        body = await json_body()
         tool = kernel.registry.add_tool(
-            scope, body.get("name"), body.get("description", ""), body.get("input_schema"),  # type: ignore[arg-type]
-            callback_url=body.get("callback_url"), auth_header=body.get("auth_header"), external=True)
+            scope, body.name, body.description, body.input_schema,  # type: ignore[arg-type]
+            callback_url=body.callback_url, auth_header=body.auth_header, external=True)
         return {"tool": tool.to_json()}, 201
 
-    @bp.delete("/api/mcp/tools/<name>")
     async def unregister_tool(name: str) -> dict[str, Any]:
+        """Remove a tool (its scope or the master token)."""
         tool = kernel.registry.get_tool(name)
         require_owner(principal(), tool.scope)
         if not tool.external and not principal().is_master:
@@ -205,23 +190,23 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
 
     # -- substrate: settings sections -----------------------------------------------------
 
-    @bp.get("/api/plugins/settings/sections")
     async def list_sections() -> dict[str, Any]:
+        """Settings sections plugins registered."""
         return {"sections": [s.to_json() for s in kernel.registry.sections.values()]}
 
-    @bp.post("/api/plugins/settings/sections")
-    async def register_section() -> tuple[dict[str, Any], int]:
+    async def register_section(body: m.SectionRegistration) -> tuple[dict[str, Any], int]:
+        """Register a settings form or stream under the caller's scope."""
         scope = _scope_of_caller()
-        section = kernel.registry.add_section(scope, await json_body())
+        section = kernel.registry.add_section(scope, body.model_dump(exclude_unset=True))
         return {"section": section.to_json()}, 201
 
-    @bp.post("/api/plugins/settings/sections/<scope>/<title>/submit")
     async def submit_section(scope: str, title: str) -> dict[str, Any]:
+        """Validate values against the section's form and hand them to the plugin."""
         result = await kernel.registry.submit_section(scope, title, await json_body())
         return {"ok": True, "result": result}
 
-    @bp.delete("/api/plugins/settings/sections/<scope>/<title>")
     async def unregister_section(scope: str, title: str) -> dict[str, Any]:
+        """Remove a section (its scope or the master token)."""
         kernel.registry.get_section(scope, title)
         require_owner(principal(), scope)
         kernel.registry.remove_section(scope, title)
@@ -229,8 +214,8 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
 
     # -- substrate: views ------------------------------------------------------------------
 
-    @bp.get("/api/plugins/views")
     async def list_views() -> dict[str, Any]:
+        """TUI views (master token or a scope's own)."""
         p = principal()
         if p.kind == "device":
             raise Forbidden("views are listed with the master token or a scope token")
@@ -238,22 +223,14 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
                  if p.kind != "scope" or v.scope == p.scope]
         return {"views": views}
 
-    @bp.post("/api/plugins/views")
-    async def register_view() -> tuple[dict[str, Any], int]:
-        p = principal()
-        if p.is_master:
-            body = await json_body()
-            scope = body.get("scope") or "master"
-            if not isinstance(scope, str):
-                raise Invalid("scope must be a string")
-        else:
-            scope = _scope_of_caller()
-            body = await json_body()
-        view = kernel.registry.add_view(scope, body)
+    async def register_view(body: m.ViewRegistration) -> tuple[dict[str, Any], int]:
+        """Register a full-screen TUI view served over WebSocket."""
+        scope = (body.scope or "master") if principal().is_master else _scope_of_caller()
+        view = kernel.registry.add_view(scope, body.model_dump(exclude={"scope"}))
         return {"view": view.to_json()}, 201
 
-    @bp.delete("/api/plugins/views/<view_id>")
     async def unregister_view(view_id: str) -> dict[str, Any]:
+        """Remove a view (its scope or the master token)."""
         view = kernel.registry.views.get(view_id)
         if view is None:
             raise NotFound(f"no view {view_id!r}")
@@ -263,8 +240,32 @@ def make_blueprint(kernel: Kernel) -> Blueprint:
 
     # -- plugins ---------------------------------------------------------------------------
 
-    @bp.get("/api/plugins")
     async def plugins() -> dict[str, Any]:
+        """Loaded plugins with their version and source."""
         return {"plugins": kernel.plugin_list}
 
-    return bp
+    sections = "/api/plugins/settings/sections"
+    return [
+        Route("GET", "/api/status", status),
+        Route("GET", "/api/settings", get_settings),
+        Route("PUT", "/api/settings", put_settings),
+        Route("GET", "/api/logs/{name}", logs, query=m.LogQuery, produces="text/plain"),
+        Route("GET", "/api/events/stream", events_stream, query=m.EventsQuery, produces="text/event-stream"),
+        Route("GET", "/api/tokens", list_tokens, response=m.TokenList, master_only=True),
+        Route("POST", "/api/tokens", mint_token, body=m.TokenMint, response=m.MintedToken, status=201,
+              master_only=True),
+        Route("DELETE", "/api/tokens/{token_id}", revoke_token, master_only=True),
+        Route("GET", "/api/mcp/tools", list_tools, response=m.ToolList),
+        Route("POST", "/api/mcp/tools", register_tool, body=m.ToolRegistration, response=m.ToolReply, status=201),
+        Route("DELETE", "/api/mcp/tools/{name}", unregister_tool, response=m.OkReply),
+        Route("GET", sections, list_sections, response=m.SectionList),
+        Route("POST", sections, register_section, body=m.SectionRegistration, response=m.SectionReply,
+              status=201),
+        Route("POST", f"{sections}/{{scope}}/{{title}}/submit", submit_section),
+        Route("DELETE", f"{sections}/{{scope}}/{{title}}", unregister_section, response=m.OkReply),
+        Route("GET", "/api/plugins/views", list_views, response=m.ViewList),
+        Route("POST", "/api/plugins/views", register_view, body=m.ViewRegistration, response=m.ViewReply,
+              status=201),
+        Route("DELETE", "/api/plugins/views/{view_id}", unregister_view, response=m.OkReply),
+        Route("GET", "/api/plugins", plugins),
+    ]

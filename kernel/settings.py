@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .api import SettingsSection
 from .db import Database
 from .errors import Invalid, NotFound
+from .values import SettingsSection
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .api import Principal
 from .db import Database
 from .errors import Forbidden, Invalid, NotFound, Unauthorized
 from .events import utcnow
 from .paths import atomic_write
+from .values import Principal
 
 SCOPE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LAST_USED_EVERY = 60.0  # seconds between last_used_at writes for one token
@@ -40,10 +40,13 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 """
 
-# The master-only denylist: (methods or None for any, path regex).
-MASTER_ONLY: list[tuple[frozenset[str] | None, re.Pattern[str]]] = [
+MasterOnlyRule = tuple[frozenset[str] | None, re.Pattern[str]]
+
+# The kernel's own master-only routes: (methods or None for any, path regex). Plugins declare
+# theirs with ``kernel.http.add_master_only``.
+MASTER_ONLY: list[MasterOnlyRule] = [
     (None, re.compile(r"^/api/tokens(/.*)?$")),
-    (frozenset({"POST", "PUT", "DELETE", "PATCH"}), re.compile(r"^/api/backends(/.*)?$")),
+    # Self-update (the ``update`` settings section is the kernel's): master-only before it exists.
     (None, re.compile(r"^/api/source-path/?$")),
     (None, re.compile(r"^/api/update/?$")),
 ]
@@ -151,11 +154,13 @@ class Tokens:
         return Principal("device", token_id=row["id"], label=row["label"])
 
 
-def require_allowed(principal: Principal, method: str, path: str) -> None:
-    """The master-only denylist: raise Forbidden for a device/scope token on those routes."""
+def require_allowed(principal: Principal, method: str, path: str,
+                    extra: list[MasterOnlyRule] | None = None) -> None:
+    """The master-only denylist (the kernel's plus ``extra`` from plugins): raise Forbidden for a
+    device/scope token on those routes."""
     if principal.is_master:
         return
-    for methods, pattern in MASTER_ONLY:
+    for methods, pattern in [*MASTER_ONLY, *(extra or [])]:
         if (methods is None or method in methods) and pattern.match(path):
             raise Forbidden("this endpoint requires the master token")
 

@@ -28,9 +28,14 @@ ruff check . || lint=1
 echo "==> lint-imports"
 lint-imports || lint=1
 
-echo "==> pytest -q $*"
+# Test files run in parallel (one file per worker: files share module-scoped daemons).
+# ARGUS_TEST_WORKERS=0 runs serially.
+workers="${ARGUS_TEST_WORKERS:-3}"
+parallel=()
+if [ "$workers" != "0" ]; then parallel=(-n "$workers" --dist loadfile); fi
+echo "==> pytest -q ${parallel[*]} $*"
 status=0
-pytest -q "$@" </dev/null || status=$?
+pytest -q "${parallel[@]}" "$@" </dev/null || status=$?
 if [ "$status" -eq 5 ]; then
     echo "test.sh: pytest ran no tests: that is a failure" >&2
 elif [ "$status" -eq 0 ] && [ "$lint" -ne 0 ]; then

@@ -26,6 +26,10 @@ from argus_testkit import (  # noqa: F401 - re-exported for older imports
     wait_for,
 )
 
+# Every daemon the suite starts (in-process or as a child process) checks its JSON answers
+# against the declared response models: a drift between docs and behaviour fails a test.
+os.environ.setdefault("ARGUS_CHECK_RESPONSES", "1")
+
 
 @pytest.fixture
 def argus_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -9,7 +9,7 @@ from argus.kernel.api import hookimpl
 from .shell import make_blueprint
 
 if TYPE_CHECKING:  # pragma: no cover
-    from argus.kernel.kernel import Kernel
+    from argus.kernel.api import Kernel
 
 
 @hookimpl

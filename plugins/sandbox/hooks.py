@@ -10,7 +10,7 @@ from argus.kernel.api import Migration, SettingsSection, hookimpl
 
 from . import detect
 from .config import SANDBOX_SECTION
-from .routes import make_blueprint
+from .routes import make_routes
 from .service import MIGRATIONS, Sandbox
 
 
@@ -31,7 +31,7 @@ def argus_register(kernel: Any) -> None:
     """Register this daemon's ``Sandbox`` (its launch/settings/event hooks) and its REST route."""
     sandbox = Sandbox(kernel)
     kernel.pm.register(sandbox, name="sandbox.runtime")
-    kernel.http.add_blueprint(make_blueprint(sandbox))
+    kernel.http.add_routes("sandbox", make_routes(sandbox))
 
 
 @hookimpl

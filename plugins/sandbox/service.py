@@ -15,17 +15,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import UTC, datetime
 from typing import Any
 
-from argus.kernel.api import Migration, hookimpl
+from argus.kernel.api import Invalid, Migration, hookimpl, utcnow
 
 from . import detect
 from .bwrap import bwrap_argv
-from .compat import Invalid, project_of, task_of
 from .config import Effective, effective, global_values
 from .policy import Policy, PolicyInputs, compute_policy
 from .sbpl import sandbox_exec_argv, sbpl_profile
+from .tasks_link import project_of, task_of
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +40,6 @@ CREATE TABLE sandbox_launches (
 """),
 ]
 PROFILE_NAME = "sandbox.sb"
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def git_common_dir(worktree: str) -> str | None:
@@ -154,7 +149,7 @@ class Sandbox:
             "ON CONFLICT(task_id) DO UPDATE SET sandboxed = excluded.sandboxed, backend = excluded.backend, "
             "policy = excluded.policy, launched_at = excluded.launched_at",
             (task_id, int(policy is not None), avail.to_json()["backend"] if avail else None,
-             json.dumps(policy.to_json() if policy else {}), _now()),
+             json.dumps(policy.to_json() if policy else {}), utcnow()),
         )
 
     # -- hooks (this object is registered as a plugin) --------------------------------------
@@ -178,9 +173,3 @@ class Sandbox:
     def argus_settings_info(self, kernel: Any) -> dict[str, Any]:
         """``sandbox.available`` / ``backend`` / ``reason`` in ``GET /api/settings``."""
         return {"sandbox": self.availability().to_json()}
-
-    @hookimpl
-    def argus_event(self, event: Any) -> None:
-        """Forget a deleted task's launch record."""
-        if event.type == "task.deleted" and isinstance(event.data.get("id"), str):
-            self.kernel.db.execute("DELETE FROM sandbox_launches WHERE task_id = ?", (event.data["id"],))

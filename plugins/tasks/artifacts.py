@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.errors import Invalid, NotFound, TooLarge
-from argus.kernel.events import utcnow
+from argus.kernel.api import Invalid, NotFound, TooLarge, utcnow
 
 MAX_SIZE = 25 * 1024 * 1024
 MAX_PER_TASK = 200

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argus.kernel.errors import Invalid
-from argus.kernel.paths import atomic_write
+from argus.kernel.api import Invalid, atomic_write
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypass-allow", "bypass-active")
 PERMISSION_FLAGS = {

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from argus.kernel.errors import Conflict, Invalid, NotFound
+from argus.kernel.api import Conflict, Invalid, NotFound
 
 
 def _norm(path: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from argus.kernel.errors import Invalid, NotFound, TooLarge
+from argus.kernel.api import Invalid, NotFound, TooLarge
 
 MAX_TEXT = 1024 * 1024
 TTL_SECONDS = 300.0

@@ -1,10 +1,11 @@
 """The dependency DAG: edges "child depends on parent", cycle checks, halting, launch gating.
 
-A task created with unmet ``depends_on`` stays ``pending`` (the TaskService asks every
-``launch_gate``) and starts by itself once every parent is ``complete`` (the service calls its
-``starters`` when a task completes). A parent that failed (in review), was halted (archived) or
-never finishes never starts its children. ``halt_downstream`` stops and archives every transitive
-descendant of a task, leaving the task itself alone.
+A task created with unmet ``depends_on`` stays ``pending`` (the DAG answers ``argus_launch_gate``)
+and starts by itself once every parent is ``complete`` (it implements ``argus_task_status_changed``);
+the DAG is registered on the kernel's plugin manager like any other consumer of the tasks hooks.
+A parent that failed (in review), was halted (archived) or never finishes never starts its children.
+``halt_downstream`` stops and archives every transitive descendant of a task, leaving the task
+itself alone.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import logging
 from collections import deque
 from typing import Any
 
-from argus.kernel.errors import Conflict, Invalid
-from argus.kernel.events import utcnow
+from argus.kernel.api import Conflict, Invalid, hookimpl, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class Dag:
         return out
 
     def gate(self, task: dict[str, Any]) -> str | None:
-        """``launch_gate``: a reason to keep the task pending while parents are incomplete."""
+        """The launch gate: a reason to keep the task pending while parents are incomplete."""
         waiting = self.unmet(task["id"])
         if waiting:
             return "waiting for " + ", ".join(waiting)
@@ -248,12 +248,35 @@ class Dag:
 
         svc.kernel.spawn_background(start, f"start:{task_id}")
 
+    # -- the tasks hooks ---------------------------------------------------------------------
+
+    @hookimpl
+    def argus_task_created(self, task: dict[str, Any]) -> None:
+        """Turn ``depends_on`` into edges before the launch gate is asked."""
+        self.on_created(task["id"])
+
+    @hookimpl
+    def argus_launch_gate(self, task: dict[str, Any]) -> str | None:
+        """Hold a task while some parent is not complete."""
+        return self.gate(task)
+
+    @hookimpl
+    def argus_task_status_changed(self, task: dict[str, Any], old: str, new: str) -> None:
+        """A completed task starts its held children whose parents are all complete."""
+        if new == "complete":
+            self.on_completed(task["id"])
+
+    @hookimpl
+    def argus_task_deleted(self, task: dict[str, Any]) -> None:
+        """A deleted task leaves its children's ``parent_ids`` (its edges went with it)."""
+        self.forget(task["id"])
+
     def recover(self) -> None:
         """At daemon start: start held tasks whose parents all completed while nothing watched."""
         for row in self.db.query("SELECT DISTINCT child_id FROM task_edges"):
             self._maybe_start(row["child_id"])
 
     def on_completed(self, task_id: str) -> None:
-        """``starters``: a task completed; start each held child whose parents are all complete."""
+        """A task completed; start each held child whose parents are all complete."""
         for child in self.children(task_id):
             self._maybe_start(child)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from argus.kernel.errors import ArgusError, Invalid
+from argus.kernel.api import ArgusError, Invalid
 
 from . import gitops
 from .idle import strip_ansi

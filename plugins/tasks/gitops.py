@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import trio
-from argus.kernel.errors import Conflict, Invalid, NotFound
+from argus.kernel.api import Conflict, Invalid, NotFound
 
 from .undo import UndoStack
 

@@ -1,4 +1,4 @@
-"""The tasks plugin's hook implementations: schema, settings, routes, tools, recovery, status."""
+"""The tasks plugin's hook implementations: its hookspecs, schema, settings, routes, tools, recovery, status."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
+import pluggy
 from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
 
-from . import routes_orch, tools
+from . import hookspecs, routes_orch, tools
+from .api import TASKS, TasksFacade
 from .backends import PERMISSION_MODES
 from .orch import Orchestration
-from .routes import make_blueprint
+from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
 
@@ -23,6 +25,12 @@ def service() -> TaskService:
     """The running daemon's TaskService (after ``argus_register``)."""
     assert _service is not None, "the tasks plugin is not registered"
     return _service
+
+
+@hookimpl
+def argus_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Publish the tasks hooks (``hookspecs.py``) for other plugins to implement."""
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl
@@ -51,13 +59,15 @@ def argus_register(kernel: Any) -> None:
     global _service, _orch
     _service = TaskService(kernel)
     _service.store.seed_backends()
-    kernel.http.add_blueprint(make_blueprint(_service))
+    kernel.stash[TASKS] = TasksFacade(_service)  # what other plugins reach with tasks_of(kernel)
+    kernel.http.add_routes("tasks", make_routes(_service))
     kernel.http.add_public_prefix("/api/agent/")
+    kernel.http.add_master_only(r"^/api/backends(/.*)?$", ["POST", "PUT", "DELETE", "PATCH"])
     kernel.tasks = _service  # the service other code in this plugin reaches through the kernel
     # Orchestration (DAG, messages, clipboard, artifacts, fork, skills): tools + REST mirrors.
     _orch = Orchestration(_service)
     _orch.install()
-    kernel.http.add_blueprint(routes_orch.make_blueprint(_orch))
+    kernel.http.add_routes("tasks", routes_orch.make_routes(_orch))
     tools.register(kernel, _orch)
 
 

@@ -15,12 +15,12 @@ prompt has sat untouched for ``REARM_SECONDS``), so half-typed input does not fl
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import trio
+from argus.kernel.api import strip_ansi
 
 from .backends import SCREEN_RULES
 
@@ -30,23 +30,6 @@ DEBOUNCE_SECONDS = 0.25
 REARM_SECONDS = 10.0
 TAIL_CHARS = 4096
 SCAN_LINES = 12
-
-ANSI_RE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"         # CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC
-    r"|\x1b[PX^_][^\x1b]*\x1b\\"        # DCS/SOS/PM/APC
-    r"|\x1b[@-Z\\-_]"                   # 2-byte escapes
-    r"|[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]"
-)
-
-
-def strip_ansi(text: str) -> str:
-    """Remove escape sequences and control characters (keeps \\n, \\r handled as line resets)."""
-    text = ANSI_RE.sub("", text)
-    # A carriage return redraws the line: keep only what was drawn last on each line. The line's
-    # own terminator (the \r of a PTY's \r\n) is dropped first, or it would hide that last drawing.
-    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
-
 
 @dataclass
 class IdleState:

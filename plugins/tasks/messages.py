@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import trio
-from argus.kernel.errors import Invalid, NotFound, TooLarge, TooMany
+from argus.kernel.api import Invalid, NotFound, TooLarge, TooMany
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """Orchestration: the DAG, messages, clipboard and artifacts bundled around one TaskService.
 
-``Orchestration.install`` plugs the DAG into the service's creation and completion paths (the
-``on_created``, ``launch_gate`` and ``starters`` lists). The MCP tools (``tools.py``) and the REST
-routes (``routes_orch.py``) both call into this object, so the two surfaces behave the same.
+``Orchestration.install`` registers the DAG on the kernel's plugin manager, where it implements
+the tasks hooks (created, launch gate, status changed, deleted) like any other plugin. The MCP
+tools (``tools.py``) and the REST routes (``routes_orch.py``) both call into this object, so the
+two surfaces behave the same.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from typing import Any
 
 import trio
-from argus.kernel.errors import Invalid, TooLarge, TooMany
+from argus.kernel.api import Invalid, TooLarge, TooMany
 
 from . import fork as forking
 from . import skills as skillscan
@@ -42,19 +43,12 @@ class Orchestration:
         self._project_locks: dict[str, trio.Lock] = {}
 
     def install(self) -> None:
-        """Hook the DAG into task creation (edges, launch gate) and completion (auto-start)."""
-        on_created = list(getattr(self.svc, "on_created", []))
-        on_created.append(self.dag.on_created)
-        self.svc.on_created = on_created
-        self.svc.launch_gate.append(self.dag.gate)
-        self.svc.starters.append(self.dag.on_completed)
+        """Register the DAG's tasks hooks (edges at creation, launch gate, auto-start, forget)."""
+        self.svc.kernel.pm.register(self.dag, name="tasks.dag")
 
     def on_event(self, event: Any) -> None:
-        """``argus_event``: idle transitions feed message delivery; a deleted task leaves its
-        children's ``parent_ids`` (its edges went with it, ON DELETE CASCADE)."""
+        """``argus_event``: idle transitions feed message delivery."""
         self.mail.on_event(event)
-        if event.type == "task.deleted" and isinstance(event.data.get("id"), str):
-            self.dag.forget(event.data["id"])
 
     # -- task creation from agents ---------------------------------------------------------
 

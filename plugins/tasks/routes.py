@@ -4,340 +4,323 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from argus.kernel.errors import Invalid, NotFound
-from argus.kernel.http import json_body, principal, sse, sse_message
-from quart import Blueprint, Response, request
+from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_message
+from quart import Response, request
 
 from . import gitops
+from . import models as m
 from .idle import strip_ansi
 from .service import TaskService
 
 STREAM_TAIL = 64 * 1024
-OUTPUT_DEFAULT = 64 * 1024
 OUTPUT_MAX = 4 * 1024 * 1024
 KEEPALIVE = 15.0
 
 
-def _flag(name: str) -> bool:
-    return request.args.get(name, "").lower() in ("1", "true", "yes")
-
-
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)  # type: ignore[arg-type]
-    except ValueError:
-        raise Invalid(f"{name} must be an integer") from None
-    if value < lo:
-        raise Invalid(f"{name} must be >= {lo}")
-    return min(value, hi)
-
-
-async def _multipart() -> tuple[dict[str, str], list[tuple[str, bytes]]]:
-    form = await request.form
+async def _multipart_files() -> list[tuple[str, bytes]]:
     files = await request.files
-    fields = {k: form.get(k) for k in form}
-    uploads = []
-    for storage in files.getlist("files"):
-        uploads.append((storage.filename or "", storage.read()))
-    return fields, uploads  # type: ignore[return-value]
+    return [(storage.filename or "", storage.read()) for storage in files.getlist("files")]
 
 
-def make_blueprint(svc: TaskService) -> Blueprint:
-    """Routes bound to one TaskService."""
-    bp = Blueprint("tasks", __name__)
+def make_routes(svc: TaskService) -> list[Route]:
+    """Routes bound to one TaskService, declared with their models (see ``models.py``)."""
 
     def task_out(row: dict[str, Any]) -> dict[str, Any]:
         return svc.to_json(row)
 
     # -- projects --------------------------------------------------------------------------
 
-    @bp.get("/api/projects")
     async def list_projects() -> dict[str, Any]:
+        """The project names."""
         return {"projects": [p["name"] for p in svc.projects()]}
 
-    @bp.get("/api/projects/full")
     async def list_projects_full() -> dict[str, Any]:
+        """Every project with its settings and effective default backend."""
         return {"projects": [{**p, "default_backend": p.get("backend") or svc.default_backend()}
                              for p in svc.projects()]}
 
-    @bp.post("/api/projects")
-    async def create_project() -> tuple[dict[str, Any], int]:
-        body = await json_body()
-        svc.guard_sandbox(None, body, master=principal().is_master)
-        return {"project": await svc.add_project(body)}, 201
+    async def create_project(body: m.ProjectCreate) -> dict[str, Any]:
+        """Add a project (a git repository). Only the master token may give it a sandbox object."""
+        data = body.model_dump(exclude_unset=True)
+        svc.guard_sandbox(None, data, master=principal().is_master)
+        return {"project": await svc.add_project(data)}
 
-    @bp.put("/api/projects/<name>")
-    async def update_project(name: str) -> dict[str, Any]:
-        body = await json_body()
-        svc.guard_sandbox(name, body, master=principal().is_master)
-        return {"project": await svc.update_project(name, body)}
+    async def update_project(name: str, body: m.ProjectUpdate) -> dict[str, Any]:
+        """Change a project's path, branch, backend or sandbox (the sandbox: master token only)."""
+        data = body.model_dump(exclude_unset=True)
+        svc.guard_sandbox(name, data, master=principal().is_master)
+        return {"project": await svc.update_project(name, data)}
 
-    @bp.delete("/api/projects/<name>")
     async def delete_project(name: str) -> dict[str, Any]:
+        """Remove a project (refused while it has tasks)."""
         svc.delete_project(name)
         return {"ok": True}
 
-    @bp.post("/api/projects/scan")
-    async def scan_projects() -> dict[str, Any]:
-        body = await json_body()
-        return {"repos": await svc.scan(body.get("dir"))}
+    async def scan_projects(body: m.ScanBody) -> dict[str, Any]:
+        """Find git repositories under a directory."""
+        return {"repos": await svc.scan(body.dir)}
 
     # -- backends --------------------------------------------------------------------------
 
-    @bp.get("/api/backends")
     async def list_backends() -> dict[str, Any]:
+        """The agent CLIs tasks can run, and the default."""
         return {"backends": svc.backends(), "default": svc.default_backend()}
 
-    @bp.post("/api/backends")
-    async def create_backend() -> tuple[dict[str, Any], int]:
-        body = await json_body()
-        return {"backend": svc.save_backend(body.get("name"), body, create=True)}, 201  # type: ignore[arg-type]
+    async def create_backend(body: m.BackendCreate) -> dict[str, Any]:
+        """Add a backend (master token)."""
+        return {"backend": svc.save_backend(body.name, body.model_dump(exclude_unset=True, exclude={"name"}),
+                                            create=True)}
 
-    @bp.put("/api/backends/<name>")
-    async def update_backend(name: str) -> dict[str, Any]:
-        return {"backend": svc.save_backend(name, await json_body(), create=False)}
+    async def update_backend(name: str, body: m.BackendUpdate) -> dict[str, Any]:
+        """Change a backend (master token)."""
+        return {"backend": svc.save_backend(name, body.model_dump(exclude_unset=True), create=False)}
 
-    @bp.delete("/api/backends/<name>")
     async def delete_backend(name: str) -> dict[str, Any]:
+        """Remove a backend (master token)."""
         svc.delete_backend(name)
         return {"ok": True}
 
     # -- tasks -----------------------------------------------------------------------------
 
-    @bp.get("/api/tasks")
-    async def list_tasks() -> dict[str, Any]:
-        archived = request.args.get("archived", "0")
-        if archived not in ("0", "1", "all"):
-            raise Invalid("archived must be 0, 1 or all")
-        status = request.args.get("status") or None
-        if status and status not in ("pending", "in_progress", "in_review", "complete", "idle"):
-            raise Invalid("unknown status filter")
-        rows = svc.store.tasks(status=None if status == "idle" else status,
-                               project=request.args.get("project") or None, archived=archived)
+    async def list_tasks(query: m.TaskListQuery) -> dict[str, Any]:
+        """Tasks, filtered by status (or ``idle``), project and archived."""
+        status = query.status
+        rows = svc.store.tasks(status=None if status == "idle" else status, project=query.project,
+                               archived=query.archived)
         out = [task_out(r) for r in rows]
+        if not query.hidden:  # hidden tasks (workers) only on request
+            out = [t for t in out if not t["hidden"]]
         if status == "idle":
             out = [t for t in out if t["idle"]]
         return {"tasks": out}
 
-    @bp.post("/api/tasks")
-    async def create_task() -> tuple[dict[str, Any], int]:
-        ctype = request.headers.get("Content-Type", "")
+    async def create_task(body: m.TaskCreate) -> dict[str, Any]:
+        """Create a task (its worktree and agent); multipart ``files`` land in ``.context/``."""
         files: list[tuple[str, bytes]] = []
-        if ctype.startswith("multipart/form-data"):
-            body, files = await _multipart()
-        else:
-            body = await json_body()
-        row = await svc.create(name=body.get("name"), prompt=body.get("prompt") or "",
-                               project=body.get("project"), backend=body.get("backend") or None,
-                               model=body.get("model") or None, files=files,
-                               base_branch=body.get("base_branch") or None,
-                               plan_slug=body.get("plan_slug") or "",
-                               depends_on=body.get("depends_on") if isinstance(body.get("depends_on"), list) else None)
-        return {"task": task_out(row)}, 201
+        if request.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            files = await _multipart_files()
+        row = await svc.create(name=body.name, prompt=body.prompt or "", project=body.project,
+                               backend=body.backend or None, model=body.model or None, files=files,
+                               base_branch=body.base_branch or None, plan_slug=body.plan_slug or "",
+                               depends_on=body.depends_on)
+        return {"task": task_out(row)}
 
-    @bp.get("/api/tasks/<task_id>")
     async def get_task(task_id: str) -> dict[str, Any]:
+        """One task."""
         return {"task": task_out(svc.get(task_id))}
 
-    @bp.delete("/api/tasks/<task_id>")
-    async def delete_task(task_id: str) -> dict[str, Any]:
-        await svc.delete(task_id, force=_flag("force"))
+    async def delete_task(task_id: str, query: m.DeleteQuery) -> dict[str, Any]:
+        """Delete a task, its worktree and branch (``force`` for a dirty worktree)."""
+        await svc.delete(task_id, force=query.force)
         return {"ok": True}
 
-    @bp.post("/api/tasks/<task_id>/stop")
     async def stop_task(task_id: str) -> dict[str, Any]:
+        """Stop the agent (the task moves to in_review)."""
         return {"task": task_out(await svc.stop(task_id))}
 
-    @bp.post("/api/tasks/<task_id>/resume")
     async def resume_task(task_id: str) -> dict[str, Any]:
+        """Resume the agent's conversation in its worktree."""
         return {"task": task_out(await svc.resume(task_id))}
 
-    @bp.post("/api/tasks/<task_id>/restart")
     async def restart_task(task_id: str) -> dict[str, Any]:
+        """Start the agent afresh in its worktree."""
         return {"task": task_out(await svc.restart(task_id))}
 
-    @bp.post("/api/tasks/<task_id>/archive")
     async def archive_task(task_id: str) -> dict[str, Any]:
+        """Archive a task."""
         return {"task": task_out(svc.set_archived(task_id, True))}
 
-    @bp.post("/api/tasks/<task_id>/unarchive")
     async def unarchive_task(task_id: str) -> dict[str, Any]:
+        """Unarchive a task."""
         return {"task": task_out(svc.set_archived(task_id, False))}
 
-    @bp.post("/api/tasks/<task_id>/rename")
-    async def rename_task(task_id: str) -> dict[str, Any]:
-        return {"task": task_out(svc.rename(task_id, (await json_body()).get("name")))}
+    async def rename_task(task_id: str, body: m.RenameBody) -> dict[str, Any]:
+        """Change the display name (branch and worktree keep the slug)."""
+        return {"task": task_out(svc.rename(task_id, body.name))}
 
-    @bp.post("/api/tasks/<task_id>/pin")
-    async def pin_task(task_id: str) -> dict[str, Any]:
-        body = await json_body(required=False)
-        pinned = body.get("pinned")
-        if pinned is not None and not isinstance(pinned, bool):
-            raise Invalid("pinned must be a boolean")
-        return {"task": task_out(svc.set_pinned(task_id, pinned))}
+    async def pin_task(task_id: str, body: m.PinBody) -> dict[str, Any]:
+        """Pin or unpin (toggle when ``pinned`` is omitted)."""
+        return {"task": task_out(svc.set_pinned(task_id, body.pinned))}
 
-    @bp.post("/api/tasks/<task_id>/status")
-    async def status_task(task_id: str) -> dict[str, Any]:
-        return {"task": task_out(svc.set_status(task_id, (await json_body()).get("status")))}
+    async def status_task(task_id: str, body: m.StatusBody) -> dict[str, Any]:
+        """Set the status by hand."""
+        return {"task": task_out(svc.set_status(task_id, body.status))}
 
-    @bp.post("/api/sessions/stop-all")
     async def stop_all() -> dict[str, Any]:
+        """Stop every running agent."""
         return {"stopped": await svc.stop_all()}
 
-    @bp.post("/api/maintenance/prune-completed")
     async def prune_completed() -> dict[str, Any]:
+        """Delete completed tasks with clean worktrees."""
         return await svc.prune_completed()
 
-    @bp.post("/api/tasks/<task_id>/upload")
     async def upload(task_id: str) -> dict[str, Any]:
+        """Add files (multipart ``files`` parts) to the task's ``.context/``."""
         if not request.headers.get("Content-Type", "").startswith("multipart/form-data"):
             raise Invalid("upload expects multipart/form-data with 'files' parts")
-        _, files = await _multipart()
-        return {"paths": await svc.upload(task_id, files)}
+        return {"paths": await svc.upload(task_id, await _multipart_files())}
 
     # -- terminal --------------------------------------------------------------------------
 
-    @bp.get("/api/tasks/<task_id>/output")
-    async def output(task_id: str) -> Response:
-        data = await svc.output(task_id, _int_arg("bytes", OUTPUT_DEFAULT, 0, OUTPUT_MAX))
+    async def output(task_id: str, query: m.OutputQuery) -> Response:
+        """The last bytes of the agent's output (``clean`` strips ANSI escapes)."""
+        data = await svc.output(task_id, min(query.bytes, OUTPUT_MAX))
         text = data.decode("utf-8", "replace")
-        if _flag("clean"):
+        if query.clean:
             text = strip_ansi(text)
         return Response(text, mimetype="text/plain; charset=utf-8")
 
-    @bp.get("/api/tasks/<task_id>/links")
     async def links(task_id: str) -> dict[str, Any]:
+        """URLs found in the agent's output."""
         return {"links": await svc.links(task_id)}
 
-    @bp.post("/api/tasks/<task_id>/input")
-    async def send_input(task_id: str) -> dict[str, Any]:
-        raw = await request.get_data()
-        ctype = request.headers.get("Content-Type", "")
-        if ctype.startswith("application/json"):
+    async def send_input(task_id: str, body: m.InputBody | None) -> dict[str, Any]:
+        """Type into the agent: raw bytes, or JSON ``{"data": text}`` / ``{"b64": ...}``."""
+        if body is None:
+            raw = await request.get_data()
+        elif body.data is not None:
+            raw = body.data.encode()
+        elif body.b64 is not None:
             try:
-                body = json.loads(raw or b"{}")
-            except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, too deep, too long a number
-                raise Invalid(f"malformed JSON body: {exc}") from None
-            if not isinstance(body, dict):
-                raise Invalid("the JSON body must be an object")
-            if isinstance(body.get("data"), str):
-                raw = body["data"].encode()
-            elif isinstance(body.get("b64"), str):
-                try:
-                    raw = base64.b64decode(body["b64"], validate=True)
-                except (binascii.Error, ValueError):
-                    raise Invalid("b64 is not valid base64") from None
-            else:
-                raise Invalid("JSON input needs 'data' (text) or 'b64'")
+                raw = base64.b64decode(body.b64, validate=True)
+            except (binascii.Error, ValueError):
+                raise Invalid("b64 is not valid base64") from None
+        else:
+            raise Invalid("JSON input needs 'data' (text) or 'b64'")
         if not raw:
             raise Invalid("no input bytes")
         if len(raw) > 1024 * 1024:
             raise Invalid("input larger than 1 MiB")
         return {"ok": True, "bytes": await svc.write_input(task_id, raw)}
 
-    @bp.get("/api/tasks/<task_id>/size")
     async def size(task_id: str) -> dict[str, Any]:
+        """The session's terminal size."""
         row = svc.get(task_id)
         session = svc.session_of(row)
         if session is None:
             return {"cols": None, "rows": None}
         return {"cols": session.cols, "rows": session.rows}
 
-    @bp.post("/api/tasks/<task_id>/resize")
-    async def resize(task_id: str) -> dict[str, Any]:
-        body = await json_body()
-        return await svc.resize(task_id, body.get("cols"), body.get("rows"))
+    async def resize(task_id: str, body: m.ResizeBody) -> dict[str, Any]:
+        """Resize the agent's terminal."""
+        return await svc.resize(task_id, body.cols, body.rows)
 
-    @bp.get("/api/tasks/<task_id>/stream")
-    async def stream(task_id: str) -> Response:
+    async def stream(task_id: str, query: m.StreamQuery) -> Response:
+        """SSE: ``session``, then base64 ``output`` chunks from a byte offset, then ``exit``."""
         row = svc.get(task_id)
-        raw_since = request.args.get("since")
-        since: int | None = None
-        if raw_since not in (None, ""):
-            try:
-                since = int(raw_since)  # type: ignore[arg-type]
-            except ValueError:
-                raise Invalid("since must be an integer byte offset") from None
-            if since < 0:
-                raise Invalid("since must be >= 0")
-        wanted_session = request.args.get("session")
+        since = query.since
         session = svc.session_of(row)
         if session is None:
             raise NotFound("this task has no session output yet")
-        if wanted_session and wanted_session != session.id:
+        if query.session and query.session != session.id:
             since = 0  # offsets of another (older) session: start the current one from the top
         if since is None:
             since = max(0, session.end_offset - STREAM_TAIL)
-
-        async def gen() -> AsyncIterator[str]:
-            yield sse_message({"session_id": session.id, "offset": since, "cols": session.cols,
-                               "rows": session.rows}, event="session")
-            offset = since
-            while True:
-                try:
-                    async with session.subscribe(since=offset) as chunks:
-                        iterator = chunks.__aiter__()
-                        while True:
-                            with trio.move_on_after(KEEPALIVE) as quiet:
-                                try:
-                                    chunk = await iterator.__anext__()
-                                except StopAsyncIteration:
-                                    chunk = None
-                            if quiet.cancelled_caught:
-                                yield ": keepalive\n\n"
-                                continue
-                            if chunk is None:
-                                break
-                            offset = chunk.offset + len(chunk.data)
-                            yield sse_message({"offset": chunk.offset,
-                                               "data": base64.b64encode(chunk.data).decode()},
-                                              event="output", id=offset)
-                except Exception as exc:  # lagging subscriber: resubscribe from our offset
-                    if session.alive:
-                        await trio.sleep(0.02)
-                        _ = exc
-                        continue
-                if not session.alive:
-                    info = session.exit
-                    yield sse_message({"code": info.code if info else None,
-                                       "signal": info.signal if info else None,
-                                       "end_offset": offset}, event="exit")
-                    return
-
-        return sse(gen())
+        return sse(_stream(session, since))
 
     # -- worktree views --------------------------------------------------------------------
 
-    @bp.get("/api/tasks/<task_id>/git/status")
     async def git_status(task_id: str) -> dict[str, Any]:
+        """Changed files of the worktree against its base branch."""
         row = svc.get(task_id)
         return await gitops.git_status(row["worktree_path"], row["base_branch"])
 
-    @bp.get("/api/tasks/<task_id>/git/diff")
-    async def git_diff(task_id: str) -> dict[str, Any]:
+    async def git_diff(task_id: str, query: m.DiffQuery) -> dict[str, Any]:
+        """The worktree's diff against its base branch (one ``path`` or all)."""
         row = svc.get(task_id)
-        return await gitops.git_diff(row["worktree_path"], row["base_branch"], request.args.get("path") or None)
+        return await gitops.git_diff(row["worktree_path"], row["base_branch"], query.path or None)
 
-    @bp.get("/api/tasks/<task_id>/files")
-    async def files(task_id: str) -> dict[str, Any]:
+    async def files(task_id: str, query: m.FilesQuery) -> dict[str, Any]:
+        """One directory of the worktree."""
         row = svc.get(task_id)
-        return await gitops.list_files(row["worktree_path"], request.args.get("dir", ""))
+        return await gitops.list_files(row["worktree_path"], query.dir)
 
     # -- agent hooks (authenticated by the task's hook secret, not an API token) ------------
 
-    @bp.post("/api/agent/hook")
-    async def agent_hook() -> dict[str, Any]:
+    async def agent_hook(body: m.AgentHookBody) -> dict[str, Any]:
+        """An agent CLI's own hook reporting (idle, busy...), with the task's hook secret."""
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        svc.agent_hook(await json_body(), token)
+        svc.agent_hook(body.model_dump(), token)
         return {"ok": True}
 
-    return bp
+    task = "/api/tasks/{task_id}"
+    return [
+        Route("GET", "/api/projects", list_projects, response=m.ProjectNames),
+        Route("GET", "/api/projects/full", list_projects_full, response=m.ProjectList),
+        Route("POST", "/api/projects", create_project, body=m.ProjectCreate, response=m.ProjectReply, status=201),
+        Route("PUT", "/api/projects/{name}", update_project, body=m.ProjectUpdate, response=m.ProjectReply),
+        Route("DELETE", "/api/projects/{name}", delete_project, response=m.OkReply),
+        Route("POST", "/api/projects/scan", scan_projects, body=m.ScanBody),
+        Route("GET", "/api/backends", list_backends, response=m.BackendList),
+        Route("POST", "/api/backends", create_backend, body=m.BackendCreate, response=m.BackendReply,
+              status=201, master_only=True),
+        Route("PUT", "/api/backends/{name}", update_backend, body=m.BackendUpdate, response=m.BackendReply,
+              master_only=True),
+        Route("DELETE", "/api/backends/{name}", delete_backend, response=m.OkReply, master_only=True),
+        Route("GET", "/api/tasks", list_tasks, query=m.TaskListQuery, response=m.TaskListReply),
+        Route("POST", "/api/tasks", create_task, body=m.TaskCreate, response=m.TaskReply, status=201,
+              consumes=("application/json", "multipart/form-data")),
+        Route("GET", task, get_task, response=m.TaskReply),
+        Route("DELETE", task, delete_task, query=m.DeleteQuery, response=m.OkReply),
+        Route("POST", f"{task}/stop", stop_task, response=m.TaskReply),
+        Route("POST", f"{task}/resume", resume_task, response=m.TaskReply),
+        Route("POST", f"{task}/restart", restart_task, response=m.TaskReply),
+        Route("POST", f"{task}/archive", archive_task, response=m.TaskReply),
+        Route("POST", f"{task}/unarchive", unarchive_task, response=m.TaskReply),
+        Route("POST", f"{task}/rename", rename_task, body=m.RenameBody, response=m.TaskReply),
+        Route("POST", f"{task}/pin", pin_task, body=m.PinBody, body_required=False, response=m.TaskReply),
+        Route("POST", f"{task}/status", status_task, body=m.StatusBody, response=m.TaskReply),
+        Route("POST", "/api/sessions/stop-all", stop_all),
+        Route("POST", "/api/maintenance/prune-completed", prune_completed),
+        Route("POST", f"{task}/upload", upload, consumes=("multipart/form-data",)),
+        Route("GET", f"{task}/output", output, query=m.OutputQuery, produces="text/plain"),
+        Route("GET", f"{task}/links", links),
+        Route("POST", f"{task}/input", send_input, body=m.InputBody, response=m.InputReply,
+              consumes=("application/json", "application/octet-stream", "text/plain")),
+        Route("GET", f"{task}/size", size, response=m.SizeReply),
+        Route("POST", f"{task}/resize", resize, body=m.ResizeBody),
+        Route("GET", f"{task}/stream", stream, query=m.StreamQuery, produces="text/event-stream"),
+        Route("GET", f"{task}/git/status", git_status),
+        Route("GET", f"{task}/git/diff", git_diff, query=m.DiffQuery),
+        Route("GET", f"{task}/files", files, query=m.FilesQuery),
+        Route("POST", "/api/agent/hook", agent_hook, body=m.AgentHookBody),
+    ]
+
+
+async def _stream(session: Any, since: int) -> AsyncIterator[str]:
+    """The SSE messages of one session from byte offset ``since`` until it exits."""
+    yield sse_message({"session_id": session.id, "offset": since, "cols": session.cols,
+                       "rows": session.rows}, event="session")
+    offset = since
+    while True:
+        try:
+            async with session.subscribe(since=offset) as chunks:
+                iterator = chunks.__aiter__()
+                while True:
+                    with trio.move_on_after(KEEPALIVE) as quiet:
+                        try:
+                            chunk = await iterator.__anext__()
+                        except StopAsyncIteration:
+                            chunk = None
+                    if quiet.cancelled_caught:
+                        yield ": keepalive\n\n"
+                        continue
+                    if chunk is None:
+                        break
+                    offset = chunk.offset + len(chunk.data)
+                    yield sse_message({"offset": chunk.offset, "data": base64.b64encode(chunk.data).decode()},
+                                      event="output", id=offset)
+        except Exception:  # lagging subscriber: resubscribe from our offset
+            if session.alive:
+                await trio.sleep(0.02)
+                continue
+        if not session.alive:
+            info = session.exit
+            yield sse_message({"code": info.code if info else None, "signal": info.signal if info else None,
+                               "end_offset": offset}, event="exit")
+            return

@@ -10,123 +10,112 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.errors import Invalid
-from argus.kernel.http import json_body
-from quart import Blueprint, Response, request
+from argus.kernel.api import Route
+from quart import Response
 
+from . import models as m
 from .artifacts import content_type, headers_for
 from .orch import Orchestration
 
 
-def _bool_arg(name: str, default: bool) -> bool:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    value = raw.lower()
-    if value in ("1", "true", "yes"):
-        return True
-    if value in ("0", "false", "no"):
-        return False
-    raise Invalid(f"{name} must be true or false")
-
-
-def make_blueprint(orch: Orchestration) -> Blueprint:
-    """Routes bound to one Orchestration."""
-    bp = Blueprint("tasks_orch", __name__)
+def make_routes(orch: Orchestration) -> list[Route]:
+    """Routes bound to one Orchestration, declared with their models (see ``models.py``)."""
     svc = orch.svc
 
     # -- DAG -------------------------------------------------------------------------------
 
-    @bp.get("/api/dag")
-    async def dag() -> dict[str, Any]:
-        archived = request.args.get("archived", "0")
-        if archived not in ("0", "1", "all"):
-            raise Invalid("archived must be 0, 1 or all")
-        return orch.dag.snapshot(archived)
+    async def dag(query: m.DagQuery) -> dict[str, Any]:
+        """Every task and dependency edge."""
+        return orch.dag.snapshot(query.archived)
 
-    @bp.get("/api/tasks/<task_id>/deps")
     async def deps(task_id: str) -> dict[str, Any]:
+        """One-hop upstream and downstream tasks."""
         return orch.dag.deps(task_id)
 
-    @bp.post("/api/tasks/<task_id>/deps")
-    async def link(task_id: str) -> tuple[dict[str, Any], int]:
-        body = await json_body()
-        result = orch.dag.link(task_id, body.get("parent_id"))
+    async def link(task_id: str, body: m.LinkBody) -> tuple[dict[str, Any], int]:
+        """Make the task wait for ``parent_id`` (201 when the edge is new)."""
+        result = orch.dag.link(task_id, body.parent_id)
         return result, 201 if result["created"] else 200
 
-    @bp.delete("/api/tasks/<task_id>/deps/<parent_id>")
     async def unlink(task_id: str, parent_id: str) -> dict[str, Any]:
+        """Remove a dependency edge."""
         return orch.dag.unlink(task_id, parent_id)
 
-    @bp.post("/api/tasks/<task_id>/halt-downstream")
     async def halt_downstream(task_id: str) -> dict[str, Any]:
+        """Stop and archive every transitive descendant."""
         return await orch.dag.halt_downstream(task_id)
 
-    @bp.post("/api/tasks/<task_id>/plan-slug")
-    async def plan_slug(task_id: str) -> dict[str, Any]:
-        body = await json_body()
-        return {"task": svc.to_json(orch.set_plan_slug(task_id, body.get("plan_slug")))}
+    async def plan_slug(task_id: str, body: m.PlanSlugBody) -> dict[str, Any]:
+        """Stamp the orchestrator's grouping label."""
+        return {"task": svc.to_json(orch.set_plan_slug(task_id, body.plan_slug))}
 
     # -- messages --------------------------------------------------------------------------
 
-    @bp.get("/api/tasks/<task_id>/inbox")
-    async def inbox(task_id: str) -> dict[str, Any]:
-        limit_raw = request.args.get("limit")
-        try:
-            limit = int(limit_raw) if limit_raw not in (None, "") else None
-        except ValueError:
-            raise Invalid("limit must be an integer") from None
-        return orch.mail.inbox(svc.get(task_id), unread_only=_bool_arg("unread_only", True),
-                               sender=request.args.get("sender") or None,
-                               since=request.args.get("since") or None, limit=limit)
+    async def inbox(task_id: str, query: m.InboxQuery) -> dict[str, Any]:
+        """Messages addressed to the task, oldest first."""
+        return orch.mail.inbox(svc.get(task_id), unread_only=query.unread_only, sender=query.sender,
+                               since=query.since, limit=query.limit)
 
-    @bp.post("/api/tasks/<task_id>/inbox/ack")
-    async def ack(task_id: str) -> dict[str, Any]:
-        body = await json_body()
-        return orch.mail.ack(svc.get(task_id), body.get("message_ids"))
+    async def ack(task_id: str, body: m.AckBody) -> dict[str, Any]:
+        """Mark messages read."""
+        return orch.mail.ack(svc.get(task_id), body.message_ids)
 
-    @bp.post("/api/tasks/<task_id>/messages")
-    async def send(task_id: str) -> tuple[dict[str, Any], int]:
-        body = await json_body()
-        message = orch.mail.send(svc.get(task_id), body.get("to"), body.get("body"), body.get("kind"),
-                                 body.get("in_reply_to"))
-        return {"message": message}, 201
+    async def send(task_id: str, body: m.MessageBody) -> dict[str, Any]:
+        """Send a message from the task to another."""
+        message = orch.mail.send(svc.get(task_id), body.to, body.body, body.kind, body.in_reply_to)
+        return {"message": message}
 
     # -- clipboard -------------------------------------------------------------------------
 
-    @bp.get("/api/clipboard")
     async def clipboard() -> dict[str, Any]:
+        """The staged clipboard text, if any."""
         return orch.clipboard.get()
 
-    @bp.post("/api/clipboard/consume")
     async def clipboard_consume() -> dict[str, Any]:
+        """Take the staged clipboard text (it is cleared)."""
         return orch.clipboard.consume()
 
     # -- artifacts -------------------------------------------------------------------------
 
-    @bp.get("/api/tasks/<task_id>/artifacts")
     async def artifacts(task_id: str) -> dict[str, Any]:
+        """The files the task's agent registered."""
         return {"artifacts": [{k: a[k] for k in ("name", "title", "type", "size", "created_at")}
                               for a in orch.artifacts.list(task_id)]}
 
-    @bp.get("/api/tasks/<task_id>/artifacts/<path:filename>")
     async def artifact(task_id: str, filename: str) -> Response:
+        """One artifact's bytes (HTML is sandboxed by its CSP)."""
         record, data = await orch.artifacts.read(task_id, filename)
         return Response(data, status=200, content_type=content_type(record), headers=headers_for(record))
 
     # -- fork and skills -------------------------------------------------------------------
 
-    @bp.post("/api/tasks/<task_id>/fork")
-    async def fork(task_id: str) -> tuple[dict[str, Any], int]:
-        body = await json_body(required=False)
-        row = await orch.fork(task_id, name=body.get("name"), prompt=body.get("prompt"),
-                              project=body.get("project"))
-        return {"task": svc.to_json(row), "source_id": task_id}, 201
+    async def fork(task_id: str, body: m.ForkBody) -> dict[str, Any]:
+        """A new task whose .context/ holds this one's prompt, output and diff."""
+        row = await orch.fork(task_id, name=body.name, prompt=body.prompt, project=body.project)
+        return {"task": svc.to_json(row), "source_id": task_id}
 
-    @bp.get("/api/skills")
-    async def skills() -> dict[str, Any]:
-        found = await orch.skills(request.args.get("project") or None, request.args.get("filter") or "")
+    async def skills(query: m.SkillsQuery) -> dict[str, Any]:
+        """Skills for autocomplete (``filter`` narrows by name)."""
+        found = await orch.skills(query.project, query.filter)
         return {"skills": [{k: s[k] for k in ("name", "description", "source", "plugin") if k in s}
                            for s in found]}
 
-    return bp
+    task = "/api/tasks/{task_id}"
+    return [
+        Route("GET", "/api/dag", dag, query=m.DagQuery, response=m.DagReply),
+        Route("GET", f"{task}/deps", deps),
+        Route("POST", f"{task}/deps", link, body=m.LinkBody, status=201),
+        Route("DELETE", f"{task}/deps/{{parent_id}}", unlink),
+        Route("POST", f"{task}/halt-downstream", halt_downstream),
+        Route("POST", f"{task}/plan-slug", plan_slug, body=m.PlanSlugBody, response=m.TaskReply),
+        Route("GET", f"{task}/inbox", inbox, query=m.InboxQuery),
+        Route("POST", f"{task}/inbox/ack", ack, body=m.AckBody),
+        Route("POST", f"{task}/messages", send, body=m.MessageBody, status=201),
+        Route("GET", "/api/clipboard", clipboard),
+        Route("POST", "/api/clipboard/consume", clipboard_consume),
+        Route("GET", f"{task}/artifacts", artifacts),
+        Route("GET", f"{task}/artifacts/{{filename:path}}", artifact, produces="application/octet-stream"),
+        Route("POST", f"{task}/fork", fork, body=m.ForkBody, body_required=False, response=m.ForkReply,
+              status=201),
+        Route("GET", "/api/skills", skills, query=m.SkillsQuery),
+    ]

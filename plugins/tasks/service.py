@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from argus.kernel.events import utcnow
+from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, utcnow
 
 from . import gitops
 from .backends import (
@@ -49,6 +48,8 @@ DEFAULT_ROWS, DEFAULT_COLS = 40, 120
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 BACKEND_NAME = PROJECT_NAME
 URL_RE = re.compile(r"https?://[^\s<>\"'`\x1b\x07]+")
+CLEAR_LINE = b"\x15"  # ctrl-U: clear the agent's input line before typing into it
+TYPE_PAUSE = 0.1  # between typed text and Enter (TUIs treat a burst with its Enter as a paste)
 FAULT_ENV = "ARGUS_FAULT_INJECT"  # test-only: name of a creation step that must fail
 
 
@@ -67,12 +68,10 @@ class TaskService:
 
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
-        self.store = Store(kernel.db)
+        self.store = Store(kernel.db, on_status=self._status_changed)
         self.idle = IdleDetector(self._idle_changed)
         self.stopping: set[str] = set()      # session ids being stopped on purpose
         self.rerendering: set[str] = set()   # session ids being restarted for a re-render
-        self.starters: list[Any] = []        # callbacks(task_id) when a task completes (DAG)
-        self.launch_gate: list[Any] = []     # callables(task) -> str | None: reason to stay pending
         self._locks: dict[str, trio.Lock] = {}  # per task: create/stop/resume/restart/delete in turn
 
     @asynccontextmanager
@@ -92,6 +91,11 @@ class TaskService:
     @property
     def sessions(self) -> Any:
         return self.kernel.sessions
+
+    @property
+    def hook(self) -> Any:
+        """The plugin manager's hooks (the tasks hookspecs: ``argus_task_created`` ...)."""
+        return self.kernel.pm.hook
 
     def publish(self, type_: str, data: dict[str, Any]) -> None:
         self.kernel.bus.publish(type_, data)
@@ -123,7 +127,7 @@ class TaskService:
         idle = self.is_idle(row)
         result = row.get("result")
         meta = json.loads(row.get("meta") or "{}")
-        return {
+        out = {
             "id": row["id"], "name": row["name"], "slug": row["slug"], "project": row["project"],
             "backend": row["backend"], "model": row["model"], "prompt": row["prompt"],
             "status": row["status"], "display_status": "in_review" if idle else row["status"],
@@ -133,10 +137,30 @@ class TaskService:
             "running": session is not None, "pid": session.pid if session else None,
             "exit_code": row["exit_code"], "plan_slug": row["plan_slug"],
             "result": json.loads(result) if result else None,
-            "hera_hidden": bool(meta.get("hera_hidden")), "parent_ids": meta.get("depends_on", []),
+            "parent_ids": meta.get("depends_on", []), "parent_id": row.get("parent_id"),
+            "hidden": _bool(row, "hidden"), "extra": json.loads(row.get("extra") or "{}"),
             "created_at": row["created_at"], "started_at": row["started_at"], "ended_at": row["ended_at"],
             "updated_at": row["updated_at"],
         }
+        answer = self.hook.argus_task_hidden(task=out)
+        if answer is not None:
+            out["hidden"] = bool(answer)
+        out["hera_hidden"] = out["hidden"]  # TODO(contract): the TUI's old name; removed with its filter
+        for fields in self.hook.argus_task_fields(task=dict(out)):
+            if isinstance(fields, dict):
+                for key, value in fields.items():
+                    out.setdefault(key, value)  # plugins add keys; they never override the core ones
+        return out
+
+    def _status_changed(self, task_id: str, old: str, new: str) -> None:
+        """``Store.on_status``: tell plugins (``argus_task_status_changed``)."""
+        row = self.store.task(task_id)
+        if row is not None:
+            self.hook.argus_task_status_changed(task=self.to_json(row), old=old, new=new)
+
+    def visible(self, row: dict[str, Any]) -> bool:
+        """Whether the task belongs in the main task list (not hidden by its flag or a plugin)."""
+        return not self.to_json(row)["hidden"]
 
     def changed(self, task_id: str) -> None:
         """Publish ``task.updated`` with the current row."""
@@ -354,14 +378,20 @@ class TaskService:
                      model: Any = None, files: list[tuple[str, bytes]] | None = None,
                      base_branch: Any = None, plan_slug: Any = "", depends_on: list[str] | None = None,
                      meta: dict[str, Any] | None = None, context_files: dict[str, bytes] | None = None,
+                     hidden: bool = False, parent_id: str | None = None, extra: dict[str, Any] | None = None,
                      ) -> dict[str, Any]:
-        """Create a task transactionally and start its agent (unless held back by dependencies)."""
+        """Create a task transactionally and start its agent (unless a launch gate holds it)."""
         if not isinstance(prompt, str):
             raise Invalid("prompt must be a string")
         if name is not None and not isinstance(name, str):
             raise Invalid("name must be a string")
+        if parent_id is not None:
+            parent = self.get(parent_id)
+            project = project or parent["project"]
         if not isinstance(project, str) or not project:
             raise Invalid("project is required")
+        if extra is not None and not isinstance(extra, dict):
+            raise Invalid("extra must be an object")
         proj = self.project(project) if project else None
         assert proj is not None
         if proj.get("source") == "config" and self.store.project(project) is None:
@@ -396,6 +426,7 @@ class TaskService:
             "agent_session_id": str(uuid.uuid4()) if be["kind"] in ("claude", "demo") else None,
             "hook_secret": secrets.token_hex(16), "plan_slug": plan_slug or "",
             "meta": json.dumps({**(meta or {}), **({"depends_on": depends_on} if depends_on else {})}),
+            "hidden": int(bool(hidden)), "parent_id": parent_id, "extra": json.dumps(extra or {}),
         }
         async with self._task_lock(task_id), UndoStack() as undo:
             _checkpoint("insert")
@@ -413,9 +444,10 @@ class TaskService:
             run_dir = self._run_dir(task_id)
             undo.push(lambda: shutil.rmtree(run_dir, ignore_errors=True), "remove run dir")
             _checkpoint("hooks")
-            self.kernel.pm.hook.argus_worktree_created(task=self.store.task(task_id), path=worktree)
-            for gate_setup in getattr(self, "on_created", []):
-                gate_setup(task_id)
+            self.hook.argus_worktree_created(task=self.to_json(self.get(task_id)), path=worktree)
+            created = self.to_json(self.get(task_id))
+            self.hook.argus_task_created(task=created)
+            undo.push(lambda: self.hook.argus_task_deleted(task=created), "tell plugins the task is gone")
             _checkpoint("spawn")
             task = self.store.task(task_id)
             assert task is not None
@@ -430,10 +462,10 @@ class TaskService:
         return task
 
     def _hold_reason(self, task: dict[str, Any]) -> str | None:
-        for gate in self.launch_gate:
-            reason = gate(task)
+        """The first ``argus_launch_gate`` reason to keep the task pending, or None."""
+        for reason in self.hook.argus_launch_gate(task=self.to_json(task)):
             if reason:
-                return reason
+                return str(reason)
         return None
 
     async def _discard_session(self, session: Any) -> None:
@@ -534,7 +566,7 @@ class TaskService:
             written = write_project_mcp_config(task["worktree_path"], mcp_url)
             if written:
                 self._remember_generated(task["id"], written)
-        argv = self.kernel.pm.hook.argus_session_command(task=task, argv=launch.argv, env=launch.env) \
+        argv = self.hook.argus_session_command(task=self.to_json(task), argv=launch.argv, env=launch.env) \
             or launch.argv
         env = {k: v for k, v in os.environ.items() if not k.startswith("ARGUS_")}
         env.update(launch.env)
@@ -583,6 +615,7 @@ class TaskService:
         if idle:
             self.publish("task.idle", {"id": row["id"], "reason": reason})
         self.changed(row["id"])
+        self.hook.argus_task_idle(task=self.to_json(row), idle=idle, reason=reason)
 
     def on_session_exited(self, data: dict[str, Any]) -> None:
         """``session.exited``: clean exit → complete; crash, stop or lost → in_review."""
@@ -603,9 +636,6 @@ class TaskService:
             status = row["status"]
         self.store.update_task(row["id"], status=status, exit_code=code, ended_at=utcnow())
         self.changed(row["id"])
-        if status == "complete":
-            for fn in self.starters:
-                fn(row["id"])
 
     async def stop(self, task_id: str) -> dict[str, Any]:
         """Stop the agent (SIGHUP → TERM → KILL); the task moves to in_review."""
@@ -689,6 +719,7 @@ class TaskService:
 
     async def _delete(self, task_id: str, *, force: bool) -> None:
         row = self.get(task_id)
+        before = self.to_json(row)
         repo = await self._repo_of(row)
         meta = json.loads(row["meta"] or "{}")
         # Files Argus generated in the worktree (a .mcp.json) are not the user's work: set them
@@ -722,6 +753,7 @@ class TaskService:
             self._remove_log(sid)
         self.store.delete_task(task_id)
         self.publish("task.deleted", {"id": task_id})
+        self.hook.argus_task_deleted(task=before)
 
     def set_archived(self, task_id: str, archived: bool | None) -> dict[str, Any]:
         """Archive/unarchive (None toggles)."""
@@ -760,9 +792,6 @@ class TaskService:
             fields["ended_at"] = row["ended_at"] or utcnow()
         self.store.update_task(task_id, **fields)
         self.changed(task_id)
-        if status == "complete" and row["status"] != "complete":
-            for fn in self.starters:
-                fn(task_id)
         return self.get(task_id)
 
     async def stop_all(self) -> list[str]:
@@ -828,6 +857,16 @@ class TaskService:
         await session.write(data)
         self.idle.input(session.id)
         return len(data)
+
+    async def send_text(self, task_id: str, text: str) -> None:
+        """Type one line into the agent: clear its input line, the text, a pause, then Enter."""
+        if not isinstance(text, str):
+            raise Invalid("text must be a string")
+        line = " ".join(text.splitlines()).strip()
+        await self.write_input(task_id, CLEAR_LINE + line.encode())
+        await trio.sleep(TYPE_PAUSE)
+        if self.live_session(self.get(task_id)) is not None:
+            await self.write_input(task_id, b"\r")
 
     async def resize(self, task_id: str, cols: Any, rows: Any) -> dict[str, Any]:
         """Resize the PTY; re-render (kill + resume) when idle and ≥15 columns from the start width."""

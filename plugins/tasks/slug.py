@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from argus.kernel.errors import Conflict
+from argus.kernel.api import Conflict
 
 DEFAULT_SLUG = "task"
 MAX_SLUG_LEN = 48

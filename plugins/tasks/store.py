@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from argus.kernel.api import Migration
-from argus.kernel.db import Database
-from argus.kernel.errors import Conflict, NotFound
-from argus.kernel.events import utcnow
+from argus.kernel.api import Conflict, Database, Migration, NotFound, utcnow
 
 STATUSES = ("pending", "in_progress", "in_review", "complete")
 
@@ -96,6 +94,14 @@ CREATE TABLE task_artifacts (
     PRIMARY KEY (task_id, name)
 );
 """),
+    # Plugin-facing task fields (argus.plugins.tasks.api): hidden from the main list, the task that
+    # created it, and plugin fields stored as JSON (``extra``).
+    Migration("tasks", 3, """
+ALTER TABLE tasks ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tasks ADD COLUMN parent_id TEXT;
+ALTER TABLE tasks ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+CREATE INDEX tasks_parent ON tasks(parent_id);
+"""),
 ]
 
 # The seeded backends: name → (command, prompt_flag, model).
@@ -110,14 +116,18 @@ TASK_COLUMNS = (
     "id", "slug", "name", "project", "backend", "model", "prompt", "status", "archived", "pinned",
     "worktree_path", "branch", "base_branch", "session_id", "agent_session_id", "hook_secret",
     "exit_code", "plan_slug", "result", "meta", "created_at", "started_at", "ended_at", "updated_at",
+    "hidden", "parent_id", "extra",
 )
+
+StatusListener = Callable[[str, str, str], None]
 
 
 class Store:
     """Row access for projects, backends and tasks."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_status: StatusListener | None = None) -> None:
         self.db = db
+        self.on_status = on_status  # (task_id, old, new) after any status change
 
     # -- backends --------------------------------------------------------------------------
 
@@ -188,6 +198,10 @@ class Store:
     def task(self, task_id: str) -> dict[str, Any] | None:
         return self.db.one(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE id = ?", (task_id,))
 
+    def task_by_hook_secret(self, secret: str) -> dict[str, Any] | None:
+        """The task whose agent hook secret is ``secret`` (how an agent proves which task it is)."""
+        return self.db.one(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE hook_secret = ?", (secret,))
+
     def task_by_session(self, session_id: str) -> dict[str, Any] | None:
         return self.db.one(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE session_id = ?", (session_id,))
 
@@ -222,11 +236,17 @@ class Store:
         )
 
     def update_task(self, task_id: str, **fields: Any) -> None:
+        """Update columns of one task; a status change is reported to ``on_status`` afterwards."""
         if not fields:
             return
+        old = None
+        if "status" in fields and self.on_status is not None:
+            old = self.db.scalar("SELECT status FROM tasks WHERE id = ?", (task_id,))
         fields["updated_at"] = utcnow()
         sets = ", ".join(f"{k} = ?" for k in fields)
         self.db.execute(f"UPDATE tasks SET {sets} WHERE id = ?", (*fields.values(), task_id))
+        if old is not None and old != fields["status"] and self.on_status is not None:
+            self.on_status(task_id, old, fields["status"])
 
     def delete_task(self, task_id: str) -> None:
         self.db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))

@@ -15,6 +15,7 @@ import base64
 import time
 from typing import TYPE_CHECKING, Any
 
+from argus.kernel.api import terminal_lines
 from prompt_toolkit.data_structures import Point
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
@@ -35,7 +36,7 @@ from prompt_toolkit.layout.dimension import Dimension
 from .client import ApiError, task_path
 from .panes import ChangesPane, DiffPane, FilesPane
 from .state import as_dict, as_list, task_name
-from .terminal import Terminal, strip_ansi
+from .terminal import Terminal
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import ArgusTui
@@ -405,7 +406,7 @@ class AgentView:
             self.tui.set_status(f"full log: {exc}", error=True)
             return
         loop = asyncio.get_running_loop()
-        lines = await loop.run_in_executor(self.tui.executor, strip_ansi, b"".join(chunks))
+        lines = await loop.run_in_executor(self.tui.executor, terminal_lines, b"".join(chunks))
         if self.scroll_lines is None or self.terminal is not term or not lines:
             return
         # The log's last lines are what the screen shows: drop as many as the screen has text.

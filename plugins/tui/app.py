@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+from argus.kernel.api import LocalDaemon
 from prompt_toolkit.application import Application, run_in_terminal
 from prompt_toolkit.filters import Condition, buffer_has_focus
 from prompt_toolkit.formatted_text import StyleAndTextTuples
@@ -50,7 +50,7 @@ from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style
 
 from .agentview import AgentView, links_of
-from .client import ApiError, ArgusClient, SseEvent, read_token, task_path
+from .client import ApiError, ArgusClient, SseEvent, task_path
 from .dagview import DagView
 from .forms import ChoiceCompleter, Confirm, Form, FormField, Picker, PickerItem, SkillCompleter
 from .pluginview import PluginView
@@ -1238,16 +1238,7 @@ class ArgusTui:
 
 def daemon_answers(home: Path, timeout: float = 2.0) -> bool:
     """True when a daemon answers HTTP on ``home``'s unix socket (any status, even 401)."""
-    sock = home / "daemon.sock"
-    if not sock.exists():
-        return False
-    try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://argus.local",
-                          timeout=timeout) as c:
-            c.get("/api/status", headers={"Authorization": f"Bearer {read_token(home / 'api-token')}"})
-        return True
-    except httpx.HTTPError:
-        return False
+    return LocalDaemon(home).answers(timeout)
 
 
 def ensure_daemon(home: Path, timeout: float = 30.0) -> str:
@@ -1272,18 +1263,9 @@ def ensure_daemon(home: Path, timeout: float = 30.0) -> str:
 def load_plugin_tabs() -> list[dict[str, Any]]:
     """Tabs plugins contribute through ``argus_tui_tabs`` (loaded with the kernel's plugin manager)."""
     try:
-        from argus.kernel import plugins as kplugins
+        from argus.kernel.api import client_plugins
 
-        disabled: Any = frozenset()
-        try:
-            from argus.kernel.paths import Paths
-            from argus.kernel.settings import ConfigFile
-
-            disabled = kplugins.disabled_plugins(ConfigFile(Paths.default().config).data())
-        except Exception:
-            log.exception("could not read the disabled plugin list")
-        result = kplugins.load_plugins(disabled)
-        pm = result[0] if isinstance(result, tuple) else result
+        pm, _ = client_plugins()
         tabs: list[dict[str, Any]] = []
         for answer in pm.hook.argus_tui_tabs():
             for spec in answer or ():
@@ -1308,7 +1290,7 @@ def _setup_logging(home: Path) -> None:
 
 def run_tui(remote: str | None, token: str | None) -> int:
     """Open the TUI (``argus`` / ``argus --remote URL --token T``); returns the process exit code."""
-    from argus.kernel.paths import Paths
+    from argus.kernel.api import Paths
 
     home = Paths.default().home
     _setup_logging(home)

@@ -8,20 +8,22 @@ HTTP code (0 when the daemon could not be reached) and whose ``message`` is fit 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from argus.kernel.api import LOCAL_URL, LocalDaemon, SseEvent, SseParser, read_token
 
-LOCAL_BASE = "http://argus.local"
+LOCAL_BASE = LOCAL_URL
 
 
 # Stop/restart/delete/prune wait for agents to exit and for git: allow more than a read.
 ACTION_TIMEOUT = 60.0
+
+__all__ = ["ApiError", "ArgusClient", "SseEvent", "SseParser", "read_token", "task_path"]
+
 
 class ApiError(Exception):
     """A failed call: ``status`` is the HTTP code, or 0 when the daemon was unreachable."""
@@ -50,71 +52,6 @@ class ApiError(Exception):
         if self.status == 401:
             return f"token rejected (401) on {where}: {self.message}"
         return f"{where} failed ({self.status}): {self.message}"
-
-
-@dataclass(frozen=True)
-class SseEvent:
-    """One server-sent event: ``event`` type (default ``message``), ``data`` text, ``id`` or None."""
-
-    event: str
-    data: str
-    id: str | None = None
-
-    def json(self) -> Any:
-        """``data`` parsed as JSON, or None when it is not valid JSON."""
-        try:
-            return json.loads(self.data)
-        except ValueError:
-            return None
-
-
-class SseParser:
-    """Incremental text/event-stream parser: feed bytes, get complete events back."""
-
-    def __init__(self) -> None:
-        self._buf = b""
-        self._event = ""
-        self._data: list[str] = []
-        self._id: str | None = None
-
-    def feed(self, chunk: bytes) -> list[SseEvent]:
-        """Consume ``chunk`` and return every event completed by it (comments are dropped)."""
-        self._buf += chunk
-        out: list[SseEvent] = []
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl < 0:
-                break
-            raw = self._buf[:nl]
-            self._buf = self._buf[nl + 1:]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            line = raw.decode("utf-8", "replace")
-            if not line:
-                if self._data or self._event:
-                    out.append(SseEvent(self._event or "message", "\n".join(self._data), self._id))
-                self._event, self._data = "", []
-                continue
-            if line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            if value.startswith(" "):
-                value = value[1:]
-            if name == "event":
-                self._event = value
-            elif name == "data":
-                self._data.append(value)
-            elif name == "id":
-                self._id = value
-        return out
-
-
-def read_token(path: Path) -> str:
-    """The master token stored at ``path`` (stripped), or "" when the file is missing."""
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return ""
 
 
 def _error_message(resp: httpx.Response) -> str:
@@ -149,8 +86,8 @@ class ArgusClient:
     @classmethod
     def local(cls, home: Path) -> ArgusClient:
         """A client for the daemon of ``home`` (``$ARGUS_HOME``), over its unix socket."""
-        token_file = home / "api-token"
-        return cls(LOCAL_BASE, read_token(token_file), uds=str(home / "daemon.sock"), token_file=token_file)
+        local = LocalDaemon(home)
+        return cls(LOCAL_BASE, local.token(), uds=str(local.socket), token_file=local.token_file)
 
     @classmethod
     def remote(cls, url: str, token: str) -> ArgusClient:

@@ -12,8 +12,17 @@ from typing import TYPE_CHECKING
 
 from argus.kernel.api import Field, SettingsSection, hookimpl
 
+from . import hookspecs
+
 if TYPE_CHECKING:  # pragma: no cover
     import click
+    import pluggy
+
+
+@hookimpl
+def argus_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Publish the TUI hooks (``argus_tui_tabs``)."""
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 @hookimpl

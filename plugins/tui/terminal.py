@@ -338,19 +338,3 @@ class Terminal:
     def text(self) -> str:
         """The visible screen as plain text (tests and debugging)."""
         return "\n".join("".join(t for _, t in line).rstrip() for line in self.lines)
-
-
-_ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|[@-Z\\-_]|.)")
-
-
-def strip_ansi(data: bytes) -> list[str]:
-    """Raw terminal output as plain lines: escapes removed, ``\\r`` overwrites honoured roughly."""
-    text = _ANSI.sub(b"", data).decode("utf-8", "replace")
-    out = []
-    for raw in text.split("\n"):
-        parts = raw.rstrip("\r").split("\r")
-        line = parts[0]
-        for p in parts[1:]:
-            line = p + line[len(p):]
-        out.append("".join(c for c in line if c == "\t" or c >= " ").expandtabs(8))
-    return out

@@ -5,18 +5,18 @@ in-process kernel (no sessions, built-in plugins disabled) for unit-level tests 
 from __future__ import annotations
 
 import importlib.metadata as md
-import json
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
+from argus.kernel.eventstream import SseEvent, parse_lines
 from argus_testkit import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,44 +67,13 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@dataclass
-class SSEMessage:
-    """One parsed server-sent event (``comments`` holds ``: ...`` lines seen before it)."""
-
-    event: str | None = None
-    id: str | None = None
-    data: str = ""
-    comments: list[str] = field(default_factory=list)
-
-    def json(self) -> Any:
-        return json.loads(self.data)
+SSEMessage = SseEvent
 
 
-def parse_sse(lines: Iterable[str]) -> Iterator[SSEMessage]:
-    """Parse SSE lines (without newlines) into messages; a comment-only block yields a message with
-    ``event=None`` and empty data so keepalives are observable."""
-    msg = SSEMessage()
-    data: list[str] = []
-    seen = False
-    for line in lines:
-        if line == "":
-            if seen:
-                msg.data = "\n".join(data)
-                yield msg
-            msg, data, seen = SSEMessage(), [], False
-            continue
-        seen = True
-        if line.startswith(":"):
-            msg.comments.append(line[1:].strip())
-            continue
-        key, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if key == "data":
-            data.append(value)
-        elif key == "event":
-            msg.event = value
-        elif key == "id":
-            msg.id = value
+def parse_sse(lines: Iterable[str]) -> Iterator[SseEvent]:
+    """Parse SSE lines (without newlines) into events with the kernel's one parser; a comment-only
+    block is an event with ``event == ""`` so keepalives are observable."""
+    return parse_lines(lines, comments=True)
 
 
 def builtin_plugin_names() -> list[str]:

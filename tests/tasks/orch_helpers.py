@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import trio
+from argus.kernel.eventstream import parse_lines
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -98,12 +99,10 @@ def events(client: httpx.Client, since: int = 0, timeout: float = 3.0) -> list[d
     try:
         with client.stream("GET", "/api/events/stream", params={"since": since},
                            timeout=httpx.Timeout(timeout, read=0.5)) as resp:
-            for line in resp.iter_lines():
-                if line.startswith("data:"):
-                    try:
-                        out.append(json.loads(line[5:].strip()))
-                    except ValueError:
-                        continue
+            for message in parse_lines(resp.iter_lines()):
+                data = message.json()
+                if data is not None:
+                    out.append(data)
     except httpx.ReadTimeout:
         pass
     return out

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argus.kernel.eventstream import parse_lines
 from argus_testkit import Daemon, make_repo, run_git, wait_for
 
 PROJECT = "demo-proj"
@@ -163,28 +164,9 @@ def supervisor_sessions(home: Path) -> list[dict[str, Any]]:
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     """SSE messages from text lines: ``{"event", "id", "data"}`` (data JSON-decoded when possible)."""
-    event: dict[str, Any] = {}
-    data: list[str] = []
-    for line in lines:
-        if line == "":
-            if data or event:
-                raw = "\n".join(data)
-                try:
-                    event["data"] = json.loads(raw)
-                except ValueError:
-                    event["data"] = raw
-                event.setdefault("event", "message")
-                yield event
-            event, data = {}, []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "data":
-            data.append(value)
-        elif name in ("event", "id"):
-            event[name] = value
+    for ev in parse_lines(lines):
+        data = ev.json()
+        yield {"event": ev.event, "id": ev.id, "data": ev.data if data is None and ev.data != "null" else data}
 
 
 def read_sse(client: httpx.Client, path: str, until: Callable[[list[dict[str, Any]]], bool], *,

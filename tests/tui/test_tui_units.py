@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from argus.kernel.eventstream import SseParser
+from argus.kernel.text import terminal_lines
 from argus.plugins.tui.agentview import key_bytes
-from argus.plugins.tui.client import SseParser
 from argus.plugins.tui.dagview import dag_lines
 from argus.plugins.tui.forms import Form, FormField, fuzzy_score
 from argus.plugins.tui.panes import split_rows
 from argus.plugins.tui.settings_tab import scan_git_repos
 from argus.plugins.tui.state import AppState, format_elapsed, needs_you, next_status
 from argus.plugins.tui.tasklist import SPINNERS, build_rows, spinner_frame, status_icon
-from argus.plugins.tui.terminal import BACKLOG, Terminal, drop_to_tail, render_line, strip_ansi
+from argus.plugins.tui.terminal import BACKLOG, Terminal, drop_to_tail, render_line
 from prompt_toolkit.key_binding.key_processor import KeyPress
 from prompt_toolkit.keys import Keys
 
@@ -156,7 +157,7 @@ def test_drop_to_tail_starts_after_a_newline() -> None:
 
 
 def test_strip_ansi_and_render_line_trim() -> None:
-    assert strip_ansi(b"\x1b[31mred\x1b[0m\r\nab\rX\x1b]8;;http://x\x07link") == ["red", "Xlink"]
+    assert terminal_lines(b"\x1b[31mred\x1b[0m\r\nab\rX\x1b]8;;http://x\x07link") == ["red", "Xlink"]
     assert render_line({}, 10) == []
 
 

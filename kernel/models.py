@@ -1,0 +1,173 @@
+"""Wire models of the kernel's own routes (``routes.py``): what goes in and what comes out.
+
+Checks that need state (a scope's prefix, URL schemes, caps, ownership) stay in the registry and
+the token store, which in-process callers reach too; these models give the shapes, validated at
+the edge and published in ``/api/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Wire(BaseModel):
+    """Input: unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Out(BaseModel):
+    """Output: producers may add keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class OkReply(Out):
+    """``{"ok": true}``."""
+
+    ok: bool
+
+
+class LogQuery(Wire):
+    """``GET /api/logs/{name}``: the last ``bytes`` (at most 1 MiB)."""
+
+    bytes: int = Field(64 * 1024, ge=0)
+
+
+class EventsQuery(Wire):
+    """``GET /api/events/stream``: replay after event ``since`` (or the ``Last-Event-ID`` header)."""
+
+    since: int | None = Field(None, ge=0)
+
+
+class TokenMint(Wire):
+    """``POST /api/tokens``: a device token (scope tokens are minted by the CLI only)."""
+
+    label: str | None = None
+    scope: Any = Field(None, description="refused: scope tokens are never minted over HTTP")
+    kind: str | None = None
+
+
+class TokenRow(Out):
+    """A token as listed (never its hash or plaintext)."""
+
+    id: str
+    kind: Literal["device", "scope"]
+    scope: str | None
+    label: str
+    last4: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class TokenList(Out):
+    """``{"tokens": [TokenRow]}``."""
+
+    tokens: list[TokenRow]
+
+
+class MintedToken(Out):
+    """A new device token: the plaintext is shown once."""
+
+    id: str
+    label: str
+    token: str
+
+
+class ToolRegistration(Wire):
+    """``POST /api/mcp/tools`` with a scope token."""
+
+    name: str = Field(description="must start with '<scope>_'")
+    description: str = ""
+    input_schema: dict[str, Any] | None = Field(None, description="a JSON Schema object")
+    callback_url: str = Field(description="http(s) URL the daemon POSTs calls to")
+    auth_header: str | None = Field(None, description="sent as Authorization on callbacks")
+
+
+class ToolOut(Out):
+    """A registered MCP tool."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    scope: str
+    external: bool
+    callback_url: str | None
+
+
+class ToolReply(Out):
+    """``{"tool": ToolOut}``."""
+
+    tool: ToolOut
+
+
+class ToolList(Out):
+    """``{"tools": [ToolOut]}``."""
+
+    tools: list[ToolOut]
+
+
+class SectionRegistration(Wire):
+    """``POST /api/plugins/settings/sections`` with a scope token."""
+
+    title: str
+    type: Literal["form", "stream"] = "form"
+    callback_url: str | None = None
+    auth_header: str | None = None
+    fields: list[dict[str, Any]] | None = Field(None, description="[{key, type, label?, default?, choices?}]")
+
+
+class SectionOut(Out):
+    """A registered settings section."""
+
+    scope: str
+    title: str
+    type: str
+    callback_url: str | None
+    fields: list[dict[str, Any]]
+
+
+class SectionReply(Out):
+    """``{"section": SectionOut}``."""
+
+    section: SectionOut
+
+
+class SectionList(Out):
+    """``{"sections": [SectionOut]}``."""
+
+    sections: list[SectionOut]
+
+
+class ViewRegistration(Wire):
+    """``POST /api/plugins/views`` (``scope`` only with the master token)."""
+
+    title: str
+    hotkey: str
+    callback_url: str = Field(description="ws:// or wss:// URL of the view")
+    scope: str | None = None
+
+
+class ViewOut(Out):
+    """A registered TUI view."""
+
+    id: str
+    scope: str
+    title: str
+    hotkey: str
+    callback_url: str
+
+
+class ViewReply(Out):
+    """``{"view": ViewOut}``."""
+
+    view: ViewOut
+
+
+class ViewList(Out):
+    """``{"views": [ViewOut]}``."""
+
+    views: list[ViewOut]

@@ -1,0 +1,188 @@
+"""The tasks facade: the only thing other plugins import from the tasks plugin.
+
+A plugin reaches the running tasks plugin of its kernel with ``tasks_of(kernel)`` and acts on
+tasks through :class:`TasksAPI`; it reacts to tasks by implementing the hooks of
+``argus.plugins.tasks.hookspecs`` (published by the tasks plugin through ``argus_addhooks``).
+Every task is returned as the Task JSON (docs/rest.md), with ``extra`` holding plugin fields.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from argus.kernel.api import Invalid, NotFound, StashKey
+
+from . import caller as callers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Kernel
+
+    from .service import TaskService
+
+__all__ = ["CreateTask", "TasksAPI", "TasksFacade", "tasks_of"]
+
+
+@dataclass
+class CreateTask:
+    """What a plugin asks for when it creates a task.
+
+    ``project`` defaults to the parent's when ``parent_id`` is given. ``hidden`` keeps the task out
+    of the main list. ``extra`` is stored as JSON on the task and comes back as ``task["extra"]``
+    (a plugin usually exposes its part through ``argus_task_fields``).
+    """
+
+    prompt: str
+    name: str | None = None
+    project: str | None = None
+    backend: str | None = None
+    hidden: bool = False
+    parent_id: str | None = None
+    model: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TasksAPI(Protocol):
+    """What plugins may do with tasks (all tasks as Task JSON dicts)."""
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        """One task, or ``NotFound``."""
+
+    def list(self, *, status: str | None = None, project: str | None = None,
+             include_hidden: bool = False, archived: bool | None = None) -> builtins.list[dict[str, Any]]:
+        """Tasks in creation order, filtered; ``archived=None`` means archived or not."""
+
+    async def create(self, spec: CreateTask) -> dict[str, Any]:
+        """Create a task (worktree, branch, agent) unless a launch gate holds it ``pending``."""
+
+    async def stop(self, task_id: str) -> dict[str, Any]:
+        """Stop the agent; the task moves to ``in_review``."""
+
+    async def resume(self, task_id: str) -> dict[str, Any]:
+        """Re-spawn a stopped agent, resuming its conversation."""
+
+    async def start_pending(self, task_id: str) -> None:
+        """Start a task a launch gate held (no-op unless it is still pending and not running)."""
+
+    async def delete(self, task_id: str, force: bool = False) -> None:
+        """Delete the task, its worktree and branch (``Conflict`` on unsaved work unless ``force``)."""
+
+    def set_status(self, task_id: str, status: str) -> dict[str, Any]:
+        """Set the status directly (``pending``, ``in_progress``, ``in_review``, ``complete``)."""
+
+    async def send_text(self, task_id: str, text: str) -> None:
+        """Type one line into the agent: clear its input line, the text, then Enter."""
+
+    async def write_input(self, task_id: str, data: bytes) -> int:
+        """Send raw bytes to the agent's terminal."""
+
+    def is_idle(self, task_id: str) -> bool:
+        """Whether the task's agent waits for input (or has no live session)."""
+
+    async def output(self, task_id: str, nbytes: int) -> bytes:
+        """The last ``nbytes`` of the agent's terminal output (raw, with escape sequences)."""
+
+    def projects(self) -> builtins.list[dict[str, Any]]:
+        """Every project (name, path, branch, backend, sandbox, source)."""
+
+    def project(self, name: str) -> dict[str, Any]:
+        """One project, or ``NotFound``."""
+
+    def resolve_caller(self, cwd: str | None, token: str | None) -> dict[str, Any] | None:
+        """The task an MCP caller is: by its hook token, else the task owning ``cwd``; or None."""
+
+
+class TasksFacade:
+    """:class:`TasksAPI` over one kernel's TaskService."""
+
+    def __init__(self, svc: TaskService) -> None:
+        self._svc = svc
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        """One task, or ``NotFound``."""
+        return self._svc.to_json(self._svc.get(task_id))
+
+    def list(self, *, status: str | None = None, project: str | None = None,
+             include_hidden: bool = False, archived: bool | None = None) -> builtins.list[dict[str, Any]]:
+        """Tasks in creation order, filtered; ``archived=None`` means archived or not."""
+        flag = "all" if archived is None else ("1" if archived else "0")
+        out = [self._svc.to_json(r) for r in self._svc.store.tasks(status=status, project=project, archived=flag)]
+        return out if include_hidden else [t for t in out if not t["hidden"]]
+
+    async def create(self, spec: CreateTask) -> dict[str, Any]:
+        """Create a task (worktree, branch, agent) unless a launch gate holds it ``pending``."""
+        if not isinstance(spec, CreateTask):
+            raise Invalid("create takes a CreateTask")
+        row = await self._svc.create(name=spec.name, prompt=spec.prompt, project=spec.project,
+                                     backend=spec.backend, model=spec.model, hidden=spec.hidden,
+                                     parent_id=spec.parent_id, extra=dict(spec.extra))
+        return self._svc.to_json(row)
+
+    async def stop(self, task_id: str) -> dict[str, Any]:
+        """Stop the agent; the task moves to ``in_review``."""
+        return self._svc.to_json(await self._svc.stop(task_id))
+
+    async def resume(self, task_id: str) -> dict[str, Any]:
+        """Re-spawn a stopped agent, resuming its conversation."""
+        return self._svc.to_json(await self._svc.resume(task_id))
+
+    async def start_pending(self, task_id: str) -> None:
+        """Start a task a launch gate held (no-op unless it is still pending and not running)."""
+        await self._svc.start_pending(task_id)
+
+    async def delete(self, task_id: str, force: bool = False) -> None:
+        """Delete the task, its worktree and branch (``Conflict`` on unsaved work unless ``force``)."""
+        await self._svc.delete(task_id, force=force)
+
+    def set_status(self, task_id: str, status: str) -> dict[str, Any]:
+        """Set the status directly (``pending``, ``in_progress``, ``in_review``, ``complete``)."""
+        return self._svc.to_json(self._svc.set_status(task_id, status))
+
+    async def send_text(self, task_id: str, text: str) -> None:
+        """Type one line into the agent: clear its input line, the text, then Enter."""
+        await self._svc.send_text(task_id, text)
+
+    async def write_input(self, task_id: str, data: bytes) -> int:
+        """Send raw bytes to the agent's terminal."""
+        return await self._svc.write_input(task_id, data)
+
+    def is_idle(self, task_id: str) -> bool:
+        """Whether the task's agent waits for input (or has no live session)."""
+        return self._svc.is_idle(self._svc.get(task_id))
+
+    async def output(self, task_id: str, nbytes: int) -> bytes:
+        """The last ``nbytes`` of the agent's terminal output (raw, with escape sequences)."""
+        return await self._svc.output(task_id, nbytes)
+
+    def projects(self) -> builtins.list[dict[str, Any]]:
+        """Every project (name, path, branch, backend, sandbox, source)."""
+        return self._svc.projects()
+
+    def project(self, name: str) -> dict[str, Any]:
+        """One project, or ``NotFound``."""
+        return self._svc.project(name)
+
+    def resolve_caller(self, cwd: str | None, token: str | None) -> dict[str, Any] | None:
+        """The task an MCP caller is: by its hook token, else the task owning ``cwd``; or None."""
+        if token:
+            row = self._svc.store.task_by_hook_secret(token)
+            if row is not None:
+                return self._svc.to_json(row)
+        if cwd:
+            try:
+                return self._svc.to_json(callers.match_cwd(self._svc.store.tasks(archived="all"), cwd))
+            except (NotFound, Invalid):
+                return None
+        return None
+
+
+TASKS = StashKey[TasksAPI]()
+
+
+def tasks_of(kernel: Kernel) -> TasksAPI:
+    """The tasks facade of ``kernel``; ``NotFound`` when the tasks plugin is not loaded."""
+    try:
+        return kernel.stash[TASKS]
+    except KeyError:
+        raise NotFound("the tasks plugin is not loaded") from None

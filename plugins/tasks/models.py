@@ -1,0 +1,509 @@
+"""The tasks plugin's wire: request bodies, query strings, MCP tool arguments and the Task JSON.
+
+One model per input validates it at the edge (REST routes in ``routes.py``/``routes_orch.py``,
+MCP tools in ``tools.py``) and documents it (``/api/openapi.json``, the tools' JSON Schemas).
+Rules that need the database (a task exists, a project is a git repository, a rate limit) stay
+in the service; these models say only what shape the input has.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .store import STATUSES
+
+Status = Literal["pending", "in_progress", "in_review", "complete"]
+StatusFilter = Literal["pending", "in_progress", "in_review", "complete", "idle"]
+Archived = Literal["0", "1", "all"]
+MessageKind = Literal["note", "question", "answer"]
+MessageId = int | str  # ids are integers; REST clients may send them as decimal strings
+
+assert set(STATUSES) == set(Status.__args__)  # type: ignore[attr-defined]
+
+
+class Wire(BaseModel):
+    """Base of every input model: unknown keys are ignored (older and newer clients keep working)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Out(BaseModel):
+    """Base of every response model: a producer may add keys (plugins' task fields)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# -- the Task JSON (docs/rest.md) ---------------------------------------------------------------
+
+
+class Task(Out):
+    """A task as every client sees it. Plugins may add namespaced keys (``hera: {...}``)."""
+
+    id: str
+    name: str
+    slug: str
+    project: str
+    backend: str
+    model: str
+    prompt: str
+    status: Status
+    display_status: Status = Field(description="in_review while the agent is idle, else status")
+    archived: bool
+    pinned: bool
+    idle: bool
+    worktree_path: str
+    branch: str
+    base_branch: str
+    session_id: str | None
+    agent_session_id: str | None
+    running: bool
+    pid: int | None
+    exit_code: int | None
+    plan_slug: str
+    result: Any = Field(description="the opaque JSON result an agent stored with task_set_result")
+    hera_hidden: bool = False
+    parent_ids: list[str] = Field(default_factory=list, description="tasks this one depends on")
+    created_at: str
+    started_at: str | None
+    ended_at: str | None
+    updated_at: str
+
+
+class TaskReply(Out):
+    """``{"task": Task}``."""
+
+    task: Task
+
+
+class TaskListReply(Out):
+    """``{"tasks": [Task]}``."""
+
+    tasks: list[Task]
+
+
+class ForkReply(Out):
+    """A forked task and the id of its source."""
+
+    task: Task
+    source_id: str
+
+
+class OkReply(Out):
+    """``{"ok": true}``."""
+
+    ok: bool
+
+
+class Project(Out):
+    """A project: a git repository tasks are created in."""
+
+    name: str
+    path: str
+    branch: str
+    backend: str
+
+
+class ProjectNames(Out):
+    """``{"projects": [name]}``."""
+
+    projects: list[str]
+
+
+class ProjectList(Out):
+    """``{"projects": [Project]}`` with each project's effective default backend."""
+
+    projects: list[Project]
+
+
+class ProjectReply(Out):
+    """``{"project": Project}``."""
+
+    project: Project
+
+
+class Backend(Out):
+    """An agent CLI: the command, how the prompt is passed, the default model."""
+
+    name: str
+    command: str
+    prompt_flag: str
+    model: str
+
+
+class BackendList(Out):
+    """``{"backends": [Backend], "default": name}``."""
+
+    backends: list[Backend]
+    default: str | None
+
+
+class BackendReply(Out):
+    """``{"backend": Backend}``."""
+
+    backend: Backend
+
+
+class SizeReply(Out):
+    """The session's terminal size (null when the task has no session)."""
+
+    cols: int | None
+    rows: int | None
+
+
+class InputReply(Out):
+    """How many bytes reached the agent."""
+
+    ok: bool
+    bytes: int
+
+
+class Edge(Out):
+    """A dependency: ``child_id`` waits for ``parent_id``."""
+
+    child_id: str
+    parent_id: str
+
+
+class DagReply(Out):
+    """Every task (as nodes) and dependency edge."""
+
+    nodes: list[Task]
+    edges: list[Edge]
+
+
+# -- REST inputs --------------------------------------------------------------------------------
+
+
+class SandboxIn(Wire):
+    """A project's sandbox overrides (null = the global default)."""
+
+    enabled: bool | None = None
+    deny_read: list[str] = Field(default_factory=list)
+    extra_write: list[str] = Field(default_factory=list)
+    allow_apple_events: list[str] = Field(default_factory=list, description="macOS AppleEvent bundle ids")
+    network: bool | None = Field(None, description="false: no network for sandboxed agents (null = global)")
+
+
+class ProjectCreate(Wire):
+    """``POST /api/projects``."""
+
+    name: str
+    path: str
+    branch: str | None = Field(None, description="base branch for new tasks (default: the repo's default)")
+    backend: str | None = Field(None, description="default backend for this project's tasks")
+    sandbox: SandboxIn | None = None
+
+
+class ProjectUpdate(Wire):
+    """``PUT /api/projects/{name}``: only the keys given change."""
+
+    path: str | None = None
+    branch: str | None = None
+    backend: str | None = None
+    sandbox: SandboxIn | None = None
+
+
+class ScanBody(Wire):
+    """``POST /api/projects/scan``: look for git repositories under ``dir``."""
+
+    dir: str
+
+
+class BackendCreate(Wire):
+    """``POST /api/backends``."""
+
+    name: str
+    command: str | None = None
+    prompt_flag: str | None = None
+    model: str | None = None
+
+
+class BackendUpdate(Wire):
+    """``PUT /api/backends/{name}``: only the keys given change."""
+
+    command: str | None = None
+    prompt_flag: str | None = None
+    model: str | None = None
+
+
+class TaskListQuery(Wire):
+    """``GET /api/tasks`` filters."""
+
+    archived: Archived = "0"
+    status: StatusFilter | None = None
+    project: str | None = None
+    hidden: bool = False  # hidden tasks (Hera workers) are listed only on request
+
+
+class TaskCreate(Wire):
+    """``POST /api/tasks`` (JSON, or multipart/form-data with ``files`` parts)."""
+
+    name: str | None = None
+    prompt: str | None = None
+    project: str
+    backend: str | None = None
+    model: str | None = Field(None, description="--model override for the agent CLI")
+    base_branch: str | None = None
+    plan_slug: str | None = None
+    depends_on: list[str] | None = Field(None, description="task ids; the task starts when all complete")
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _one_id(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value  # a single multipart field
+
+
+class DeleteQuery(Wire):
+    """``DELETE /api/tasks/{id}``: ``force`` discards a dirty worktree."""
+
+    force: bool = False
+
+
+class RenameBody(Wire):
+    """``POST /api/tasks/{id}/rename``."""
+
+    name: str
+
+
+class PinBody(Wire):
+    """``POST /api/tasks/{id}/pin``: omit ``pinned`` to toggle."""
+
+    pinned: bool | None = None
+
+
+class StatusBody(Wire):
+    """``POST /api/tasks/{id}/status``."""
+
+    status: Status
+
+
+class OutputQuery(Wire):
+    """``GET /api/tasks/{id}/output``: the last ``bytes`` of output (at most 4 MiB)."""
+
+    bytes: int = Field(64 * 1024, ge=0)
+    clean: bool = Field(False, description="strip ANSI escapes")
+
+
+class InputBody(Wire):
+    """``POST /api/tasks/{id}/input`` as JSON; any other content type is sent as raw bytes."""
+
+    data: str | None = Field(None, description="text to type")
+    b64: str | None = Field(None, description="base64 bytes to type")
+
+
+class ResizeBody(Wire):
+    """``POST /api/tasks/{id}/resize``."""
+
+    cols: int = Field(ge=10, le=1000)
+    rows: int = Field(ge=4, le=500)
+
+
+class StreamQuery(Wire):
+    """``GET /api/tasks/{id}/stream``: resume from a byte offset of one session."""
+
+    since: int | None = Field(None, ge=0, description="byte offset (default: the last 64 KiB)")
+    session: str | None = Field(None, description="the session the offset belongs to")
+
+
+class DiffQuery(Wire):
+    """``GET /api/tasks/{id}/git/diff``."""
+
+    path: str | None = None
+
+
+class FilesQuery(Wire):
+    """``GET /api/tasks/{id}/files``."""
+
+    dir: str = ""
+
+
+class AgentHookBody(Out):
+    """``POST /api/agent/hook`` from an agent CLI's own hooks (checked by the service)."""
+
+    task_id: Any = None
+    event: Any = None
+
+
+class DagQuery(Wire):
+    """``GET /api/dag``."""
+
+    archived: Archived = "0"
+
+
+class LinkBody(Wire):
+    """``POST /api/tasks/{id}/deps``: the task starts after ``parent_id`` completes."""
+
+    parent_id: str
+
+
+class PlanSlugBody(Wire):
+    """``POST /api/tasks/{id}/plan-slug``: empty or null clears it."""
+
+    plan_slug: str | None = None
+
+
+class InboxQuery(Wire):
+    """``GET /api/tasks/{id}/inbox``."""
+
+    unread_only: bool = True
+    sender: str | None = None
+    since: str | None = Field(None, description="RFC3339 timestamp")
+    limit: int | None = None
+
+
+class AckBody(Wire):
+    """``POST /api/tasks/{id}/inbox/ack``."""
+
+    message_ids: list[MessageId]
+
+
+class MessageBody(Wire):
+    """``POST /api/tasks/{id}/messages``: ``{id}`` is the sender."""
+
+    to: str
+    body: str
+    kind: MessageKind | None = None
+    in_reply_to: MessageId | None = None
+
+
+class ForkBody(Wire):
+    """``POST /api/tasks/{id}/fork``."""
+
+    name: str | None = None
+    prompt: str | None = None
+    project: str | None = None
+
+
+class SkillsQuery(Wire):
+    """``GET /api/skills``."""
+
+    project: str | None = None
+    filter: str = ""
+
+
+# -- MCP tool arguments -------------------------------------------------------------------------
+
+ID_HELP = "Task id (e.g. t_8f3a2c). Alternative to cwd."
+CWD_HELP = ("Your working directory (output of pwd); resolves to the task whose worktree contains it. "
+            "Alternative to id.")
+
+
+class Caller(Wire):
+    """Which task: ``id``, or ``cwd`` (the agent's working directory)."""
+
+    id: str | None = Field(None, description=ID_HELP)
+    cwd: str | None = Field(None, description=CWD_HELP)
+
+    def who(self) -> dict[str, Any]:
+        """The ``{id, cwd}`` dict ``caller.resolve`` takes."""
+        return {"id": self.id, "cwd": self.cwd}
+
+
+class TaskCreateArgs(Caller):
+    """``task_create``."""
+
+    name: str | None = None
+    prompt: str | None = None
+    project: str | None = None
+    model: str | None = None
+    backend: str | None = None
+    base_branch: str | None = None
+    depends_on: list[str] | None = None
+    plan_slug: str | None = None
+    upsert: bool = False
+
+
+class TaskListArgs(Wire):
+    """``task_list``."""
+
+    status: StatusFilter | None = None
+    project: str | None = None
+    plan_slug: str | None = None
+    archived: bool | Literal["all"] | None = False
+
+
+class ArchiveArgs(Caller):
+    """``task_archive``: omit ``archived`` to toggle."""
+
+    archived: bool | None = None
+
+
+class RenameArgs(Caller):
+    """``task_rename``."""
+
+    name: str
+
+
+class ForkArgs(Caller):
+    """``task_fork``."""
+
+    name: str | None = None
+    prompt: str | None = None
+    project: str | None = None
+
+
+class PlanSlugArgs(Caller):
+    """``task_set_plan_slug``."""
+
+    plan_slug: str
+
+
+class ResultArgs(Caller):
+    """``task_set_result``: any JSON value (null clears)."""
+
+    result: Any = Field(description="any JSON value, at most 64 KiB serialized")
+
+
+class EdgeArgs(Wire):
+    """``task_link`` / ``task_unlink``."""
+
+    child_id: str = Field(description="The task that depends on parent_id")
+    parent_id: str = Field(description="The task that must complete first")
+
+
+class MessageSendArgs(Caller):
+    """``task_message_send``."""
+
+    to: str
+    body: str
+    kind: MessageKind | None = None
+    in_reply_to: int | None = None
+
+
+class InboxArgs(Caller):
+    """``task_inbox``."""
+
+    unread_only: bool = True
+    sender: str | None = None
+    since: str | None = None
+    limit: int | None = Field(None, ge=1, le=500)
+
+
+class AckArgs(Caller):
+    """``task_message_ack``."""
+
+    message_ids: list[int] = Field(max_length=500)
+
+
+class AskArgs(Caller):
+    """``task_ask``."""
+
+    to: str
+    body: str
+    timeout_seconds: float = Field(0, ge=0, le=120)
+
+
+class ClipboardArgs(Caller):
+    """``argus_clipboard_set``."""
+
+    text: str
+
+
+class ArtifactArgs(Caller):
+    """``artifact_register``."""
+
+    path: str
+    title: str | None = None
+    type: str | None = None
