@@ -113,6 +113,7 @@ def test_a_sandboxed_agent_cannot_read_credentials_or_write_outside_its_worktree
     assert "commit from the sandbox" in run_git(repo, "log", "-1", "--format=%s", t["branch"])
     info = sandbox_of(c, t["id"])
     assert info["current"]["sandboxed"] is True and info["current"]["backend"].startswith("bubblewrap")
+    assert task(c, t["id"])["sandbox"] == {"sandboxed": True, "backend": info["current"]["backend"], "launched": True}
     policy = info["current"]["policy"]
     assert str(home / "notes.txt") in policy["deny_read"] and str(home / "project-notes.txt") in policy["deny_read"]
     assert policy["network"] is True and policy["private_tmp"]
@@ -146,6 +147,7 @@ def test_project_disabled_overrides_global_enabled_and_changes_apply_at_the_next
     set_project_sandbox(c, enabled=False)
     t = create(c, name="free run", backend="probe", prompt="go")
     assert probes(c, t["id"])["read_aws"] == "allowed"
+    assert task(c, t["id"])["sandbox"]["sandboxed"] is False
     info = sandbox_of(c, t["id"])
     assert info["current"]["sandboxed"] is False and info["next"]["enabled_from"] == "project"
     # Back to inherit: the running agent is untouched; its next launch (a resume) is confined.
@@ -155,6 +157,10 @@ def test_project_disabled_overrides_global_enabled_and_changes_apply_at_the_next
     assert c.post(f"/api/tasks/{t['id']}/stop").status_code == 200
     assert c.post(f"/api/tasks/{t['id']}/resume").status_code == 200
     assert sandbox_of(c, t["id"])["current"]["sandboxed"] is True
+    assert task(c, t["id"])["sandbox"]["sandboxed"] is True
+    # deleting the task forgets its launch record
+    assert c.delete(f"/api/tasks/{t['id']}", params={"force": 1}).status_code == 200
+    assert c.get(f"/api/tasks/{t['id']}/sandbox").status_code == 404
 
 
 def test_network_off_for_a_project_unshares_the_network(world: dict[str, Any]) -> None:
