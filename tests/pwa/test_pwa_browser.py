@@ -577,3 +577,7 @@ def test_settings_show_the_sandbox_backend_and_edit_a_projects_sandbox(app_facto
             and p["sandbox"]["deny_read"] == ["~/secrets", "/srv/keys"]
     wait_until(saved, "the project's sandbox saved")
     page.wait_for_selector(f'#projects-list li[data-project="{project["name"]}"] >> text=🔒 sandbox on')
+    if daemon.client.get("/api/settings").json()["sandbox"]["available"]:
+        t = create_task(daemon, project, "boxed", name="boxed-task")
+        page.goto(app.url("/"))
+        page.wait_for_selector(f'.task-row[data-task-id="{t["id"]}"] .lock')
