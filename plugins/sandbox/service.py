@@ -17,6 +17,7 @@ import logging
 import os
 from typing import Any
 
+import trio
 from argus.kernel.api import Invalid, Migration, hookimpl, utcnow
 
 from . import detect
@@ -168,6 +169,15 @@ class Sandbox:
     def argus_task_deleted(self, task: dict[str, Any]) -> None:
         """Forget a deleted task's launch record."""
         self.kernel.db.execute("DELETE FROM sandbox_launches WHERE task_id = ?", (task["id"],))
+
+    @hookimpl
+    def argus_background(self, kernel: Any) -> list[Any]:
+        """Probe the sandbox backend once at start, off the event loop (later reads hit the cache)."""
+        async def warm() -> None:
+            bwrap = str(global_values(self.kernel.settings)["bwrap"] or "bwrap")
+            found = await trio.to_thread.run_sync(detect.detect, bwrap)
+            log.info("sandbox backend: %s", found.to_json())
+        return [warm]
 
     @hookimpl
     def argus_settings_info(self, kernel: Any) -> dict[str, Any]:
