@@ -35,9 +35,8 @@ def make_routes(kernel: Kernel) -> list[Route]:
     # -- status, settings, logs -------------------------------------------------------------
 
     async def status() -> dict[str, Any]:
-        """Version, session and task counts, supervisor state (plugins add their parts)."""
-        out: dict[str, Any] = {"version": kernel.version, "sessions": {"running": 0, "idle": 0},
-                               "tasks": {}, "supervisor": kernel.supervisor_status()}
+        """Version and supervisor state; plugins add their parts (tasks: session and task counts)."""
+        out: dict[str, Any] = {"version": kernel.version, "supervisor": kernel.supervisor_status()}
         for part in kernel.pm.hook.argus_status(kernel=kernel):
             if part:
                 for key, value in part.items():

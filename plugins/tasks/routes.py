@@ -92,8 +92,8 @@ def make_routes(svc: TaskService) -> list[Route]:
         rows = svc.store.tasks(status=None if status == "idle" else status, project=query.project,
                                archived=query.archived)
         out = [task_out(r) for r in rows]
-        if not query.hidden:  # hidden tasks (workers) only on request
-            out = [t for t in out if not t["hidden"]]
+        if query.hidden is not None:  # absent: every task (the UIs filter on "hidden")
+            out = [t for t in out if t["hidden"] == query.hidden]
         if status == "idle":
             out = [t for t in out if t["idle"]]
         return {"tasks": out}

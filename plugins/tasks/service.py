@@ -145,7 +145,6 @@ class TaskService:
         answer = self.hook.argus_task_hidden(task=out)
         if answer is not None:
             out["hidden"] = bool(answer)
-        out["hera_hidden"] = out["hidden"]  # TODO(contract): the TUI's old name; removed with its filter
         for fields in self.hook.argus_task_fields(task=dict(out)):
             if isinstance(fields, dict):
                 for key, value in fields.items():
@@ -582,6 +581,8 @@ class TaskService:
                                started_at=task["started_at"] or now, ended_at=None, exit_code=None)
         self.watch(session, be["kind"])
         self.changed(task["id"])
+        self.hook.argus_session_started(task=self.to_json(self.get(task["id"])), session_id=session.id,
+                                        resumed=resume)
         if previous and previous != session.id:
             await self._forget(previous)
         return session
@@ -621,14 +622,16 @@ class TaskService:
         """``session.exited``: clean exit → complete; crash, stop or lost → in_review."""
         sid = data.get("session_id") or ""
         row = self.store.task_by_session(sid)
+        code = data.get("code")
         if sid in self.rerendering:
             self.rerendering.discard(sid)
+            if row is not None:
+                self.hook.argus_session_exited(task=self.to_json(row), session_id=sid, code=code, reason="restarted")
             return
         if row is None:
             return
         stopped = sid in self.stopping
         self.stopping.discard(sid)
-        code = data.get("code")
         if row["status"] in ("in_progress", "pending"):
             status = "complete" if (code == 0 and not data.get("signal") and not stopped
                                     and not data.get("lost")) else "in_review"
@@ -636,6 +639,10 @@ class TaskService:
             status = row["status"]
         self.store.update_task(row["id"], status=status, exit_code=code, ended_at=utcnow())
         self.changed(row["id"])
+        reason = ("stopped" if stopped else "lost" if data.get("lost") else "signal" if data.get("signal")
+                  else "exited")
+        self.hook.argus_session_exited(task=self.to_json(self.get(row["id"])), session_id=sid, code=code,
+                                       reason=reason)
 
     async def stop(self, task_id: str) -> dict[str, Any]:
         """Stop the agent (SIGHUP → TERM → KILL); the task moves to in_review."""

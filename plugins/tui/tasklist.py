@@ -13,7 +13,7 @@ from typing import Any
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
-from .state import AppState, elapsed, is_hera_worker, needs_you, task_name
+from .state import AppState, elapsed, is_hidden, needs_you, task_name
 
 SPINNERS: dict[str, tuple[tuple[str, ...], float]] = {
     "progress": (tuple(chr(c) for c in range(0xEE06, 0xEE0C)), 0.15),
@@ -63,7 +63,7 @@ def visible_tasks(state: AppState) -> list[dict[str, Any]]:
     for t in state.tasks.values():
         if t.get("archived") and not state.show_archived:
             continue
-        if is_hera_worker(t) and not state.show_hera_workers:
+        if is_hidden(t) and not state.show_hera_workers:
             continue
         out.append(t)
     return out

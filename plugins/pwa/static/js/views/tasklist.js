@@ -60,10 +60,10 @@ function renderList() {
   const q = filterText.toLowerCase();
   const everything = [...state.tasks.values()];
   // Hera's workers live in the Hera view; like the TUI, the list hides them unless asked.
-  const workers = everything.filter((t) => t.hera_hidden).length;
+  const workers = everything.filter((t) => t.hidden).length;
   root.querySelector('.workers-toggle').hidden = !workers;
   const all = everything.filter((t) => (state.showArchived || !t.archived)
-    && (showWorkers || !t.hera_hidden)
+    && (showWorkers || !t.hidden)
     && (!q || `${t.name} ${t.project} ${t.prompt}`.toLowerCase().includes(q)));
   const pinned = all.filter((t) => t.pinned);
   const byProject = new Map();
