@@ -8,7 +8,10 @@ same task also proves the PTY still behaves. Skipped, with the reason, where bwr
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -216,4 +219,11 @@ def test_a_device_token_cannot_change_the_sandbox(world: dict[str, Any]) -> None
         assert new.status_code == 403
         assert device.get("/api/tasks/nonexistent/sandbox").status_code == 404
     assert httpx.get(f"{d.url}/api/tasks/x/sandbox").status_code == 401
+    minted_scope = subprocess.run([sys.executable, "-m", "argus.kernel.cli", "token", "mint", "--scope", "probe"],
+                                  env={**os.environ, "ARGUS_HOME": str(d.home)}, capture_output=True, text=True,
+                                  timeout=60)
+    assert minted_scope.returncode == 0, minted_scope.stderr
+    scope = {"Authorization": f"Bearer {minted_scope.stdout.strip()}"}
+    assert httpx.put(f"{d.url}/api/settings", json={"sandbox": {"enabled": False}}, headers=scope,
+                     timeout=15).status_code == 403
     assert c.put(f"/api/projects/{PROJECT}", json={"sandbox": {"enabled": False}}).status_code == 200
