@@ -49,6 +49,10 @@ def make_routes(kernel: Kernel) -> list[Route]:
 
     def settings_payload() -> dict[str, Any]:
         values = kernel.settings.all()
+        for part in kernel.pm.hook.argus_settings_info(kernel=kernel):
+            for name, facts in (part or {}).items():
+                if isinstance(facts, dict):
+                    values.setdefault(name, {}).update(facts)
         return {**values, "sections": values, "schema": kernel.settings.schema(),
                 "config_error": kernel.settings.config.error}
 

@@ -203,10 +203,7 @@ class TaskService:
                 sandbox = entry.get("sandbox", {}) if isinstance(entry.get("sandbox"), dict) else {}
                 rows[name] = {"name": name, "path": str(entry.get("path", "")), "branch": str(entry.get("branch", "")),
                               "backend": str(entry.get("backend", "")),
-                              "sandbox": {"enabled": sandbox.get("enabled"),
-                                          "deny_read": sandbox.get("denyread", []),
-                                          "extra_write": sandbox.get("extrawrite", [])},
-                              "source": "config"}
+                              "sandbox": _config_sandbox(sandbox), "source": "config"}
         return sorted(rows.values(), key=lambda p: p["name"])
 
     def project(self, name: str) -> dict[str, Any]:
@@ -218,20 +215,38 @@ class TaskService:
 
     @staticmethod
     def _sandbox(value: Any) -> dict[str, Any]:
+        """A project's ``sandbox`` object validated: enabled/network true|false|null (null =
+        inherit the global setting), deny_read/extra_write/allow_apple_events lists of strings."""
         if value is None:
-            return {"enabled": None, "deny_read": [], "extra_write": []}
+            return {"enabled": None, "deny_read": [], "extra_write": [], "allow_apple_events": [], "network": None}
         if not isinstance(value, dict):
             raise Invalid("sandbox must be an object")
-        enabled = value.get("enabled")
-        if enabled is not None and not isinstance(enabled, bool):
-            raise Invalid("sandbox.enabled must be true, false or null")
-        out: dict[str, Any] = {"enabled": enabled}
-        for key in ("deny_read", "extra_write"):
+        out: dict[str, Any] = {}
+        for key in ("enabled", "network"):
+            flag = value.get(key)
+            if flag is not None and not isinstance(flag, bool):
+                raise Invalid(f"sandbox.{key} must be true, false or null")
+            out[key] = flag
+        for key in ("deny_read", "extra_write", "allow_apple_events"):
             items = value.get(key, [])
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                raise Invalid(f"sandbox.{key} must be a list of paths")
+                raise Invalid(f"sandbox.{key} must be a list of strings")
             out[key] = items
         return out
+
+    def guard_sandbox(self, name: str | None, body: Any, *, master: bool) -> None:
+        """Only the master token changes a project's ``sandbox`` (a device token must not be able
+        to switch an agent's confinement off). Sending it back unchanged is allowed."""
+        if master or not isinstance(body, dict) or "sandbox" not in body:
+            return
+        current = self.store.project(name) if name else None
+        before = self._sandbox((current or {}).get("sandbox") or None)
+        try:
+            after = self._sandbox(body["sandbox"])
+        except Invalid:
+            return  # the validation that follows reports it
+        if after != before:  # the object is replaced whole by an update
+            raise Forbidden("changing a project's sandbox requires the master token")
 
     async def add_project(self, body: dict[str, Any]) -> dict[str, Any]:
         """Register a git repository as a project."""
@@ -1033,6 +1048,21 @@ class TaskService:
             raise Invalid("event is required")
         if row["session_id"]:
             self.idle.hook(row["session_id"], event)
+
+
+def _config_sandbox(raw: dict[str, Any]) -> dict[str, Any]:
+    """A config.toml ``[projects.<name>.sandbox]`` table: the manual's lowercased keys
+    (``denyread``, ``extrawrite``, ``allowappleevents``) or snake_case ones."""
+    def items(*keys: str) -> list[str]:
+        for key in keys:
+            value = raw.get(key)
+            if isinstance(value, list):
+                return [v for v in value if isinstance(v, str)]
+        return []
+
+    flags = {k: raw.get(k) if isinstance(raw.get(k), bool) else None for k in ("enabled", "network")}
+    return {**flags, "deny_read": items("denyread", "deny_read"), "extra_write": items("extrawrite", "extra_write"),
+            "allow_apple_events": items("allowappleevents", "allow_apple_events")}
 
 
 def _agent_path() -> str:
