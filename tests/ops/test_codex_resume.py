@@ -94,7 +94,8 @@ def test_opencode_is_seeded_gets_its_mcp_config_and_resumes_its_own_session(
         first = _records(record)[0]
         assert first["argv"][-2:] == ["--prompt", "hello opencode"] and first["model"] == "anthropic/claude-haiku"
         config = json.loads((argus_home / "run" / task["id"] / "opencode.json").read_text())
-        assert config["mcp"]["argus"] == {"type": "remote", "url": d.mcp_url, "enabled": True}
+        assert config["mcp"]["argus"] == {"type": "remote", "url": d.mcp_url, "enabled": True,
+                                          "headers": {"Authorization": "Bearer {env:ARGUS_MCP_TOKEN}"}}
         sessions = list(data_home.glob("opencode/storage/session/*/ses_*.json"))
         assert len(sessions) == 1
         sid = json.loads(sessions[0].read_text())["id"]
