@@ -1,8 +1,7 @@
 """What ops needs from the kernel and the tasks plugin, in one place.
 
-Everything comes from ``argus.kernel.api`` and ``argus.plugins.tasks.api``. The tasks facade has
-no ``rename``/``backend``/``backends`` yet; until it does, those come from the tasks plugin's
-service (``kernel.tasks``). # TODO(contract): add them to ``TasksAPI`` and drop ``_ServiceExtras``.
+Everything comes from ``argus.kernel.api`` and ``argus.plugins.tasks.api`` (the facade's
+``rename``/``backend``/``backends`` were added for ops).
 """
 
 from __future__ import annotations
@@ -43,50 +42,14 @@ def ops_state(kernel: Any, factory: Any = None) -> Any:
     return kernel.stash[OPS]
 
 
-class _ServiceExtras:
-    """``rename``/``backend``/``backends`` over the tasks plugin's service until the facade has them."""
-
-    def __init__(self, service: Any) -> None:
-        self._svc = service
-
-    def rename(self, task_id: str, name: str) -> dict[str, Any]:
-        """Change the display name only."""
-        return self._svc.to_json(self._svc.rename(task_id, name))
-
-    def backends(self) -> list[dict[str, Any]]:
-        """Every backend (name, command, model, default)."""
-        return list(self._svc.backends())
-
-    def backend(self, name: str) -> dict[str, Any]:
-        """One backend by name."""
-        return dict(self._svc.backend(name))
-
-
-class _Merged:
-    """The facade's methods where it has them, the service extras for the rest."""
-
-    def __init__(self, facade: Any, extras: _ServiceExtras | None) -> None:
-        self._facade = facade
-        self._extras = extras
-
-    def __getattr__(self, name: str) -> Any:
-        if hasattr(self._facade, name):
-            return getattr(self._facade, name)
-        if self._extras is not None:
-            return getattr(self._extras, name)
-        raise AttributeError(name)
-
-
 def tasks_of(kernel: Any) -> Any | None:
-    """The tasks facade (plus ``rename``/``backend``/``backends``), or None without the tasks plugin."""
+    """The tasks facade (``argus.plugins.tasks.api``), or None when the tasks plugin is not loaded."""
     from argus.plugins.tasks.api import tasks_of as facade_of
 
     try:
-        facade = facade_of(kernel)
+        return facade_of(kernel)
     except Exception:
         return None
-    service = getattr(kernel, "tasks", None)
-    return _Merged(facade, _ServiceExtras(service) if service is not None else None)
 
 
 def supervisor_report(home: str) -> dict[str, Any]:

@@ -89,6 +89,15 @@ class TasksAPI(Protocol):
     def project(self, name: str) -> dict[str, Any]:
         """One project, or ``NotFound``."""
 
+    def rename(self, task_id: str, name: str) -> dict[str, Any]:
+        """Change a task's display name (its slug, branch and worktree stay); ``Invalid`` if empty."""
+
+    def backends(self) -> builtins.list[dict[str, Any]]:
+        """Every backend: ``name``, ``command``, ``prompt_flag``, ``model``, ``kind``, ``default``."""
+
+    def backend(self, name: str) -> dict[str, Any]:
+        """One backend, or ``Invalid`` naming the unknown backend."""
+
     def resolve_caller(self, cwd: str | None, token: str | None) -> dict[str, Any] | None:
         """The task an MCP caller is: by its task token, else the task owning ``cwd``; or None."""
 
@@ -162,6 +171,18 @@ class TasksFacade:
     def project(self, name: str) -> dict[str, Any]:
         """One project, or ``NotFound``."""
         return self._svc.project(name)
+
+    def rename(self, task_id: str, name: str) -> dict[str, Any]:
+        """Change a task's display name (its slug, branch and worktree stay); ``Invalid`` if empty."""
+        return self._svc.to_json(self._svc.rename(task_id, name))
+
+    def backends(self) -> builtins.list[dict[str, Any]]:
+        """Every backend: ``name``, ``command``, ``prompt_flag``, ``model``, ``kind``, ``default``."""
+        return [dict(b) for b in self._svc.backends()]
+
+    def backend(self, name: str) -> dict[str, Any]:
+        """One backend, or ``Invalid`` naming the unknown backend."""
+        return dict(self._svc.backend(name))
 
     def resolve_caller(self, cwd: str | None, token: str | None) -> dict[str, Any] | None:
         """The task an MCP caller is: by its task token, else the task owning ``cwd``; or None.
