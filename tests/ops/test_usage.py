@@ -43,6 +43,8 @@ def test_usage_is_recorded_from_a_claude_transcript(argus_home: Path, git_repo: 
         usage = c.get(f"/api/usage/tasks/{task['id']}").json()["usage"]
         assert usage == {"input_tokens": 105, "output_tokens": 27, "cache_read_tokens": 1000,
                          "cache_write_tokens": 50, "cost_usd": 0.01, "source": "claude transcript"}
+        # The Task JSON carries it too (the tasks plugin's argus_task_fields hook).
+        assert c.get(f"/api/tasks/{task['id']}").json()["task"]["usage"] == usage
         summary = c.get("/api/usage").json()
         assert summary["projects"]["p"]["output_tokens"] == 27
         assert summary["days"]["2026-12-01"]["input_tokens"] == 100
