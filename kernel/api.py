@@ -118,5 +118,10 @@ class Kernel(Protocol):
     def sessions(self) -> Any:
         """The PTY session manager (``spawn``, ``get``, ``forget``) once the daemon runs."""
 
+    @property
+    def tokens(self) -> Any:
+        """Tokens: ``authenticate(token) -> Principal``; per-launch task tokens with
+        ``mint_task(task_id) -> str`` (older ones of that task dropped) and ``revoke_task(task_id)``."""
+
     def spawn_background(self, fn: Callable[[], Any], name: str = "") -> None:
         """Run an async callable in the kernel's nursery for the daemon's lifetime."""

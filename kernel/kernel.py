@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from .events import Event, EventBus
 from .http import Http
 from .listeners import api_binds, path_dispatcher, serve_app, serve_unix, tailscale_ipv4
 from .mcp import build_mcp_app
-from .paths import Paths, atomic_write
+from .paths import Paths, atomic_write, private_file
 from .plugins import PluginInfo, disabled_plugins, load_plugins, refuse_unknown_hooks
 from .registry import Registry
 from .routes import make_routes
@@ -42,6 +43,7 @@ def setup_logging(path: os.PathLike[str] | str, level: int = logging.INFO) -> No
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
+    private_file(Path(path))
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)

@@ -31,7 +31,7 @@ CONTENT_TYPES: dict[str, str] = {
 }
 
 # Paths the single-page app routes on the client; the server answers each with index.html.
-CLIENT_ROUTES = ("/", "/login", "/new", "/settings", "/tokens", "/logs", "/offline", "/hera")
+CLIENT_ROUTES = ("/", "/login", "/new", "/settings", "/tokens", "/logs", "/offline", "/hera", "/notes", "/inbox")
 CLIENT_ROUTE_PREFIXES = ("/task/", "/settings/", "/hera/")
 
 # Folders (under static/) whose files are served as they are.

@@ -7,12 +7,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import pluggy
-from argus.kernel.api import BackgroundJob, Event, Field, Kernel, Migration, SettingsSection, StashKey, hookimpl
+from argus.kernel.api import (
+    BackgroundJob,
+    Event,
+    Field,
+    Kernel,
+    Migration,
+    SettingsSection,
+    StashKey,
+    hookimpl,
+    utcnow,
+)
 
 from . import hookspecs, routes_orch, tools
 from .api import TASKS, TasksFacade
 from .backends import PERMISSION_MODES
 from .orch import Orchestration
+from .reconcile import reconcile
 from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
@@ -65,6 +76,8 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
               "Permission flags injected into Claude-style backends", choices=PERMISSION_MODES),
         Field("share_project", "string", "", "Share-target project",
               "Project preselected when the PWA share target lands a payload"),
+        Field("resume_interrupted", "bool", True, "Resume interrupted agents",
+              "Resume a task whose agent was lost with the session-supervisor once it is back"),
     ])]
 
 
@@ -96,9 +109,18 @@ def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
 
 @hookimpl
 def argus_started(kernel: Kernel) -> None:
-    """Re-attach idle watchers; orphaned in_progress tasks go to in_review; start ready held tasks."""
-    service(kernel).recover()
-    kernel.stash[ORCH].dag.recover()
+    """Re-attach idle watchers; orphaned in_progress tasks go to in_review; start ready held tasks;
+    then reconcile what a crash left behind (``reconcile.py``) in the background."""
+    svc = service(kernel)
+    svc.recover()
+    dag = kernel.stash[ORCH].dag
+    dag.recover()
+    sessions, now = list(svc.sessions.all()), utcnow()
+
+    async def job() -> None:
+        await reconcile(svc, lambda task_id: bool(dag.parents(task_id)), sessions, now)
+
+    kernel.spawn_background(job, "tasks:reconcile")
 
 
 @hookimpl

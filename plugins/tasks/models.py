@@ -193,6 +193,8 @@ class SandboxIn(Wire):
     enabled: bool | None = None
     deny_read: list[str] = Field(default_factory=list)
     extra_write: list[str] = Field(default_factory=list)
+    allow_apple_events: list[str] = Field(default_factory=list, description="macOS AppleEvent bundle ids")
+    network: bool | None = Field(None, description="false: no network for sandboxed agents (null = global)")
 
 
 class ProjectCreate(PassThrough):

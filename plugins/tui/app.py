@@ -506,7 +506,7 @@ class ArgusTui:
         """Fetch the named parts of the snapshot (``all``, ``tasks``, ``task:<id>``, ``projects``...)."""
         want = set(parts)
         if "all" in want:
-            want |= {"tasks", "projects", "backends", "settings", "status", "registry", "hera"}
+            want |= {"tasks", "projects", "backends", "settings", "status", "registry", "hera", "schedules"}
         st = self.state
 
         async def get(path: str, **params: Any) -> Any:
@@ -557,6 +557,12 @@ class ArgusTui:
                 st.plugin_sections = [s for s in as_list(as_dict(
                     await get("/api/plugins/settings/sections")).get("sections")) if isinstance(s, dict)]
             jobs.append(registry())
+        if "schedules" in want:
+            async def schedules() -> None:
+                body = await get("/api/schedules")
+                st.schedules = None if body is None else [
+                    s for s in as_list(as_dict(body).get("schedules")) if isinstance(s, dict)]
+            jobs.append(schedules())
         if "dag" in want:
             jobs.append(self.dag.load())
         if "hera" in want:

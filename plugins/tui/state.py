@@ -93,6 +93,7 @@ class AppState:
     status: dict[str, Any] = field(default_factory=dict)
     views: list[dict[str, Any]] = field(default_factory=list)
     plugin_sections: list[dict[str, Any]] = field(default_factory=list)
+    schedules: list[dict[str, Any]] | None = None  # None: the daemon serves no /api/schedules
     connected: bool = False
     last_event_id: str | None = None
     show_archived: bool = False
@@ -158,6 +159,8 @@ class AppState:
             return {"settings"}
         if etype.startswith("registry."):
             return {"registry"}
+        if etype.startswith("schedule."):
+            return {"schedules"}
         if etype == "resync":
             return {"all"}
         return set()

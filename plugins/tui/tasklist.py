@@ -140,13 +140,17 @@ def render_task_line(task: dict[str, Any], *, selected: bool, spinner_style: str
         right.append((f"{base} class:status.needs", " ◀ needs you"))
     elif task.get("status") == "pending":
         right.append((f"{base} class:task.dim", " pending"))
+    wide = 0
+    if (task.get("sandbox") or {}).get("sandboxed"):
+        right.append((f"{base} class:task.dim", " 🔒"))  # the agent runs sandboxed
+        wide = 1  # the lock takes two cells
     if task.get("backend"):
         right.append((f"{base} class:task.dim", f"  {task.get('backend')}"))
     if show_elapsed:
         e = elapsed(task, now or datetime.now(UTC))
         if e:
             right.append((f"{base} class:task.dim", f"  {e}"))
-    used = sum(len(t) for _, t in frags) + sum(len(t) for _, t in right)
+    used = sum(len(t) for _, t in frags) + sum(len(t) for _, t in right) + wide
     if used < width:
         frags.append((base, " " * (width - used)))
     return frags + right

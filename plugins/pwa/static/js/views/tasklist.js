@@ -25,7 +25,10 @@ function row(t, selectedId) {
     h('a.task-link', { href: `/task/${enc(t.id)}`, 'data-link': '' },
       h('span.status-ico', { title: STATUS_LABEL[ds] || ds, 'aria-label': STATUS_LABEL[ds] || ds }, ICON[ds] || '•'),
       h('span.task-main',
-        h('span.task-name', t.name || t.slug || t.id),
+        h('span.task-name', t.name || t.slug || t.id,
+          t.sandbox && t.sandbox.sandboxed
+            ? h('span.lock', { title: `sandboxed (${t.sandbox.backend || 'sandbox'})`, 'aria-label': 'sandboxed' }, ' 🔒')
+            : null),
         h('span.task-meta', meta, t.archived ? ' · archived' : '', t.running ? '' : ' · no session')),
       ds === 'needs_you' ? h('span.badge.attn', 'needs you') : null,
       h('span.task-age', ago(t.updated_at || t.created_at))),
