@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from . import wire as w
 from .models import LIST_MAX
-from .service import Hera
+from .service import AS_TASK, Hera
 
 Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
 SCOPE = "hera"
@@ -97,9 +97,14 @@ TOOL_NAMES = ("hera_new_orchestrator", "hera_join", "hera_spawn_worker", "hera_s
 
 
 def _from_model(handler: Handler) -> Callable[[BaseModel, Any], Awaitable[Any]]:
-    """The registry hands a validated model; hera's service takes the given arguments as a dict."""
+    """The registry hands a validated model; hera's service takes the given arguments as a dict,
+    plus ``AS_TASK`` when the caller holds a task's token (it then *is* that task)."""
     async def call(args: BaseModel, ctx: Any) -> Any:
-        return await handler(args.model_dump(exclude_none=True), ctx)
+        given = args.model_dump(exclude_none=True)
+        principal = getattr(ctx, "principal", None)
+        if principal is not None and principal.kind == "task" and principal.task_id:
+            given[AS_TASK] = principal.task_id
+        return await handler(given, ctx)
     return call
 
 
