@@ -194,8 +194,6 @@ class AgentView:
         """Detach: stop every task of this view (the agent keeps running)."""
         for t in self._tasks:
             t.cancel()
-        if self._tasks:
-            self.tui.spawn(self._report_presence(None), name="presence cleared")
         self._tasks = []
         if self._resize_task:
             self._resize_task.cancel()
@@ -228,9 +226,15 @@ class AgentView:
 
     async def _presence(self, task_id: str) -> None:
         """While this view shows ``task_id``, tell the daemon every 30 s (the push plugin's window is 60 s)."""
-        while True:
-            await self._report_presence(task_id)
-            await asyncio.sleep(PRESENCE_EVERY)
+        try:
+            while True:
+                await self._report_presence(task_id)
+                await asyncio.sleep(PRESENCE_EVERY)
+        finally:  # the view closed (this task was cancelled): clear it, briefly
+            try:
+                await asyncio.wait_for(self._report_presence(None), 2.0)
+            except BaseException:  # noqa: BLE001 - shutting down: presence expires by itself
+                pass
 
     # ---- output ---------------------------------------------------------------------------
 
