@@ -7,6 +7,7 @@ command); ``--remote URL --token T`` points it at another daemon.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 
@@ -51,16 +52,19 @@ def daemon() -> None:
 @daemon.command("run")
 def daemon_run() -> None:
     """Run the daemon in the foreground (what `start` runs detached)."""
-    from .db import SchemaTooNew
+    from .db import DatabaseUnusable, SchemaTooNew
     from .kernel import Kernel, setup_logging
+    from .paths import secure_home
 
     paths = _paths()
     setup_logging(paths.daemon_log)
+    secure_home(paths.home)  # logs when a looser existing home is tightened
     lock = daemon_mod.acquire_daemon_lock(paths)
     try:
         kernel = Kernel(paths)
         trio.run(kernel.run)
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, DatabaseUnusable) as exc:
+        logging.getLogger("argus").error("refusing to start: %s", exc)
         click.echo(f"argus: {exc}", err=True)
         sys.exit(3)
     finally:
@@ -166,11 +170,14 @@ def token() -> None:
 
 def _tokens():  # type: ignore[no-untyped-def]
     from .core import argus_migrations
-    from .db import Database
+    from .db import Database, DatabaseUnusable
     from .tokens import Tokens
 
     paths = _paths()
-    db = Database(paths.db)
+    try:
+        db = Database(paths.db)
+    except DatabaseUnusable as exc:
+        raise click.ClickException(str(exc)) from None
     db.migrate(argus_migrations())
     return Tokens(db, paths.token)
 

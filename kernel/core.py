@@ -17,8 +17,9 @@ MCP_PORT = 7742
 
 @hookimpl
 def argus_migrations() -> Sequence[Migration]:
-    """The kernel's tables: settings and tokens."""
-    return [Migration("kernel", 1, settings.MIGRATION_SQL + tokens.MIGRATION_SQL)]
+    """The kernel's tables: settings and tokens (version 2 adds task tokens)."""
+    return [Migration("kernel", 1, settings.MIGRATION_SQL + tokens.MIGRATION_SQL),
+            Migration("kernel", 2, tokens.MIGRATION_V2_SQL)]
 
 
 @hookimpl
@@ -28,6 +29,9 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
         SettingsSection("api", "Remote API", [
             Field("enabled", "bool", False, "Enabled", "Serve the REST API + PWA on TCP (127.0.0.1 + Tailscale)"),
             Field("http_port", "int", API_PORT, "HTTP port", min=1, max=65535),
+            Field("allowed_hosts", "list", [], "Allowed host names",
+                  "Extra names clients may use in the Host header (e.g. a Tailscale MagicDNS name); "
+                  "the listen address and localhost are always allowed"),
         ]),
         SettingsSection("mcp", "MCP server", [
             Field("http_port", "int", MCP_PORT, "MCP port", "Streamable HTTP on 127.0.0.1", min=1, max=65535),

@@ -14,8 +14,9 @@ from typing import Any
 
 import httpx
 
+from . import pidlock
 from .local import LocalDaemon
-from .paths import Paths
+from .paths import Paths, atomic_write, private_file
 from .tokens import ensure_master_token
 
 
@@ -38,38 +39,45 @@ def ping(paths: Paths) -> dict[str, Any] | None:
     return LocalDaemon(paths.home).status()
 
 
+def daemon_lock(paths: Paths) -> Path:
+    """The single-instance lock file ``argus daemon run`` holds while it runs."""
+    return paths.home / "daemon.lock"
+
+
 def read_pid(paths: Paths) -> int | None:
-    """The pid in daemon.pid if that process is alive."""
-    try:
-        pid = int(paths.daemon_pid.read_text().strip())
-    except (FileNotFoundError, ValueError):
+    """The pid in daemon.pid if that process is the running daemon (it holds ``daemon.lock``).
+
+    A stale pid file naming an unrelated process (the pid was reused) gives None: nothing may
+    signal it.
+    """
+    pid = pidlock.read_pid_file(paths.daemon_pid)
+    if pid is None or not _alive(pid):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+    return pid if pidlock.holds_lock(pid, daemon_lock(paths), "argus", "daemon") else None
 
 
 def acquire_daemon_lock(paths: Paths) -> int:
     """Take the single-instance lock for ``argus daemon run``; exit with a message if held."""
-    fd = os.open(paths.home / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(daemon_lock(paths), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise SystemExit(f"another argus daemon is already running for {paths.home}") from None
-    paths.daemon_pid.write_text(f"{os.getpid()}\n")
+        owner = read_pid(paths)
+        raise SystemExit(f"another argus daemon is already running for {paths.home}"
+                         + (f" (pid {owner})" if owner else "")) from None
+    atomic_write(paths.daemon_pid, f"{os.getpid()}\n".encode(), 0o600)
     return fd
 
 
 def start(paths: Paths, wait: float = 20.0) -> int:
-    """Start a detached daemon (no-op if one answers); return its pid."""
+    """Start a detached daemon (no-op if one answers); return the running daemon's pid.
+
+    Concurrent starts race for ``daemon.lock``: one wins, and every caller reports the winner's pid.
+    """
     if ping(paths) is not None and read_pid(paths):
         return read_pid(paths) or 0
-    log = open(paths.daemon_log, "ab")
+    log = open(private_file(paths.daemon_log), "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "argus.kernel.cli", "daemon", "run"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
@@ -78,28 +86,50 @@ def start(paths: Paths, wait: float = 20.0) -> int:
     log.close()
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"argus daemon exited during start-up (code {proc.returncode}); "
-                             f"see {paths.daemon_log}")
-        if ping(paths) is not None:
-            return proc.pid
+        winner = read_pid(paths)
+        if ping(paths) is not None and winner:
+            return winner  # ours, or another start's that took the lock first
+        if proc.poll() is not None and not (winner or pidlock.lock_is_held(daemon_lock(paths))):
+            reason = _refusal(paths)
+            raise SystemExit((f"argus daemon did not start: {reason}" if reason else
+                              f"argus daemon exited during start-up (code {proc.returncode})")
+                             + f"; see {paths.daemon_log}")
         time.sleep(0.05)
     raise SystemExit(f"argus daemon did not answer within {wait:.0f}s; see {paths.daemon_log}")
 
 
+def _refusal(paths: Paths) -> str | None:
+    """The last ``argus: <reason>`` line ``daemon run`` wrote to daemon.log, if any."""
+    try:
+        with open(paths.daemon_log, "rb") as fh:
+            fh.seek(max(0, os.fstat(fh.fileno()).st_size - 8192))
+            lines = fh.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    return next((line[7:] for line in reversed(lines) if line.startswith("argus: ")), None)
+
+
 def stop(paths: Paths, wait: float = 15.0) -> bool:
     """SIGTERM the daemon and wait for it to exit (SIGKILL after ``wait``). True if it ran."""
-    pid = read_pid(paths)
+    pid = read_pid(paths)  # verified: the process holding daemon.lock, never a reused pid
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
+    _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if read_pid(paths) is None or not _alive(pid):
+        if read_pid(paths) != pid or not _alive(pid):
             return True
         time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
+    if read_pid(paths) == pid:
+        _signal(pid, signal.SIGKILL)
     return True
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _alive(pid: int) -> bool:

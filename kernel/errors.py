@@ -36,6 +36,12 @@ class Forbidden(ArgusError):
     status = 403
 
 
+class Misdirected(ArgusError):
+    """The request named a host this listener does not serve (DNS rebinding guard): 421."""
+
+    status = 421
+
+
 class NotFound(ArgusError):
     """No such object: 404."""
 

@@ -3,14 +3,20 @@
 Every ``/api/*`` request is authenticated by one policy (``before_request``); other paths
 (the PWA's static files) are public unless a plugin says otherwise. Errors raised as
 ``ArgusError`` become ``{"error": ...}`` with their 4xx code; anything else is a bug (500).
+
+On TCP, a request whose ``Host`` is not this listener's address and port, a localhost name, or a
+name configured in ``api.allowed_hosts`` is refused (421) before anything else: a web page on a
+DNS-rebound name cannot reach the API. No response may be framed by another origin.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +24,8 @@ from quart import Blueprint, Response, g, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from .errors import ArgusError, Invalid, Unauthorized
-from .tokens import MasterOnlyRule, extract_token, require_allowed
+from .errors import ArgusError, Invalid, Misdirected, Unauthorized
+from .tokens import MasterOnlyRule, extract_token, query_token_allowed, require_allowed
 from .values import Principal
 from .wire import DeclaredRoute, Route, mount
 
@@ -28,6 +34,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+LOW_DISK = 1024 * 1024  # under this much free space, /api/status says the disk is full
+FRAME_HEADERS = {"X-Frame-Options": "DENY"}
 MAX_BODY = 60 * 1024 * 1024  # the multipart caps (50 MB total) plus headroom
 DRAIN_MAX = 1024 * 1024  # unread bodies up to this size are drained before answering
 
@@ -71,7 +80,68 @@ async def json_body(*, required: bool = True) -> dict[str, Any]:
         raise Invalid(f"malformed JSON body: {exc}") from None
     if not isinstance(body, dict):
         raise Invalid("the JSON body must be an object")
+    if SURROGATE_ESCAPE.search(raw):
+        reject_surrogates(body)
     return body
+
+
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a \uD800-\uDFFF escape somewhere in the raw JSON
+
+
+def reject_surrogates(value: Any, where: str = "body") -> None:
+    """Invalid if a string (or key) in ``value`` holds a lone UTF-16 surrogate (``"\\ud800"``): it is
+    not text, and would fail later when stored or sent as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid(f"{where}: a string holds a lone UTF-16 surrogate (not valid Unicode text)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_surrogates(key, where)
+            reject_surrogates(item, f"{where}.{key}" if isinstance(key, str) and key.isascii() else where)
+    elif isinstance(value, list):
+        for item in value:
+            reject_surrogates(item, where)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+
+
+def disk_status(path: os.PathLike[str] | str) -> dict[str, Any]:
+    """Free space where ``path`` lives: ``{"free_bytes", "full"}`` (full: under 1 MiB free)."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return {"free_bytes": None, "full": None}
+    free = st.f_bavail * st.f_frsize
+    return {"free_bytes": free, "full": free < LOW_DISK}
+
+
+def split_host(host: str) -> tuple[str, int | None]:
+    """``name``, ``port`` of a Host header (lower-cased, IPv6 brackets removed); ("", None) if malformed."""
+    host = host.strip().lower()
+    port: int | None = None
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            return "", None
+        name, rest = host[1:end], host[end + 1:]
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                return "", None
+            port = int(rest[1:])
+        return name, port
+    name, sep, rest = host.partition(":")
+    if sep:
+        if not rest.isdigit() or len(rest) > 5:
+            return "", None
+        port = int(rest)
+    return name.rstrip("."), port
 
 
 class Http:
@@ -87,9 +157,13 @@ class Http:
         self.public_prefixes: list[str] = []
         self.master_only: list[MasterOnlyRule] = []
         self.declared: list[DeclaredRoute] = []
+        self.app.before_request(self._check_host)
         self.app.before_request(self._authenticate)
         self.app.after_request(self._settle_body)
+        self.app.after_request(self._no_framing)
         self.app.register_error_handler(ArgusError, self._argus_error)
+        self.app.register_error_handler(sqlite3.OperationalError, self._storage_error)
+        self.app.register_error_handler(OSError, self._storage_error)
         self.app.register_error_handler(HTTPException, self._http_error)
         self.add_routes("kernel", [Route("GET", "/api/openapi.json", self._openapi,
                                          summary="This document: OpenAPI 3.1 of every route")])
@@ -117,6 +191,35 @@ class Http:
         or every method when None): the plugin owning a route declares it master-only."""
         self.master_only.append((frozenset(m.upper() for m in methods) if methods else None, re.compile(pattern)))
 
+    def allowed_host(self, host: str, server: tuple[str, int] | None) -> bool:
+        """Whether a request's ``Host`` names this listener (see the module docstring)."""
+        if server is None:  # the unix socket: only local processes of this user reach it
+            return True
+        name, port = split_host(host)
+        if not name:
+            return False
+        configured = self.kernel.settings.get("api", "allowed_hosts") or []
+        if name in {n.lower().rstrip(".") for n in configured if isinstance(n, str)}:
+            return True
+        bound = str(server[0]).lower()
+        return (name in LOCAL_NAMES or name == bound) and port == int(server[1])
+
+    async def _check_host(self) -> None:
+        if not self.allowed_host(request.headers.get("Host", ""), request.scope.get("server")):
+            raise Misdirected("unexpected Host header: use the address the daemon listens on, or add "
+                              "the name to api.allowed_hosts")
+
+    async def _no_framing(self, response: Response) -> Response:
+        """Nothing Argus serves may be framed by another page (clickjacking)."""
+        for key, value in FRAME_HEADERS.items():
+            response.headers.setdefault(key, value)
+        csp = response.headers.get("Content-Security-Policy")
+        if csp is None:
+            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        elif "frame-ancestors" not in csp:
+            response.headers["Content-Security-Policy"] = csp.rstrip("; ") + "; frame-ancestors 'none'"
+        return response
+
     async def _authenticate(self) -> None:
         path = request.path
         if not path.startswith("/api/") and path != "/api":
@@ -125,7 +228,9 @@ class Http:
         if any(path.startswith(p) for p in self.public_prefixes):
             g.principal = Principal("agent")
             return
-        token = extract_token(request.headers, request.args)
+        websocket = request.scope.get("type") == "websocket"
+        args = request.args if query_token_allowed(request.method, path, websocket) else {}
+        token = extract_token(request.headers, args)
         g.principal = self.kernel.tokens.authenticate(token)
         require_allowed(g.principal, request.method, path, self.master_only)
 
@@ -154,6 +259,14 @@ class Http:
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
         return exc.to_json(), exc.status, headers  # type: ignore[return-value]
+
+    async def _storage_error(self, exc: Exception) -> tuple[dict[str, Any], int]:
+        """A full disk is 507 with a clear message; any other storage error is a bug (500)."""
+        if not disk_full(exc):
+            raise exc
+        log.error("request failed, the disk is full: %s", exc)
+        return {"error": f"the disk holding {self.kernel.paths.home} is full ({exc}); free some space "
+                         f"and retry"}, 507
 
     async def _http_error(self, exc: HTTPException) -> tuple[dict[str, Any], int]:
         code = exc.code or 500

@@ -3,27 +3,36 @@
 ``list_tools`` and ``call_tool`` read the substrate registry on every request, so tools that
 built-in or external plugins register appear without a restart. Tool failures (``ArgusError``)
 become results with ``is_error`` so the calling agent can read and correct them.
+
+Every HTTP request to ``/mcp`` carries a token in its headers (``Authorization: Bearer`` or
+``X-Argus-Auth``; never ``?token=``): the master token, a device or scope token, or the per-launch
+token of a task's agent. Without a valid one the answer is 401 before the SDK sees the request.
+Tools receive the caller as ``ToolContext.principal``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.transport_security import TransportSecuritySettings
 
-from .errors import ArgusError
+from .errors import ArgusError, Unauthorized
+from .http import reject_surrogates
+from .tokens import extract_token
 from .values import Principal, ToolContext
 
 if TYPE_CHECKING:  # pragma: no cover
-    from starlette.applications import Starlette
-
     from .kernel import Kernel
 
 log = logging.getLogger(__name__)
+
+PRINCIPAL_KEY = "argus.principal"  # where the authenticated caller rides in the ASGI scope
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
 def _result_text(value: Any) -> str:
@@ -32,8 +41,49 @@ def _result_text(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
 
 
-def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> Starlette:
-    """A fresh streamable-HTTP ASGI app (the SDK's app can be run only once)."""
+def _caller(ctx: Any) -> Principal | None:
+    """The principal the auth wrapper stored for the HTTP request that carried this message."""
+    request = getattr(ctx, "request", None)
+    scope = getattr(request, "scope", None)
+    principal = scope.get(PRINCIPAL_KEY) if isinstance(scope, dict) else None
+    return principal if isinstance(principal, Principal) else None
+
+
+def require_token(kernel: Kernel, app: ASGIApp) -> ASGIApp:
+    """Wrap an ASGI app so every HTTP request must present a valid token (401 otherwise)."""
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        lookup = {"Authorization": headers.get("authorization", ""), "X-Argus-Auth": headers.get("x-argus-auth")}
+        try:
+            scope[PRINCIPAL_KEY] = kernel.tokens.authenticate(extract_token(lookup, {}))
+        except Unauthorized as exc:
+            body = json.dumps({"error": exc.message.replace(" or ?token=", "")}).encode()
+            await _drain(receive)
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"www-authenticate", b"Bearer"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+async def _drain(receive: Any) -> None:
+    """Read the request body before answering (a keep-alive connection would stall otherwise)."""
+    while True:
+        message = await receive()
+        if message.get("type") != "http.request" or not message.get("more_body"):
+            return
+
+
+def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> ASGIApp:
+    """A fresh streamable-HTTP ASGI app behind the token check (the SDK's app can be run only once)."""
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         tools = [
@@ -44,7 +94,17 @@ def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> Starl
 
     async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         args = params.arguments or {}
-        context = ToolContext(Principal("agent"), {"transport": "mcp"})
+        try:
+            reject_surrogates(args, "arguments")
+        except ArgusError as exc:
+            return types.CallToolResult(content=[types.TextContent(text=exc.message)], is_error=True)
+        principal = _caller(ctx)
+        if principal is None:  # every HTTP request is authenticated first; anything else is refused
+            return types.CallToolResult(content=[types.TextContent(text="unauthenticated caller")], is_error=True)
+        meta: dict[str, Any] = {"transport": "mcp"}
+        if principal.task_id:
+            meta["task_id"] = principal.task_id
+        context = ToolContext(principal, meta)
         try:
             value = await kernel.registry.call_tool(params.name, args, context)
         except ArgusError as exc:
@@ -66,5 +126,6 @@ def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> Starl
         allowed_hosts=hosts,
         allowed_origins=[f"http://{h}" for h in hosts],
     )
-    return server.streamable_http_app(streamable_http_path="/mcp", transport_security=security,
-                                      stateless_http=False)
+    app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=security,
+                                     stateless_http=False)
+    return require_token(kernel, app)

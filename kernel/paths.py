@@ -1,7 +1,13 @@
-"""Where Argus keeps its state: everything lives under ``ARGUS_HOME`` (default ``~/.argus``)."""
+"""Where Argus keeps its state: everything lives under ``ARGUS_HOME`` (default ``~/.argus``).
+
+The home is private: 0700 (a looser existing one is tightened, with a log line), and the files
+that hold data, secrets or logs (``data.sql``, ``api-token``, logs, session logs, generated agent
+configs) are 0600. Worktrees below it keep the user's umask; the closed home guards them.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +19,35 @@ def argus_home(*, create: bool = True) -> Path:
     if create:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
+
+
+log = logging.getLogger(__name__)
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def secure_home(home: Path) -> bool:
+    """Make ``home`` 0700 (creating it); True when an existing looser mode had to be tightened."""
+    home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    mode = home.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(home, PRIVATE_DIR)
+        log.warning("ARGUS_HOME %s was mode %03o; tightened to 0700 (it holds tokens and agent output)",
+                    home, mode)
+        return True
+    return False
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` empty with mode 0600 if missing; tighten an existing looser one. Returns it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, PRIVATE_FILE)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    return path
 
 
 @dataclass(frozen=True)

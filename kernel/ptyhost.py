@@ -147,6 +147,11 @@ def _read_file_range(path: Path, start: int, length: int) -> bytes:
         os.close(fd)
 
 
+def _write_at(fd: int, data: memoryview, offset: int) -> int:
+    """``os.pwrite`` (a seam for tests that simulate a full disk)."""
+    return os.pwrite(fd, data, offset)
+
+
 class Ring:
     """A bounded byte buffer addressed by absolute offsets: it keeps ``[start, end)``."""
 
@@ -250,12 +255,13 @@ class OutputStream:
         self.last_output_at: float = 0.0
         self._subs: list[_Subscriber] = []
         self._log_fd: int | None = None
+        self._log_end = start_offset  # the log holds every byte before this offset (at its position)
+        self.log_error: str | None = None  # why the log is behind (a full disk), None when up to date
         if write_log:
             if log_path is None:
                 raise ValueError("write_log needs a log_path")
             log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._log_fd = os.open(
-                log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            self._log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
 
     @property
     def start(self) -> int:
@@ -289,7 +295,7 @@ class OutputStream:
         self.ring.append(data)
         self.last_output_at = trio.current_time()
         if self._log_fd is not None:
-            self._append_log(data)
+            self._catch_up_log(data)
         if not self._subs:
             return
         chunk = Chunk(start, bytes(data))
@@ -303,15 +309,34 @@ class OutputStream:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 self._subs.remove(sub)
 
-    def _append_log(self, data: bytes) -> None:
-        assert self._log_fd is not None
-        view = memoryview(data)
+    def _catch_up_log(self, data: bytes = b"") -> None:
+        """Write what the log lacks, at its offset. ``data`` is the chunk just appended to the ring.
+
+        A failed write (ENOSPC: the disk is full) is retried with the next output and at the end:
+        the ring still holds the bytes. Only bytes the ring dropped meanwhile are lost (a hole in
+        the log, logged).
+        """
+        if self._log_fd is None:
+            return
+        if self._log_end < self.ring.start:
+            log.warning("scrollback log %s: bytes %d-%d were dropped from memory before they could be "
+                        "written", self.log_path, self._log_end, self.ring.start)
+            self._log_end = self.ring.start
+        pending = data if self._log_end == self.end - len(data) else self.ring.slice(self._log_end, self.end)
+        view = memoryview(pending)
         try:
             while view:
-                view = view[os.write(self._log_fd, view):]
+                written = _write_at(self._log_fd, view, self._log_end)
+                view = view[written:]
+                self._log_end += written
         except OSError as exc:
-            log.warning("scrollback log %s: %s; no longer writing it", self.log_path, exc)
-            self.close_log()
+            if self.log_error is None:
+                log.warning("scrollback log %s: %s; keeping the output in memory and retrying", self.log_path, exc)
+            self.log_error = str(exc)
+            return
+        if self.log_error is not None:
+            log.info("scrollback log %s: writing again", self.log_path)
+            self.log_error = None
 
     def close_log(self) -> None:
         """Stop writing the scrollback log (the file stays)."""
@@ -327,6 +352,7 @@ class OutputStream:
         for sub in self._subs:
             sub.send.close()
         self._subs.clear()
+        self._catch_up_log()
         self.close_log()
 
     def tail(self, nbytes: int) -> tuple[int, bytes]:
@@ -489,6 +515,7 @@ class PtySession:
             "started_at": self.started_at, "exited": self.exit is not None,
             "exit_code": self.exit.code if self.exit else None,
             "exit_signal": self.exit.signal if self.exit else None,
+            "log_error": self.output.log_error,
         }
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> ExitInfo:

@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -475,6 +476,44 @@ class _Link:
         await self.conn.aclose()
 
 
+ORPHAN_KILL_GRACE = 2.0  # seconds between SIGHUP and SIGKILL for agents orphaned by a dead supervisor
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _is_agent(pid: int, cwd: str) -> bool:
+    """Identity check before signalling: ``pid`` is alive, leads its own process group (agents
+    run in their own session) and still works in the session's directory (not a reused pid)."""
+    try:
+        return (_process_alive(pid) and os.getpgid(pid) == pid
+                and os.path.realpath(os.readlink(f"/proc/{pid}/cwd")) == os.path.realpath(cwd))
+    except OSError:
+        return False
+
+
+def _killpg(group: int, sig: int) -> None:
+    try:
+        os.killpg(group, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+async def _kill_after(groups: list[tuple[int, str]], grace: float) -> None:
+    """SIGKILL the ``(group, cwd)`` agents still there (same identity check) after ``grace`` seconds."""
+    await trio.sleep(grace)
+    for group, cwd in groups:
+        if _is_agent(group, cwd):
+            _killpg(group, signal.SIGKILL)
+
+
 class SupervisorHost:
     """Sessions that live in the session-supervisor, mirrored in the daemon."""
 
@@ -548,6 +587,7 @@ class SupervisorHost:
                                     started = True
                                     task_status.started()
                                 await link.closed.wait()
+                                self._orphans_after(link, nursery)
                             link_nursery.cancel_scope.cancel()
                     finally:
                         self.link = None
@@ -558,6 +598,26 @@ class SupervisorHost:
                     await trio.sleep(RECONNECT_BACKOFF[0])
         finally:
             self._persist_now()
+
+    def _orphans_after(self, link: _Link, nursery: trio.Nursery) -> None:
+        """The link dropped: if the supervisor itself is dead, its agents are orphans that nothing
+        tracks (an agent that ignores SIGHUP survives its PTY). Mark their sessions lost now (the
+        API stops saying "running" at once) and take each agent's process group down: SIGHUP, then
+        SIGKILL after ``ORPHAN_KILL_GRACE``."""
+        pid = link.hello.get("pid")
+        if not isinstance(pid, int) or _process_alive(pid):
+            return  # the supervisor lives: the link is re-established and the sessions re-attached
+        orphans = [s for s in self.manager._sessions.values() if s.alive and s._host is self]
+        if not orphans:
+            return
+        log.warning("the session-supervisor (pid %d) died; taking down %d agent(s)", pid, len(orphans))
+        groups = [(s.pid, s.cwd) for s in orphans if _is_agent(s.pid, s.cwd)]
+        for group, _cwd in groups:
+            _killpg(group, signal.SIGHUP)
+        for session in orphans:
+            session._set_exit(ExitInfo(None, None, session.end_offset), lost=True)
+        if groups:
+            nursery.start_soon(_kill_after, groups, ORPHAN_KILL_GRACE)
 
     async def _connect(self) -> _Link:
         sock = self.manager.paths.supervisor_sock

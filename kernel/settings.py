@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from .db import Database
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotFound, TooLarge
 from .values import SettingsSection
 
 log = logging.getLogger(__name__)
+MAX_VALUE_BYTES = 64 * 1024  # one saved setting, JSON-encoded
 
 MIGRATION_SQL = """
 CREATE TABLE IF NOT EXISTS settings (
@@ -142,6 +143,14 @@ class Settings:
                 typed[key] = f.coerce(value)
             except ValueError as exc:
                 raise Invalid(str(exc)) from None
+            encoded = json.dumps(typed[key], ensure_ascii=False)
+            try:
+                size = len(encoded.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise Invalid(f"{section}.{key}: not valid Unicode text") from None
+            if size > MAX_VALUE_BYTES:
+                raise TooLarge(f"{section}.{key}: the value is {size} bytes; the limit is {MAX_VALUE_BYTES} "
+                               f"(64 KiB)")
         if self.db is None:
             raise Invalid("settings cannot be saved without a database")
         with self.db.transaction():

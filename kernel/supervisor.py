@@ -26,9 +26,9 @@ from typing import Any
 
 import trio
 
-from . import errors
+from . import errors, pidlock
 from . import supervisor_proto as proto
-from .paths import Paths, atomic_write
+from .paths import Paths, atomic_write, private_file, secure_home
 from .ptyhost import DEFAULT_RING_BYTES, PtySession, SubscriberLagged, validate_session_id
 
 log = logging.getLogger("argus.supervisor")
@@ -111,7 +111,7 @@ class Supervisor:
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen until a ``shutdown`` request or SIGTERM/SIGINT, then stop every session."""
-        self.paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secure_home(self.paths.home)
         self.paths.sessions.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = _Lock(self.paths.supervisor_lock)
         lock.acquire()
@@ -359,9 +359,9 @@ def start_supervisor(paths: Paths, wait: float = 10.0) -> int:
     hello = _probe(paths)
     if hello is not None:
         return int(hello["pid"])
-    paths.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_home(paths.home)
     env = {**os.environ, "ARGUS_HOME": str(paths.home)}
-    with open(paths.supervisor_log, "ab") as logf:
+    with open(private_file(paths.supervisor_log), "ab") as logf:
         launcher = subprocess.Popen(
             [sys.executable, "-m", "argus.kernel.supervisor", "--home", str(paths.home), "--detach"],
             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
@@ -407,6 +407,10 @@ def stop_supervisor(paths: Paths, timeout: float = 20.0) -> bool:
         time.sleep(0.05)
     if _lock_is_held(paths.supervisor_lock):
         pid = _pid_file_owner(paths.supervisor_lock)
+        if pid and not pidlock.holds_lock(pid, paths.supervisor_lock, "argus", "supervisor"):
+            log.warning("the supervisor did not stop within %gs, but pid %s does not hold %s: "
+                        "not signalling it", timeout, pid, paths.supervisor_lock)
+            return True
         log.warning("the supervisor (pid %s) did not stop within %gs; killing it", pid, timeout)
         if pid:
             try:

@@ -4,6 +4,10 @@
 - device: minted by ``POST /api/tokens``; stored as SHA-256 + last 4 + label + last_used + revoked_at.
 - scope:  ``scope:<name>:<secret>``, minted by ``argus token mint --scope NAME`` (never over HTTP);
   a scope may only touch registrations under its own name.
+- task:   ``task:<task id>:<secret>``, minted by the daemon for each agent launch and handed to that
+  agent only (its MCP config and environment); stored as SHA-256 with the task id in ``scope``.
+  Valid on ``/mcp`` and the agent hook endpoint only (403 on the rest of ``/api``); it acts as its
+  task. Minting a new one for a task drops the older ones; deleting the task drops them all.
 """
 
 from __future__ import annotations
@@ -38,6 +42,26 @@ CREATE TABLE IF NOT EXISTS tokens (
     last_used_at TEXT,
     revoked_at TEXT
 );
+"""
+
+# Version 2: task tokens (kind 'task', ``scope`` holds the task id). SQLite cannot alter a CHECK
+# constraint, so the table is rebuilt with the same rows.
+MIGRATION_V2_SQL = """
+CREATE TABLE tokens_v2 (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('device', 'scope', 'task')),
+    scope TEXT,
+    label TEXT NOT NULL DEFAULT '',
+    hash TEXT NOT NULL UNIQUE,
+    last4 TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+INSERT INTO tokens_v2 SELECT id, kind, scope, label, hash, last4, created_at, last_used_at, revoked_at FROM tokens;
+DROP TABLE tokens;
+ALTER TABLE tokens_v2 RENAME TO tokens;
+CREATE INDEX IF NOT EXISTS tokens_task ON tokens (kind, scope);
 """
 
 MasterOnlyRule = tuple[frozenset[str] | None, re.Pattern[str]]
@@ -104,6 +128,21 @@ class Tokens:
         validate_scope_name(scope)
         return self._mint("scope", scope, label or f"scope {scope}", f"scope:{scope}:{secrets.token_hex(24)}")
 
+    def mint_task(self, task_id: str) -> str:
+        """A fresh per-launch token for the agent of ``task_id`` (older tokens of that task are dropped).
+
+        The plaintext is returned once, for the launch; only its hash is stored.
+        """
+        if not isinstance(task_id, str) or not task_id or ":" in task_id:
+            raise Invalid("a task token needs a task id")
+        with self.db.transaction():
+            self.revoke_task(task_id)
+            return self._mint("task", task_id, f"task {task_id}", f"task:{task_id}:{secrets.token_hex(24)}")["token"]
+
+    def revoke_task(self, task_id: str) -> int:
+        """Drop every token of ``task_id`` (task deleted or relaunched); returns how many."""
+        return self.db.execute("DELETE FROM tokens WHERE kind = 'task' AND scope = ?", (task_id,)).rowcount
+
     def _mint(self, kind: str, scope: str | None, label: str, plaintext: str) -> dict[str, Any]:
         token_id = uuid.uuid4().hex[:12]
         self.db.execute(
@@ -113,10 +152,10 @@ class Tokens:
         return {"id": token_id, "label": label, "kind": kind, "scope": scope, "token": plaintext}
 
     def list(self) -> list[dict[str, Any]]:
-        """Every token row without hashes."""
+        """Every device and scope token row without hashes (per-launch task tokens are not listed)."""
         return self.db.query(
             "SELECT id, kind, scope, label, last4, created_at, last_used_at, revoked_at "
-            "FROM tokens ORDER BY created_at"
+            "FROM tokens WHERE kind != 'task' ORDER BY created_at"
         )
 
     def revoke(self, token_id: str) -> dict[str, Any]:
@@ -151,15 +190,20 @@ class Tokens:
             self.db.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (utcnow(), row["id"]))
         if row["kind"] == "scope":
             return Principal("scope", scope=row["scope"], token_id=row["id"], label=row["label"])
+        if row["kind"] == "task":
+            return Principal("task", token_id=row["id"], label=row["label"], task_id=row["scope"])
         return Principal("device", token_id=row["id"], label=row["label"])
 
 
 def require_allowed(principal: Principal, method: str, path: str,
                     extra: list[MasterOnlyRule] | None = None) -> None:
     """The master-only denylist (the kernel's plus ``extra`` from plugins): raise Forbidden for a
-    device/scope token on those routes."""
+    device/scope token on those routes; a task token is refused on every REST route (it is for
+    ``/mcp`` and the agent hook only)."""
     if principal.is_master:
         return
+    if principal.kind == "task":
+        raise Forbidden("a task token is valid only on the MCP endpoint and the agent hook endpoint")
     for methods, pattern in [*MASTER_ONLY, *(extra or [])]:
         if (methods is None or method in methods) and pattern.match(path):
             raise Forbidden("this endpoint requires the master token")
@@ -174,8 +218,16 @@ def require_owner(principal: Principal, scope: str) -> None:
     raise Forbidden(f"registrations of scope {scope!r} belong to that scope")
 
 
+def query_token_allowed(method: str, path: str, websocket: bool = False) -> bool:
+    """``?token=`` is accepted only where a browser cannot send headers: WebSockets and SSE streams
+    (``GET .../stream``, the EventSource rule). Everywhere else a token in a URL would end up in
+    logs, history and Referer headers, so it must come in a header."""
+    return websocket or (method == "GET" and path.rstrip("/").endswith("/stream"))
+
+
 def extract_token(headers: Any, args: Any) -> str | None:
-    """The presented token: ``Authorization: Bearer``, ``X-Argus-Auth``, or ``?token=``."""
+    """The presented token: ``Authorization: Bearer``, ``X-Argus-Auth``, or ``?token=`` (callers
+    pass empty ``args`` where a query token is not allowed, see :func:`query_token_allowed`)."""
     auth = headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip() or None

@@ -101,12 +101,14 @@ class SettingsSection:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the master token, a device token, a scope token, or a local agent (MCP)."""
+    """Who is calling: the master token, a device token, a scope token, a task token (the per-launch
+    token of one task's agent, ``task_id`` set), or ``agent`` (a public path, no token)."""
 
-    kind: Literal["master", "device", "scope", "agent"]
+    kind: Literal["master", "device", "scope", "task", "agent"]
     scope: str | None = None
     token_id: str | None = None
     label: str = ""
+    task_id: str | None = None
 
     @property
     def is_master(self) -> bool:

@@ -12,7 +12,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from argus.kernel.api import Invalid, NotFound, StashKey
+from argus.kernel.api import ArgusError, Invalid, NotFound, StashKey
 
 from . import caller as callers
 
@@ -90,7 +90,7 @@ class TasksAPI(Protocol):
         """One project, or ``NotFound``."""
 
     def resolve_caller(self, cwd: str | None, token: str | None) -> dict[str, Any] | None:
-        """The task an MCP caller is: by its hook token, else the task owning ``cwd``; or None."""
+        """The task an MCP caller is: by its task token, else the task owning ``cwd``; or None."""
 
 
 class TasksFacade:
@@ -164,9 +164,16 @@ class TasksFacade:
         return self._svc.project(name)
 
     def resolve_caller(self, cwd: str | None, token: str | None) -> dict[str, Any] | None:
-        """The task an MCP caller is: by its hook token, else the task owning ``cwd``; or None."""
+        """The task an MCP caller is: by its task token, else the task owning ``cwd``; or None.
+
+        In a tool, the caller's task token is already resolved: ``ctx.principal.task_id``.
+        """
         if token:
-            row = self._svc.store.task_by_hook_secret(token)
+            try:
+                caller = self._svc.kernel.tokens.authenticate(token)
+            except ArgusError:
+                caller = None
+            row = self._svc.store.task(caller.task_id) if caller is not None and caller.task_id else None
             if row is not None:
                 return self._svc.to_json(row)
         if cwd:

@@ -4,6 +4,11 @@ Known CLIs get their flags: Claude Code (``--session-id``/``--resume``, ``--mode
 flags, ``--mcp-config``, ``--settings`` with idle hooks), Codex (``resume ID``, ``-c`` MCP server
 and ``notify``), pi (``--model``). Anything else receives the prompt positionally or through its
 ``prompt_flag`` and discovers Argus's MCP server from a project-local ``.mcp.json``.
+
+Each launch carries the task's token (see ``docs/security.md``), never on the command line (argv
+is readable by every local user): Claude's ``--mcp-config`` file (0600, in the 0700 run dir) holds
+the ``Authorization`` header; Codex reads it from ``ARGUS_MCP_TOKEN`` (``bearer_token_env_var``);
+a generic CLI's ``.mcp.json`` names ``${ARGUS_MCP_TOKEN}``; the hook script sends ``ARGUS_HOOK_TOKEN``.
 """
 
 from __future__ import annotations
@@ -125,9 +130,18 @@ def claude_settings(hook_url: str) -> dict[str, Any]:
                       "UserPromptSubmit": hooks("UserPromptSubmit")}}
 
 
+MCP_TOKEN_ENV = "ARGUS_MCP_TOKEN"
+
+
+def mcp_server_entry(mcp_url: str, authorization: str) -> dict[str, Any]:
+    """The ``mcpServers.argus`` entry of a Claude-style MCP config."""
+    return {"type": "http", "url": mcp_url, "headers": {"Authorization": authorization}}
+
+
 def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str | None, resume: bool,
-                 permission_mode: str, mcp_url: str, hook_url: str, run_dir: Path) -> Launch:
-    """The argv/env for a task's agent. ``prompt`` is None when resuming.
+                 permission_mode: str, mcp_url: str, hook_url: str, run_dir: Path, token: str = "") -> Launch:
+    """The argv/env for a task's agent. ``prompt`` is None when resuming; ``token`` is the launch's
+    task token (MCP and agent hook).
 
     Generated per-launch files live in ``run_dir`` ($ARGUS_HOME/run/<task id>): the user's global
     CLI configuration is never edited.
@@ -146,7 +160,8 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
     if kind in ("claude", "demo"):
         out += ["--resume", sid] if (resume and sid) else (["--session-id", sid] if sid else [])
         mcp_file = run_dir / "mcp.json"
-        atomic_write(mcp_file, json.dumps({"mcpServers": {"argus": {"type": "http", "url": mcp_url}}}).encode())
+        config = {"mcpServers": {"argus": mcp_server_entry(mcp_url, f"Bearer {token}")}}
+        atomic_write(mcp_file, json.dumps(config).encode(), 0o600)
         files.append(str(mcp_file))
         out += ["--mcp-config", str(mcp_file)]
         if kind == "claude":
@@ -156,7 +171,8 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
             out += ["--settings", str(settings_file)]
             out += PERMISSION_FLAGS.get(permission_mode, [])
     elif kind == "codex":
-        out += ["-c", f'mcp_servers.argus.url="{mcp_url}"']
+        out += ["-c", f'mcp_servers.argus.url="{mcp_url}"',
+                "-c", f'mcp_servers.argus.bearer_token_env_var="{MCP_TOKEN_ENV}"']
         notify = [sys.executable, "-c", HOOK_SCRIPT, "Stop"]
         out += ["-c", "notify=" + json.dumps(notify)]
     if model and kind in MODEL_FLAG_KINDS:
@@ -171,8 +187,10 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
         "ARGUS_TASK_ID": task["id"],
         "ARGUS_MCP_URL": mcp_url,
         "ARGUS_HOOK_URL": hook_url,
-        "ARGUS_HOOK_TOKEN": task.get("hook_secret") or "",
+        "ARGUS_HOOK_TOKEN": token,
     }
+    if kind not in ("claude", "demo"):  # Claude-style CLIs read it from their --mcp-config file
+        env[MCP_TOKEN_ENV] = token
     return Launch(out, env, files)
 
 
@@ -185,5 +203,7 @@ def write_project_mcp_config(worktree: str, mcp_url: str) -> str | None:
     path = Path(worktree) / ".mcp.json"
     if path.exists():
         return None
-    path.write_text(json.dumps({"mcpServers": {"argus": {"type": "http", "url": mcp_url}}}, indent=2) + "\n")
+    # The token itself never lands in the worktree: the CLI expands the variable from its environment.
+    entry = mcp_server_entry(mcp_url, "Bearer ${" + MCP_TOKEN_ENV + "}")
+    path.write_text(json.dumps({"mcpServers": {"argus": entry}}, indent=2) + "\n")
     return str(path)

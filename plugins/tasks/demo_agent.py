@@ -51,6 +51,7 @@ Environment variables:
 - ``FAKEAGENT_RECORD``: a file to which each launch appends one JSON line (argv, cwd, parsed
   options, ``ARGUS_*`` variables with token values masked), for tests of command building.
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
+- ``FAKEAGENT_IGNORE_HUP=1``: ignore SIGHUP (survive the terminal's hangup), as some real CLIs do.
 - ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex`` or ``pi``, which report only
   through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
   whenever a fresh input prompt is shown, and ``{"event": "UserPromptSubmit", ..., "prompt"}``
@@ -59,8 +60,10 @@ Environment variables:
   ``task_id``.
 - ``ARGUS_MCP_URL``: the MCP endpoint (default: the ``argus`` server, else the first server with a
   ``url``, in ``--mcp-config`` or ``./.mcp.json``, else Codex's ``-c mcp_servers.argus.url="..."``;
-  else ``http://127.0.0.1:7742/mcp``). Headers of that config entry are sent; ``ARGUS_MCP_TOKEN``
-  adds a bearer token when none is configured.
+  else ``http://127.0.0.1:7742/mcp``). Headers of that config entry are sent (``${VAR}`` expanded
+  from the environment); Codex's ``-c mcp_servers.argus.bearer_token_env_var="VAR"`` sends ``$VAR``
+  as a bearer token; ``ARGUS_MCP_TOKEN`` adds one when none is configured (not when imitating
+  ``claude`` or ``codex``, which read only their config).
 
 Like the real CLIs, it also runs the ``command`` hooks of Claude Code settings (``--settings``,
 ``./.claude/settings.json``, ``./.claude/settings.local.json``) for ``UserPromptSubmit`` and
@@ -74,6 +77,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -439,10 +443,21 @@ def mcp_endpoint(opts: Options, env: Mapping[str, str]) -> tuple[str, dict[str, 
     url = env.get("ARGUS_MCP_URL") or str(entry.get("url") or DEFAULT_MCP_URL)
     headers: dict[str, str] = {}
     if entry and str(entry.get("url")) == url and isinstance(entry.get("headers"), dict):
-        headers = {str(k): str(v) for k, v in entry["headers"].items()}
-    if env.get("ARGUS_MCP_TOKEN") and not any(k.lower() == "authorization" for k in headers):
+        # Like Claude Code, ${VAR} in a header value is taken from the environment.
+        headers = {str(k): _expand_env(str(v), env) for k, v in entry["headers"].items()}
+    token_var = _parse_toml_value(opts.config.get("mcp_servers.argus.bearer_token_env_var", ""))
+    if isinstance(token_var, str) and token_var and env.get(token_var):  # codex's bearer_token_env_var
+        headers.setdefault("Authorization", f"Bearer {env[token_var]}")
+    # Claude and Codex read no token variable of their own: only what their config names.
+    if opts.imitate not in ("claude", "codex") and env.get("ARGUS_MCP_TOKEN") \
+            and not any(k.lower() == "authorization" for k in headers):
         headers["Authorization"] = f"Bearer {env['ARGUS_MCP_TOKEN']}"
     return url, headers
+
+
+def _expand_env(value: str, env: Mapping[str, str]) -> str:
+    """``${VAR}`` replaced by the variable's value (empty when unset)."""
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: env.get(m.group(1), ""), value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -985,7 +1000,8 @@ def main(argv: list[str] | None = None) -> int:
         raise Exit(128 + signum)
 
     signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    # FAKEAGENT_IGNORE_HUP=1: survive a hangup of the terminal, as some real CLIs do
+    signal.signal(signal.SIGHUP, signal.SIG_IGN if os.environ.get("FAKEAGENT_IGNORE_HUP") == "1" else _terminate)
     term = Terminal()
     try:
         return Agent(opts, term, env).run()

@@ -30,7 +30,7 @@ def _trim_tail(text: str, limit: int) -> str:
 
 
 async def fork(svc: Any, source_id: str, *, name: Any = None, prompt: Any = None,
-               project: Any = None) -> dict[str, Any]:
+               project: Any = None, created_by: str | None = None) -> dict[str, Any]:
     """Create the fork of ``source_id`` and start it; returns the new task row."""
     src = svc.get(source_id)
     for key, value in (("name", name), ("prompt", prompt), ("project", project)):
@@ -73,6 +73,7 @@ async def fork(svc: Any, source_id: str, *, name: Any = None, prompt: Any = None
                            backend=src["backend"] if same_project else None, model=src["model"] or None,
                            base_branch=src["base_branch"] if same_project else None,
                            plan_slug=src["plan_slug"] or "",
-                           meta={"forked_from": src["id"]}, context_files=files)
+                           meta={"forked_from": src["id"], **({"created_by": created_by} if created_by else {})},
+                           context_files=files)
     svc.publish("task.forked", {"id": row["id"], "source_id": src["id"]})
     return row

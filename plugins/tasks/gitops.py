@@ -713,6 +713,23 @@ async def unpushed_or_dirty_summary(
 # Views of a worktree: status, diff, files
 
 
+MAX_NAME_BYTES = 255  # a file name (path component), as the file system counts it: UTF-8 bytes
+MAX_PATH_BYTES = 4096
+
+
+def check_path_length(rel: str, parts: list[str]) -> None:
+    """Invalid for text that is not valid Unicode, a component over 255 bytes or a path over 4096."""
+    try:
+        total = len(rel.encode("utf-8"))
+        longest = max((len(p.encode("utf-8")) for p in parts), default=0)
+    except UnicodeEncodeError:
+        raise Invalid("path is not valid Unicode text") from None
+    if longest > MAX_NAME_BYTES:
+        raise Invalid(f"a path component is longer than {MAX_NAME_BYTES} bytes")
+    if total > MAX_PATH_BYTES:
+        raise Invalid(f"path is longer than {MAX_PATH_BYTES} bytes")
+
+
 def safe_join(root: str | os.PathLike[str], rel: str, *, follow_last: bool = True) -> Path:
     """Resolve client-supplied ``rel`` inside ``root`` and return the absolute path.
 
@@ -728,6 +745,7 @@ def safe_join(root: str | os.PathLike[str], rel: str, *, follow_last: bool = Tru
     parts = [p for p in PurePosixPath(rel).parts if p not in ("", ".")]
     if ".." in parts:
         raise Invalid("path escapes the worktree")
+    check_path_length(rel, parts)
     base = Path(root).resolve()
     if not parts:
         return base

@@ -128,9 +128,11 @@ class Orchestration:
         self.svc.changed(task_id)
         return self.svc.get(task_id)
 
-    async def fork(self, task_id: str, *, name: Any = None, prompt: Any = None, project: Any = None) -> dict[str, Any]:
-        """Fork a task (see ``fork.py``)."""
-        return await forking.fork(self.svc, task_id, name=name, prompt=prompt, project=project)
+    async def fork(self, task_id: str, *, name: Any = None, prompt: Any = None, project: Any = None,
+                   created_by: str | None = None) -> dict[str, Any]:
+        """Fork a task (see ``fork.py``); ``created_by`` records the agent that asked for it."""
+        return await forking.fork(self.svc, task_id, name=name, prompt=prompt, project=project,
+                                  created_by=created_by)
 
     async def skills(self, project: Any = None, text: Any = "") -> list[dict[str, Any]]:
         """Skills for autocomplete (the file walk runs off the trio thread)."""

@@ -15,6 +15,8 @@ import re
 import secrets
 import shutil
 import signal
+import sqlite3
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Conflict, Invalid, NotFound, TooLarge, utcnow
+from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, utcnow
 
 from . import gitops
 from .backends import (
@@ -43,6 +45,10 @@ log = logging.getLogger(__name__)
 MAX_FILE = 10 * 1024 * 1024
 MAX_TOTAL = 50 * 1024 * 1024
 MAX_FILES = 20
+MAX_UPLOAD_NAME_BYTES = 200
+EXIT_RETRY = 2.0  # seconds between attempts to save an exit while the disk is full
+RESUME_WAIT = 30.0  # seconds an interrupted task waits for the supervisor before staying in review
+MAX_NAME = 200  # task names, everywhere (REST, MCP, and the UIs through them)
 RERENDER_COLS = 15
 DEFAULT_ROWS, DEFAULT_COLS = 40, 120
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -51,6 +57,22 @@ URL_RE = re.compile(r"https?://[^\s<>\"'`\x1b\x07]+")
 CLEAR_LINE = b"\x15"  # ctrl-U: clear the agent's input line before typing into it
 TYPE_PAUSE = 0.1  # between typed text and Enter (TUIs treat a burst with its Enter as a paste)
 FAULT_ENV = "ARGUS_FAULT_INJECT"  # test-only: name of a creation step that must fail
+
+
+def check_name(name: Any, *, required: bool = True) -> str:
+    """A task name, stripped: text of at most ``MAX_NAME`` characters without control characters
+    (ESC, NUL, newlines, ...) or lone surrogates. Invalid otherwise (or when empty and ``required``)."""
+    if not isinstance(name, str):
+        raise Invalid("name must be a string")
+    name = name.strip()
+    if required and not name:
+        raise Invalid("name is required")
+    if len(name) > MAX_NAME:
+        raise Invalid(f"name is longer than {MAX_NAME} characters")
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")), None)
+    if bad is not None:
+        raise Invalid(f"name must not contain control characters (found U+{ord(bad):04X})")
+    return name
 
 
 def _checkpoint(step: str) -> None:
@@ -73,6 +95,7 @@ class TaskService:
         self.stopping: set[str] = set()      # session ids being stopped on purpose
         self.rerendering: set[str] = set()   # session ids being restarted for a re-render
         self._locks: dict[str, trio.Lock] = {}  # per task: create/stop/resume/restart/delete in turn
+        self._reserved_slugs: set[tuple[str, str]] = set()  # (project, slug) of creations in flight
 
     @asynccontextmanager
     async def _task_lock(self, task_id: str) -> AsyncIterator[None]:
@@ -145,7 +168,6 @@ class TaskService:
         answer = self.hook.argus_task_hidden(task=out)
         if answer is not None:
             out["hidden"] = bool(answer)
-        out["hera_hidden"] = out["hidden"]  # TODO(contract): the TUI's old name; removed with its filter
         for fields in self.hook.argus_task_fields(task=dict(out)):
             if isinstance(fields, dict):
                 for key, value in fields.items():
@@ -181,10 +203,7 @@ class TaskService:
                 sandbox = entry.get("sandbox", {}) if isinstance(entry.get("sandbox"), dict) else {}
                 rows[name] = {"name": name, "path": str(entry.get("path", "")), "branch": str(entry.get("branch", "")),
                               "backend": str(entry.get("backend", "")),
-                              "sandbox": {"enabled": sandbox.get("enabled"),
-                                          "deny_read": sandbox.get("denyread", []),
-                                          "extra_write": sandbox.get("extrawrite", [])},
-                              "source": "config"}
+                              "sandbox": _config_sandbox(sandbox), "source": "config"}
         return sorted(rows.values(), key=lambda p: p["name"])
 
     def project(self, name: str) -> dict[str, Any]:
@@ -196,20 +215,38 @@ class TaskService:
 
     @staticmethod
     def _sandbox(value: Any) -> dict[str, Any]:
+        """A project's ``sandbox`` object validated: enabled/network true|false|null (null =
+        inherit the global setting), deny_read/extra_write/allow_apple_events lists of strings."""
         if value is None:
-            return {"enabled": None, "deny_read": [], "extra_write": []}
+            return {"enabled": None, "deny_read": [], "extra_write": [], "allow_apple_events": [], "network": None}
         if not isinstance(value, dict):
             raise Invalid("sandbox must be an object")
-        enabled = value.get("enabled")
-        if enabled is not None and not isinstance(enabled, bool):
-            raise Invalid("sandbox.enabled must be true, false or null")
-        out: dict[str, Any] = {"enabled": enabled}
-        for key in ("deny_read", "extra_write"):
+        out: dict[str, Any] = {}
+        for key in ("enabled", "network"):
+            flag = value.get(key)
+            if flag is not None and not isinstance(flag, bool):
+                raise Invalid(f"sandbox.{key} must be true, false or null")
+            out[key] = flag
+        for key in ("deny_read", "extra_write", "allow_apple_events"):
             items = value.get(key, [])
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                raise Invalid(f"sandbox.{key} must be a list of paths")
+                raise Invalid(f"sandbox.{key} must be a list of strings")
             out[key] = items
         return out
+
+    def guard_sandbox(self, name: str | None, body: Any, *, master: bool) -> None:
+        """Only the master token changes a project's ``sandbox`` (a device token must not be able
+        to switch an agent's confinement off). Sending it back unchanged is allowed."""
+        if master or not isinstance(body, dict) or "sandbox" not in body:
+            return
+        current = self.store.project(name) if name else None
+        before = self._sandbox((current or {}).get("sandbox") or None)
+        try:
+            after = self._sandbox(body["sandbox"])
+        except Invalid:
+            return  # the validation that follows reports it
+        if after != before:  # the object is replaced whole by an update
+            raise Forbidden("changing a project's sandbox requires the master token")
 
     async def add_project(self, body: dict[str, Any]) -> dict[str, Any]:
         """Register a git repository as a project."""
@@ -368,8 +405,8 @@ class TaskService:
         """Create a task transactionally and start its agent (unless a launch gate holds it)."""
         if not isinstance(prompt, str):
             raise Invalid("prompt must be a string")
-        if name is not None and not isinstance(name, str):
-            raise Invalid("name must be a string")
+        if name is not None:
+            name = check_name(name, required=False)
         if parent_id is not None:
             parent = self.get(parent_id)
             project = project or parent["project"]
@@ -400,8 +437,27 @@ class TaskService:
             raise Invalid("plan_slug must be a string")
         uploads = self._check_uploads(files or [])
         display = (name or "").strip() or slug_from_prompt(prompt)
-        slug = unique_slug(slugify(display), lambda s: self.store.slug_taken(project, s)
+        # Choosing the slug and reserving it happen with no checkpoint in between, so concurrent
+        # creations with the same name get distinct slugs (the row is inserted after awaits).
+        slug = unique_slug(slugify(display), lambda s: (project, s) in self._reserved_slugs
+                           or self.store.slug_taken(project, s)
                            or os.path.exists(self._worktree_path(project, s)))
+        self._reserved_slugs.add((project, slug))
+        try:
+            return await self._create_reserved(
+                project=project, proj=proj, slug=slug, display=display, prompt=prompt, be=be, model=model,
+                base=base, plan_slug=plan_slug, meta=meta, depends_on=depends_on, uploads=uploads,
+                context_files=context_files, hidden=hidden, parent_id=parent_id, extra=extra)
+        finally:
+            self._reserved_slugs.discard((project, slug))
+
+    async def _create_reserved(self, *, project: str, proj: dict[str, Any], slug: str, display: str,
+                               prompt: str, be: dict[str, Any], model: Any, base: str, plan_slug: Any,
+                               meta: dict[str, Any] | None, depends_on: list[str] | None,
+                               uploads: list[tuple[str, bytes]], context_files: dict[str, bytes] | None,
+                               hidden: bool, parent_id: str | None, extra: dict[str, Any] | None,
+                               ) -> dict[str, Any]:
+        """The transactional part of :meth:`create`, once ``slug`` is reserved."""
         task_id = "t_" + secrets.token_hex(4)
         worktree = self._worktree_path(project, slug)
         row = {
@@ -409,14 +465,15 @@ class TaskService:
             "model": model or "", "prompt": prompt, "status": "pending", "worktree_path": worktree,
             "branch": f"argus/{slug}", "base_branch": base,
             "agent_session_id": str(uuid.uuid4()) if be["kind"] in ("claude", "demo") else None,
-            "hook_secret": secrets.token_hex(16), "plan_slug": plan_slug or "",
+            "hook_secret": None, "plan_slug": plan_slug or "",  # agents use per-launch task tokens
             "meta": json.dumps({**(meta or {}), **({"depends_on": depends_on} if depends_on else {})}),
             "hidden": int(bool(hidden)), "parent_id": parent_id, "extra": json.dumps(extra or {}),
         }
         async with self._task_lock(task_id), UndoStack() as undo:
             _checkpoint("insert")
             self.store.insert_task(row)
-            undo.push(lambda: self.store.delete_task(task_id), "delete task row")
+            undo.push(lambda: (self.kernel.tokens.revoke_task(task_id), self.store.delete_task(task_id)),
+                      "delete task row and its tokens")
             _checkpoint("worktree")
             await gitops.create_worktree(proj["path"], worktree, row["branch"], base, undo)
             _checkpoint("worktreeinclude")
@@ -482,8 +539,12 @@ class TaskService:
         if "/" in filename or "\\" in filename or "\x00" in filename or filename in (".", "..") \
                 or filename.startswith(".."):
             raise Invalid(f"invalid file name {filename!r}: no paths or traversal allowed")
-        if len(filename) > 200:
-            raise Invalid("file name longer than 200 characters")
+        try:
+            size = len(filename.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise Invalid("file name is not valid Unicode text") from None
+        if size > MAX_UPLOAD_NAME_BYTES:  # room for the "-N" suffix within the 255-byte file name limit
+            raise Invalid(f"file name longer than {MAX_UPLOAD_NAME_BYTES} bytes")
         return filename
 
     def _check_uploads(self, files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -544,9 +605,11 @@ class TaskService:
             raise Conflict(f"the worktree {task['worktree_path']} is gone; delete the task")
         mcp_url = f"http://127.0.0.1:{self.kernel.mcp_port}/mcp"
         hook_url = f"http://127.0.0.1:{self.kernel.mcp_port}/api/agent/hook"
+        # A fresh task token per launch (the previous agent's token stops working).
+        token = self.kernel.tokens.mint_task(task["id"])
         launch = build_launch(backend=be, task=task, prompt=None if resume else task["prompt"], resume=resume,
                               permission_mode=self.permission_mode(), mcp_url=mcp_url, hook_url=hook_url,
-                              run_dir=self._run_dir(task["id"]))
+                              run_dir=self._run_dir(task["id"]), token=token)
         if be["kind"] in ("generic", "pi"):
             written = write_project_mcp_config(task["worktree_path"], mcp_url)
             if written:
@@ -567,6 +630,8 @@ class TaskService:
                                started_at=task["started_at"] or now, ended_at=None, exit_code=None)
         self.watch(session, be["kind"])
         self.changed(task["id"])
+        self.hook.argus_session_started(task=self.to_json(self.get(task["id"])), session_id=session.id,
+                                        resumed=resume)
         if previous and previous != session.id:
             await self._forget(previous)
         return session
@@ -606,21 +671,83 @@ class TaskService:
         """``session.exited``: clean exit → complete; crash, stop or lost → in_review."""
         sid = data.get("session_id") or ""
         row = self.store.task_by_session(sid)
+        code = data.get("code")
         if sid in self.rerendering:
             self.rerendering.discard(sid)
+            if row is not None:
+                self.hook.argus_session_exited(task=self.to_json(row), session_id=sid, code=code, reason="restarted")
             return
         if row is None:
             return
         stopped = sid in self.stopping
         self.stopping.discard(sid)
-        code = data.get("code")
         if row["status"] in ("in_progress", "pending"):
             status = "complete" if (code == 0 and not data.get("signal") and not stopped
                                     and not data.get("lost")) else "in_review"
         else:
             status = row["status"]
-        self.store.update_task(row["id"], status=status, exit_code=code, ended_at=utcnow())
+        try:
+            self.store.update_task(row["id"], status=status, exit_code=code, ended_at=utcnow())
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc).lower():
+                raise
+            # The disk is full: keep the exit and save it once there is room again.
+            task_id, lost = row["id"], bool(data.get("lost")) and not stopped
+            reason = "stopped" if stopped else "lost" if lost else "exited"
+            log.warning("cannot save the exit of task %s (%s); retrying", task_id, exc)
+            self.kernel.spawn_background(lambda: self._save_exit_later(task_id, status, code, lost, reason),
+                                         f"exit:{task_id}")
+            return
+        reason = ("stopped" if stopped else "lost" if data.get("lost") else "signal" if data.get("signal")
+                  else "exited")
+        self._after_exit(row, status, lost=bool(data.get("lost")) and not stopped, reason=reason)
+
+    async def _save_exit_later(self, task_id: str, status: str, code: Any, lost: bool, reason: str) -> None:
+        """Retry saving an exit until the disk has room again."""
+        while True:
+            await trio.sleep(EXIT_RETRY)
+            try:
+                self.store.update_task(task_id, status=status, exit_code=code, ended_at=utcnow())
+            except sqlite3.OperationalError as exc:
+                if "full" in str(exc).lower():
+                    continue
+                raise
+            row = self.store.task(task_id)
+            if row is not None:
+                log.info("saved the exit of task %s", task_id)
+                self._after_exit(row, status, lost=lost, reason=reason)
+            return
+
+    def _after_exit(self, row: dict[str, Any], status: str, *, lost: bool, reason: str) -> None:
+        """Publish the change; resume an interrupted agent; start what waited for a completion."""
         self.changed(row["id"])
+        fresh = self.get(row["id"])
+        self.hook.argus_session_exited(task=self.to_json(fresh), session_id=row.get("session_id") or "",
+                                       code=fresh.get("exit_code"), reason=reason)
+        if lost and status == "in_review" and not row["archived"] \
+                and self.kernel.settings.get("defaults", "resume_interrupted"):
+            task_id = row["id"]
+            self.kernel.spawn_background(lambda: self._resume_interrupted(task_id), f"resume:{task_id}")
+
+    async def _resume_interrupted(self, task_id: str) -> None:
+        """An agent lost with its supervisor: resume it once a supervisor answers again."""
+        with trio.move_on_after(RESUME_WAIT):
+            while True:
+                await trio.sleep(0.2)  # the link that just dropped may still look connected
+                if not getattr(self.sessions, "connected", True):
+                    continue
+                try:
+                    row = self.get(task_id)
+                    if row["status"] == "in_review" and self.live_session(row) is None:
+                        await self.resume(task_id)
+                        log.info("resumed task %s after its agent was lost with the supervisor", task_id)
+                    return
+                except Unavailable:  # the supervisor is still coming back
+                    continue
+                except Exception as exc:  # the task changed or cannot start: the user sees it in review
+                    log.warning("could not resume interrupted task %s: %s", task_id, exc)
+                    return
+        log.warning("could not resume interrupted task %s: no session-supervisor within %gs", task_id, RESUME_WAIT)
 
     async def stop(self, task_id: str) -> dict[str, Any]:
         """Stop the agent (SIGHUP → TERM → KILL); the task moves to in_review."""
@@ -733,6 +860,7 @@ class TaskService:
             await gitops.remove_worktree(repo, row["worktree_path"], row["branch"], force=True,
                                          base_branch=row["base_branch"])
         shutil.rmtree(self._run_dir(task_id), ignore_errors=True)
+        self.kernel.tokens.revoke_task(task_id)
         for sid in {*meta.get("sessions", []), *([row["session_id"]] if row["session_id"] else [])}:
             await self._forget(sid)
             self._remove_log(sid)
@@ -751,11 +879,7 @@ class TaskService:
     def rename(self, task_id: str, name: Any) -> dict[str, Any]:
         """Change the display name only (slug, branch and worktree stay)."""
         self.get(task_id)
-        if not isinstance(name, str) or not name.strip():
-            raise Invalid("name is required")
-        if len(name) > 200:
-            raise Invalid("name is longer than 200 characters")
-        self.store.update_task(task_id, name=name.strip())
+        self.store.update_task(task_id, name=check_name(name))
         self.changed(task_id)
         return self.get(task_id)
 
@@ -908,19 +1032,37 @@ class TaskService:
             self.store.update_task(row["id"], status="in_review", ended_at=utcnow())
             self.changed(row["id"])
 
-    def agent_hook(self, body: dict[str, Any], token: str | None) -> None:
-        """An agent-side hook report: authenticate with the task's hook secret, then signal idle."""
+    def agent_hook(self, body: dict[str, Any], principal: Any) -> None:
+        """An agent-side hook report from ``principal`` (the task's own token, or the master token):
+        signal idle. Another task's token, a device or a scope token is 403."""
         task_id = body.get("task_id")
         if not isinstance(task_id, str):
             raise Invalid("task_id is required")
+        if not (principal.is_master or (principal.kind == "task" and principal.task_id == task_id)):
+            raise Forbidden("the agent hook takes the token of the task it reports for")
         row = self.store.task(task_id)
-        if row is None or not token or not secrets.compare_digest(token.encode(), (row["hook_secret"] or "").encode()):
-            raise NotFound("unknown task or bad hook token")
+        if row is None:
+            raise NotFound(f"no task {task_id!r}")
         event = body.get("event")
         if not isinstance(event, str):
             raise Invalid("event is required")
         if row["session_id"]:
             self.idle.hook(row["session_id"], event)
+
+
+def _config_sandbox(raw: dict[str, Any]) -> dict[str, Any]:
+    """A config.toml ``[projects.<name>.sandbox]`` table: the manual's lowercased keys
+    (``denyread``, ``extrawrite``, ``allowappleevents``) or snake_case ones."""
+    def items(*keys: str) -> list[str]:
+        for key in keys:
+            value = raw.get(key)
+            if isinstance(value, list):
+                return [v for v in value if isinstance(v, str)]
+        return []
+
+    flags = {k: raw.get(k) if isinstance(raw.get(k), bool) else None for k in ("enabled", "network")}
+    return {**flags, "deny_read": items("denyread", "deny_read"), "extra_write": items("extrawrite", "extra_write"),
+            "allow_apple_events": items("allowappleevents", "allow_apple_events")}
 
 
 def _agent_path() -> str:

@@ -198,10 +198,6 @@ class Store:
     def task(self, task_id: str) -> dict[str, Any] | None:
         return self.db.one(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE id = ?", (task_id,))
 
-    def task_by_hook_secret(self, secret: str) -> dict[str, Any] | None:
-        """The task whose agent hook secret is ``secret`` (how an agent proves which task it is)."""
-        return self.db.one(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE hook_secret = ?", (secret,))
-
     def task_by_session(self, session_id: str) -> dict[str, Any] | None:
         return self.db.one(f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks WHERE session_id = ?", (session_id,))
 

@@ -15,7 +15,7 @@ from argus.kernel.api import ToolContext
 from pydantic import BaseModel
 
 from . import models as m
-from .caller import resolve, resolve_optional
+from .caller import require_owned, resolve, resolve_optional, task_principal
 from .orch import Orchestration
 
 SCOPE = "tasks"
@@ -39,6 +39,11 @@ def register(kernel: Any, orch: Orchestration) -> None:
     def out(row: dict[str, Any]) -> dict[str, Any]:
         return {"task": svc.to_json(row)}
 
+    def _own_child(child: Any, ctx: ToolContext) -> None:
+        """A task token may change only the dependencies of a task it owns."""
+        if task_principal(ctx) is not None and isinstance(child, str) and child:
+            require_owned(svc, ctx, svc.get(child))
+
     # -- tasks -----------------------------------------------------------------------------
 
     @tool("task_create",
@@ -48,7 +53,7 @@ def register(kernel: Any, orch: Orchestration) -> None:
           "existing task with the same name in the project instead of creating another). Pass cwd to default "
           "project to your own task's project. At most 5 creations in flight.", m.TaskCreateArgs)
     async def task_create(args: m.TaskCreateArgs, ctx: ToolContext) -> Any:
-        caller = resolve_optional(svc, args.who())
+        caller = resolve_optional(svc, args.who(), ctx)
         return await orch.create_task(args.model_dump(exclude_none=True, exclude={"id", "cwd"}), caller)
 
     @tool("task_list", "List tasks, filtered by status and/or project (and plan_slug). Archived tasks are "
@@ -68,74 +73,77 @@ def register(kernel: Any, orch: Orchestration) -> None:
 
     @tool("task_get", "Get task details by id (or cwd), with its one-hop dependencies.", m.Caller)
     async def task_get(args: m.Caller, ctx: ToolContext) -> Any:
-        row = resolve(svc, args.who())
+        row = resolve(svc, args.who(), ctx, act=False)
         deps = orch.dag.deps(row["id"])
         return {"task": svc.to_json(row), "upstream": [t["id"] for t in deps["upstream"]],
                 "downstream": [t["id"] for t in deps["downstream"]]}
 
     @tool("task_stop", "Stop a running agent (the task moves to in_review). Pass id or cwd.", m.Caller)
     async def task_stop(args: m.Caller, ctx: ToolContext) -> Any:
-        return out(await svc.stop(resolve(svc, args.who())["id"]))
+        return out(await svc.stop(resolve(svc, args.who(), ctx)["id"]))
 
     @tool("task_resume", "Resume a stopped agent in its worktree (in_review → in_progress), continuing its "
           "conversation. Pass id or cwd.", m.Caller)
     async def task_resume(args: m.Caller, ctx: ToolContext) -> Any:
-        return out(await svc.resume(resolve(svc, args.who())["id"]))
+        return out(await svc.resume(resolve(svc, args.who(), ctx)["id"]))
 
     @tool("task_archive", "Archive or unarchive a task. Pass cwd (from the agent's pwd) to resolve by worktree, "
           "or id. Omit archived to toggle.", m.ArchiveArgs)
     async def task_archive(args: m.ArchiveArgs, ctx: ToolContext) -> Any:
-        return out(svc.set_archived(resolve(svc, args.who())["id"], args.archived))
+        return out(svc.set_archived(resolve(svc, args.who(), ctx)["id"], args.archived))
 
     @tool("task_rename", "Rename a task. Updates only the display name (branch and worktree paths stay locked "
           "to the original slug). Pass cwd or id plus name.", m.RenameArgs)
     async def task_rename(args: m.RenameArgs, ctx: ToolContext) -> Any:
-        return out(svc.rename(resolve(svc, args.who())["id"], args.name))
+        return out(svc.rename(resolve(svc, args.who(), ctx)["id"], args.name))
 
     @tool("task_complete", "Mark a task as complete (sets status, stamps ended_at; tasks depending on it may "
           "start). Pass cwd or id. Does NOT stop a running agent — call task_stop first if needed.", m.Caller)
     async def task_complete(args: m.Caller, ctx: ToolContext) -> Any:
-        return out(svc.set_status(resolve(svc, args.who())["id"], "complete"))
+        return out(svc.set_status(resolve(svc, args.who(), ctx)["id"], "complete"))
 
     @tool("task_fork", "Fork a task: a new task and worktree whose .context/ holds the source's prompt, recent "
           "output and git diff. Pass id or cwd of the source, optional name, prompt, project.", m.ForkArgs)
     async def task_fork(args: m.ForkArgs, ctx: ToolContext) -> Any:
-        src = resolve(svc, args.who())
-        row = await orch.fork(src["id"], name=args.name, prompt=args.prompt, project=args.project)
+        src = resolve(svc, args.who(), ctx, act=False)  # forking reads the source; the fork is the caller's
+        row = await orch.fork(src["id"], name=args.name, prompt=args.prompt, project=args.project,
+                              created_by=task_principal(ctx))
         return {"task": svc.to_json(row), "source_id": src["id"]}
 
     @tool("task_set_plan_slug", "Stamp the orchestrator grouping label. Opaque to the daemon; tasks sharing "
           "the same slug render as one stack in the DAG view. Pass id or cwd plus plan_slug.", m.PlanSlugArgs)
     async def task_set_plan_slug(args: m.PlanSlugArgs, ctx: ToolContext) -> Any:
-        return out(orch.set_plan_slug(resolve(svc, args.who())["id"], args.plan_slug))
+        return out(orch.set_plan_slug(resolve(svc, args.who(), ctx)["id"], args.plan_slug))
 
     @tool("task_set_result", "Persist an opaque JSON result blob the orchestrator can read (PR URL, milestone, "
           "failure reason). Pass cwd or id plus result. Up to 64 KiB.", m.ResultArgs)
     async def task_set_result(args: m.ResultArgs, ctx: ToolContext) -> Any:
-        return out(orch.set_result(resolve(svc, args.who())["id"], args.result))
+        return out(orch.set_result(resolve(svc, args.who(), ctx)["id"], args.result))
 
     # -- the DAG ---------------------------------------------------------------------------
 
     @tool("task_link", "Add a dependency edge: child_id depends on parent_id. Cycle attempts fail with the "
           "offending path (A → B → A).", m.EdgeArgs)
     async def task_link(args: m.EdgeArgs, ctx: ToolContext) -> Any:
+        _own_child(args.child_id, ctx)
         return orch.dag.link(args.child_id, args.parent_id)
 
     @tool("task_unlink", "Remove a dependency edge. Params: child_id, parent_id. No-op when the edge does not "
           "exist.", m.EdgeArgs)
     async def task_unlink(args: m.EdgeArgs, ctx: ToolContext) -> Any:
+        _own_child(args.child_id, ctx)
         return orch.dag.unlink(args.child_id, args.parent_id)
 
     @tool("task_deps", "Return one-hop upstream (what it depends on) and downstream (what depends on it) "
           "neighbours of a task. Pass id or cwd.", m.Caller)
     async def task_deps(args: m.Caller, ctx: ToolContext) -> Any:
-        return orch.dag.deps(resolve(svc, args.who())["id"])
+        return orch.dag.deps(resolve(svc, args.who(), ctx, act=False)["id"])
 
     @tool("task_halt_downstream", "Cascade stop/archive through every transitive descendant of a task (after "
           "a milestone fails, so the rest of the stack doesn't waste effort). The seed is untouched. Pass id "
           "or cwd.", m.Caller)
     async def task_halt_downstream(args: m.Caller, ctx: ToolContext) -> Any:
-        return await orch.dag.halt_downstream(resolve(svc, args.who())["id"])
+        return await orch.dag.halt_downstream(resolve(svc, args.who(), ctx)["id"])
 
     # -- messages --------------------------------------------------------------------------
 
@@ -144,26 +152,26 @@ def register(kernel: Any, orch: Orchestration) -> None:
           "resolved via cwd or id. Recipient inbox capped at 500 unread; sender limited to 50/min.",
           m.MessageSendArgs)
     async def task_message_send(args: m.MessageSendArgs, ctx: ToolContext) -> Any:
-        sender = resolve(svc, args.who())
+        sender = resolve(svc, args.who(), ctx)
         return {"message": orch.mail.send(sender, args.to, args.body, args.kind, args.in_reply_to)}
 
     @tool("task_inbox", "Read messages addressed to the caller, oldest first. Filters: unread_only (default "
           "true), sender (task id), since (RFC3339), limit (default 50, max 500). Does NOT mark anything "
           "read: use task_message_ack.", m.InboxArgs)
     async def task_inbox(args: m.InboxArgs, ctx: ToolContext) -> Any:
-        return orch.mail.inbox(resolve(svc, args.who()), unread_only=args.unread_only, sender=args.sender,
+        return orch.mail.inbox(resolve(svc, args.who(), ctx), unread_only=args.unread_only, sender=args.sender,
                                since=args.since, limit=args.limit)
 
     @tool("task_message_ack", "Mark messages read. Pass message_ids (up to 500). Ids not addressed to the "
           "caller are silently ignored.", m.AckArgs)
     async def task_message_ack(args: m.AckArgs, ctx: ToolContext) -> Any:
-        return orch.mail.ack(resolve(svc, args.who()), args.message_ids)
+        return orch.mail.ack(resolve(svc, args.who(), ctx), args.message_ids)
 
     @tool("task_ask", "Send a question to another task and optionally wait for the reply. Params: to, body, "
           "optional timeout_seconds (default 0 = return immediately; max 120). The reply is any message "
           "sent with in_reply_to = the question's id; for longer waits poll task_inbox.", m.AskArgs)
     async def task_ask(args: m.AskArgs, ctx: ToolContext) -> Any:
-        return await orch.mail.ask(resolve(svc, args.who()), args.to, args.body, args.timeout_seconds)
+        return await orch.mail.ask(resolve(svc, args.who(), ctx), args.to, args.body, args.timeout_seconds)
 
     # -- clipboard and artifacts -----------------------------------------------------------
 
@@ -171,7 +179,7 @@ def register(kernel: Any, orch: Orchestration) -> None:
           "keypress (TUI ctrl+y). Params: text (required), id or cwd. Last write wins, 5-minute TTL, 1 MiB max.",
           m.ClipboardArgs)
     async def argus_clipboard_set(args: m.ClipboardArgs, ctx: ToolContext) -> Any:
-        caller = resolve_optional(svc, args.who())
+        caller = resolve_optional(svc, args.who(), ctx)
         return orch.clipboard.set(args.text, caller["id"] if caller else None)
 
     @tool("artifact_register", "Register a file you produced (HTML report, PDF, markdown, image, or text) so it "
@@ -179,6 +187,6 @@ def register(kernel: Any, orch: Orchestration) -> None:
           "title, type (html/pdf/markdown/image/text; inferred from the extension), id or cwd. Self-contained "
           "files render best; 25 MiB max.", m.ArtifactArgs)
     async def artifact_register(args: m.ArtifactArgs, ctx: ToolContext) -> Any:
-        task = resolve(svc, args.who())
+        task = resolve(svc, args.who(), ctx)
         return {"task_id": task["id"],
                 "artifact": orch.artifacts.register(task, args.path, args.title, args.type)}

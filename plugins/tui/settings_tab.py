@@ -113,10 +113,18 @@ class SettingsTab:
         rows.append(SRow("status", "status", "Versions",
                          f"daemon {st.status.get('version') or '?'} · tui {TUI_VERSION}"
                          + (" · remote" if st.remote else "")))
+        if st.setting("sandbox", "available") is not None:
+            sbx_on = bool(st.setting("sandbox", "available"))
+            sbx_txt = (f"available · {st.setting('sandbox', 'backend', '')}" if sbx_on
+                       else f"unavailable · {st.setting('sandbox', 'reason', '')}")
+            rows.append(SRow("status", "status", "Sandbox", sbx_txt))
         rows.append(SRow("header", "projects", "Projects", "n new · e edit · d delete · i quick add · a AppleEvents"))
         for p in st.projects:
             if isinstance(p, dict):
                 detail = f"{p.get('path', '')}  {p.get('branch') or ''}  {p.get('backend') or ''}".rstrip()
+                sbx = as_dict(p.get("sandbox")).get("enabled")
+                if sbx is not None:
+                    detail += "  🔒 sandbox on" if sbx else "  sandbox off"
                 rows.append(SRow("project", "projects", str(p.get("name", "?")), detail, p))
         rows.append(SRow("header", "backends", "Backends", "n new · e edit · d set default · m model"))
         default = st.default_backend()
@@ -256,13 +264,18 @@ class SettingsTab:
         """``e`` on a project."""
         p = row.data
         sandbox = as_dict(p.get("sandbox"))
-        enabled = sandbox.get("enabled")
+        enabled, network = sandbox.get("enabled"), sandbox.get("network")
         mode = "inherit" if enabled is None else ("enabled" if enabled else "disabled")
+        net = "inherit" if network is None else ("on" if network else "off")
 
         async def submit(v: dict[str, Any]) -> None:
             body: dict[str, Any] = {"path": v["path"], "branch": v["branch"], "backend": v["backend"]}
-            enabled = {"inherit": None, "enabled": True, "disabled": False}[v["sandbox"]]
-            body["sandbox"] = {**sandbox, "enabled": enabled}
+            changed = {"enabled": {"inherit": None, "enabled": True, "disabled": False}[v["sandbox"]],
+                       "network": {"inherit": None, "on": True, "off": False}[v["network"]],
+                       "deny_read": as_list(v["deny_read"]), "extra_write": as_list(v["extra_write"])}
+            new = {**sandbox, **changed}
+            if new != sandbox:  # only the master token may change it; leave it out when untouched
+                body["sandbox"] = new
             await self.tui.client.put(f"/api/projects/{quote(str(p.get('name')), safe='')}", body)
             self.tui.set_status(f"project {p.get('name')} saved")
             await self.tui.refresh("projects")
@@ -270,7 +283,13 @@ class SettingsTab:
             FormField("path", "Path", value=p.get("path", "")),
             FormField("branch", "Base branch", value=p.get("branch") or ""),
             FormField("backend", "Backend", "enum", p.get("backend") or "", self._backend_choices()),
-            FormField("sandbox", "Sandbox", "enum", mode, ["inherit", "enabled", "disabled"]),
+            FormField("sandbox", "Sandbox", "enum", mode, ["inherit", "enabled", "disabled"],
+                      help="inherit: the global [sandbox] enabled setting (master token to change)"),
+            FormField("network", "Sandbox network", "enum", net, ["inherit", "on", "off"]),
+            FormField("deny_read", "Deny read", "list", as_list(sandbox.get("deny_read")),
+                      help="comma-separated paths, added to the global list"),
+            FormField("extra_write", "Extra write", "list", as_list(sandbox.get("extra_write")),
+                      help="comma-separated paths, added to the global list"),
         ], submit)
 
     def delete_project(self, row: SRow) -> None:

@@ -34,12 +34,10 @@ def needs_you(task: dict[str, Any]) -> bool:
     return bool(task.get("idle")) and status in ("in_progress", "in_review") or status == "in_review"
 
 
-def is_hera_worker(task: dict[str, Any]) -> bool:
-    """True for tasks spawned by Hera as workers (hidden from the list unless toggled with H)."""
-    role = task.get("hera_role") or task.get("role")
-    if isinstance(role, dict):
-        role = role.get("kind")
-    return bool(task.get("hera_worker")) or role == "worker"
+def is_hidden(task: dict[str, Any]) -> bool:
+    """True for tasks hidden from the main list (e.g. Hera's workers, through ``argus_task_hidden``);
+    shown when toggled with H."""
+    return bool(task.get("hidden"))
 
 
 def next_status(status: str, step: int) -> str:

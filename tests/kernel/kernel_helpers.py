@@ -132,15 +132,19 @@ def _url(binds: list[str]) -> str:
 
 
 @asynccontextmanager
-async def mcp_session(url: str) -> AsyncIterator[Any]:
-    """An initialized official-SDK ``ClientSession`` over streamable HTTP."""
+async def mcp_session(url: str, token: str | None = None) -> AsyncIterator[Any]:
+    """An initialized official-SDK ``ClientSession`` over streamable HTTP, sending ``token`` (by
+    default the master token of ``$ARGUS_HOME``: ``/mcp`` requires one)."""
     from mcp.client.session import ClientSession
     from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
 
-    async with streamable_http_client(url) as (read, write):
-        async with ClientSession(read, write) as session:
-            session.init_result = await session.initialize()
-            yield session
+    token = token or (Path(os.environ["ARGUS_HOME"]) / "api-token").read_text().strip()
+    async with create_mcp_http_client(headers=bearer(token)) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write):
+            async with ClientSession(read, write) as session:
+                session.init_result = await session.initialize()
+                yield session
 
 
 @contextmanager

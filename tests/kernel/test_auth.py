@@ -166,18 +166,20 @@ def test_scope_sees_only_its_own_tools_and_views(daemon: Any) -> None:
     assert len(p.request("own", "GET", "/api/plugins/views").json()["views"]) == 1
 
 
-def test_token_is_accepted_as_bearer_query_or_x_argus_auth(daemon: Any) -> None:
+def test_token_is_accepted_as_bearer_or_x_argus_auth_and_query_only_on_streams(daemon: Any) -> None:
     device = mint_device(daemon.client)
     scope = mint_scope(daemon.home, daemon.client, "gamma")
     for token in (daemon.token, device["token"], scope["token"]):
         assert httpx.get(f"{daemon.url}/api/status", headers=bearer(token), timeout=10).status_code == 200
-        assert httpx.get(f"{daemon.url}/api/status", params={"token": token}, timeout=10).status_code == 200
+        # ?token= would land in logs and Referer headers: only SSE/WebSocket routes take it
+        assert httpx.get(f"{daemon.url}/api/status", params={"token": token}, timeout=10).status_code == 401
         assert httpx.get(f"{daemon.url}/api/status", headers={"X-Argus-Auth": token},
                          timeout=10).status_code == 200
     # The unix socket runs the same policy.
     with httpx.Client(transport=httpx.HTTPTransport(uds=str(daemon.sock)), base_url="http://argus") as c:
         assert c.get("/api/status").status_code == 401
-        assert c.get("/api/status", params={"token": device["token"]}).status_code == 200
+        assert c.get("/api/status", params={"token": device["token"]}).status_code == 401
+        assert c.get("/api/status", headers=bearer(device["token"])).status_code == 200
     # SSE clients (EventSource) can only use ?token=.
     with httpx.stream("GET", f"{daemon.url}/api/events/stream", params={"token": device["token"]},
                       timeout=10) as resp:

@@ -117,7 +117,8 @@ def test_mcp_listener_refuses_a_foreign_host_header(daemon: Any) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
             "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                        "clientInfo": {"name": "t", "version": "0"}}}
-    headers = {"Accept": "application/json, text/event-stream", "Host": "evil.example"}
+    headers = {"Accept": "application/json, text/event-stream", "Host": "evil.example",
+               "Authorization": f"Bearer {daemon.token}"}
     resp = httpx.post(daemon.mcp_url, json=body, headers=headers, timeout=10)
     assert resp.status_code == 421
 

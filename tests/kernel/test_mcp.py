@@ -39,7 +39,7 @@ def _plugin(daemon: Any, scope: str, tmp_path: Path) -> Any:
 
 
 async def test_initialize_and_list_tools(daemon: Any) -> None:
-    async with mcp_session(daemon.mcp_url) as session:
+    async with mcp_session(daemon.mcp_url, daemon.token) as session:
         init = session.init_result
         assert init.server_info.name == "argus"
         assert init.server_info.version == daemon.client.get("/api/status").json()["version"]
@@ -51,7 +51,7 @@ async def test_initialize_and_list_tools(daemon: Any) -> None:
 
 async def test_external_tool_is_listed_and_called_through_mcp(daemon: Any, tmp_path: Path) -> None:
     with _plugin(daemon, "myscope", tmp_path) as (proc, _base):
-        async with mcp_session(daemon.mcp_url) as session:
+        async with mcp_session(daemon.mcp_url, daemon.token) as session:
             tools = {t.name: t for t in (await session.list_tools()).tools}
             assert {"myscope_echo", "myscope_fail", "myscope_refuse", "myscope_text"} <= set(tools)
             echo = tools["myscope_echo"]
@@ -64,7 +64,7 @@ async def test_external_tool_is_listed_and_called_through_mcp(daemon: Any, tmp_p
             # The daemon POSTs {tool, input, context} with the registered auth_header.
             assert answer["tool"] == "myscope_echo"
             assert answer["input"] == {"text": "hi there"}
-            assert answer["context"]["caller"] == "agent"
+            assert answer["context"]["caller"] == "master"  # the token the MCP client sent
             assert answer["pid"] == proc.pid
             text = await session.call_tool("myscope_text", {})
             assert not text.is_error and _text(text) == "plain words"
@@ -77,7 +77,7 @@ async def test_callback_failures_become_mcp_tool_errors(daemon: Any, tmp_path: P
             resp = await client.post(f"{daemon.url}/api/mcp/tools", headers={"X-Argus-Auth": scope["token"]},
                                      json={"name": "gone_tool", "description": "", "callback_url": DEAD})
         assert resp.status_code == 201, resp.text
-        async with mcp_session(daemon.mcp_url) as session:
+        async with mcp_session(daemon.mcp_url, daemon.token) as session:
             fail = await session.call_tool("errs_fail", {})
             assert fail.is_error and "boom from the plugin" in _text(fail) and "500" in _text(fail)
             refuse = await session.call_tool("errs_refuse", {})
@@ -92,7 +92,7 @@ async def test_callback_failures_become_mcp_tool_errors(daemon: Any, tmp_path: P
 
 async def test_unregistered_and_revoked_tools_disappear_without_restart(daemon: Any, tmp_path: Path) -> None:
     with _plugin(daemon, "shortlived", tmp_path):
-        async with mcp_session(daemon.mcp_url) as session:
+        async with mcp_session(daemon.mcp_url, daemon.token) as session:
             assert "shortlived_echo" in {t.name for t in (await session.list_tools()).tools}
             assert daemon.client.delete("/api/mcp/tools/shortlived_echo").status_code == 200
             names = {t.name for t in (await session.list_tools()).tools}
@@ -177,7 +177,7 @@ async def test_a_callback_that_times_out_is_an_mcp_tool_error(tmp_path: Path,
         async with serve_kernel(tmp_path) as live:
             live.kernel.registry.add_tool("slow", "slow_tool", "never answers", None,
                                           callback_url=f"http://127.0.0.1:{port}/cb", external=True)
-            async with mcp_session(live.mcp_url) as session:
+            async with mcp_session(live.mcp_url, live.kernel.tokens.master) as session:
                 with trio.fail_after(20):
                     result = await session.call_tool("slow_tool", {})
                 assert result.is_error
@@ -202,11 +202,11 @@ async def test_in_process_tools_errors_and_crashes_over_mcp(tmp_path: Path) -> N
         reg = live.kernel.registry
         for name, fn in (("calc_ok", ok), ("calc_invalid", invalid), ("calc_crash", crash), ("calc_text", text)):
             reg.add_tool("calc", name, name, None, fn)
-        async with mcp_session(live.mcp_url) as session:
+        async with mcp_session(live.mcp_url, live.kernel.tokens.master) as session:
             names = [t.name for t in (await session.list_tools()).tools]
             assert names == sorted(names) and {"calc_ok", "calc_crash"} <= set(names)
             result = await session.call_tool("calc_ok", {"a": 2, "b": 3})
-            assert result.structured_content == {"sum": 5, "caller": "agent"} and not result.is_error
+            assert result.structured_content == {"sum": 5, "caller": "master"} and not result.is_error
             result = await session.call_tool("calc_invalid", {})
             assert result.is_error and _text(result) == "a must be positive"
             result = await session.call_tool("calc_crash", {})

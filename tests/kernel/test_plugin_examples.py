@@ -39,7 +39,7 @@ async def test_inprocess_example_in_a_daemon(daemon_factory: Any) -> None:
     write_config(d.home, '[hello]\ngreeting = "Howdy"\n')
     assert c.get("/api/hello/Ada").json()["message"] == "Howdy, Ada!"
     # Its MCP tool shares the function; errors become tool errors.
-    async with mcp_session(d.mcp_url) as session:
+    async with mcp_session(d.mcp_url, d.token) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
         assert tools["hello_greet"].input_schema["required"] == ["name"]
         result = await session.call_tool("hello_greet", {"name": "Bob"})
@@ -67,7 +67,7 @@ async def test_external_example_against_a_daemon(daemon: Any, tmp_path: Path) ->
         form = next(s for s in sections if s["scope"] == "greeter")
         assert form["title"] == "Greeter" and form["type"] == "form"
         assert [f["key"] for f in form["fields"]] == ["greeting"]
-        async with mcp_session(daemon.mcp_url) as session:
+        async with mcp_session(daemon.mcp_url, daemon.token) as session:
             assert "greeter_greet" in {t.name for t in (await session.list_tools()).tools}
             result = await session.call_tool("greeter_greet", {"name": "Ada"})
             assert not result.is_error and result.structured_content == {"message": "Hello, Ada!"}

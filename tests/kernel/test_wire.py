@@ -120,7 +120,7 @@ async def test_openapi_document_lists_every_route_with_schemas(wire_env: Path) -
 
 async def test_mcp_tool_arguments_are_checked_against_the_model(wire_env: Path) -> None:
     async with serve_kernel(wire_env) as live:
-        async with mcp_session(live.mcp_url) as session:
+        async with mcp_session(live.mcp_url, live.kernel.tokens.master) as session:
             tools = {t.name: t for t in (await session.list_tools()).tools}
             schema = tools["wiretest_add"].input_schema
             assert schema["required"] == ["a", "b"] and schema["properties"]["b"]["minimum"] == 0
@@ -137,7 +137,7 @@ async def test_external_tool_arguments_are_checked_against_its_json_schema(wire_
     async with serve_kernel(wire_env) as live:
         live.kernel.registry.add_tool("ext", "ext_count", "count", schema,
                                       callback_url="http://127.0.0.1:9/cb", external=True)
-        async with mcp_session(live.mcp_url) as session:
+        async with mcp_session(live.mcp_url, live.kernel.tokens.master) as session:
             missing = await session.call_tool("ext_count", {})
             assert missing.is_error and _text(missing) == "n is required"
             big = await session.call_tool("ext_count", {"n": 4})

@@ -5,9 +5,11 @@ creation with the demo agent, and polling with deadlines (never fixed sleeps).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,17 +17,21 @@ import trio
 from argus.kernel.eventstream import parse_lines
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 FAST_AGENT = {"FAKEAGENT_BUSY": "0.2"}
 
 
 @asynccontextmanager
-async def mcp_session(url: str) -> AsyncIterator[ClientSession]:
-    """An initialized official-SDK MCP client session on ``url`` (streamable HTTP)."""
-    async with streamable_http_client(url) as (read, write):
-        async with ClientSession(read, write, read_timeout_seconds=150) as session:
-            await session.initialize()
-            yield session
+async def mcp_session(url: str, token: str | None = None) -> AsyncIterator[ClientSession]:
+    """An initialized official-SDK MCP client session on ``url`` (streamable HTTP), sending
+    ``token`` (by default the master token of ``$ARGUS_HOME``: ``/mcp`` requires one)."""
+    token = token or (Path(os.environ["ARGUS_HOME"]) / "api-token").read_text().strip()
+    async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write):
+            async with ClientSession(read, write, read_timeout_seconds=150) as session:
+                await session.initialize()
+                yield session
 
 
 class ToolFailed(AssertionError):

@@ -42,7 +42,7 @@ async def test_register_list_and_serve_only_registered_files(
     outside = tmp_path / "outside.txt"
     outside.write_text("outside the worktree\n")
     os.symlink(outside, wt / "sneaky.txt")
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         html = (await call(s, "artifact_register", {"cwd": str(wt / "out"), "path": "out/report.html",
                                                     "title": "Weekly report"}))["artifact"]
         assert html["name"] == "report.html" and html["type"] == "html" and html["title"] == "Weekly report"

@@ -60,7 +60,7 @@ async def test_agent_stages_text_the_pwa_copies_and_consumes(daemon: Any, projec
     me = create_task(c, project["name"], "stager")
     assert c.get("/api/clipboard").status_code == 404
     assert c.post("/api/clipboard/consume").status_code == 404
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         out = await call(s, "argus_clipboard_set", {"cwd": me["worktree_path"] + "/docs", "text": "ssh box 'ls -la'"})
         assert out["task_id"] == me["id"] and out["expires_at"].endswith("Z")
         err = await call_error(s, "argus_clipboard_set", {"id": me["id"], "text": "x" * (1024 * 1024 + 1)})

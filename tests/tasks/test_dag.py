@@ -197,7 +197,7 @@ async def test_unlinking_the_last_unmet_parent_starts_the_held_child(daemon: Any
     c = daemon.client
     done = create_task(c, project["name"], "done-already")
     blocker = create_task(c, project["name"], "blocker")
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         await call(s, "task_complete", {"id": done["id"]})
         child = (await call(s, "task_create", {"project": project["name"], "name": "held", "backend": "demo",
                                                "prompt": "x", "depends_on": [done["id"], blocker["id"]]}))["task"]

@@ -44,7 +44,7 @@ async def test_fork_over_rest_carries_prompt_output_and_diff(daemon: Any, projec
 async def test_fork_tool_by_cwd_with_name_and_prompt(daemon: Any, project: dict[str, Any]) -> None:
     c = daemon.client
     src = create_task(c, project["name"], "explorer", prompt="map the codebase")
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         out = await call(s, "task_fork", {"cwd": src["worktree_path"], "name": "explorer-2",
                                           "prompt": "try the other approach"})
     fork = out["task"]

@@ -121,15 +121,16 @@ def test_stopped_and_finished_tasks_are_not_idle(daemon: Daemon, project: dict[s
     assert c.get("/api/status").json()["sessions"] == {"running": 0, "idle": 0}
 
 
-def test_agent_hook_endpoint_authenticates_by_task_secret(daemon: Daemon, project: dict[str, Any]) -> None:
+def test_agent_hook_endpoint_authenticates_by_task_token(daemon: Daemon, project: dict[str, Any]) -> None:
     c = daemon.client
     t = create_task(c, name="hooked")
     wait_idle(c, t["id"])
     url = f"http://127.0.0.1:{daemon.mcp_port}/api/agent/hook"
     body = {"event": "Stop", "task_id": t["id"]}
-    assert httpx.post(url, json=body).status_code == 404  # no token: unknown, not 401
-    assert httpx.post(url, json=body, headers={"Authorization": "Bearer wrong"}).status_code == 404
-    assert httpx.post(url, json=body, headers={"Authorization": f"Bearer {daemon.token}"}).status_code == 404
-    assert httpx.post(url, json={"event": "Stop"}, headers={"Authorization": "Bearer x"}).status_code == 400
-    # the API port serves the same public route
-    assert c.post("/api/agent/hook", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 404
+    assert httpx.post(url, json=body).status_code == 401  # no token
+    assert httpx.post(url, json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert httpx.post(url, json=body, headers={"Authorization": f"Bearer {daemon.token}"}).status_code == 200
+    assert httpx.post(url, json={"event": "Stop"}, headers={"Authorization": f"Bearer {daemon.token}"}
+                      ).status_code == 400
+    # the API port serves the same route
+    assert c.post("/api/agent/hook", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -46,7 +46,7 @@ def fast_agents(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_list_tools_offers_every_task_tool_with_a_schema(daemon: Any) -> None:
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         listed = {t.name: t for t in (await s.list_tools()).tools}
     assert EXPECTED_TOOLS <= set(listed)
     for name in EXPECTED_TOOLS:
@@ -60,7 +60,7 @@ async def test_agent_in_worktree_creates_a_dependent_child_that_starts_when_the_
         daemon: Any, project: dict[str, Any]) -> None:
     boss = create_task(daemon.client, project["name"], "boss")
     cwd = os.path.join(boss["worktree_path"], "src", "module")  # somewhere inside its worktree
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         parent = (await call(s, "task_create", {"cwd": cwd, "name": "parent", "prompt": "build it",
                                                 "backend": "demo"}))["task"]
         assert parent["project"] == project["name"]  # the caller's project, from its cwd
@@ -94,7 +94,7 @@ async def test_agent_in_worktree_creates_a_dependent_child_that_starts_when_the_
 
 
 async def test_cycle_attempt_fails_with_the_offending_path(daemon: Any, project: dict[str, Any]) -> None:
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         hold = (await call(s, "task_create", {"project": project["name"], "name": "gate", "backend": "demo",
                                               "prompt": "x"}))["task"]
         a = (await call(s, "task_create", {"project": project["name"], "name": "a", "backend": "demo",
@@ -115,7 +115,7 @@ async def test_cycle_attempt_fails_with_the_offending_path(daemon: Any, project:
 
 
 async def test_halt_downstream_stops_every_descendant_and_not_the_seed(daemon: Any, project: dict[str, Any]) -> None:
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         seed = (await call(s, "task_create", {"project": project["name"], "name": "seed", "backend": "demo",
                                               "prompt": "milestone"}))["task"]
         mid = (await call(s, "task_create", {"project": project["name"], "name": "mid", "backend": "demo",
@@ -146,7 +146,7 @@ async def test_halt_downstream_stops_every_descendant_and_not_the_seed(daemon: A
 async def test_task_verbs_by_cwd(daemon: Any, project: dict[str, Any]) -> None:
     me = create_task(daemon.client, project["name"], "verbs")
     cwd = me["worktree_path"]
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         got = await call(s, "task_get", {"cwd": cwd})
         assert got["task"]["id"] == me["id"]
         assert (await call(s, "task_rename", {"cwd": cwd, "name": "Renamed"}))["task"]["name"] == "Renamed"
@@ -178,7 +178,7 @@ async def test_at_most_five_creations_in_flight(daemon: Any, project: dict[str, 
     hook.write_text(f"#!/bin/sh\nwhile [ ! -e '{release}' ]; do sleep 0.02; done\n")
     hook.chmod(0o755)
     results: list[Any] = []
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         async def make(i: int) -> None:
             r = await s.call_tool("task_create", {"project": project["name"], "name": f"w{i}",
                                                   "backend": "demo", "prompt": "x"})
@@ -243,7 +243,7 @@ async def test_external_tool_appears_beside_builtin_tools_and_is_called_back(
                                     "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}},
                                     "callback_url": callback_server})
     assert resp.status_code == 201, resp.text
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         names = {t.name for t in (await s.list_tools()).tools}
         assert "ext_echo" in names and EXPECTED_TOOLS <= names
         out = await call(s, "ext_echo", {"text": "hello"})
@@ -267,7 +267,7 @@ async def test_agent_in_a_worktree_drives_argus_end_to_end(daemon: Any, project:
     boss = create_task(client, project["name"], "boss", prompt="coordinate the workers")
     wt = boss["worktree_path"]
     await eventually(lambda: task(client, boss["id"])["idle"], what="boss agent waiting")
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         # 1. spawn two workers, the second depending on the first
         w1 = (await call(s, "task_create", {"cwd": wt, "name": "worker-1", "prompt": "part one",
                                             "backend": "demo"}))["task"]
@@ -357,13 +357,19 @@ async def test_every_agent_reaches_argus_mcp_without_touching_global_config(
     claude = got[made["claude"]["id"]]
     cfg_path = Path(claude["mcp_config"])
     assert cfg_path.is_relative_to(d.home) and not cfg_path.is_relative_to(made["claude"]["worktree_path"])
-    assert json.loads(cfg_path.read_text())["mcpServers"]["argus"]["url"] == d.mcp_url
-    # Codex: a -c override on its command line
+    entry = json.loads(cfg_path.read_text())["mcpServers"]["argus"]
+    assert entry["url"] == d.mcp_url and entry["headers"]["Authorization"].startswith("Bearer task:")
+    assert cfg_path.stat().st_mode & 0o077 == 0  # the file holding the task token is the user's only
+    # Codex: a -c override on its command line; the token comes from the environment, never argv
     codex = got[made["codex"]["id"]]
     assert f'mcp_servers.argus.url="{d.mcp_url}"' in codex["argv"]
-    # Anything else: a project-local .mcp.json in its own worktree (never in the user's repo)
+    assert 'mcp_servers.argus.bearer_token_env_var="ARGUS_MCP_TOKEN"' in codex["argv"]
+    assert not any("task:" in arg for r in got.values() for arg in r["argv"])
+    # Anything else: a project-local .mcp.json in its own worktree (never in the user's repo),
+    # naming the token's variable, not the token
     local = Path(made["plain"]["worktree_path"], ".mcp.json")
-    assert json.loads(local.read_text())["mcpServers"]["argus"]["url"] == d.mcp_url
+    entry = json.loads(local.read_text())["mcpServers"]["argus"]
+    assert entry["url"] == d.mcp_url and entry["headers"] == {"Authorization": "Bearer ${ARGUS_MCP_TOKEN}"}
     assert not (git_repo / ".mcp.json").exists()
     # and the user's global CLI configuration was never written
     touched = [p.relative_to(home).as_posix() for p in home.rglob("*")]

@@ -46,7 +46,7 @@ async def test_inbox_cap_and_sender_rate_limit_are_clear_tool_errors(daemon: Any
     r = recipient["id"]
     for i in range(50):
         assert send(c, senders[0]["id"], r, f"hello {i}").status_code == 201
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         err = await call_error(s, "task_message_send", {"id": senders[0]["id"], "to": r, "body": "51st"})
         assert "rate limit" in err and "50 messages per minute" in err
         for sender in senders[1:]:
@@ -82,7 +82,7 @@ async def test_inbox_filters_and_acks(daemon: Any, project: dict[str, Any]) -> N
     ids = [send(c, b["id"], a["id"], f"b{i}").json()["message"]["id"] for i in range(3)]
     from_d = send(c, d["id"], a["id"], "d0", kind="question").json()["message"]
     to_b = send(c, a["id"], b["id"], "not for a").json()["message"]
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         box = await call(s, "task_inbox", {"cwd": a["worktree_path"]})
         assert [m["body"] for m in box["messages"]] == ["b0", "b1", "b2", "d0"]  # oldest first
         assert box["unread"] == 4 and box["messages"][0]["from_id"] == b["id"]
@@ -114,7 +114,7 @@ async def test_task_ask_returns_the_answer_when_it_lands(daemon: Any, project: d
     c = daemon.client
     gate = create_task(c, project["name"], "gate")
     asker, expert = held_tasks(c, project["name"], gate, ["asker", "expert"])
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         quick = await call(s, "task_ask", {"id": asker["id"], "to": expert["id"], "body": "ping?"})
         assert quick["answer"] is None and quick["timed_out"] is False
         assert quick["question"]["kind"] == "question"

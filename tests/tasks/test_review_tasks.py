@@ -78,8 +78,8 @@ def test_agent_hook_with_a_non_ascii_token_is_refused_not_a_crash(daemon: Daemon
     url = f"http://127.0.0.1:{daemon.mcp_port}/api/agent/hook"
     resp = httpx.post(url, json={"task_id": task["id"], "event": "Stop"},
                       headers={"Authorization": b"Bearer \xe9t\xe9"}, timeout=10)
-    assert resp.status_code == 404, resp.text
-    assert resp.json()["error"] == "unknown task or bad hook token"
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["error"] == "invalid token"
 
 
 def test_bad_json_bodies_are_400(daemon: Daemon, project: dict[str, Any]) -> None:

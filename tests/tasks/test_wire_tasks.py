@@ -100,7 +100,7 @@ def test_bad_input_on_tasks_routes_is_400_naming_the_field(daemon: Daemon, proje
 
 async def test_mcp_tool_arguments_are_validated_by_their_models(daemon: Daemon, project: dict[str, Any]) -> None:
     t = _create(daemon, project, "caller")
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         tools = {tool.name: tool for tool in (await s.list_tools()).tools}
         ask = tools["task_ask"].input_schema
         assert ask["properties"]["timeout_seconds"]["maximum"] == 120 and set(ask["required"]) == {"to", "body"}
