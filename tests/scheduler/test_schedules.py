@@ -178,7 +178,7 @@ def test_kill9_during_a_fire_yields_exactly_one_task(daemon_factory: Any, tmp_pa
 
 
 async def test_mcp_tools_round_trip(daemon: Daemon, project: dict[str, Any]) -> None:
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         names = {t.name for t in (await s.list_tools()).tools}
         assert {"schedule_list", "schedule_create", "schedule_update", "schedule_delete",
                 "schedule_run_now"} <= names
