@@ -83,20 +83,20 @@ class TasksAPI(Protocol):
     async def output(self, task_id: str, nbytes: int) -> bytes:
         """The last ``nbytes`` of the agent's terminal output (raw, with escape sequences)."""
 
+    def rename(self, task_id: str, name: str) -> dict[str, Any]:
+        """Change a task's display name (its slug, branch and worktree stay)."""
+
+    def backends(self) -> builtins.list[dict[str, Any]]:
+        """Every backend (name, command, prompt_flag, model, kind, default, available)."""
+
+    def backend(self, name: str) -> dict[str, Any]:
+        """One backend, or ``Invalid``."""
+
     def projects(self) -> builtins.list[dict[str, Any]]:
         """Every project (name, path, branch, backend, sandbox, source)."""
 
     def project(self, name: str) -> dict[str, Any]:
         """One project, or ``NotFound``."""
-
-    def rename(self, task_id: str, name: str) -> dict[str, Any]:
-        """Change a task's display name (its slug, branch and worktree stay); ``Invalid`` if empty."""
-
-    def backends(self) -> builtins.list[dict[str, Any]]:
-        """Every backend: ``name``, ``command``, ``prompt_flag``, ``model``, ``kind``, ``default``."""
-
-    def backend(self, name: str) -> dict[str, Any]:
-        """One backend, or ``Invalid`` naming the unknown backend."""
 
     def resolve_caller(self, cwd: str | None, token: str | None) -> dict[str, Any] | None:
         """The task an MCP caller is: by its task token, else the task owning ``cwd``; or None."""
@@ -164,6 +164,18 @@ class TasksFacade:
         """The last ``nbytes`` of the agent's terminal output (raw, with escape sequences)."""
         return await self._svc.output(task_id, nbytes)
 
+    def rename(self, task_id: str, name: str) -> dict[str, Any]:
+        """Change a task's display name (its slug, branch and worktree stay)."""
+        return self._svc.to_json(self._svc.rename(task_id, name))
+
+    def backends(self) -> builtins.list[dict[str, Any]]:
+        """Every backend (name, command, prompt_flag, model, kind, default, available)."""
+        return self._svc.backends()
+
+    def backend(self, name: str) -> dict[str, Any]:
+        """One backend, or ``Invalid``."""
+        return self._svc.backend(name)
+
     def projects(self) -> builtins.list[dict[str, Any]]:
         """Every project (name, path, branch, backend, sandbox, source)."""
         return self._svc.projects()
@@ -171,18 +183,6 @@ class TasksFacade:
     def project(self, name: str) -> dict[str, Any]:
         """One project, or ``NotFound``."""
         return self._svc.project(name)
-
-    def rename(self, task_id: str, name: str) -> dict[str, Any]:
-        """Change a task's display name (its slug, branch and worktree stay); ``Invalid`` if empty."""
-        return self._svc.to_json(self._svc.rename(task_id, name))
-
-    def backends(self) -> builtins.list[dict[str, Any]]:
-        """Every backend: ``name``, ``command``, ``prompt_flag``, ``model``, ``kind``, ``default``."""
-        return [dict(b) for b in self._svc.backends()]
-
-    def backend(self, name: str) -> dict[str, Any]:
-        """One backend, or ``Invalid`` naming the unknown backend."""
-        return dict(self._svc.backend(name))
 
     def resolve_caller(self, cwd: str | None, token: str | None) -> dict[str, Any] | None:
         """The task an MCP caller is: by its task token, else the task owning ``cwd``; or None.
