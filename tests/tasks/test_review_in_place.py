@@ -27,6 +27,13 @@ def write_changed_file(t: dict[str, Any]) -> None:
     (Path(t["worktree_path"]) / "app.py").write_text("\n".join(lines) + "\n")
 
 
+def assert_needs_token(url: str, routes: list[tuple[str, str]]) -> None:
+    """Each route answers 401 without a token."""
+    with httpx.Client(base_url=url, timeout=10) as anon:
+        for method, path in routes:
+            assert anon.request(method, path, json={}).status_code == 401, (method, path)
+
+
 async def test_review_reaches_the_agent_as_one_message_only_after_it_goes_idle(
         daemon: Any, project: dict[str, Any]) -> None:
     c = daemon.client
@@ -104,11 +111,8 @@ async def test_review_bad_input_and_auth(daemon: Any, project: dict[str, Any]) -
     assert c.delete(f"{base}/comments/12345").status_code == 404
     assert c.delete(f"{base}/comments/abc").status_code == 404
     assert c.get("/api/tasks/t_missing/review/comments").status_code == 404
-    anon = httpx.Client(base_url=daemon.url, timeout=10)
-    for method, path in (("GET", f"{base}/comments"), ("POST", f"{base}/comments"), ("POST", base),
-                         ("DELETE", f"{base}/comments/1"), ("GET", f"/api/tasks/{t['id']}/reviews")):
-        assert anon.request(method, path, json={}).status_code == 401, (method, path)
-    anon.close()
+    assert_needs_token(daemon.url, [("GET", f"{base}/comments"), ("POST", f"{base}/comments"), ("POST", base),
+                                    ("DELETE", f"{base}/comments/1"), ("GET", f"/api/tasks/{t['id']}/reviews")])
 
     # a sent review waits for the agent: the held task has none yet
     c.post(f"{base}/comments", json={"path": "app.py", "line": 2, "body": "ok"})
