@@ -49,6 +49,7 @@ from prompt_toolkit.layout.menus import CompletionsMenu
 from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style
 
+from . import review
 from .agentview import AgentView, key_bytes, links_of
 from .client import ApiError, ArgusClient, SseEvent, task_path
 from .dagview import DagView
@@ -328,7 +329,8 @@ class ArgusTui:
                 return ("keys go to the agent · ctrl+q back · ctrl+z panes · ctrl+k switch · ctrl+l links · "
                         "ctrl+y copy · ctrl+p PR · Shift+↑/↓ scroll")
             if self.agent.focus == "diff":
-                return "j/k scroll · s split/unified · e editor · Esc terminal · ctrl+q files"
+                return ("j/k move · c comment · v range · R send review · s split/unified · e editor · "
+                        "Esc terminal · ctrl+q files")
             return ("j/k move · Enter diff · s split · e editor · t terminal · Tab other pane · Esc terminal · "
                     "ctrl+q list")
         if self.mode == "plugin":
@@ -1265,6 +1267,9 @@ class ArgusTui:
         bind("pagedown", filter=on_diff)(lambda: self.agent.diff.scroll_by(20))
         bind("space", filter=on_diff)(lambda: self.agent.diff.scroll_by(20))
         bind("pageup", filter=on_diff)(lambda: self.agent.diff.scroll_by(-20))
+        bind("c", filter=on_diff)(lambda: review.comment(self))
+        bind("v", filter=on_diff)(self.agent.diff.toggle_mark)
+        bind("R", filter=on_diff)(lambda: review.send(self))
 
         @bind("s", filter=on_pane)
         def _split() -> None:
