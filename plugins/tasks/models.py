@@ -608,3 +608,28 @@ class TaskReviewArgs(Caller):
     comments: list[ReviewCommentArgs] = Field(default_factory=list, max_length=200)
     summary: str = ""
     send: bool = Field(True, description="send the draft review now (false: only add the comments)")
+
+
+# -- Claude session picker (claude_sessions.py) ------------------------------------------------
+
+
+class ClaudeSession(Out):
+    """One Claude Code conversation of a task's worktree."""
+
+    id: str
+    title: str = Field(description="the first user prompt (or Claude's summary), one line")
+    size: int
+    modified_at: str
+    current: bool = Field(description="the conversation the task resumes now")
+
+
+class ClaudeSessionList(Out):
+    """``{"sessions": [ClaudeSession]}``, most recently used first."""
+
+    sessions: list[ClaudeSession]
+
+
+class ClaudeSessionResume(Wire):
+    """``POST /api/tasks/{id}/claude-sessions/resume``."""
+
+    session_id: str = Field(min_length=1, max_length=128)
