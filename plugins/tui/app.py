@@ -49,7 +49,7 @@ from prompt_toolkit.layout.menus import CompletionsMenu
 from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style
 
-from . import navkeys, review
+from . import claude_picker, navkeys, review
 from .agentview import AgentView, key_bytes, links_of
 from .client import ApiError, ArgusClient, SseEvent, task_path
 from .dagview import DagView
@@ -328,7 +328,8 @@ class ArgusTui:
         if self.mode == "agent":
             if self.agent.focus == "terminal":
                 return ("keys go to the agent · ctrl+q back · ctrl+z panes · ctrl+k switch · ctrl+l links · "
-                        "ctrl+y copy · ctrl+p PR · Shift+↑/↓ scroll")
+                        "ctrl+y copy · ctrl+p PR · ctrl+r Claude sessions · Alt+←/→ panels · Alt+↑/↓ tasks · "
+                        "Shift+↑/↓ scroll")
             if self.agent.focus == "diff":
                 return ("j/k move · c comment · v range · R send review · s split/unified · e editor · "
                         "Esc terminal · ctrl+q files")
@@ -1273,6 +1274,7 @@ class ArgusTui:
         bind("c-l", filter=on_term, eager=True)(self.link_picker)
         bind("c-y", filter=on_term, eager=True)(self.staged_clipboard)
         bind("c-p", filter=on_term, eager=True)(self.open_pr)
+        bind("c-r", filter=on_term, eager=True)(lambda: claude_picker.open_picker(self))
         bind("s-up", filter=on_term, eager=True)(lambda: self.agent.scroll(1))
         bind("s-down", filter=on_term, eager=True)(lambda: self.agent.scroll(-1))
         bind("s-pageup", filter=on_term, eager=True)(lambda: [self.agent.scroll(1) for _ in range(3)])
