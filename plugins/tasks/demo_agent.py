@@ -848,6 +848,7 @@ class Agent:
         """Edit one input line with our own echo; None at end of input."""
         buf: list[str] = []
         last_ctrl_c = False
+        pasting = False  # inside a bracketed paste, Enter is a newline in the input, not a submit
         while True:
             key = self.term.next_key()
             if key is None:
@@ -855,6 +856,14 @@ class Agent:
             was_cr, self._after_cr = self._after_cr, key == "\r"
             if key != "\x03":
                 last_ctrl_c = False
+            if key in ("\x1b[200~", "\x1b[201~"):
+                pasting = key == "\x1b[200~"
+                continue
+            if pasting and key in ("\r", "\n"):
+                if not (key == "\n" and was_cr):
+                    buf.append("\n")
+                    self.term.write("\r\n")
+                continue
             if key in ("\r", "\n"):
                 if key == "\n" and was_cr:
                     continue  # the \n of a \r\n pair

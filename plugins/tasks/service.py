@@ -26,7 +26,7 @@ from typing import Any
 import trio
 from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, utcnow
 
-from . import gitops
+from . import claude_sessions, gitops
 from .backends import (
     PERMISSION_MODES,
     build_launch,
@@ -807,6 +807,24 @@ class TaskService:
             await session.terminate()
         await self._spawn(self.get(task_id), resume=row["session_id"] is not None and self._resumable(row))
         return self.get(task_id)
+
+    async def switch_claude_session(self, task_id: str, session_id: str) -> dict[str, Any]:
+        """Resume another of the worktree's Claude conversations: stop the agent, remember the id,
+        start the backend's resume command with it."""
+        async with self._task_lock(task_id):
+            row = self.get(task_id)
+            if kind_of(self.backend(row["backend"])["command"]) not in ("claude", "demo"):
+                raise Invalid("only Claude backends have sessions to switch between")
+            if row["archived"]:
+                raise Conflict("unarchive the task before resuming it")
+            claude_sessions.check_session(row["worktree_path"], session_id)
+            session = self.live_session(row)
+            if session is not None:
+                self.stopping.add(session.id)
+                await session.terminate()
+            self.store.update_task(task_id, agent_session_id=session_id)
+            await self._spawn(self.get(task_id), resume=True)
+            return self.get(task_id)
 
     def _resumable(self, row: dict[str, Any]) -> bool:
         """Whether the backend can resume this task's conversation by id."""
