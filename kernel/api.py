@@ -25,12 +25,16 @@ from .errors import (
     Unavailable,
 )
 from .events import Event, EventBus, utcnow
+from .eventstream import SseEvent, SseParser, parse_lines
 from .http import json_body, principal, sse, sse_message
+from .local import BASE_URL as LOCAL_URL
+from .local import LocalDaemon, read_token
 from .paths import Paths, argus_home, atomic_write
 from .plugins import client_plugins
 from .registry import Registry
 from .settings import Settings
 from .stash import Stash, StashKey
+from .text import strip_ansi, terminal_lines
 from .values import (
     PROJECT,
     BackgroundJob,
@@ -44,6 +48,7 @@ from .values import (
     hookimpl,
     hookspec,
 )
+from .wire import Route
 
 if TYPE_CHECKING:  # pragma: no cover
     from quart import Blueprint
@@ -54,6 +59,9 @@ __all__ = [
     "Settings", "SettingsSection", "Stash", "StashKey", "TooLarge", "TooMany", "ToolContext", "ToolHandler",
     "Unauthorized", "Unavailable", "argus_home", "atomic_write", "client_plugins", "hookimpl", "hookspec",
     "json_body", "principal", "sse", "sse_message", "utcnow",
+    # the wire: declared routes, the SSE parser, terminal text, the local daemon
+    "LOCAL_URL", "LocalDaemon", "Route", "SseEvent", "SseParser", "parse_lines", "read_token", "strip_ansi",
+    "terminal_lines",
 ]
 
 
@@ -62,6 +70,10 @@ class HttpAPI(Protocol):
 
     def add_blueprint(self, bp: Blueprint) -> None:
         """Mount a quart blueprint of the plugin's routes (under ``/api/...``)."""
+
+    def add_routes(self, plugin: str, routes: list[Route]) -> None:
+        """Mount declared routes (``Route(method, path, handler, body=, query=, response=)``):
+        validated from their models, listed in ``/api/openapi.json``."""
 
     def add_public_prefix(self, prefix: str) -> None:
         """Serve ``prefix`` without a token (the plugin authenticates those requests itself)."""
@@ -113,16 +125,3 @@ class Kernel(Protocol):
 
     def spawn_background(self, fn: Callable[[], Any], name: str = "") -> None:
         """Run an async callable in the kernel's nursery for the daemon's lifetime."""
-
-# The wire vocabulary: declared routes (``kernel.http.add_routes(plugin, [Route(...)])``), the SSE
-# parser, the terminal-text helper and the local daemon's address. Imported last because
-# ``wire`` uses the kernel's errors.
-from .eventstream import SseEvent as SseEvent  # noqa: E402
-from .eventstream import SseParser as SseParser  # noqa: E402
-from .eventstream import parse_lines as parse_lines  # noqa: E402
-from .local import BASE_URL as LOCAL_URL  # noqa: E402, F401
-from .local import LocalDaemon as LocalDaemon  # noqa: E402
-from .local import read_token as read_token  # noqa: E402
-from .text import strip_ansi as strip_ansi  # noqa: E402
-from .text import terminal_lines as terminal_lines  # noqa: E402
-from .wire import Route as Route  # noqa: E402

@@ -99,6 +99,15 @@ def argus_cli(cli: click.Group) -> None:
 
 
 @hookspec
+def argus_settings_info(kernel: Kernel) -> dict[str, dict[str, Any]] | None:
+    """Read-only facts merged into ``GET /api/settings`` sections (not settings themselves).
+
+    Return ``{section: {key: value}}``, e.g. the sandbox plugin's ``{"sandbox": {"available":
+    true, "backend": "bubblewrap 0.8.0"}}``. Called on every read of the settings; keep it quick.
+    """
+
+
+@hookspec
 def argus_status(kernel: Kernel) -> dict[str, Any] | None:
     """Contribute to ``GET /api/status`` (e.g. ``{"sessions": {...}, "tasks": {...}}``).
 

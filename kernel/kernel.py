@@ -26,7 +26,7 @@ from .http import Http
 from .listeners import api_binds, path_dispatcher, serve_app, serve_unix, tailscale_ipv4
 from .mcp import build_mcp_app
 from .paths import Paths, atomic_write, private_file
-from .plugins import PluginInfo, disabled_plugins, load_plugins
+from .plugins import PluginInfo, disabled_plugins, load_plugins, refuse_unknown_hooks
 from .registry import Registry
 from .routes import make_routes
 from .settings import ConfigFile, Settings
@@ -112,6 +112,10 @@ class Kernel:
             self.settings.declare(group or [])
         self.http.add_routes("kernel", make_routes(self))
         self.pm.hook.argus_register(kernel=self)
+        # Hook objects plugins registered from argus_register are checked like plugins at load.
+        for name, reason in refuse_unknown_hooks(self.pm).items():
+            self.plugin_list.append({"name": name, "version": "-", "source": "registered by a plugin (refused)",
+                                     "module": "", "enabled": False, "reason": reason})
 
     def supervisor_status(self) -> dict[str, Any]:
         """Whether PTYs run in the supervisor and whether it answers."""

@@ -35,9 +35,8 @@ def make_routes(kernel: Kernel) -> list[Route]:
     # -- status, settings, logs -------------------------------------------------------------
 
     async def status() -> dict[str, Any]:
-        """Version, session and task counts, supervisor state (plugins add their parts)."""
-        out: dict[str, Any] = {"version": kernel.version, "sessions": {"running": 0, "idle": 0},
-                               "tasks": {}, "supervisor": kernel.supervisor_status(),
+        """Version, supervisor state and disk; plugins add their parts (tasks: session and task counts)."""
+        out: dict[str, Any] = {"version": kernel.version, "supervisor": kernel.supervisor_status(),
                                "disk": disk_status(kernel.paths.home)}
         for part in kernel.pm.hook.argus_status(kernel=kernel):
             if part:
@@ -50,6 +49,10 @@ def make_routes(kernel: Kernel) -> list[Route]:
 
     def settings_payload() -> dict[str, Any]:
         values = kernel.settings.all()
+        for part in kernel.pm.hook.argus_settings_info(kernel=kernel):
+            for name, facts in (part or {}).items():
+                if isinstance(facts, dict):
+                    values.setdefault(name, {}).update(facts)
         return {**values, "sections": values, "schema": kernel.settings.schema(),
                 "config_error": kernel.settings.config.error}
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.api import Field, Migration, SettingsSection, ToolContext, hookimpl
-from argus.kernel.errors import Invalid
+from argus.kernel.api import Field, Invalid, Migration, SettingsSection, ToolContext, hookimpl
 from quart import Blueprint
 
 __version__ = "1.0"

@@ -1,7 +1,20 @@
 """hera plugin: native multi-agent coordination (coordinator, workers, role-addressed messages).
 
-Status: a registered stub. It loads (so ``argus plugins`` lists it and ``[plugins] disabled``
-can switch it off) but implements no hooks yet: no ``hera_*`` MCP tools and no Hera tab. The TUI's
-second tab falls back to the dependency-DAG view from ``GET /api/dag``, and the task tools
-(``task_create``, ``task_message_send``, ``task_link``, ...) already cover delegation.
+A coordinator task creates an orchestrator (``hera_new_orchestrator``), spawns hidden worker tasks
+(``hera_spawn_worker``) and trades messages with them over an idle-gated bus: a message waits while
+its recipient's agent is busy and is announced in its terminal as one typed line once it is idle.
+See docs/hera.md. The hook implementations live in ``hooks.py``; this module re-exports them so
+the ``argus`` entry point (``argus.plugins.hera``) registers them.
 """
+
+from .hooks import (  # noqa: F401 - registered by pluggy from this module
+    argus_background,
+    argus_event,
+    argus_launch_gate,
+    argus_migrations,
+    argus_register,
+    argus_settings_sections,
+    argus_task_deleted,
+    argus_task_fields,
+    argus_task_idle,
+)

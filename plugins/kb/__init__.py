@@ -1,5 +1,4 @@
-"""kb plugin: a knowledge base over a Markdown vault (SQLite FTS5), served as ``kb_*`` MCP tools.
+"""kb plugin: a knowledge base over a Markdown vault, indexed in SQLite FTS5, served as ``kb_*`` MCP tools.
 
-Status: a registered stub with no hooks yet: no ``kb_search``/``kb_read``/``kb_list``/``kb_ingest``
-tools and no ``[kb]`` settings section.
+The hooks are in ``hooks.py`` (the ``argus`` entry point); see ``docs/kb.md``.
 """

@@ -1,5 +1,87 @@
-"""push plugin: Web Push (VAPID) notifications when an agent goes idle.
+"""push plugin: Web Push (VAPID) notifications when an agent goes idle or needs an answer.
 
-Status: a registered stub with no hooks yet: ``/api/push/*`` answers 404, and the PWA hides its
-notification control accordingly.
+VAPID keys are generated on first start (``$ARGUS_HOME/vapid-private.pem``, mode 0600). Routes:
+``/api/push/vapid-public-key``, ``subscribe``, ``subscriptions``, ``test``, ``presence``,
+``action``. The rules (throttle, presence, scheduled fires) are in ``notifier.py``; see docs/push.md.
 """
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
+
+from .keys import VapidKeys
+from .notifier import Notifier
+from .routes import make_routes
+from .sender import Sender
+from .store import MIGRATIONS, Subscriptions
+
+_notifier: Notifier | None = None
+
+
+@hookimpl
+def argus_migrations() -> Sequence[Migration]:
+    """The ``push_subscriptions`` table."""
+    return MIGRATIONS
+
+
+@hookimpl
+def argus_settings_sections() -> Sequence[SettingsSection]:
+    """``[push]``: on/off, throttle, presence window, VAPID subject, per-endpoint timeout."""
+    return [SettingsSection("push", "Push notifications", [
+        Field("enabled", "bool", True, "Enabled", "Notify subscribed devices when an agent needs you"),
+        Field("throttle_seconds", "int", 300, "Throttle (s)", "At most one notification per task in this time",
+              min=0, max=86400),
+        Field("presence_seconds", "int", 60, "Presence window (s)",
+              "No notification for a task a client reported looking at within this time", min=0, max=3600),
+        Field("subject", "string", "mailto:argus@localhost", "VAPID subject",
+              "Contact (mailto: or https:) sent to push services"),
+        Field("send_timeout", "int", 10, "Send timeout (s)", "Per push endpoint", min=1, max=120),
+    ])]
+
+
+@hookimpl
+def argus_register(kernel: Any) -> None:
+    """Keys, routes and the notifier."""
+    global _notifier
+    keys = VapidKeys.load_or_create(kernel.paths.home)
+    subs = Subscriptions(kernel.db)
+    sender = Sender(keys, subs, lambda: kernel.settings.section("push"))
+    _notifier = Notifier(kernel, sender)
+    kernel.http.add_routes("push", make_routes(keys.public_key, subs, _notifier))
+
+
+@hookimpl
+def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+    """The delivery loop."""
+    return [_notifier.run] if _notifier is not None else []
+
+
+@hookimpl
+def argus_task_idle(task: dict[str, Any], idle: bool, reason: str) -> None:
+    """An agent waiting for input: notify (throttle and presence permitting)."""
+    if _notifier is not None:
+        _notifier.on_idle(task, idle)
+
+
+@hookimpl
+def argus_task_status_changed(task: dict[str, Any], old: str, new: str) -> None:
+    """A task moving from in_progress to in_review: notify."""
+    if _notifier is not None:
+        _notifier.on_status(task, old, new)
+
+
+@hookimpl
+def argus_task_deleted(task: dict[str, Any]) -> None:
+    """Forget a deleted task's throttle and prompt."""
+    if _notifier is not None:
+        _notifier.forget(task.get("id"))
+
+
+@hookimpl
+def argus_event(event: Any) -> None:
+    """Scheduled fires (quick: classification and queueing)."""
+    if _notifier is not None:
+        _notifier.on_event(event)

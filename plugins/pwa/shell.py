@@ -31,8 +31,8 @@ CONTENT_TYPES: dict[str, str] = {
 }
 
 # Paths the single-page app routes on the client; the server answers each with index.html.
-CLIENT_ROUTES = ("/", "/login", "/new", "/settings", "/tokens", "/logs", "/offline")
-CLIENT_ROUTE_PREFIXES = ("/task/", "/settings/")
+CLIENT_ROUTES = ("/", "/login", "/new", "/settings", "/tokens", "/logs", "/offline", "/hera", "/notes", "/inbox")
+CLIENT_ROUTE_PREFIXES = ("/task/", "/settings/", "/hera/")
 
 # Folders (under static/) whose files are served as they are.
 ASSET_DIRS = ("js", "icons", "vendor")

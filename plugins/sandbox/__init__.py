@@ -1,6 +1,11 @@
-"""sandbox plugin: per-session sandbox profiles (bubblewrap on Linux, sandbox-exec on macOS).
+"""sandbox plugin: agents confined to their worktree (bubblewrap on Linux, sandbox-exec on macOS).
 
-Status: a registered stub with no hooks yet: agents run unsandboxed, and a project's ``sandbox``
-object is stored (``POST /api/projects``) but not applied. The kernel's auth policy already treats
-a ``sandbox`` settings section as master-only once this plugin declares it.
+One policy model per launch (``policy.py``) rendered as a ``bwrap`` argv (``bwrap.py``) or an SBPL
+profile (``sbpl.py``), applied through the tasks plugin's ``argus_session_command`` hook
+(``service.py``). Settings: the master-only ``[sandbox]`` section and each project's ``sandbox``
+object (``config.py``). See docs/sandbox.md.
 """
+
+from .hooks import argus_cli, argus_migrations, argus_register, argus_settings_sections
+
+__all__ = ["argus_cli", "argus_migrations", "argus_register", "argus_settings_sections"]

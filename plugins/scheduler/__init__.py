@@ -1,5 +1,55 @@
-"""scheduler plugin: scheduled tasks (cron, ``@every 30m``, one-shot ``run_once_at``).
+"""scheduler plugin: scheduled tasks (5-field cron, ``@daily``, ``@every 30m``, one-shot ``run_once_at``).
 
-Status: a registered stub with no hooks yet: no ``/api/schedules`` routes and no ``schedule_*``
-MCP tools.
+Each fire creates a fresh task through the tasks plugin. Surfaces: ``/api/schedules`` (REST),
+``schedule_*`` (MCP tools), ``schedule.*`` events. See docs/scheduler.md.
 """
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
+
+from . import tools
+from .routes import make_routes
+from .service import MIGRATIONS, Scheduler
+
+_scheduler: Scheduler | None = None
+
+
+@hookimpl
+def argus_migrations() -> Sequence[Migration]:
+    """The ``schedules`` table."""
+    return MIGRATIONS
+
+
+@hookimpl
+def argus_settings_sections() -> Sequence[SettingsSection]:
+    """``[scheduler]``: the time zone cron expressions are evaluated in."""
+    return [SettingsSection("scheduler", "Scheduler", [
+        Field("time_zone", "string", "", "Time zone",
+              "IANA zone for cron expressions (e.g. Europe/Paris); empty = the host's"),
+    ])]
+
+
+@hookimpl
+def argus_register(kernel: Any) -> None:
+    """Routes and MCP tools."""
+    global _scheduler
+    _scheduler = Scheduler(kernel)
+    kernel.http.add_routes("scheduler", make_routes(_scheduler))
+    tools.register(kernel, _scheduler)
+
+
+@hookimpl
+def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+    """The firing loop."""
+    return [_scheduler.run] if _scheduler is not None else []
+
+
+@hookimpl
+def argus_event(event: Any) -> None:
+    """A changed ``scheduler.time_zone`` re-times every cron schedule."""
+    if _scheduler is not None and event.type == "settings.updated" and event.data.get("section") == "scheduler":
+        _scheduler.retime()

@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import pluggy
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl, utcnow
+from argus.kernel.api import (
+    BackgroundJob,
+    Event,
+    Field,
+    Kernel,
+    Migration,
+    SettingsSection,
+    StashKey,
+    hookimpl,
+    utcnow,
+)
 
 from . import hookspecs, routes_orch, tools
 from .api import TASKS, TasksFacade
@@ -18,14 +28,29 @@ from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
 
-_service: TaskService | None = None
-_orch: Orchestration | None = None
+SERVICE = StashKey[TaskService]()
+ORCH = StashKey[Orchestration]()
 
 
-def service() -> TaskService:
-    """The running daemon's TaskService (after ``argus_register``)."""
-    assert _service is not None, "the tasks plugin is not registered"
-    return _service
+def service(kernel: Kernel) -> TaskService:
+    """The TaskService of ``kernel`` (after ``argus_register``)."""
+    return kernel.stash[SERVICE]
+
+
+class KernelHooks:
+    """The hooks of one kernel's tasks plugin that get no kernel argument (``argus_event``):
+    registered on that kernel's plugin manager, so two daemons in one process stay apart."""
+
+    def __init__(self, svc: TaskService, orch: Orchestration) -> None:
+        self.svc = svc
+        self.orch = orch
+
+    @hookimpl
+    def argus_event(self, event: Event) -> None:
+        """React to session exits (task status) and idle agents (message delivery): quick and synchronous."""
+        if event.type == "session.exited":
+            self.svc.on_session_exited(event.data)
+        self.orch.on_event(event)
 
 
 @hookimpl
@@ -57,59 +82,51 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Seed backends, mount the REST routes, open the agent-hook route, register the MCP tools."""
-    global _service, _orch
-    _service = TaskService(kernel)
-    _service.store.seed_backends()
-    kernel.stash[TASKS] = TasksFacade(_service)  # what other plugins reach with tasks_of(kernel)
-    kernel.http.add_routes("tasks", make_routes(_service))
+    svc = TaskService(kernel)
+    svc.store.seed_backends()
+    kernel.stash[SERVICE] = svc
+    kernel.stash[TASKS] = TasksFacade(svc)  # what other plugins reach with tasks_of(kernel)
+    kernel.http.add_routes("tasks", make_routes(svc))
     kernel.http.add_public_prefix("/api/agent/")
     kernel.http.add_master_only(r"^/api/backends(/.*)?$", ["POST", "PUT", "DELETE", "PATCH"])
-    kernel.tasks = _service  # the service other code in this plugin reaches through the kernel
     # Orchestration (DAG, messages, clipboard, artifacts, fork, skills): tools + REST mirrors.
-    _orch = Orchestration(_service)
-    _orch.install()
-    kernel.http.add_routes("tasks", routes_orch.make_routes(_orch))
-    tools.register(kernel, _orch)
+    orch = Orchestration(svc)
+    kernel.stash[ORCH] = orch
+    orch.install()
+    kernel.http.add_routes("tasks", routes_orch.make_routes(orch))
+    tools.register(kernel, orch)
+    kernel.pm.register(KernelHooks(svc, orch), name="tasks.kernel")
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """Message delivery into idle agents' terminals."""
-    return [_orch.mail.delivery_loop] if _orch is not None else []
+    orch = kernel.stash.get(ORCH, None)
+    return [orch.mail.delivery_loop] if orch is not None else []
 
 
 @hookimpl
-def argus_started(kernel: Any) -> None:
+def argus_started(kernel: Kernel) -> None:
     """Re-attach idle watchers; orphaned in_progress tasks go to in_review; start ready held tasks;
     then reconcile what a crash left behind (``reconcile.py``) in the background."""
-    svc = service()
+    svc = service(kernel)
     svc.recover()
-    if _orch is not None:
-        _orch.dag.recover()
-    dag = _orch.dag if _orch is not None else None
+    dag = kernel.stash[ORCH].dag
+    dag.recover()
     sessions, now = list(svc.sessions.all()), utcnow()
 
     async def job() -> None:
-        await reconcile(svc, lambda task_id: bool(dag and dag.parents(task_id)), sessions, now)
+        await reconcile(svc, lambda task_id: bool(dag.parents(task_id)), sessions, now)
 
     kernel.spawn_background(job, "tasks:reconcile")
 
 
 @hookimpl
-def argus_event(event: Any) -> None:
-    """React to session exits (task status) and idle agents (message delivery) — quick and synchronous."""
-    if _service is not None and event.type == "session.exited":
-        _service.on_session_exited(event.data)
-    if _orch is not None:
-        _orch.on_event(event)
-
-
-@hookimpl
-def argus_status(kernel: Any) -> dict[str, Any]:
+def argus_status(kernel: Kernel) -> dict[str, Any]:
     """Running/idle session counts and task counts by status."""
-    svc = service()
+    svc = service(kernel)
     running = idle = 0
     for row in svc.store.tasks(status="in_progress", archived="all"):
         if svc.live_session(row) is None:

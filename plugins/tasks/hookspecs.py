@@ -48,6 +48,24 @@ def argus_task_deleted(task: dict[str, Any]) -> None:
 
 
 @hookspec
+def argus_session_started(task: dict[str, Any], session_id: str, resumed: bool) -> None:
+    """Called after a task's agent was spawned in a new session (its first start, a resume, a
+    restart or a re-render); ``resumed`` says whether it continues an earlier conversation.
+    ``task`` already shows ``in_progress`` and the new ``session_id``.
+    """
+
+
+@hookspec
+def argus_session_exited(task: dict[str, Any], session_id: str, code: int | None, reason: str) -> None:
+    """Called after a task's agent session ended and the task's status was updated from it.
+
+    ``reason`` is ``exited`` (the agent quit by itself; ``code`` 0 completes the task),
+    ``signal`` (killed), ``stopped`` (stopped on purpose), ``lost`` (the supervisor lost it) or
+    ``restarted`` (ended for a re-render; a new session follows).
+    """
+
+
+@hookspec
 def argus_task_fields(task: dict[str, Any]) -> dict[str, Any] | None:
     """Return extra keys merged into this task's JSON (namespaced by the plugin, e.g.
     ``{"hera": {...}}``), or None. Called whenever the Task JSON is built: keep it cheap.

@@ -39,7 +39,8 @@ class Out(BaseModel):
 
 
 class Task(Out):
-    """A task as every client sees it. Plugins may add namespaced keys (``hera: {...}``)."""
+    """A task as every client sees it. Plugins add namespaced keys (``hera: {...}``) through the
+    ``argus_task_fields`` hook; clients read only the fields declared here and their own plugin's."""
 
     id: str
     name: str
@@ -63,8 +64,10 @@ class Task(Out):
     exit_code: int | None
     plan_slug: str
     result: Any = Field(description="the opaque JSON result an agent stored with task_set_result")
-    hera_hidden: bool = False
     parent_ids: list[str] = Field(default_factory=list, description="tasks this one depends on")
+    parent_id: str | None = Field(None, description="the task that created this one through a plugin (a coordinator)")
+    hidden: bool = Field(False, description="kept out of the UIs' main lists (e.g. a coordinator's workers)")
+    extra: dict[str, Any] = Field(default_factory=dict, description="plugin fields given at creation")
     created_at: str
     started_at: str | None
     ended_at: str | None
@@ -176,15 +179,25 @@ class DagReply(Out):
 # -- REST inputs --------------------------------------------------------------------------------
 
 
+class PassThrough(Wire):
+    """An input whose unknown keys reach the service (other plugins may add project settings)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 class SandboxIn(Wire):
     """A project's sandbox overrides (null = the global default)."""
+
+    model_config = ConfigDict(extra="allow")  # the sandbox plugin's own keys pass through
 
     enabled: bool | None = None
     deny_read: list[str] = Field(default_factory=list)
     extra_write: list[str] = Field(default_factory=list)
+    allow_apple_events: list[str] = Field(default_factory=list, description="macOS AppleEvent bundle ids")
+    network: bool | None = Field(None, description="false: no network for sandboxed agents (null = global)")
 
 
-class ProjectCreate(Wire):
+class ProjectCreate(PassThrough):
     """``POST /api/projects``."""
 
     name: str
@@ -194,7 +207,7 @@ class ProjectCreate(Wire):
     sandbox: SandboxIn | None = None
 
 
-class ProjectUpdate(Wire):
+class ProjectUpdate(PassThrough):
     """``PUT /api/projects/{name}``: only the keys given change."""
 
     path: str | None = None
@@ -209,7 +222,7 @@ class ScanBody(Wire):
     dir: str
 
 
-class BackendCreate(Wire):
+class BackendCreate(PassThrough):
     """``POST /api/backends``."""
 
     name: str
@@ -218,7 +231,7 @@ class BackendCreate(Wire):
     model: str | None = None
 
 
-class BackendUpdate(Wire):
+class BackendUpdate(PassThrough):
     """``PUT /api/backends/{name}``: only the keys given change."""
 
     command: str | None = None
@@ -232,7 +245,8 @@ class TaskListQuery(Wire):
     archived: Archived = "0"
     status: StatusFilter | None = None
     project: str | None = None
-    hidden: bool = False  # hidden tasks (Hera workers) are listed only on request
+    hidden: bool | None = Field(None, description="only hidden (true) or only visible (false) tasks; "
+                                                "absent: every task (the UIs filter on the task's hidden)")
 
 
 class TaskCreate(Wire):

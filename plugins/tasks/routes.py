@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from argus.kernel.api import Invalid, NotFound, Route, sse, sse_message
+from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_message
 from quart import Response, request
 
 from . import gitops
@@ -44,12 +44,16 @@ def make_routes(svc: TaskService) -> list[Route]:
                              for p in svc.projects()]}
 
     async def create_project(body: m.ProjectCreate) -> dict[str, Any]:
-        """Add a project (a git repository)."""
-        return {"project": await svc.add_project(body.model_dump(exclude_unset=True))}
+        """Add a project (a git repository). Only the master token may give it a sandbox object."""
+        data = body.model_dump(exclude_unset=True)
+        svc.guard_sandbox(None, data, master=principal().is_master)
+        return {"project": await svc.add_project(data)}
 
     async def update_project(name: str, body: m.ProjectUpdate) -> dict[str, Any]:
-        """Change a project's path, branch, backend or sandbox."""
-        return {"project": await svc.update_project(name, body.model_dump(exclude_unset=True))}
+        """Change a project's path, branch, backend or sandbox (the sandbox: master token only)."""
+        data = body.model_dump(exclude_unset=True)
+        svc.guard_sandbox(name, data, master=principal().is_master)
+        return {"project": await svc.update_project(name, data)}
 
     async def delete_project(name: str) -> dict[str, Any]:
         """Remove a project (refused while it has tasks)."""
@@ -88,8 +92,8 @@ def make_routes(svc: TaskService) -> list[Route]:
         rows = svc.store.tasks(status=None if status == "idle" else status, project=query.project,
                                archived=query.archived)
         out = [task_out(r) for r in rows]
-        if not query.hidden:  # hidden tasks (workers) only on request
-            out = [t for t in out if not t["hidden"]]
+        if query.hidden is not None:  # absent: every task (the UIs filter on "hidden")
+            out = [t for t in out if t["hidden"] == query.hidden]
         if status == "idle":
             out = [t for t in out if t["idle"]]
         return {"tasks": out}

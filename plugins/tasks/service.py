@@ -168,7 +168,6 @@ class TaskService:
         answer = self.hook.argus_task_hidden(task=out)
         if answer is not None:
             out["hidden"] = bool(answer)
-        out["hera_hidden"] = out["hidden"]  # TODO(contract): the TUI's old name; removed with its filter
         for fields in self.hook.argus_task_fields(task=dict(out)):
             if isinstance(fields, dict):
                 for key, value in fields.items():
@@ -204,10 +203,7 @@ class TaskService:
                 sandbox = entry.get("sandbox", {}) if isinstance(entry.get("sandbox"), dict) else {}
                 rows[name] = {"name": name, "path": str(entry.get("path", "")), "branch": str(entry.get("branch", "")),
                               "backend": str(entry.get("backend", "")),
-                              "sandbox": {"enabled": sandbox.get("enabled"),
-                                          "deny_read": sandbox.get("denyread", []),
-                                          "extra_write": sandbox.get("extrawrite", [])},
-                              "source": "config"}
+                              "sandbox": _config_sandbox(sandbox), "source": "config"}
         return sorted(rows.values(), key=lambda p: p["name"])
 
     def project(self, name: str) -> dict[str, Any]:
@@ -219,20 +215,38 @@ class TaskService:
 
     @staticmethod
     def _sandbox(value: Any) -> dict[str, Any]:
+        """A project's ``sandbox`` object validated: enabled/network true|false|null (null =
+        inherit the global setting), deny_read/extra_write/allow_apple_events lists of strings."""
         if value is None:
-            return {"enabled": None, "deny_read": [], "extra_write": []}
+            return {"enabled": None, "deny_read": [], "extra_write": [], "allow_apple_events": [], "network": None}
         if not isinstance(value, dict):
             raise Invalid("sandbox must be an object")
-        enabled = value.get("enabled")
-        if enabled is not None and not isinstance(enabled, bool):
-            raise Invalid("sandbox.enabled must be true, false or null")
-        out: dict[str, Any] = {"enabled": enabled}
-        for key in ("deny_read", "extra_write"):
+        out: dict[str, Any] = {}
+        for key in ("enabled", "network"):
+            flag = value.get(key)
+            if flag is not None and not isinstance(flag, bool):
+                raise Invalid(f"sandbox.{key} must be true, false or null")
+            out[key] = flag
+        for key in ("deny_read", "extra_write", "allow_apple_events"):
             items = value.get(key, [])
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                raise Invalid(f"sandbox.{key} must be a list of paths")
+                raise Invalid(f"sandbox.{key} must be a list of strings")
             out[key] = items
         return out
+
+    def guard_sandbox(self, name: str | None, body: Any, *, master: bool) -> None:
+        """Only the master token changes a project's ``sandbox`` (a device token must not be able
+        to switch an agent's confinement off). Sending it back unchanged is allowed."""
+        if master or not isinstance(body, dict) or "sandbox" not in body:
+            return
+        current = self.store.project(name) if name else None
+        before = self._sandbox((current or {}).get("sandbox") or None)
+        try:
+            after = self._sandbox(body["sandbox"])
+        except Invalid:
+            return  # the validation that follows reports it
+        if after != before:  # the object is replaced whole by an update
+            raise Forbidden("changing a project's sandbox requires the master token")
 
     async def add_project(self, body: dict[str, Any]) -> dict[str, Any]:
         """Register a git repository as a project."""
@@ -616,6 +630,8 @@ class TaskService:
                                started_at=task["started_at"] or now, ended_at=None, exit_code=None)
         self.watch(session, be["kind"])
         self.changed(task["id"])
+        self.hook.argus_session_started(task=self.to_json(self.get(task["id"])), session_id=session.id,
+                                        resumed=resume)
         if previous and previous != session.id:
             await self._forget(previous)
         return session
@@ -655,14 +671,16 @@ class TaskService:
         """``session.exited``: clean exit → complete; crash, stop or lost → in_review."""
         sid = data.get("session_id") or ""
         row = self.store.task_by_session(sid)
+        code = data.get("code")
         if sid in self.rerendering:
             self.rerendering.discard(sid)
+            if row is not None:
+                self.hook.argus_session_exited(task=self.to_json(row), session_id=sid, code=code, reason="restarted")
             return
         if row is None:
             return
         stopped = sid in self.stopping
         self.stopping.discard(sid)
-        code = data.get("code")
         if row["status"] in ("in_progress", "pending"):
             status = "complete" if (code == 0 and not data.get("signal") and not stopped
                                     and not data.get("lost")) else "in_review"
@@ -675,13 +693,16 @@ class TaskService:
                 raise
             # The disk is full: keep the exit and save it once there is room again.
             task_id, lost = row["id"], bool(data.get("lost")) and not stopped
+            reason = "stopped" if stopped else "lost" if lost else "exited"
             log.warning("cannot save the exit of task %s (%s); retrying", task_id, exc)
-            self.kernel.spawn_background(lambda: self._save_exit_later(task_id, status, code, lost),
+            self.kernel.spawn_background(lambda: self._save_exit_later(task_id, status, code, lost, reason),
                                          f"exit:{task_id}")
             return
-        self._after_exit(row, status, lost=bool(data.get("lost")) and not stopped)
+        reason = ("stopped" if stopped else "lost" if data.get("lost") else "signal" if data.get("signal")
+                  else "exited")
+        self._after_exit(row, status, lost=bool(data.get("lost")) and not stopped, reason=reason)
 
-    async def _save_exit_later(self, task_id: str, status: str, code: Any, lost: bool) -> None:
+    async def _save_exit_later(self, task_id: str, status: str, code: Any, lost: bool, reason: str) -> None:
         """Retry saving an exit until the disk has room again."""
         while True:
             await trio.sleep(EXIT_RETRY)
@@ -694,12 +715,15 @@ class TaskService:
             row = self.store.task(task_id)
             if row is not None:
                 log.info("saved the exit of task %s", task_id)
-                self._after_exit(row, status, lost=lost)
+                self._after_exit(row, status, lost=lost, reason=reason)
             return
 
-    def _after_exit(self, row: dict[str, Any], status: str, *, lost: bool) -> None:
+    def _after_exit(self, row: dict[str, Any], status: str, *, lost: bool, reason: str) -> None:
         """Publish the change; resume an interrupted agent; start what waited for a completion."""
         self.changed(row["id"])
+        fresh = self.get(row["id"])
+        self.hook.argus_session_exited(task=self.to_json(fresh), session_id=row.get("session_id") or "",
+                                       code=fresh.get("exit_code"), reason=reason)
         if lost and status == "in_review" and not row["archived"] \
                 and self.kernel.settings.get("defaults", "resume_interrupted"):
             task_id = row["id"]
@@ -1024,6 +1048,21 @@ class TaskService:
             raise Invalid("event is required")
         if row["session_id"]:
             self.idle.hook(row["session_id"], event)
+
+
+def _config_sandbox(raw: dict[str, Any]) -> dict[str, Any]:
+    """A config.toml ``[projects.<name>.sandbox]`` table: the manual's lowercased keys
+    (``denyread``, ``extrawrite``, ``allowappleevents``) or snake_case ones."""
+    def items(*keys: str) -> list[str]:
+        for key in keys:
+            value = raw.get(key)
+            if isinstance(value, list):
+                return [v for v in value if isinstance(v, str)]
+        return []
+
+    flags = {k: raw.get(k) if isinstance(raw.get(k), bool) else None for k in ("enabled", "network")}
+    return {**flags, "deny_read": items("denyread", "deny_read"), "extra_write": items("extrawrite", "extra_write"),
+            "allow_apple_events": items("allowappleevents", "allow_apple_events")}
 
 
 def _agent_path() -> str:

@@ -49,10 +49,11 @@ from prompt_toolkit.layout.menus import CompletionsMenu
 from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style
 
-from .agentview import AgentView, links_of
+from .agentview import AgentView, key_bytes, links_of
 from .client import ApiError, ArgusClient, SseEvent, task_path
 from .dagview import DagView
 from .forms import ChoiceCompleter, Confirm, Form, FormField, Picker, PickerItem, SkillCompleter
+from .heraview import HeraView
 from .pluginview import PluginView
 from .settings_tab import SettingsTab
 from .state import AppState, as_dict, as_list, needs_you, next_status, task_name
@@ -158,6 +159,7 @@ class ArgusTui:
         self.settings = SettingsTab(self)
         self.agent = AgentView(self)
         self.dag = DagView(self)
+        self.hera = HeraView(self)
         self.plugin_view: PluginView | None = None
         self.mode = "tabs"  # tabs | agent | plugin
         self.modal: Any = None
@@ -220,10 +222,22 @@ class ArgusTui:
                 continue
             extra.append(Tab(key, title, container, spec.get("focus") or container))
         if not any(t.key == "2" for t in extra):
-            extra.append(Tab("2", "DAG", self.dag_window, self.dag_window, "dag"))
+            # Native Hera, or the DAG when hera is disabled (GET /api/hera says so; live).
+            body = DynamicContainer(lambda: self.hera.container if self.hera.enabled else self.dag_window)
+            extra.append(Tab("2", "Hera", body, None, "hera"))
         tabs.extend(sorted(extra, key=lambda t: t.key))
         tabs.append(Tab("3", "Settings", self.settings_window, self.settings_window, "settings"))
         return sorted(tabs, key=lambda t: t.key)
+
+    def dag_keys_active(self) -> bool:
+        """The DAG's keys apply: the DAG tab, tab 2 while hera is off, or the DAG in Hera's details."""
+        if self.mode != "tabs":
+            return False
+        tab = self.current_tab()
+        if tab.builtin == "dag" or (tab.builtin == "hera" and not self.hera.enabled):
+            return True
+        return (tab.builtin == "hera" and self.hera.focus == "details" and self.hera.details_mode == "dag"
+                and self.hera.pane_for_focus() is None)
 
     def current_tab(self) -> Tab:
         """The tab shown in tabs mode."""
@@ -235,8 +249,11 @@ class ArgusTui:
             return
         self.tab = key
         tab = self.current_tab()
-        if tab.builtin == "dag":
+        if tab.builtin in ("dag", "hera"):
             self.spawn(self.dag.load(), name="dag")
+        if tab.builtin == "hera":
+            self.spawn(self.hera.load(), name="hera")
+        self.hera.sync_panes()
         if tab.builtin == "settings":
             self.request_refresh("status")
         self.focus_body()
@@ -259,6 +276,11 @@ class ArgusTui:
                 self.agent.set_focus(self.agent.focus)
             elif self.mode == "plugin" and self.plugin_view is not None:
                 self.app.layout.focus(self.plugin_view.window)
+            elif self.current_tab().builtin == "hera":
+                if self.hera.enabled:
+                    self.hera.apply_focus()
+                else:
+                    self.app.layout.focus(self.dag_window)
             else:
                 target = self.current_tab().focus
                 if target is not None:
@@ -278,7 +300,8 @@ class ArgusTui:
         out: StyleAndTextTuples = []
         for t in self.tabs:
             active = self.mode == "tabs" and t.key == self.tab
-            out.append(("class:tab.active" if active else "class:tab", f" {t.key} {t.title} "))
+            title = self.hera.title if t.builtin == "hera" else t.title
+            out.append(("class:tab.active" if active else "class:tab", f" {t.key} {title} "))
             out.append(("", " "))
         if self.mode == "agent":
             out.append(("class:tab.active", f" ▶ {task_name(self.agent.task) if self.agent.task else 'agent'} "))
@@ -316,8 +339,13 @@ class ArgusTui:
                     "ctrl+d delete · ctrl+r prune · A archived · H hera · q quit")
         if tab.builtin == "settings":
             return "j/k move · Enter/◀/▶ change · n new · e edit · d delete/default · m model · i quick add · q quit"
-        if tab.builtin == "dag":
-            return "j/k move · Enter open · q quit"
+        if self.dag_keys_active():
+            return "j/k move · ←/→ parent/child · Enter open · l link · L unlink · h halt downstream · q quit"
+        if tab.builtin == "hera":
+            if self.hera.pane_for_focus() is not None:
+                return "keys go to the agent · Tab/Shift+Tab next pane · ctrl+q rail"
+            return ("j/k move · Space fold · Tab panes · Enter attach · w worker · r rename · a archive · P pin · "
+                    "s/S status · ctrl+d delete · g roster/DAG · q quit")
         return "1/2/3 tabs · q quit"
 
     def _statusline(self) -> StyleAndTextTuples:
@@ -437,8 +465,11 @@ class ArgusTui:
                 self.agent.on_event(etype, data)
         if etype == "project.scan.progress":
             self.settings.on_scan_progress(data)
-        if etype.startswith("task.") and self.mode == "tabs" and self.current_tab().builtin == "dag":
+        if etype.startswith("task.") and self.mode == "tabs" and self.current_tab().builtin in ("dag", "hera"):
             self.request_refresh("dag")
+        if etype == "settings.updated" and data.get("section") == "hera":
+            self.request_refresh("hera")
+        self.hera.on_event(etype, data)
         for cb in list(self._subscribers):
             try:
                 cb(msg)
@@ -475,7 +506,7 @@ class ArgusTui:
         """Fetch the named parts of the snapshot (``all``, ``tasks``, ``task:<id>``, ``projects``...)."""
         want = set(parts)
         if "all" in want:
-            want |= {"tasks", "projects", "backends", "settings", "status", "registry"}
+            want |= {"tasks", "projects", "backends", "settings", "status", "registry", "hera", "schedules"}
         st = self.state
 
         async def get(path: str, **params: Any) -> Any:
@@ -526,8 +557,16 @@ class ArgusTui:
                 st.plugin_sections = [s for s in as_list(as_dict(
                     await get("/api/plugins/settings/sections")).get("sections")) if isinstance(s, dict)]
             jobs.append(registry())
+        if "schedules" in want:
+            async def schedules() -> None:
+                body = await get("/api/schedules")
+                st.schedules = None if body is None else [
+                    s for s in as_list(as_dict(body).get("schedules")) if isinstance(s, dict)]
+            jobs.append(schedules())
         if "dag" in want:
             jobs.append(self.dag.load())
+        if "hera" in want:
+            jobs.append(self.hera.load())
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for r in results:
             if isinstance(r, ApiError):
@@ -601,6 +640,7 @@ class ArgusTui:
                     self.set_status(f"{task_name(task)} is not running and could not restart: {exc}", error=True)
             self.spawn(restart(), name="restart")
         self.mode = "agent"
+        self.hera.sync_panes()
         self.agent.open(task_id)
         self.agent.set_focus("terminal")
         self.invalidate()
@@ -610,6 +650,7 @@ class ArgusTui:
         self.agent.close()
         self.mode = "tabs"
         self.tab = "1"
+        self.hera.sync_panes()
         if self.agent.task_id is None and self.tasklist.selected_id is None:
             self.tasklist.refresh()
         self.focus_body()
@@ -1064,10 +1105,15 @@ class ArgusTui:
     def _key_bindings(self) -> KeyBindings:
         kb = KeyBindings()
         no_modal = Condition(lambda: self.modal is None)
-        in_tabs = Condition(lambda: self.mode == "tabs") & no_modal & ~buffer_has_focus
+        on_hera_tab = Condition(lambda: self.mode == "tabs" and self.current_tab().builtin == "hera"
+                                and bool(self.hera.enabled)) & no_modal & ~buffer_has_focus
+        hera_pane = on_hera_tab & Condition(lambda: self.hera.focus != "rail")
+        hera_term = on_hera_tab & Condition(lambda: self.hera.pane_for_focus() is not None)
+        on_hera_rail = on_hera_tab & Condition(lambda: self.hera.focus == "rail")
+        in_tabs = Condition(lambda: self.mode == "tabs") & no_modal & ~buffer_has_focus & ~hera_term
         on_tasks = in_tabs & Condition(lambda: self.current_tab().builtin == "tasks")
         on_settings = in_tabs & Condition(lambda: self.current_tab().builtin == "settings")
-        on_dag = in_tabs & Condition(lambda: self.current_tab().builtin == "dag")
+        on_dag = in_tabs & Condition(self.dag_keys_active)
         in_agent = Condition(lambda: self.mode == "agent") & no_modal
         on_term = in_agent & Condition(lambda: self.agent.focus == "terminal")
         on_list_pane = in_agent & Condition(lambda: self.agent.focus in ("changes", "files"))
@@ -1155,6 +1201,38 @@ class ArgusTui:
         bind("k", filter=on_dag)(lambda: self.dag.move(-1))
         bind("up", filter=on_dag)(lambda: self.dag.move(-1))
         bind("enter", filter=on_dag)(lambda: self.dag.selected_id() and self.open_task(self.dag.selected_id() or ""))
+        bind("left", filter=on_dag)(lambda: self.dag.jump(-1))
+        bind("right", filter=on_dag)(lambda: self.dag.jump(1))
+        bind("l", filter=on_dag)(self.dag.link)
+        bind("L", filter=on_dag)(self.dag.unlink)
+        bind("h", filter=on_dag)(self.dag.halt)
+
+        # Hera tab: the rail's keys, focus cycling, and raw passthrough into a focused agent pane.
+        bind("j", filter=on_hera_rail)(lambda: self.hera.move(1))
+        bind("down", filter=on_hera_rail)(lambda: self.hera.move(1))
+        bind("k", filter=on_hera_rail)(lambda: self.hera.move(-1))
+        bind("up", filter=on_hera_rail)(lambda: self.hera.move(-1))
+        bind("space", filter=on_hera_rail)(self.hera.toggle)
+        bind("enter", filter=on_hera_rail)(self.hera.enter)
+        bind("w", filter=on_hera_rail)(self.hera.spawn_worker)
+        bind("r", filter=on_hera_rail)(self.hera.rename)
+        bind("a", filter=on_hera_rail)(lambda: self.hera.flag("archived"))
+        bind("P", filter=on_hera_rail)(lambda: self.hera.flag("pinned"))
+        bind("s", filter=on_hera_rail)(lambda: self.hera.step_status(1))
+        bind("S", filter=on_hera_rail)(lambda: self.hera.step_status(-1))
+        bind("c-d", filter=on_hera_rail)(self.hera.delete)
+        bind("g", filter=on_hera_rail | (hera_pane & ~hera_term))(self.hera.toggle_dag)
+        bind("tab", filter=on_hera_tab, eager=True)(lambda: self.hera.cycle_focus(1))
+        bind("s-tab", filter=on_hera_tab, eager=True)(lambda: self.hera.cycle_focus(-1))
+        bind("c-q", filter=hera_pane, eager=True)(self.hera.to_rail)
+
+        @kb.add(Keys.Any, filter=hera_term)
+        @kb.add(Keys.BracketedPaste, filter=hera_term)
+        def _hera_keys(event: KeyPressEvent) -> None:
+            pane = self.hera.pane_for_focus()
+            data = b"".join(key_bytes(k) for k in event.key_sequence)
+            if pane is not None and data:
+                pane.send(data)
 
         # Agent view, terminal focused: eager so they win over the raw passthrough.
         bind("c-q", filter=on_term, eager=True)(self.agent_back)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -58,6 +59,26 @@ def scan_git_repos(root: Path, depth: int = SCAN_DEPTH, limit: int = SCAN_LIMIT)
     return found
 
 
+def _when(ts: Any) -> str:
+    """``2026-03-06T09:00:00Z`` → ``03-06 09:00`` in this machine's local time (— when empty)."""
+    if not isinstance(ts, str) or not ts:
+        return "—"
+    try:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone().strftime("%m-%d %H:%M")
+    except ValueError:
+        return ts
+
+
+def _schedule_detail(sc: dict[str, Any]) -> str:
+    """What a Scheduled Tasks row shows: expression, project, next/last run, last error."""
+    what = f"once {_when(sc.get('run_once_at'))}" if sc.get("run_once_at") else str(sc.get("schedule") or "?")
+    parts = [what if sc.get("enabled") else f"{what} (off)", str(sc.get("project") or ""),
+             f"next {_when(sc.get('next_run_at'))}", f"last {_when(sc.get('last_run_at'))}"]
+    if sc.get("last_error"):
+        parts.append(f"error: {sc['last_error']}")
+    return " · ".join(parts)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
@@ -92,10 +113,18 @@ class SettingsTab:
         rows.append(SRow("status", "status", "Versions",
                          f"daemon {st.status.get('version') or '?'} · tui {TUI_VERSION}"
                          + (" · remote" if st.remote else "")))
+        if st.setting("sandbox", "available") is not None:
+            sbx_on = bool(st.setting("sandbox", "available"))
+            sbx_txt = (f"available · {st.setting('sandbox', 'backend', '')}" if sbx_on
+                       else f"unavailable · {st.setting('sandbox', 'reason', '')}")
+            rows.append(SRow("status", "status", "Sandbox", sbx_txt))
         rows.append(SRow("header", "projects", "Projects", "n new · e edit · d delete · i quick add · a AppleEvents"))
         for p in st.projects:
             if isinstance(p, dict):
                 detail = f"{p.get('path', '')}  {p.get('branch') or ''}  {p.get('backend') or ''}".rstrip()
+                sbx = as_dict(p.get("sandbox")).get("enabled")
+                if sbx is not None:
+                    detail += "  🔒 sandbox on" if sbx else "  sandbox off"
                 rows.append(SRow("project", "projects", str(p.get("name", "?")), detail, p))
         rows.append(SRow("header", "backends", "Backends", "n new · e edit · d set default · m model"))
         default = st.default_backend()
@@ -104,6 +133,11 @@ class SettingsTab:
                 mark = "★ " if b.get("name") == default else "  "
                 detail = str(b.get("command", "")) + (f"  model={b['model']}" if b.get("model") else "")
                 rows.append(SRow("backend", "backends", mark + str(b.get("name", "?")), detail, b))
+        if st.schedules is not None:
+            rows.append(SRow("header", "schedules", "Scheduled Tasks",
+                             "n new · e edit · d delete · t toggle · r run now"))
+            for sc in st.schedules:
+                rows.append(SRow("schedule", "schedules", str(sc.get("name", "?")), _schedule_detail(sc), sc))
         for sec in as_list(st.settings.get("schema")):
             if not isinstance(sec, dict) or not sec.get("name"):
                 continue
@@ -165,7 +199,7 @@ class SettingsTab:
         sec = row.section
         handlers: dict[tuple[str, str], Any] = {
             ("projects", "n"): self.new_project, ("projects", "i"): self.quick_add,
-            ("backends", "n"): self.new_backend,
+            ("backends", "n"): self.new_backend, ("schedules", "n"): self.new_schedule,
         }
         if key == "i" or (sec, key) in handlers:
             handlers.get((sec, key), self.quick_add)()  # quick add works from any row
@@ -173,6 +207,8 @@ class SettingsTab:
         row_actions: dict[str, dict[str, Any]] = {
             "project": {"e": self.edit_project, "d": self.delete_project, "a": self.apple_events},
             "backend": {"e": self.edit_backend, "d": self.set_default_backend, "m": self.edit_model},
+            "schedule": {"e": self.edit_schedule, "d": self.delete_schedule, "t": self.toggle_schedule,
+                         "r": self.run_schedule},
         }
         action = row_actions.get(row.kind, {}).get(key)
         if action is not None:
@@ -188,18 +224,21 @@ class SettingsTab:
         """The status line for a key that does nothing on ``row``: what it would do, and where."""
         shown = "Enter" if key == "enter" else {"left": "◀", "right": "▶"}.get(key, key)
         where = {
-            "n": "on the Projects or Backends rows (new project / backend)",
-            "e": "on a project or backend row (edit it)",
-            "d": "on a project row (delete it) or a backend row (make it the default)",
+            "n": "on the Projects, Backends or Scheduled Tasks rows (new project / backend / schedule)",
+            "e": "on a project, backend or schedule row (edit it)",
+            "d": "on a project or schedule row (delete it) or a backend row (make it the default)",
             "a": "on a project row (its AppleEvents allowlist)",
             "m": "on a backend row (its default model)",
-            "t": "on a Scheduled Tasks row (toggle a schedule) — no scheduler section is loaded",
-            "r": "on a Scheduled Tasks row (run a schedule now) — no scheduler section is loaded",
+            "t": "on a Scheduled Tasks row (toggle a schedule)" + ("" if self.tui.state.schedules is not None
+                                                                  else " — no scheduler section is loaded"),
+            "r": "on a Scheduled Tasks row (run a schedule now)" + ("" if self.tui.state.schedules is not None
+                                                                   else " — no scheduler section is loaded"),
             "enter": "on a setting (change it) or a plugin section (its form)",
             "left": "on a setting (previous choice)", "right": "on a setting (next choice)",
         }.get(key, "")
         what = {"header": "a section title", "status": "a status row", "project": "a project",
-                "backend": "a backend", "setting": "a setting", "plugin": "a plugin section"}.get(row.kind, "this row")
+                "backend": "a backend", "setting": "a setting", "plugin": "a plugin section",
+                "schedule": "a schedule"}.get(row.kind, "this row")
         return f"{shown} does nothing on {what}" + (f"; it works {where}" if where else "")
 
     def _form(self, title: str, fields: list[FormField], submit: Any) -> None:
@@ -225,13 +264,18 @@ class SettingsTab:
         """``e`` on a project."""
         p = row.data
         sandbox = as_dict(p.get("sandbox"))
-        enabled = sandbox.get("enabled")
+        enabled, network = sandbox.get("enabled"), sandbox.get("network")
         mode = "inherit" if enabled is None else ("enabled" if enabled else "disabled")
+        net = "inherit" if network is None else ("on" if network else "off")
 
         async def submit(v: dict[str, Any]) -> None:
             body: dict[str, Any] = {"path": v["path"], "branch": v["branch"], "backend": v["backend"]}
-            enabled = {"inherit": None, "enabled": True, "disabled": False}[v["sandbox"]]
-            body["sandbox"] = {**sandbox, "enabled": enabled}
+            changed = {"enabled": {"inherit": None, "enabled": True, "disabled": False}[v["sandbox"]],
+                       "network": {"inherit": None, "on": True, "off": False}[v["network"]],
+                       "deny_read": as_list(v["deny_read"]), "extra_write": as_list(v["extra_write"])}
+            new = {**sandbox, **changed}
+            if new != sandbox:  # only the master token may change it; leave it out when untouched
+                body["sandbox"] = new
             await self.tui.client.put(f"/api/projects/{quote(str(p.get('name')), safe='')}", body)
             self.tui.set_status(f"project {p.get('name')} saved")
             await self.tui.refresh("projects")
@@ -239,7 +283,13 @@ class SettingsTab:
             FormField("path", "Path", value=p.get("path", "")),
             FormField("branch", "Base branch", value=p.get("branch") or ""),
             FormField("backend", "Backend", "enum", p.get("backend") or "", self._backend_choices()),
-            FormField("sandbox", "Sandbox", "enum", mode, ["inherit", "enabled", "disabled"]),
+            FormField("sandbox", "Sandbox", "enum", mode, ["inherit", "enabled", "disabled"],
+                      help="inherit: the global [sandbox] enabled setting (master token to change)"),
+            FormField("network", "Sandbox network", "enum", net, ["inherit", "on", "off"]),
+            FormField("deny_read", "Deny read", "list", as_list(sandbox.get("deny_read")),
+                      help="comma-separated paths, added to the global list"),
+            FormField("extra_write", "Extra write", "list", as_list(sandbox.get("extra_write")),
+                      help="comma-separated paths, added to the global list"),
         ], submit)
 
     def delete_project(self, row: SRow) -> None:
@@ -438,3 +488,79 @@ class SettingsTab:
                 f"/api/plugins/settings/sections/{quote(scope, safe='')}/{quote(title, safe='')}/submit", v)
             self.tui.set_status(f"{scope} · {title} saved")
         self._form(f"{scope} · {title}", fields, submit)
+
+    # ---- scheduled tasks ------------------------------------------------------------------
+
+    def _schedule_fields(self, sc: dict[str, Any] | None = None) -> list[FormField]:
+        sc = sc or {}
+        projects = self.tui.state.project_names()
+        return [
+            FormField("name", "Name", value=sc.get("name", "")),
+            FormField("project", "Project", "enum", sc.get("project") or (projects[0] if projects else ""), projects),
+            FormField("prompt", "Prompt", "text", sc.get("prompt", "")),
+            FormField("schedule", "Schedule", value=sc.get("schedule") or "",
+                      help="cron (0 9 * * 1-5), @daily, @every 30m; empty for a one-shot"),
+            FormField("run_once_at", "Run once at", value=sc.get("run_once_at") or "",
+                      help="RFC3339 UTC, e.g. 2026-03-07T08:00:00Z (instead of a schedule)"),
+            FormField("backend", "Backend", "enum", sc.get("backend") or "", self._backend_choices()),
+            FormField("enabled", "Enabled", "bool", bool(sc.get("enabled", True))),
+        ]
+
+    @staticmethod
+    def _schedule_body(v: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v[k] for k in ("name", "project", "prompt", "backend", "enabled")}
+        for key in ("schedule", "run_once_at"):
+            if str(v.get(key) or "").strip():
+                body[key] = str(v[key]).strip()
+        return body
+
+    def new_schedule(self) -> None:
+        """``n`` on Scheduled Tasks."""
+        async def submit(v: dict[str, Any]) -> None:
+            await self.tui.client.post("/api/schedules", self._schedule_body(v))
+            self.tui.set_status(f"schedule {v['name']} created")
+            await self.tui.refresh("schedules")
+        self._form("New schedule", self._schedule_fields(), submit)
+
+    def edit_schedule(self, row: SRow) -> None:
+        """``e`` on a schedule (setting a schedule clears the one-shot time and vice versa)."""
+        sc = row.data
+
+        async def submit(v: dict[str, Any]) -> None:
+            await self.tui.client.put(f"/api/schedules/{quote(str(sc.get('id')), safe='')}", self._schedule_body(v))
+            self.tui.set_status(f"schedule {v['name']} saved")
+            await self.tui.refresh("schedules")
+        self._form(f"Edit schedule {sc.get('name')}", self._schedule_fields(sc), submit)
+
+    def _schedule_call(self, method: str, path: str, body: Any, done: str) -> None:
+        async def go() -> None:
+            try:
+                out = await self.tui.client.request(method, path, json_body=body)
+                task_id = as_dict(out).get("task_id")
+                self.tui.set_status(done + (f": task {task_id}" if task_id else ""))
+                await self.tui.refresh("schedules")
+            except ApiError as exc:
+                self.tui.set_status(str(exc), error=True)
+        self.tui.spawn(go())
+
+    def toggle_schedule(self, row: SRow) -> None:
+        """``t`` on a schedule: enable / disable it."""
+        sc = row.data
+        on = not bool(sc.get("enabled"))
+        self._schedule_call("PUT", f"/api/schedules/{quote(str(sc.get('id')), safe='')}", {"enabled": on},
+                            f"schedule {sc.get('name')} {'on' if on else 'off'}")
+
+    def run_schedule(self, row: SRow) -> None:
+        """``r`` on a schedule: fire it now."""
+        sc = row.data
+        self._schedule_call("POST", f"/api/schedules/{quote(str(sc.get('id')), safe='')}/run", {},
+                            f"schedule {sc.get('name')} fired")
+
+    def delete_schedule(self, row: SRow) -> None:
+        """``d`` on a schedule, after confirmation."""
+        sc = row.data
+        self.tui.open_modal(Confirm(
+            "Delete schedule", f"Delete schedule {sc.get('name')}? Tasks it created stay.",
+            lambda: self._schedule_call("DELETE", f"/api/schedules/{quote(str(sc.get('id')), safe='')}", None,
+                                        f"schedule {sc.get('name')} deleted"),
+            on_close=self.tui.close_modal))

@@ -34,12 +34,10 @@ def needs_you(task: dict[str, Any]) -> bool:
     return bool(task.get("idle")) and status in ("in_progress", "in_review") or status == "in_review"
 
 
-def is_hera_worker(task: dict[str, Any]) -> bool:
-    """True for tasks spawned by Hera as workers (hidden from the list unless toggled with H)."""
-    role = task.get("hera_role") or task.get("role")
-    if isinstance(role, dict):
-        role = role.get("kind")
-    return bool(task.get("hera_worker")) or role == "worker"
+def is_hidden(task: dict[str, Any]) -> bool:
+    """True for tasks hidden from the main list (e.g. Hera's workers, through ``argus_task_hidden``);
+    shown when toggled with H."""
+    return bool(task.get("hidden"))
 
 
 def next_status(status: str, step: int) -> str:
@@ -95,6 +93,7 @@ class AppState:
     status: dict[str, Any] = field(default_factory=dict)
     views: list[dict[str, Any]] = field(default_factory=list)
     plugin_sections: list[dict[str, Any]] = field(default_factory=list)
+    schedules: list[dict[str, Any]] | None = None  # None: the daemon serves no /api/schedules
     connected: bool = False
     last_event_id: str | None = None
     show_archived: bool = False
@@ -160,6 +159,8 @@ class AppState:
             return {"settings"}
         if etype.startswith("registry."):
             return {"registry"}
+        if etype.startswith("schedule."):
+            return {"schedules"}
         if etype == "resync":
             return {"all"}
         return set()

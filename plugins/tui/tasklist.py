@@ -13,7 +13,7 @@ from typing import Any
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
-from .state import AppState, elapsed, is_hera_worker, needs_you, task_name
+from .state import AppState, elapsed, is_hidden, needs_you, task_name
 
 SPINNERS: dict[str, tuple[tuple[str, ...], float]] = {
     "progress": (tuple(chr(c) for c in range(0xEE06, 0xEE0C)), 0.15),
@@ -63,7 +63,7 @@ def visible_tasks(state: AppState) -> list[dict[str, Any]]:
     for t in state.tasks.values():
         if t.get("archived") and not state.show_archived:
             continue
-        if is_hera_worker(t) and not state.show_hera_workers:
+        if is_hidden(t) and not state.show_hera_workers:
             continue
         out.append(t)
     return out
@@ -140,13 +140,17 @@ def render_task_line(task: dict[str, Any], *, selected: bool, spinner_style: str
         right.append((f"{base} class:status.needs", " ◀ needs you"))
     elif task.get("status") == "pending":
         right.append((f"{base} class:task.dim", " pending"))
+    wide = 0
+    if (task.get("sandbox") or {}).get("sandboxed"):
+        right.append((f"{base} class:task.dim", " 🔒"))  # the agent runs sandboxed
+        wide = 1  # the lock takes two cells
     if task.get("backend"):
         right.append((f"{base} class:task.dim", f"  {task.get('backend')}"))
     if show_elapsed:
         e = elapsed(task, now or datetime.now(UTC))
         if e:
             right.append((f"{base} class:task.dim", f"  {e}"))
-    used = sum(len(t) for _, t in frags) + sum(len(t) for _, t in right)
+    used = sum(len(t) for _, t in frags) + sum(len(t) for _, t in right) + wide
     if used < width:
         frags.append((base, " " * (width - used)))
     return frags + right

@@ -554,3 +554,30 @@ def test_client_units_parse_sse_split_diffs_and_shares(app_factory: Any, daemon:
     assert out["bytes"] == [0, 1, 2, 255]
     assert out["paths"] == ["x.py", "gone.txt"]
     assert out["share"] == "T\n\nsee https://e.com/1"  # the url is already in the text: not twice
+
+
+def test_settings_show_the_sandbox_backend_and_edit_a_projects_sandbox(app_factory: Any, daemon: Any,
+                                                                        project: dict[str, Any]) -> None:
+    app = app_factory("desktop-sandbox", DESKTOP)
+    page = app.page
+    app.login(path="/settings")
+    status = page.wait_for_selector('[data-section="sandbox"] .sandbox-status')
+    assert "on this host" in status.inner_text()
+    row = page.locator("#projects-list li", has_text=project["name"])
+    assert "sandbox: inherit" in row.inner_text()
+    row.locator("details.project-sandbox summary").click()
+    row.locator('select[name="enabled"]').select_option("enabled")
+    row.locator('select[name="network"]').select_option("off")
+    row.locator('input[name="deny_read"]').fill("~/secrets, /srv/keys")
+    row.locator("button", has_text="Save sandbox").click()
+
+    def saved() -> bool:
+        p = next(p for p in daemon.client.get("/api/projects/full").json()["projects"] if p["name"] == project["name"])
+        return p["sandbox"]["enabled"] is True and p["sandbox"]["network"] is False \
+            and p["sandbox"]["deny_read"] == ["~/secrets", "/srv/keys"]
+    wait_until(saved, "the project's sandbox saved")
+    page.wait_for_selector(f'#projects-list li[data-project="{project["name"]}"] >> text=🔒 sandbox on')
+    if daemon.client.get("/api/settings").json()["sandbox"]["available"]:
+        t = create_task(daemon, project, "boxed", name="boxed-task")
+        page.goto(app.url("/"))
+        page.wait_for_selector(f'.task-row[data-task-id="{t["id"]}"] .lock')

@@ -36,7 +36,8 @@ def test_project_crud_and_validation(daemon: Daemon, tmp_path: Path) -> None:
     resp = c.post("/api/projects", json={"name": "web", "path": str(repo / ".")})
     assert resp.status_code == 201, resp.text
     assert resp.json()["project"] == {"name": "web", "path": str(repo), "branch": "main", "backend": "",
-                                      "sandbox": {"enabled": None, "deny_read": [], "extra_write": []}}
+                                      "sandbox": {"enabled": None, "deny_read": [], "extra_write": [],
+                                                  "allow_apple_events": [], "network": None}}
     assert c.post("/api/projects", json={"name": "web", "path": str(repo)}).status_code == 409
     resp = c.post("/api/projects", json={"name": "plain", "path": str(plain)})
     assert resp.status_code == 400 and "not a git repository" in resp.json()["error"]

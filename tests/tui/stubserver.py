@@ -151,6 +151,8 @@ def make_task(body: dict[str, Any], **extra: Any) -> dict[str, Any]:
          "session_id": f"s_{tid}", "running": True, "exit_code": None, "plan_slug": "", "result": None,
          "created_at": now(), "started_at": now(), "ended_at": None, "updated_at": now()}
     t.update(extra)
+    if isinstance(body.get("sandbox"), dict):  # the sandbox plugin's Task JSON field
+        t["sandbox"] = body["sandbox"]
     STATE["tasks"][tid] = t
     SESSIONS[tid] = Session(tid, f"fake agent for {name}\r\n> ".encode())
     return t

@@ -147,12 +147,15 @@ def test_settings_tab_toggles_and_saves(daemon, project) -> None:
     async def scenario(h: Harness) -> None:
         await h.ready()
         h.keys("3")
-        await h.until_screen("Appearance")
         await h.until_screen("demo-proj")
         tab = h.tui.settings
-        idx = next(i for i, r in enumerate(tab.rows) if r.kind == "setting" and r.section == "ui"
-                   and r.data["field"]["key"] == "show_elapsed")
-        tab.index = idx
+
+        def show_elapsed() -> int | None:  # the section may be below the fold: select it, the view follows
+            return next((i for i, r in enumerate(tab.rows) if r.kind == "setting" and r.section == "ui"
+                         and r.data["field"]["key"] == "show_elapsed"), None)
+
+        tab.index = await h.until(show_elapsed, what="the Appearance section")
+        await h.until_screen("Appearance")
         h.keys(ENTER)
         await h.until(lambda: api(daemon, "GET", "/api/settings")["sections"]["ui"]["show_elapsed"] is False,
                       what="setting saved")

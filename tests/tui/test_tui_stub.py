@@ -279,3 +279,27 @@ def test_plugin_view_gets_raw_keys_and_double_ctrl_q_returns(stub) -> None:
         plugin.server.close()
 
     run_scenario(client(stub), scenario)
+
+
+def test_project_form_edits_the_sandbox_and_the_list_marks_sandboxed_tasks(stub) -> None:
+    stub.task(project="web", prompt="p", name="boxed-task", sandbox={"sandboxed": True, "backend": "bubblewrap"})
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("boxed-task")
+        assert "🔒" in next(line for line in h.screen().splitlines() if "boxed-task" in line)
+        h.keys("3")
+        await h.until_screen("Projects")
+        tab = h.tui.settings
+        tab.index = next(i for i, r in enumerate(tab.rows) if r.kind == "project")
+        h.keys("e")
+        await h.until_screen("Edit project web")
+        await h.until_screen("Deny read")
+        h.keys("\t" * 3 + "\x1b[C")        # Sandbox: inherit -> enabled
+        h.keys("\t" + "\x1b[C\x1b[C")      # Network: inherit -> on -> off
+        h.keys("\t" + "~/secrets" + ENTER)  # Deny read
+        calls = await h.until(lambda: stub.calls("PUT", "/api/projects/web"), what="project saved")
+        assert calls[-1]["body"]["sandbox"] == {"enabled": True, "network": False, "deny_read": ["~/secrets"],
+                                                "extra_write": []}
+
+    run_scenario(client(stub), scenario)

@@ -52,7 +52,7 @@ def test_rows_group_by_project_pinned_first_archived_hidden() -> None:
         {"id": "3", "name": "a2", "project": "alpha", "status": "in_progress", "idle": True},
         {"id": "4", "name": "p", "project": "beta", "pinned": True, "status": "pending"},
         {"id": "5", "name": "old", "project": "alpha", "archived": True},
-        {"id": "6", "name": "w", "project": "alpha", "hera_role": "worker"},
+        {"id": "6", "name": "w", "project": "alpha", "hidden": True},
     ])
     rows = build_rows(st)
     titles = [r.title for r in rows if r.kind == "header"]

@@ -12,14 +12,30 @@ import { newTaskView } from './js/views/newtask.js';
 import { taskView } from './js/views/task.js';
 import { settingsView } from './js/views/settings.js';
 import { tokensView, logsView } from './js/views/admin.js';
+import { heraListView, heraRoleView, heraEnabled } from './js/views/hera.js';
+import { notesView } from './js/views/notes.js';
+import { shareTokenWithWorker } from './js/presence.js';
+import { inboxView } from './js/views/inbox.js';
 
 const main = document.getElementById('main-pane');
 const listPane = document.getElementById('list-pane');
 let sessionStarted = false;
 
+/** Show the Hera links only while native Hera is on (they follow the setting live). */
+async function syncHeraLinks() {
+  const on = await heraEnabled();
+  for (const a of document.querySelectorAll('a[data-tab="hera"]')) a.hidden = !on;
+}
+
+store.onEvent((ev) => {
+  if (ev.type === 'hera.enabled') syncHeraLinks();
+});
+
 function startSession() {
   if (sessionStarted) return;
   sessionStarted = true;
+  syncHeraLinks();
+  shareTokenWithWorker(getToken());
   store.start();
   store.detectMaster().catch(() => {});
   checkClipboard();
@@ -27,6 +43,7 @@ function startSession() {
 
 function logout(reason = 'logout') {
   clearToken();
+  shareTokenWithWorker(null);
   store.stop();
   sessionStarted = false;
   navigate(`/login?reason=${reason}`, { replace: true });
@@ -63,14 +80,19 @@ route('/', authed(() => {
 }));
 route('/new', authed((m, p, q) => newTaskView(m, q)));
 route('/task/:id', authed((m, p, q) => taskView(m, p, q)));
+route('/hera', authed((m) => heraListView(m)));
+route('/hera/role/:id', authed((m, p) => heraRoleView(m, p)));
 route('/settings', authed(settingsView));
+route('/inbox', authed((m) => inboxView(m)));
 route('/tokens', authed((m) => tokensView(m)));
 route('/logs', authed(logsView));
+route('/notes', authed((m, p, q) => notesView(m, q)));
 route('/offline', () => { navigate('/', { replace: true }); return () => {}; });
 
 setOnChange((pattern) => {
   const view = { '/': 'list', '/login': 'login', '/new': 'new', '/task/:id': 'task', '/settings': 'settings',
-    '/tokens': 'settings', '/logs': 'settings' }[pattern] || 'other';
+    '/inbox': 'inbox', '/tokens': 'settings', '/logs': 'settings', '/hera': 'hera', '/hera/role/:id': 'hera',
+    '/notes': 'notes' }[pattern] || 'other';
   document.body.dataset.view = view;
   for (const a of document.querySelectorAll('#tabbar a, #topnav a')) {
     const tab = a.dataset.tab;

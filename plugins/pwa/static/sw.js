@@ -52,6 +52,25 @@ self.addEventListener('fetch', (event) => {
   })());
 });
 
+const AUTH_CACHE = 'argus-auth';
+const TOKEN_URL = '/__argus/token';
+
+// The page hands over its token so notification buttons can answer without opening the app.
+self.addEventListener('message', (event) => {
+  const msg = event.data || {};
+  if (msg.type !== 'argus-token') return;
+  event.waitUntil((async () => {
+    const cache = await caches.open(AUTH_CACHE);
+    if (msg.token) await cache.put(TOKEN_URL, new Response(String(msg.token)));
+    else await cache.delete(TOKEN_URL);
+  })());
+});
+
+async function storedToken() {
+  const hit = await (await caches.open(AUTH_CACHE)).match(TOKEN_URL);
+  return hit ? hit.text() : '';
+}
+
 self.addEventListener('push', (event) => {
   let data = {};
   try {
@@ -61,18 +80,47 @@ self.addEventListener('push', (event) => {
   }
   const taskId = data.task_id || (data.task && data.task.id);
   const url = data.url || (taskId ? `/task/${encodeURIComponent(taskId)}` : '/');
-  event.waitUntil(self.registration.showNotification(data.title || 'Argus', {
+  const options = {
     body: data.body || '',
     icon: '/icons/icon-192.png',
     badge: '/icons/favicon-32.png',
     tag: data.tag || taskId || 'argus',
-    data: { url },
-  }));
+    renotify: !!data.renotify,
+    data: { url, taskId, prompt: data.prompt ? data.prompt.id : null },
+  };
+  if (Array.isArray(data.actions) && data.prompt) options.actions = data.actions.slice(0, 2);
+  event.waitUntil(self.registration.showNotification(data.title || 'Argus', options));
 });
+
+// An action button (Approve / Deny): type the answer into the agent if that prompt is still there.
+async function answer(data, action) {
+  const token = await storedToken();
+  let message;
+  try {
+    const resp = await fetch('/api/push/action', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ task_id: data.taskId, action, prompt: data.prompt }),
+    });
+    if (resp.ok) return;
+    const out = await resp.json().catch(() => ({}));
+    message = out.error || `HTTP ${resp.status}`;
+  } catch (err) {
+    message = `Argus is unreachable: ${err.message}`;
+  }
+  await self.registration.showNotification('Nothing was sent', {
+    body: message, tag: `argus-action-${data.taskId}`, icon: '/icons/icon-192.png', data: { url: data.url },
+  });
+}
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const url = (event.notification.data && event.notification.data.url) || '/';
+  const data = event.notification.data || {};
+  if (event.action && data.taskId && data.prompt) {
+    event.waitUntil(answer(data, event.action));
+    return;
+  }
+  const url = data.url || '/';
   event.waitUntil((async () => {
     const all = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
     for (const client of all) {

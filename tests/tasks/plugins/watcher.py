@@ -29,6 +29,14 @@ class Watcher:
         self.seen.append(["status", task["id"], old, new])
 
     @hookimpl
+    def argus_session_started(self, task: dict[str, Any], session_id: str, resumed: bool) -> None:
+        self.seen.append(["session", task["id"], session_id == task["session_id"], resumed])
+
+    @hookimpl
+    def argus_session_exited(self, task: dict[str, Any], session_id: str, code: int | None, reason: str) -> None:
+        self.seen.append(["exited", task["id"], reason])
+
+    @hookimpl
     def argus_task_deleted(self, task: dict[str, Any]) -> None:
         self.seen.append(["deleted", task["id"]])
 

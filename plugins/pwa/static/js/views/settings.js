@@ -5,9 +5,48 @@ import { h, mount, toast, confirmDialog } from '../dom.js';
 import { state, refresh, whenMasterKnown } from '../store.js';
 import { schemaForm } from '../forms.js';
 import { pushSection } from '../push.js';
+import { schedulesCard } from '../schedules.js';
 
 function card(title, ...body) {
   return h('section.card', { dataset: { section: title.toLowerCase().replace(/\W+/g, '-') } }, h('h3', title), body);
+}
+
+function sandboxLabel(sb) {
+  if (!sb || sb.enabled === null || sb.enabled === undefined) return 'sandbox: inherit';
+  return sb.enabled ? '🔒 sandbox on' : 'sandbox off';
+}
+
+// A project's sandbox object (master token only: the daemon answers 403 to a device token).
+function projectSandboxForm(p, reload) {
+  const sb = p.sandbox || {};
+  const tri = (value, on, off) => (value === true ? on : value === false ? off : 'inherit');
+  const select = (name, value, options) => h('select', { name, 'aria-label': name },
+    options.map((o) => h('option', { value: o, selected: o === value }, o)));
+  const enabled = select('enabled', tri(sb.enabled, 'enabled', 'disabled'), ['inherit', 'enabled', 'disabled']);
+  const network = select('network', tri(sb.network, 'on', 'off'), ['inherit', 'on', 'off']);
+  const list = (name, value) => h('input', { name, value: (value || []).join(', '), placeholder: 'comma-separated paths',
+    autocapitalize: 'off', spellcheck: 'false', 'aria-label': name });
+  const denyRead = list('deny_read', sb.deny_read);
+  const extraWrite = list('extra_write', sb.extra_write);
+  const locked = !state.isMaster;
+  for (const el of [enabled, network, denyRead, extraWrite]) el.disabled = locked;
+  const split = (v) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const flag = (v, on) => (v === 'inherit' ? null : v === on);
+  return h('form.stack.sandbox-form', { on: { submit: async (e) => {
+    e.preventDefault();
+    const body = { sandbox: { ...sb, enabled: flag(enabled.value, 'enabled'), network: flag(network.value, 'on'),
+      deny_read: split(denyRead.value), extra_write: split(extraWrite.value) } };
+    try {
+      await put(`/api/projects/${enc(p.name)}`, body);
+      toast(`Sandbox of ${p.name} saved`, 'ok');
+      reload();
+    } catch (err) { toast(err.message, 'error'); }
+  } } },
+  locked ? h('p.small.muted', 'Master token required to change a project\'s sandbox.') : null,
+  h('label', 'Sandbox', enabled), h('label', 'Network', network),
+  h('label', 'Deny read (added to the global list)', denyRead),
+  h('label', 'Extra write (added to the global list)', extraWrite),
+  locked ? null : h('div.row.end', h('button.btn.small.primary', { type: 'submit' }, 'Save sandbox')));
 }
 
 function projectsCard() {
@@ -24,7 +63,9 @@ function projectsCard() {
       const projects = out.projects || [];
       mount(list, projects.length ? projects.map((p) => h('li', { dataset: { project: p.name } },
         h('div.grow', h('strong', p.name), h('div.muted.small.path', p.path),
-          h('div.muted.small', [p.branch && `branch ${p.branch}`, p.backend && `backend ${p.backend}`].filter(Boolean).join(' · '))),
+          h('div.muted.small', [p.branch && `branch ${p.branch}`, p.backend && `backend ${p.backend}`,
+            sandboxLabel(p.sandbox)].filter(Boolean).join(' · ')),
+          h('details.project-sandbox', h('summary.small', 'Sandbox'), projectSandboxForm(p, load))),
         h('button.btn.small.danger', { type: 'button', on: { click: async () => {
           if (!await confirmDialog('Delete project?', `Forget the project "${p.name}"? The repository itself is not touched.`, 'Delete', true)) return;
           try { await del(`/api/projects/${enc(p.name)}`); toast('Project deleted', 'ok'); load(); refresh().catch(() => {}); } catch (err) { toast(err.message, 'error'); }
@@ -102,8 +143,12 @@ async function sectionsCards(container) {
     const schema = s.schema || [];
     mount(container, schema.map((sec) => {
       const locked = sec.master_only && !state.isMaster;
+      const facts = values[sec.name] || {};
+      const status = sec.name === 'sandbox' && 'available' in facts
+        ? h('p.small.sandbox-status', facts.available ? `Available on this host: ${facts.backend}.`
+          : `Unavailable on this host: ${facts.reason}`) : null;
       return h('section.card', { dataset: { section: sec.name } },
-        h('h3', sec.title || sec.name),
+        h('h3', sec.title || sec.name), status,
         locked ? h('p.small.muted', 'Master token required to change this section.') : null,
         schemaForm(sec.fields || [], values[sec.name] || {}, async (vals) => {
           try {
@@ -145,6 +190,7 @@ export function settingsView(main, params, query, ctx) {
 
 function drawSettings(main, { logout }) {
   const push = h('div#push-slot', { dataset: { state: 'probing' } });
+  const schedules = h('div#schedules-slot', { dataset: { state: 'probing' } });
   const sections = h('div', h('p.muted', 'Loading settings…'));
   const plugins = h('div');
   mount(main, h('section.page.settings',
@@ -160,12 +206,17 @@ function drawSettings(main, { logout }) {
     push,
     projectsCard(),
     backendsCard(),
+    schedules,
     sections,
     plugins));
   pushSection().then((el) => {
     if (el) mount(push, el);
     push.dataset.state = el ? 'shown' : 'absent'; // absent: the daemon serves no push routes
   }).catch(() => { push.dataset.state = 'absent'; });
+  schedulesCard().then((el) => {
+    if (el) mount(schedules, el);
+    schedules.dataset.state = el ? 'shown' : 'absent'; // absent: the scheduler plugin is off
+  }).catch(() => { schedules.dataset.state = 'absent'; });
   sectionsCards(sections);
   pluginSections(plugins);
 }

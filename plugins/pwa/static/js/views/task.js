@@ -9,6 +9,7 @@ import { composeBar, keyBar } from '../compose.js';
 import { diffView } from './diff.js';
 import { filesView, linksView, artifactsView } from './worktree.js';
 import { setTitle } from '../chrome.js';
+import { watchPresence } from '../presence.js';
 
 const TABS = [
   ['terminal', 'Terminal'], ['diff', 'Diff'], ['files', 'Files'], ['links', 'Links'], ['artifacts', 'Artifacts'],
@@ -16,7 +17,7 @@ const TABS = [
 
 export function taskView(main, params, query) {
   const id = params.id;
-  const cleanups = [];
+  const cleanups = [watchPresence(id)];
   const status = h('span.status-chip');
   const meta = h('span.task-meta.small');
   const streamState = h('span.stream-state.small.muted');

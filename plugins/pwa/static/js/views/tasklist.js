@@ -25,7 +25,10 @@ function row(t, selectedId) {
     h('a.task-link', { href: `/task/${enc(t.id)}`, 'data-link': '' },
       h('span.status-ico', { title: STATUS_LABEL[ds] || ds, 'aria-label': STATUS_LABEL[ds] || ds }, ICON[ds] || '•'),
       h('span.task-main',
-        h('span.task-name', t.name || t.slug || t.id),
+        h('span.task-name', t.name || t.slug || t.id,
+          t.sandbox && t.sandbox.sandboxed
+            ? h('span.lock', { title: `sandboxed (${t.sandbox.backend || 'sandbox'})`, 'aria-label': 'sandboxed' }, ' 🔒')
+            : null),
         h('span.task-meta', meta, t.archived ? ' · archived' : '', t.running ? '' : ' · no session')),
       ds === 'needs_you' ? h('span.badge.attn', 'needs you') : null,
       h('span.task-age', ago(t.updated_at || t.created_at))),
@@ -57,10 +60,10 @@ function renderList() {
   const q = filterText.toLowerCase();
   const everything = [...state.tasks.values()];
   // Hera's workers live in the Hera view; like the TUI, the list hides them unless asked.
-  const workers = everything.filter((t) => t.hera_hidden).length;
+  const workers = everything.filter((t) => t.hidden).length;
   root.querySelector('.workers-toggle').hidden = !workers;
   const all = everything.filter((t) => (state.showArchived || !t.archived)
-    && (showWorkers || !t.hera_hidden)
+    && (showWorkers || !t.hidden)
     && (!q || `${t.name} ${t.project} ${t.prompt}`.toLowerCase().includes(q)));
   const pinned = all.filter((t) => t.pinned);
   const byProject = new Map();

@@ -1,0 +1,66 @@
+"""The TUI's Notes tab against a real daemon: type to search, Enter to read, ``a`` to attach to a task."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argus.plugins.kb.tui_tab import tab_spec
+from argus.plugins.tui.client import ArgusClient
+from kb_helpers import enable, wait_until
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))  # the TUI's own headless harness
+from tui_harness import Harness, run_scenario  # noqa: E402
+
+ENTER, ESC = "\r", "\x1b"
+
+
+@pytest.fixture(autouse=True)
+def fast_agents(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKEAGENT_BUSY", "0.2")
+
+
+def test_notes_tab_searches_reads_and_attaches_a_note(daemon: Any, project: dict[str, Any], tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    (vault / "Animals").mkdir(parents=True)
+    (vault / "Animals" / "Zebra.md").write_text("---\ntags: [animal]\n---\n# Zebra facts\n\nStripes confuse flies.\n")
+    (vault / "Safari.md").write_text("# Safari\n\nWe saw a [[Zebra]] crossing.\n")
+    enable(daemon.client, vault, documents=2)
+    resp = daemon.client.post("/api/tasks", json={"project": project["name"], "prompt": "wait", "backend": "demo"})
+    assert resp.status_code in (200, 201), resp.text
+    task = resp.json()["task"]
+    spec = tab_spec()
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen(task["name"])
+        h.keys("4")
+        await h.until_screen("Search notes:")
+        h.keys("stripes")
+        await h.until_screen("Zebra facts")
+        assert "Animals/Zebra.md" in h.screen() and "#animal" in h.screen()
+        h.keys(ENTER)
+        await h.until_screen("backlinks: Safari.md")
+        assert "Stripes confuse flies." in h.screen()
+        h.keys("a")
+        await h.until(lambda: "Attached Animals/Zebra.md" in h.tui.status_text, what="the attach status")
+        h.keys(ESC)
+        await h.until_screen("1 notes")
+
+    run_scenario(ArgusClient.local(daemon.home), scenario, plugin_tabs=[spec])
+    wait_until(lambda: "[[Zebra]]" in daemon.client.get(f"/api/tasks/{task['id']}/output",
+                                                         params={"clean": "1"}).text, 20,
+               "the note reference typed into the agent")
+
+
+def test_notes_tab_says_when_the_kb_is_disabled(daemon: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("4")
+        await h.until_screen("Search notes:")
+        h.keys("anything")
+        await h.until_screen("disabled")
+
+    run_scenario(ArgusClient.local(daemon.home), scenario, plugin_tabs=[tab_spec()])
