@@ -261,7 +261,10 @@ class Http:
         return exc.to_json(), exc.status, headers  # type: ignore[return-value]
 
     async def _storage_error(self, exc: Exception) -> tuple[dict[str, Any], int]:
-        """A full disk is 507 with a clear message; any other storage error is a bug (500)."""
+        """A full disk is 507 with a clear message; a file name too long for the file system is bad
+        input (400); any other storage error is a bug (500)."""
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+            return {"error": "a file name or path is too long"}, 400
         if not disk_full(exc):
             raise exc
         log.error("request failed, the disk is full: %s", exc)

@@ -477,6 +477,7 @@ class _Link:
 
 
 ORPHAN_KILL_GRACE = 2.0  # seconds between SIGHUP and SIGKILL for agents orphaned by a dead supervisor
+SUPERVISOR_EXIT_WAIT = 1.0  # how long a dropped link waits to see whether the supervisor died
 
 
 def _process_alive(pid: int) -> bool:
@@ -487,6 +488,25 @@ def _process_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+async def _exits_within(pid: int, timeout: float) -> bool:
+    """Whether ``pid`` has exited or exits within ``timeout`` seconds (its sockets close a moment
+    before the process is gone, so a dropped link alone does not prove it died)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    except OSError:  # no pidfd support: look at /proc once the timeout has passed
+        await trio.sleep(min(timeout, 0.2))
+        return not _process_alive(pid)
+    try:
+        with trio.move_on_after(timeout):
+            await trio.lowlevel.wait_readable(fd)  # readable once the process has exited
+            return True
+        return False
+    finally:
+        os.close(fd)
 
 
 def _is_agent(pid: int, cwd: str) -> bool:
@@ -587,7 +607,7 @@ class SupervisorHost:
                                     started = True
                                     task_status.started()
                                 await link.closed.wait()
-                                self._orphans_after(link, nursery)
+                                await self._orphans_after(link, nursery)
                             link_nursery.cancel_scope.cancel()
                     finally:
                         self.link = None
@@ -599,13 +619,13 @@ class SupervisorHost:
         finally:
             self._persist_now()
 
-    def _orphans_after(self, link: _Link, nursery: trio.Nursery) -> None:
+    async def _orphans_after(self, link: _Link, nursery: trio.Nursery) -> None:
         """The link dropped: if the supervisor itself is dead, its agents are orphans that nothing
         tracks (an agent that ignores SIGHUP survives its PTY). Mark their sessions lost now (the
         API stops saying "running" at once) and take each agent's process group down: SIGHUP, then
         SIGKILL after ``ORPHAN_KILL_GRACE``."""
         pid = link.hello.get("pid")
-        if not isinstance(pid, int) or _process_alive(pid):
+        if not isinstance(pid, int) or not await _exits_within(pid, SUPERVISOR_EXIT_WAIT):
             return  # the supervisor lives: the link is re-established and the sessions re-attached
         orphans = [s for s in self.manager._sessions.values() if s.alive and s._host is self]
         if not orphans:

@@ -543,15 +543,16 @@ def test_keepalive_survives_a_route_that_ignores_its_body(daemon: Daemon) -> Non
     """POST /api/sessions/stop-all ignores its body, and a 401 is decided before the body is read; with
     the body arriving late, the next request on the same connection must still be answered."""
     auth = f"Authorization: Bearer {daemon.token}\r\n".encode()
+    host = f"Host: 127.0.0.1:{daemon.api_port}\r\n".encode()  # on TCP the Host must name the listener
     with socket.create_connection(("127.0.0.1", daemon.api_port), timeout=5) as sock:
-        for head in (b"POST /api/sessions/stop-all HTTP/1.1\r\nHost: argus\r\n" + auth,
-                     b"POST /api/sessions/stop-all HTTP/1.1\r\nHost: argus\r\nAuthorization: Bearer nope\r\n"):
+        for head in (b"POST /api/sessions/stop-all HTTP/1.1\r\n" + host + auth,
+                     b"POST /api/sessions/stop-all HTTP/1.1\r\n" + host + b"Authorization: Bearer nope\r\n"):
             sock.sendall(head + b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n")
             time.sleep(0.2)  # set-up, not an assertion: the body arrives after the headers were handled
             sock.sendall(b"{}")
             answer = _read_http_response(sock)
             assert answer.startswith((b"HTTP/1.1 200", b"HTTP/1.1 401")), answer
-        sock.sendall(b"GET /api/status HTTP/1.1\r\nHost: argus\r\n" + auth + b"\r\n")
+        sock.sendall(b"GET /api/status HTTP/1.1\r\n" + host + auth + b"\r\n")
         try:
             head = _read_http_response(sock)
         except TimeoutError:
