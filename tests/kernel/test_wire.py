@@ -22,6 +22,7 @@ def _text(result: Any) -> str:
 
 @pytest.fixture
 def wire_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ARGUS_HOME", str(tmp_path))  # the MCP client reads the master token there
     monkeypatch.setenv("ARGUS_PLUGINS", str(HERE / "wire_plugin.py"))
     monkeypatch.setenv("ARGUS_CHECK_RESPONSES", "1")
     return tmp_path
