@@ -167,6 +167,7 @@ class Http:
         self.app.register_error_handler(HTTPException, self._http_error)
         self.add_routes("kernel", [Route("GET", "/api/openapi.json", self._openapi,
                                          summary="This document: OpenAPI 3.1 of every route")])
+        self.public_prefixes.append("/api/openapi.json")  # the document is public; the routes it lists are not
 
     def add_routes(self, plugin: str, routes: list[Route]) -> None:
         """Mount a plugin's declared routes (see ``wire.Route``): validated in, documented out."""
