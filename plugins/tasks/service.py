@@ -750,21 +750,24 @@ class TaskService:
         log.warning("could not resume interrupted task %s: no session-supervisor within %gs", task_id, RESUME_WAIT)
 
     async def stop(self, task_id: str) -> dict[str, Any]:
-        """Stop the agent (SIGHUP → TERM → KILL); the task moves to in_review."""
+        """Stop the agent (SIGHUP → TERM → KILL); a task at work moves to in_review, a complete one stays."""
         async with self._task_lock(task_id):
             return await self._stop(task_id)
 
     async def _stop(self, task_id: str) -> dict[str, Any]:
         row = self.get(task_id)
         session = self.live_session(row)
+        # Only a task still at work goes to review; a complete (or already reviewed) one keeps its status.
+        status = "in_review" if row["status"] in ("in_progress", "pending") else row["status"]
         if session is None:
             if row["status"] == "in_progress":
-                self.store.update_task(task_id, status="in_review", ended_at=utcnow())
+                self.store.update_task(task_id, status=status, ended_at=utcnow())
                 self.changed(task_id)
             return self.get(task_id)
         self.stopping.add(session.id)
         await session.terminate()
-        self.store.update_task(task_id, status="in_review", ended_at=utcnow())
+        ended = (row["ended_at"] or utcnow()) if status == "complete" else utcnow()
+        self.store.update_task(task_id, status=status, ended_at=ended)
         self.changed(task_id)
         return self.get(task_id)
 
