@@ -303,3 +303,23 @@ def test_project_form_edits_the_sandbox_and_the_list_marks_sandboxed_tasks(stub)
                                                 "extra_write": []}
 
     run_scenario(client(stub), scenario)
+
+
+def test_a_failed_plugin_settings_submit_redraws_at_once(stub) -> None:
+    stub.control("state", {"fail": {"POST /api/plugins/settings/sections/hera/Hera options/submit":
+                                     [400, "level: must be low on weekends"]}})
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("3")
+        await h.until_screen("hera · Hera options")
+        tab = h.tui.settings
+        tab.index = next(i for i, r in enumerate(tab.rows) if r.kind == "plugin")
+        h.keys(ENTER)
+        await h.until_screen("Verbose")
+        h.keys(ENTER)
+        # no further key: the error replaces "working…" by itself
+        await h.until_screen("failed (400)")
+        assert "working…" not in h.screen()
+
+    run_scenario(client(stub), scenario)
