@@ -597,6 +597,10 @@ class ArgusTui:
         """Show a Form, Picker or Confirm over the body and focus it (it replaces an open one)."""
         self.modal = modal
         self.root.floats[:] = [Float(content=modal.container), self._completions]
+        # Keys typed ahead (``n`` then the prompt at once) are handled before the next render:
+        # the layout must know the dialog's parents now, or prompt_toolkit merges (and caches for
+        # good) the key bindings of the focused field without the dialog's Enter/Esc/Tab/ctrl+q.
+        self.app.layout.update_parents_relations()
         try:
             self.app.layout.focus(modal.first_focus())
         except ValueError:
@@ -620,6 +624,7 @@ class ArgusTui:
         """Remove the dialog and refocus the body."""
         self.modal = None
         self.root.floats[:] = [self._completions]
+        self.app.layout.update_parents_relations()
         self.focus_body()
         self.invalidate()
 
