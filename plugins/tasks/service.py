@@ -26,7 +26,7 @@ from typing import Any
 import trio
 from argus.kernel.api import ArgusError, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, utcnow
 
-from . import gitops
+from . import gitops, merge
 from .backends import (
     PERMISSION_MODES,
     build_launch,
@@ -872,6 +872,39 @@ class TaskService:
         self.store.delete_task(task_id)
         self.publish("task.deleted", {"id": task_id})
         self.hook.argus_task_deleted(task=before)
+
+    async def _merge_repo(self, row: dict[str, Any]) -> str:
+        repo = await self._repo_of(row)
+        if repo is None or not os.path.isdir(row["worktree_path"]):
+            raise Conflict("the task's repository or worktree is gone")
+        return repo
+
+    async def merge_preview(self, task_id: str) -> dict[str, Any]:
+        """Commits ahead/behind the base branch and the conflict preview (``merge.preview``)."""
+        row = self.get(task_id)
+        return await merge.preview(await self._merge_repo(row), row["worktree_path"], row["branch"],
+                                   row["base_branch"])
+
+    async def merge_action(self, task_id: str, action: str, *, title: str | None = None,
+                           body: str | None = None, remote: str = "origin") -> dict[str, Any]:
+        """``rebase`` onto the base, ``merge`` into the base, or ``pr`` (push + ``gh pr create``)."""
+        async with self._task_lock(task_id):
+            row = self.get(task_id)
+            repo = await self._merge_repo(row)
+            branch, base = row["branch"], row["base_branch"]
+            if action == "rebase":
+                result = await merge.rebase(row["worktree_path"], branch, base)
+            elif action == "merge":
+                async with gitops.repo_lock(repo):
+                    result = await merge.merge(repo, branch, base)
+            elif action == "pr":
+                result = await merge.pull_request(row["worktree_path"], branch, base, title or row["name"],
+                                                  body if body is not None else row["prompt"], remote)
+            else:
+                raise Invalid("action must be one of rebase, merge, pr")
+        self.publish("task.merge", {"id": task_id, **result})
+        self.changed(task_id)
+        return {**result, "merge": await self.merge_preview(task_id)}
 
     def set_archived(self, task_id: str, archived: bool | None) -> dict[str, Any]:
         """Archive/unarchive (None toggles)."""
