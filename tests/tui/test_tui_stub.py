@@ -323,3 +323,22 @@ def test_a_failed_plugin_settings_submit_redraws_at_once(stub) -> None:
         assert "working…" not in h.screen()
 
     run_scenario(client(stub), scenario)
+
+
+def test_m_shows_the_merge_preview_and_runs_an_action(stub) -> None:
+    t = stub.task(project="web", prompt="fix login", name="fix-login")
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("fix-login")
+        h.keys("m")
+        await h.until_screen("2 ahead, 1 behind main · conflicts: app.py")
+        assert "Push and open a PR" in h.screen()
+        h.keys("merge into")
+        await asyncio.sleep(0.1)
+        h.keys(ENTER)
+        await h.until(lambda: "merged into main" in h.tui.status_text, what="the merge status")
+        calls = stub.calls("POST", f"/api/tasks/{t['id']}/merge")
+        assert calls[-1]["body"] == {"action": "merge"}
+
+    run_scenario(client(stub), scenario)
