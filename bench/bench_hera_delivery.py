@@ -21,6 +21,8 @@ import argparse
 import json
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -28,9 +30,20 @@ import trio
 from common import BenchDaemon, create_task, print_table, ratio, sse, summary, wait_idle
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 PROMPT_END = b"? for shortcuts\r\n> "
 TAG = re.compile(rb"\[hera d(\d+)\]")
+
+
+@asynccontextmanager
+async def mcp_session(daemon: BenchDaemon) -> AsyncIterator[ClientSession]:
+    """An official-SDK MCP session with the master token (``/mcp`` requires a token)."""
+    async with create_mcp_http_client(headers=daemon.headers) as http, \
+            streamable_http_client(f"http://127.0.0.1:{daemon.mcp_port}/mcp", http_client=http) as (r, w), \
+            ClientSession(r, w) as session:
+        await session.initialize()
+        yield session
 
 
 async def tool(session: ClientSession, name: str, args: dict[str, Any]) -> Any:
@@ -86,9 +99,7 @@ async def latency(daemon: BenchDaemon, turns: int, busy_agents: int) -> tuple[li
             await client.post(f"/api/tasks/{t['id']}/input", json={"data": "/sleep 3600\r"})
         hera_d: list[float] = []
         base_d: list[float] = []
-        async with streamable_http_client(f"http://127.0.0.1:{daemon.mcp_port}/mcp") as (r, w), \
-                ClientSession(r, w) as s:
-            await s.initialize()
+        async with mcp_session(daemon) as s:
             made = await tool(s, "hera_new_orchestrator", {"cwd": rcpt["worktree_path"]})
             await tool(s, "hera_join", {"cwd": peer["worktree_path"], "role_name": "peer", "kind": "worker",
                                         "orchestrator": made["orchestrator"]["id"]})
@@ -142,20 +153,17 @@ async def durability(daemon: BenchDaemon, total: int) -> dict[str, int]:
                    for i in range(20)]
         for t in rcpts:
             await wait_idle(client, t["id"])
-    mcp = f"http://127.0.0.1:{daemon.mcp_port}/mcp"
     acked: dict[int, str] = {}
 
     async def send_range(lo: int, hi: int) -> None:
-        async with streamable_http_client(mcp) as (r, w), ClientSession(r, w) as s:
-            await s.initialize()
+        async with mcp_session(daemon) as s:
             for k in range(lo, hi):
                 sender = senders[k % len(senders)]
                 out = await tool(s, "hera_send", {"cwd": sender["worktree_path"], "to": f"r{k % 4}",
                                                   "subject": f"m{k}", "body": f"message {k}"})
                 acked[out["message"]["id"]] = f"r{k % 4}"
 
-    async with streamable_http_client(mcp) as (r, w), ClientSession(r, w) as s:
-        await s.initialize()
+    async with mcp_session(daemon) as s:
         made = await tool(s, "hera_new_orchestrator", {"cwd": gate["worktree_path"], "name": "bench"})
         for i, t in enumerate(rcpts):
             await tool(s, "hera_join", {"cwd": t["worktree_path"], "role_name": f"r{i}", "kind": "worker",

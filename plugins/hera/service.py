@@ -24,6 +24,7 @@ from .tasks import CreateTask
 log = logging.getLogger(__name__)
 
 USER = "user"
+AS_TASK = "_as_task"  # set by the MCP layer when the caller holds a task's token: the caller is that task
 
 
 class Hera:
@@ -105,8 +106,17 @@ class Hera:
     # -- callers ---------------------------------------------------------------------------
 
     def caller_task(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The calling task, from ``token`` (its task token) or ``cwd`` (its working directory)."""
+        """The calling task: the task whose token the MCP request carried, else the one named by
+        ``token`` (its task token) or ``cwd`` (its working directory)."""
         cwd, token = m.opt_str(args, "cwd"), m.opt_str(args, "token")
+        own = args.get(AS_TASK)
+        if isinstance(own, str):
+            task = self.tasks.get(own)
+            named = self.tasks.resolve_caller(cwd, token) if (cwd or token) else None
+            if named is not None and named["id"] != own:
+                raise Forbidden(f"you are task {own}: a task's token acts only as its own task, not as "
+                                f"{named['id']} ({named.get('name', '')})")
+            return task
         if cwd is None and token is None:
             raise Invalid("pass cwd (your working directory, from pwd) or token (your task token) "
                           "so hera knows which task is calling")

@@ -6,6 +6,8 @@ what) live in ``models.py`` and ``service.py`` so REST and MCP give the same err
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 MessageId = int | str  # REST clients may send ids as decimal strings
@@ -82,3 +84,68 @@ class ReadBody(Wire):
     """``POST /api/hera/roles/{id}/read``."""
 
     message_ids: list[MessageId]
+
+
+# -- MCP tool arguments (the registry serves their JSON Schema and validates every call) ----------
+
+RoleStatus = Literal["idle", "working", "blocked", "done"]
+NAME_HELP = "a role name: letters, digits, _ . - (unique in the orchestrator)"
+
+
+class Caller(Wire):
+    """Who calls: ``cwd`` (the agent's working directory) or ``token`` (its task token)."""
+
+    cwd: str | None = Field(None, description="Your working directory (output of pwd); resolves to your task.")
+    token: str | None = Field(None, description="Your task token (alternative to cwd).")
+
+
+class NewOrchestratorArgs(Caller):
+    """``hera_new_orchestrator``."""
+
+    name: str | None = Field(None, description="the orchestrator's name (default: your task's name)")
+    role_name: str | None = Field(None, description="your role's name (default: coordinator)")
+
+
+class JoinArgs(Caller):
+    """``hera_join``."""
+
+    role_name: str | None = Field(None, description=NAME_HELP)
+    kind: Literal["worker", "freelance"] | None = None
+    orchestrator: str | None = Field(None, description="the orchestrator's id or name")
+
+
+class SpawnWorkerArgs(Caller):
+    """``hera_spawn_worker``."""
+
+    name: str = Field(description=NAME_HELP)
+    prompt: str
+    model: str | None = None
+    depends_on: list[str] | None = Field(None, description="role names the worker waits for")
+    project: str | None = None
+    backend: str | None = None
+
+
+class SendArgs(Caller):
+    """``hera_send``."""
+
+    to: str | None = Field(None, description="a role name in your orchestrator (workers: default coordinator)")
+    subject: str | None = Field(None, description="one TLDR line (default: the body's first line)")
+    body: str
+
+
+class LimitArgs(Caller):
+    """``hera_inbox`` and ``hera_tree_updates``."""
+
+    limit: int | None = Field(None, ge=1, le=500)
+
+
+class IdsArgs(Caller):
+    """``hera_mark_read`` and ``hera_get_messages``."""
+
+    message_ids: list[int] = Field(max_length=500)
+
+
+class StatusArgs(Caller):
+    """``hera_status``."""
+
+    status: RoleStatus

@@ -175,6 +175,7 @@ class HeraView:
         self.index = 0
         self.focus = "rail"
         self.collapsed: set[str] = set()
+        self._seen: set[str] = set()
         self.sections_open = {"freelance": True, "archive": False}
         self.details_mode = "roster"
         self.error = ""
@@ -214,9 +215,12 @@ class HeraView:
             self.orchestrators = [o for o in as_list(body.get("orchestrators")) if isinstance(o, dict)]
             if self.enabled is False or self.error:
                 self.error = ""
-            for o in self.orchestrators:
-                if o.get("collapsed"):
-                    self.collapsed.add(str(o.get("id")))
+            for o in self.orchestrators:  # the saved fold state, once: afterwards Space rules
+                oid = str(o.get("id"))
+                if oid not in self._seen:
+                    self._seen.add(oid)
+                    if o.get("collapsed"):
+                        self.collapsed.add(oid)
         except ApiError as exc:
             if exc.status == 404:
                 self.enabled = False

@@ -225,3 +225,23 @@ async def test_a_worker_waits_for_the_roles_it_depends_on(daemon: Any, project: 
     paths = c.get("/api/openapi.json").json()["paths"]
     assert {"/api/hera", "/api/hera/roles/{role_id}/messages",
             "/api/hera/orchestrators/{orch_id}/workers"} <= set(paths)
+
+
+def task_token(daemon: Any, task_id: str) -> str:
+    """The token Argus injected into the task's agent (its --mcp-config header)."""
+    import json
+
+    config = json.loads((daemon.home / "run" / task_id / "mcp.json").read_text())
+    return config["mcpServers"]["argus"]["headers"]["Authorization"].removeprefix("Bearer ")
+
+
+async def test_an_agent_holding_its_task_token_is_that_task(daemon: Any, project: dict[str, Any]) -> None:
+    c = daemon.client
+    boss = create_task(c, project["name"], "boss")
+    other = create_task(c, project["name"], "other")
+    async with mcp_session(daemon.mcp_url, task_token(daemon, boss["id"])) as s:
+        made = await call(s, "hera_new_orchestrator", {})  # no cwd needed: the token says who
+        assert made["role"]["task_id"] == boss["id"]
+        err = await call_error(s, "hera_inbox", {"cwd": other["worktree_path"]})
+        assert "acts only as its own task" in err
+        assert (await call(s, "hera_inbox", {"cwd": boss["worktree_path"]}))["messages"] == []

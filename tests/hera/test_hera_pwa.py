@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import trio
-from hera_helpers import call, create_task, mcp_session
+from argus_testkit import wait_for
+from hera_helpers import call, create_task, mcp_session, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pwa"))
 import test_pwa_browser as pwa  # noqa: E402
@@ -53,6 +54,11 @@ def test_hera_screen_lists_roles_and_sends_a_message_to_a_role(app_factory: Any,
     page.wait_for_selector(".hera-role-view")
     page.wait_for_selector(".hera-message >> text=hello boss")
     app.wait_js(f"() => ({HERA_TERM})().includes('for shortcuts')", what="the coordinator's terminal")
+    # the phone's width re-renders the idle agent once (kill + resume): wait until that settled
+    app.wait_js("() => { const t = window.argus.terminal; return t && !t.exited && !t.expectRerender"
+                " && !t.resizing && t.conn; }", what="the terminal settled")
+    app.wait_js(f"() => ({HERA_TERM})().includes('for shortcuts')", what="the prompt after the re-render")
+    wait_for(lambda: task(daemon.client, boss["id"])["idle"], what="the coordinator idle")
     page.fill(".hera-send input", "from the phone")
     page.fill(".hera-send textarea", "please review api")
     page.click(".hera-send button[type=submit]")

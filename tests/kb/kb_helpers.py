@@ -14,6 +14,7 @@ import httpx
 import trio
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 HUGE_BYTES = 5 * 1024 * 1024  # above the 4 MB indexing cap
 
@@ -109,12 +110,13 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 15.0, what: 
 
 
 @asynccontextmanager
-async def mcp_session(url: str) -> AsyncIterator[ClientSession]:
-    """An initialized official-SDK MCP client session (streamable HTTP)."""
-    async with streamable_http_client(url) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            yield session
+async def mcp_session(daemon: Any) -> AsyncIterator[ClientSession]:
+    """An initialized official-SDK MCP client session on ``daemon`` (streamable HTTP, master token)."""
+    async with create_mcp_http_client(headers={"Authorization": f"Bearer {daemon.token}"}) as http:
+        async with streamable_http_client(daemon.mcp_url, http_client=http) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield session
 
 
 def _payload(result: Any) -> Any:

@@ -12,7 +12,7 @@ KB_TOOLS = {"kb_search", "kb_read", "kb_list", "kb_ingest", "kb_delete"}
 
 
 async def _tool_names(d: Daemon) -> set[str]:
-    async with mcp_session(d.mcp_url) as s:
+    async with mcp_session(d) as s:
         return {t.name for t in (await s.list_tools()).tools}
 
 

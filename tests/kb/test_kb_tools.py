@@ -36,7 +36,7 @@ def _paths(results: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_tools_are_listed_with_the_manuals_parameters(kb: dict[str, Any]) -> None:
-    async with mcp_session(kb["daemon"].mcp_url) as s:
+    async with mcp_session(kb["daemon"]) as s:
         listed = {t.name: t for t in (await s.list_tools()).tools}
     assert KB_TOOLS <= set(listed)
     props = {name: set(listed[name].input_schema["properties"]) for name in KB_TOOLS}
@@ -58,7 +58,7 @@ def test_enabling_indexes_the_vault_with_progress_events(kb: dict[str, Any]) -> 
 
 
 async def test_search_ranks_the_title_match_first_with_highlighted_snippets(kb: dict[str, Any]) -> None:
-    async with mcp_session(kb["daemon"].mcp_url) as s:
+    async with mcp_session(kb["daemon"]) as s:
         out = await call(s, "kb_search", {"query": "argus"})
     results = out["results"]
     # The meeting note says "argus" five times in its body; the note titled Argus still wins.
@@ -72,7 +72,7 @@ async def test_search_ranks_the_title_match_first_with_highlighted_snippets(kb: 
 
 
 async def test_search_filters_by_path_prefix_and_tags(kb: dict[str, Any]) -> None:
-    async with mcp_session(kb["daemon"].mcp_url) as s:
+    async with mcp_session(kb["daemon"]) as s:
         under = await call(s, "kb_search", {"query": "argus", "path_prefix": "Ideas/"})
         tagged = await call(s, "kb_search", {"query": "argus", "tags": ["#meeting"]})
         nested = await call(s, "kb_search", {"query": "leaf", "tags": ["project"]})
@@ -96,7 +96,7 @@ def test_search_matches_stems_unicode_and_diacritics(kb: dict[str, Any]) -> None
 
 
 async def test_read_by_wiki_link_name_alias_and_path_with_links_and_backlinks(kb: dict[str, Any]) -> None:
-    async with mcp_session(kb["daemon"].mcp_url) as s:
+    async with mcp_session(kb["daemon"]) as s:
         by_name = await call(s, "kb_read", {"path": "Argus"})
         by_link = await call(s, "kb_read", {"path": "[[Zettel#Origins|the origins]]"})
         by_alias = await call(s, "kb_read", {"path": "The Orchestrator"})
@@ -118,7 +118,7 @@ async def test_read_by_wiki_link_name_alias_and_path_with_links_and_backlinks(kb
 
 async def test_ingest_is_searchable_at_once_and_updates_in_place(kb: dict[str, Any]) -> None:
     vault: Path = kb["vault"]
-    async with mcp_session(kb["daemon"].mcp_url) as s:
+    async with mcp_session(kb["daemon"]) as s:
         made = await call(s, "kb_ingest", {"path": "Learnings/trio tips", "content": "Use nurseries for quokkaword.\n",
                                            "frontmatter": {"title": "Trio tips", "tags": ["trio", "learning"]}})
         assert made == {**made, "path": "Learnings/trio tips.md", "created": True, "title": "Trio tips"}
@@ -193,7 +193,7 @@ def _wait_paths(client: httpx.Client, query: str, want: list[str], timeout: floa
 
 async def test_kb_delete_removes_the_note_from_vault_and_index(kb: dict[str, Any]) -> None:
     vault: Path = kb["vault"]
-    async with mcp_session(kb["daemon"].mcp_url) as s:
+    async with mcp_session(kb["daemon"]) as s:
         await call(s, "kb_ingest", {"path": "Tmp/Doomed.md", "content": "# Doomed\n\ndodoword\n"})
         assert (await call(s, "kb_delete", {"path": "Tmp/Doomed.md"})) == {"path": "Tmp/Doomed.md", "deleted": True}
         assert not (vault / "Tmp" / "Doomed.md").exists()
@@ -210,7 +210,7 @@ BAD_PATHS = ["../outside/secret.md", "Projects/../../outside/secret.md", "/etc/p
 async def test_paths_leaving_the_vault_are_refused_by_every_tool(kb: dict[str, Any], bad: str) -> None:
     outside: Path = kb["outside"]
     before = sorted(p.name for p in outside.iterdir())
-    async with mcp_session(kb["daemon"].mcp_url) as s:
+    async with mcp_session(kb["daemon"]) as s:
         for tool, args in (("kb_read", {"path": bad}), ("kb_ingest", {"path": bad, "content": "# pwned\n"}),
                            ("kb_delete", {"path": bad}), ("kb_list", {"prefix": bad}),
                            ("kb_search", {"query": "secretword", "path_prefix": bad})):
@@ -308,7 +308,7 @@ def test_reindex_reads_only_changed_files(kb: dict[str, Any]) -> None:
 
 
 async def test_tools_refuse_bad_arguments_with_the_field_name(kb: dict[str, Any]) -> None:
-    async with mcp_session(kb["daemon"].mcp_url) as s:
+    async with mcp_session(kb["daemon"]) as s:
         assert "query" in await call_error(s, "kb_search", {})
         assert "limit" in await call_error(s, "kb_search", {"query": "x", "limit": 1000})
         assert "tags" in await call_error(s, "kb_search", {"query": "x", "tags": "notalist"})

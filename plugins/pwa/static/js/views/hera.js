@@ -132,6 +132,7 @@ export function heraRoleView(main, params) {
     if (pane || !role || !role.task_id || !role.bound) return;
     pane = new TerminalPane(termBox, role.task_id, {});
     pane.start();
+    if (window.argus) window.argus.terminal = pane; // for the console and the browser tests
   }
 
   async function loadRole() {
@@ -177,5 +178,10 @@ export function heraRoleView(main, params) {
   });
   loadRole();
   loadMessages();
-  return () => { off(); if (pane) pane.dispose(); setTitle(''); };
+  return () => {
+    off();
+    if (pane) pane.dispose();
+    if (window.argus && window.argus.terminal === pane) window.argus.terminal = null;
+    setTitle('');
+  };
 }
