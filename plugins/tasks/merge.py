@@ -73,6 +73,18 @@ async def preview(repo: str, worktree: str, branch: str, base: str) -> dict[str,
     }
 
 
+async def changed_files(worktree: str, base: str) -> set[str]:
+    """Files the task changed against ``base``: its commits and its uncommitted work."""
+    if not os.path.isdir(worktree):
+        return set()
+    res = await gitops.git(worktree, "diff", "--name-only", f"{base}...HEAD")
+    files = {ln for ln in res.stdout.splitlines() if ln.strip()} if res.ok else set()
+    for line in await _dirty(worktree):
+        path = line[3:]
+        files.add(path.split(" -> ", 1)[-1])
+    return files
+
+
 async def rebase(worktree: str, branch: str, base: str) -> dict[str, Any]:
     """Rebase the task's branch onto ``base`` in its worktree; a conflict aborts and refuses."""
     if await _dirty(worktree):

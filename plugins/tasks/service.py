@@ -882,8 +882,22 @@ class TaskService:
     async def merge_preview(self, task_id: str) -> dict[str, Any]:
         """Commits ahead/behind the base branch and the conflict preview (``merge.preview``)."""
         row = self.get(task_id)
-        return await merge.preview(await self._merge_repo(row), row["worktree_path"], row["branch"],
-                                   row["base_branch"])
+        out = await merge.preview(await self._merge_repo(row), row["worktree_path"], row["branch"],
+                                  row["base_branch"])
+        out["overlaps"] = await self._overlaps(row)
+        return out
+
+    async def _overlaps(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """Other live tasks of the project whose changed files overlap this task's ("conflicts with")."""
+        mine = await merge.changed_files(row["worktree_path"], row["base_branch"])
+        found = []
+        for other in self.store.tasks(project=row["project"]):
+            if other["id"] == row["id"] or other["status"] == "complete" or not mine:
+                continue
+            shared = mine & await merge.changed_files(other["worktree_path"], other["base_branch"])
+            if shared:
+                found.append({"id": other["id"], "name": other["name"], "files": sorted(shared)})
+        return found
 
     async def merge_action(self, task_id: str, action: str, *, title: str | None = None,
                            body: str | None = None, remote: str = "origin") -> dict[str, Any]:

@@ -950,7 +950,8 @@ class ArgusTui:
             base = pre.get("base") or "base"
             conflicts = pre.get("conflicts") or []
             title = (f"{task_name(task)}: {pre.get('ahead', 0)} ahead, {pre.get('behind', 0)} behind {base}"
-                     + (f" · conflicts: {', '.join(conflicts)}" if conflicts else ""))
+                     + (f" · conflicts: {', '.join(conflicts)}" if conflicts else "")
+                     + "".join(f" · overlaps {o.get('name')}" for o in pre.get("overlaps") or []))
             items = [PickerItem(f"Rebase onto {base}", "rebase", detail="in the task's worktree"),
                      PickerItem(f"Merge into {base}", "merge",
                                 detail="fast-forward" if pre.get("fast_forward") else "merge commit"),

@@ -43,13 +43,15 @@ def _merge(c: Any, tid: str, **body: Any) -> Any:
 
 def test_preview_merge_ff_and_merge_commit_dirty_base(daemon: Daemon, project: dict[str, Any]) -> None:
     c, repo = daemon.client, Path(project["path"])
-    a = _task_with_commit(c, "feature a", {"a.txt": "a\n"})
-    b = _task_with_commit(c, "feature b", {"b.txt": "b\n"})
+    a = _task_with_commit(c, "feature a", {"a.txt": "a\n", "shared.txt": "same\n"})
+    b = _task_with_commit(c, "feature b", {"b.txt": "b\n", "shared.txt": "same\n"})
 
     pre = c.get(f"/api/tasks/{a['id']}/merge").json()
     assert pre["ahead"] == 1 and pre["behind"] == 0 and pre["fast_forward"] is True
     assert pre["conflicts"] == [] and pre["commits"][0]["subject"] == "feature a work"
     assert pre["base"] == "main" and pre["base_dirty"] is False
+    # "conflicts with": b, a live task of the project, changed the same file
+    assert [(o["id"], "shared.txt" in o["files"]) for o in pre["overlaps"]] == [(b["id"], True)]
 
     # a dirty base worktree: refused, nothing moves
     head = run_git(repo, "rev-parse", "main")

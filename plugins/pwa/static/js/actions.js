@@ -95,6 +95,8 @@ export const taskActions = {
     sheet(`Merge ${t.name}`, [
       h('p.small.merge-summary', `${pre.ahead} ahead, ${pre.behind} behind ${pre.base}`),
       conflicts.length ? h('p.small.error.merge-conflicts', `Conflicts with ${pre.base}: ${conflicts.join(', ')}`) : null,
+      ...(pre.overlaps || []).map((o) => h('p.small.muted.merge-overlap',
+        `Conflicts with ${o.name}: both change ${o.files.join(', ')}`)),
       pre.base_dirty ? h('p.small.muted', `${pre.base} has uncommitted changes: merging is refused`) : null,
       h('div.sheet-list',
         act('rebase', `Rebase onto ${pre.base}`),
