@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
-from .db import Database
+from .db import Database, migration_plan
 from .errors import (
     ArgusError,
     Conflict,
@@ -27,6 +27,7 @@ from .errors import (
 from .events import Event, EventBus, utcnow
 from .eventstream import SseEvent, SseParser, parse_lines
 from .http import json_body, principal, sse, sse_message
+from .listeners import tailscale_ipv4
 from .local import BASE_URL as LOCAL_URL
 from .local import LocalDaemon, read_token
 from .paths import Paths, argus_home, atomic_write
@@ -60,7 +61,8 @@ __all__ = [
     "Unauthorized", "Unavailable", "argus_home", "atomic_write", "client_plugins", "hookimpl", "hookspec",
     "json_body", "principal", "sse", "sse_message", "utcnow",
     # the wire: declared routes, the SSE parser, terminal text, the local daemon
-    "LOCAL_URL", "LocalDaemon", "Route", "SseEvent", "SseParser", "parse_lines", "read_token", "strip_ansi",
+    "LOCAL_URL", "LocalDaemon", "Route", "migration_plan", "tailscale_ipv4",
+    "SseEvent", "SseParser", "parse_lines", "read_token", "strip_ansi",
     "terminal_lines",
 ]
 

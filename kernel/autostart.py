@@ -1,13 +1,22 @@
-"""Auto-start at login: a systemd user unit on Linux (launchd on macOS is the reference's way).
+"""Auto-start at login: a systemd user unit on Linux, a launchd LaunchAgent on macOS.
 
-``argus daemon install`` writes ``~/.config/systemd/user/argus-daemon.service`` running
-``argus daemon run`` with this ARGUS_HOME, restarted on failure but not after a clean stop, and
-enables it when ``systemctl --user`` is available. ``uninstall`` disables and removes it.
+``argus daemon install`` writes the service definition for this ARGUS_HOME and enables it;
+``uninstall`` disables and removes it; ``status`` (and the Settings row) shows what is installed.
+
+- Linux: ``~/.config/systemd/user/argus-daemon.service`` running ``argus daemon run``, restarted on
+  failure but not after a clean stop. Where ``systemctl --user`` cannot run (containers, no user
+  session) the unit is still written and the answer says so, with ``loginctl enable-linger``.
+- macOS: ``~/Library/LaunchAgents/com.drn.argus.daemon.plist`` with ``RunAtLoad`` and
+  ``KeepAlive {SuccessfulExit = false}`` (a crash restarts it, a clean ``argus daemon stop`` is
+  honoured), logs in ``$ARGUS_HOME/launchd.log``. It runs ``$ARGUS_HOME/argusd``, a symlink to the
+  resolved ``argus`` executable that every install rewrites, so launchd picks up a reinstall.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import plistlib
 import shutil
 import subprocess
 import sys
@@ -16,7 +25,18 @@ from pathlib import Path
 from .paths import Paths
 
 UNIT_NAME = "argus-daemon.service"
+LAUNCHD_LABEL = "com.drn.argus.daemon"
+LINGER_HINT = ("systemd user services need a user session: run `loginctl enable-linger {user}` (as root or "
+               "with sudo) so they start at boot without a login, or start the daemon yourself with "
+               "`argus daemon start`")
 
+
+def system() -> str:
+    """``launchd`` on macOS, ``systemd`` elsewhere."""
+    return "launchd" if sys.platform == "darwin" else "systemd"
+
+
+# -- systemd ------------------------------------------------------------------------------------
 
 def unit_path() -> Path:
     """Where the user unit lives (honours XDG_CONFIG_HOME)."""
@@ -43,37 +63,153 @@ def unit_text(paths: Paths) -> str:
     )
 
 
-def _systemctl(*args: str) -> tuple[bool, str]:
-    if shutil.which("systemctl") is None:
-        return False, "systemctl not found"
-    proc = subprocess.run(["systemctl", "--user", *args], capture_output=True, text=True, timeout=30)
+def _run(argv: list[str]) -> tuple[bool, str]:
+    if shutil.which(argv[0]) is None:
+        return False, f"{argv[0]} not found"
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
     return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
 
 
-def install(paths: Paths) -> dict[str, object]:
-    """Write and (when possible) enable the unit; report what happened."""
+def _systemctl(*args: str) -> tuple[bool, str]:
+    return _run(["systemctl", "--user", *args])
+
+
+def _linger() -> bool | None:
+    ok, out = _run(["loginctl", "show-user", getpass.getuser(), "-p", "Linger", "--value"])
+    return (out.strip() == "yes") if ok else None
+
+
+def _systemd_install(paths: Paths) -> dict[str, object]:
     path = unit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(unit_text(paths))
     ok, out = _systemctl("daemon-reload")
     if ok:
         ok, out = _systemctl("enable", UNIT_NAME)
-    return {"unit": str(path), "enabled": ok, "detail": out}
+    result: dict[str, object] = {"system": "systemd", "unit": str(path), "enabled": ok, "detail": out}
+    if not ok:
+        result["hint"] = LINGER_HINT.format(user=getpass.getuser())
+    elif _linger() is False:
+        result["hint"] = ("enabled: it starts when you log in; to start it at boot without a login run "
+                          f"`loginctl enable-linger {getpass.getuser()}`")
+    return result
 
 
-def uninstall() -> dict[str, object]:
-    """Disable and remove the unit."""
+def _systemd_uninstall() -> dict[str, object]:
     path = unit_path()
     _systemctl("disable", UNIT_NAME)
     existed = path.exists()
     if existed:
         path.unlink()
     _systemctl("daemon-reload")
-    return {"unit": str(path), "removed": existed}
+    return {"system": "systemd", "unit": str(path), "removed": existed}
 
 
-def state() -> dict[str, object]:
-    """Installed / enabled state for ``argus daemon status`` and the Settings row."""
+def _systemd_state() -> dict[str, object]:
     path = unit_path()
     enabled, _ = _systemctl("is-enabled", UNIT_NAME) if path.exists() else (False, "")
-    return {"unit": str(path), "installed": path.exists(), "enabled": enabled}
+    return {"system": "systemd", "unit": str(path), "installed": path.exists(), "enabled": enabled}
+
+
+# -- launchd ------------------------------------------------------------------------------------
+
+def plist_path() -> Path:
+    """``~/Library/LaunchAgents/com.drn.argus.daemon.plist``."""
+    return Path.home() / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist"
+
+
+def argus_executable() -> Path | None:
+    """The resolved ``argus`` console script of this environment (None when it has none)."""
+    candidate = Path(sys.executable).parent / "argus"
+    if candidate.exists():
+        return candidate.resolve()
+    found = shutil.which("argus")
+    return Path(found).resolve() if found else None
+
+
+def stable_link(paths: Paths) -> Path:
+    """``$ARGUS_HOME/argusd``: the symlink the LaunchAgent runs."""
+    return paths.home / "argusd"
+
+
+def plist_text(paths: Paths, program: list[str]) -> str:
+    """The LaunchAgent plist running ``program`` (``[argusd, "daemon", "run"]``) for this home."""
+    log = str(paths.home / "launchd.log")
+    data = {
+        "Label": LAUNCHD_LABEL,
+        "ProgramArguments": program,
+        "EnvironmentVariables": {"ARGUS_HOME": str(paths.home)},
+        "RunAtLoad": True,
+        "KeepAlive": {"SuccessfulExit": False},
+        "StandardOutPath": log,
+        "StandardErrorPath": log,
+        "ProcessType": "Interactive",
+    }
+    return plistlib.dumps(data, sort_keys=True).decode()
+
+
+def _launchd_program(paths: Paths) -> list[str]:
+    exe = argus_executable()
+    if exe is None:  # no console script: run the module with this interpreter
+        return [sys.executable, "-m", "argus.kernel.cli", "daemon", "run"]
+    link = stable_link(paths)
+    tmp = link.with_name(f".argusd.{os.getpid()}")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(exe)
+    os.replace(tmp, link)  # atomic: launchd never sees a missing link
+    return [str(link), "daemon", "run"]
+
+
+def _domain() -> str:
+    return f"gui/{os.getuid()}"
+
+
+def _launchd_install(paths: Paths) -> dict[str, object]:
+    path = plist_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    program = _launchd_program(paths)
+    path.write_text(plist_text(paths, program))
+    _run(["launchctl", "bootout", f"{_domain()}/{LAUNCHD_LABEL}"])  # reload when already loaded
+    ok, out = _run(["launchctl", "bootstrap", _domain(), str(path)])
+    return {"system": "launchd", "plist": str(path), "program": program, "loaded": ok, "detail": out}
+
+
+def _launchd_uninstall(paths: Paths) -> dict[str, object]:
+    path = plist_path()
+    _run(["launchctl", "bootout", f"{_domain()}/{LAUNCHD_LABEL}"])
+    existed = path.exists()
+    if existed:
+        path.unlink()
+    link = stable_link(paths)
+    if link.is_symlink():
+        link.unlink()
+    return {"system": "launchd", "plist": str(path), "removed": existed}
+
+
+def _launchd_state() -> dict[str, object]:
+    path = plist_path()
+    loaded, _ = _run(["launchctl", "print", f"{_domain()}/{LAUNCHD_LABEL}"]) if path.exists() else (False, "")
+    return {"system": "launchd", "plist": str(path), "installed": path.exists(), "loaded": loaded}
+
+
+# -- the API the CLI uses -----------------------------------------------------------------------
+
+def install(paths: Paths, kind: str | None = None) -> dict[str, object]:
+    """Write and (when possible) enable the service; report what happened."""
+    return _launchd_install(paths) if (kind or system()) == "launchd" else _systemd_install(paths)
+
+
+def uninstall(paths: Paths | None = None, kind: str | None = None) -> dict[str, object]:
+    """Disable and remove the service."""
+    if (kind or system()) == "launchd":
+        return _launchd_uninstall(paths or Paths.default())
+    return _systemd_uninstall()
+
+
+def state(kind: str | None = None) -> dict[str, object]:
+    """Installed / enabled state for ``argus daemon status`` and the Settings row."""
+    return _launchd_state() if (kind or system()) == "launchd" else _systemd_state()

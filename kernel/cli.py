@@ -112,9 +112,30 @@ def daemon_status() -> None:
     sys.exit(0 if info["running"] else 1)
 
 
+@daemon.command("check")
+def daemon_check() -> None:
+    """Check that this installation can run the daemon on ARGUS_HOME (plugins load, schema known).
+
+    Prints JSON; exit 0 when a daemon could start (pending migrations are applied at start), 1 when
+    a plugin fails to load, 3 when the database was written by a newer Argus. Self-update runs it
+    with the freshly installed code before restarting the daemon.
+    """
+    from .db import migration_plan
+    from .plugins import disabled_plugins, load_plugins
+    from .settings import ConfigFile
+
+    paths = Paths.default(create=False)
+    pm, infos = load_plugins(disabled_plugins(ConfigFile(paths.config).data()))
+    migrations = [m for group in pm.hook.argus_migrations() for m in (group or [])]
+    plan = migration_plan(paths.db, migrations)
+    failed = [i.name for i in infos if "failed to load" in i.source]
+    _echo_json({"version": __version__, "plugins": [i.to_json() for i in infos], "failed": failed, **plan})
+    sys.exit(3 if plan["too_new"] else 1 if failed else 0)
+
+
 @daemon.command("install")
 def daemon_install() -> None:
-    """Auto-start the daemon at login (a systemd user unit)."""
+    """Auto-start the daemon at login (systemd user unit on Linux, launchd LaunchAgent on macOS)."""
     from . import autostart
 
     _echo_json(autostart.install(_paths()))
@@ -122,10 +143,10 @@ def daemon_install() -> None:
 
 @daemon.command("uninstall")
 def daemon_uninstall() -> None:
-    """Remove the auto-start unit."""
+    """Remove the auto-start unit (or LaunchAgent)."""
     from . import autostart
 
-    _echo_json(autostart.uninstall())
+    _echo_json(autostart.uninstall(_paths()))
 
 
 # -- session supervisor --------------------------------------------------------------------

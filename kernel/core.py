@@ -24,7 +24,7 @@ def argus_migrations() -> Sequence[Migration]:
 
 @hookimpl
 def argus_settings_sections() -> Sequence[SettingsSection]:
-    """Listener, supervisor, plugin and update settings."""
+    """Listener, supervisor and plugin settings (``[update]`` belongs to the ops plugin)."""
     return [
         SettingsSection("api", "Remote API", [
             Field("enabled", "bool", False, "Enabled", "Serve the REST API + PWA on TCP (127.0.0.1 + Tailscale)"),
@@ -42,8 +42,5 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
         ]),
         SettingsSection("plugins", "Plugins", [
             Field("disabled", "list", [], "Disabled plugins", "Plugin names not to load (restart to apply)"),
-        ], master_only=True),
-        SettingsSection("update", "Argus update", [
-            Field("source_path", "string", "", "Source path", "Local clone of Argus used by self-update"),
         ], master_only=True),
     ]

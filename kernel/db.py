@@ -221,3 +221,31 @@ def _split_sql(script: str) -> list[str]:
     if buf.strip():
         out.append(buf.strip())
     return out
+
+
+def migration_plan(path: Path | str, migrations: Iterable[Migration]) -> dict[str, Any]:
+    """What starting a daemon on ``path`` would do to the schema, without writing anything.
+
+    Returns ``{"pending": [[plugin, version], ...], "too_new": [message, ...], "recorded": {...}}``;
+    ``too_new`` lists plugins whose recorded version is newer than any migration this code knows
+    (the daemon would refuse to start). A missing database has everything pending.
+    """
+    by_plugin: dict[str, list[int]] = {}
+    for m in migrations:
+        by_plugin.setdefault(m.plugin, []).append(m.version)
+    recorded: dict[str, int] = {}
+    if Path(path).exists():
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT plugin, MAX(version) FROM schema_migrations GROUP BY plugin").fetchall()
+            recorded = {str(p): int(v) for p, v in rows}
+        except sqlite3.OperationalError:  # no schema_migrations table yet
+            recorded = {}
+        finally:
+            conn.close()
+    pending = [[plugin, v] for plugin, versions in sorted(by_plugin.items())
+               for v in sorted(versions) if v > recorded.get(plugin, 0)]
+    too_new = [f"the '{plugin}' schema is at version {current} but this code only knows up to {max(by_plugin[plugin])}"
+               for plugin, current in sorted(recorded.items())
+               if plugin in by_plugin and current > max(by_plugin[plugin])]
+    return {"pending": pending, "too_new": too_new, "recorded": recorded}

@@ -65,6 +65,10 @@ class Kernel:
         # client's cursor from an earlier life gets a resync instead of a replay with holes.
         self.bus = EventBus(start_id=int(time.time() * 1_000_000))
         self.settings = Settings(self.db, self.config)
+        # Environment overrides win over every other layer (tests and service managers use them).
+        self.settings.override_from_env("api", "http_port", "ARGUS_API_PORT")
+        self.settings.override_from_env("api", "enabled", "ARGUS_API_PORT", lambda _raw: True)
+        self.settings.override_from_env("mcp", "http_port", "ARGUS_MCP_PORT")
         self.stash = Stash()  # per-kernel plugin state (``kernel.stash[KEY]``), never module globals
         early_saved = self._saved_disabled()
         self.pm: pluggy.PluginManager

@@ -54,7 +54,12 @@ def make_routes(kernel: Kernel) -> list[Route]:
                 if isinstance(facts, dict):
                     values.setdefault(name, {}).update(facts)
         return {**values, "sections": values, "schema": kernel.settings.schema(),
-                "config_error": kernel.settings.config.error}
+                "config_error": kernel.settings.config.error,
+                # Where each value comes from, which environment variables override which keys,
+                # and what the listeners really bound (an ephemeral port, a busy one).
+                "sources": kernel.settings.sources(), "configured": kernel.settings.configured(),
+                "env": kernel.settings.env_vars(),
+                "runtime": {"api_port": kernel.api_port or None, "mcp_port": kernel.mcp_port or None}}
 
     async def get_settings() -> dict[str, Any]:
         """Every settings section's values and the forms' schema."""

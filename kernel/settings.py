@@ -1,4 +1,8 @@
-"""Settings layering: plugin-declared defaults < values saved in SQLite < ``config.toml``.
+"""Settings layering: plugin-declared defaults < values saved in SQLite < ``config.toml`` < environment.
+
+A few settings can be overridden by an environment variable (``ARGUS_API_PORT`` for the API port,
+``ARGUS_MCP_PORT`` for the MCP port); ``sources()`` says, for every value, which layer it came from,
+so the REST API, TUI and PWA show the value the daemon really uses and why.
 
 ``config.toml`` is re-read live (on the next read after its mtime changes). A malformed file is
 logged and ignored until it parses again; unknown keys are ignored. Plugins read values with
@@ -11,7 +15,7 @@ import json
 import logging
 import os
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +73,16 @@ class Settings:
         self.config = config
         self.sections: dict[str, SettingsSection] = {}
         self.on_change: list[Any] = []
+        self.environ: Mapping[str, str] = os.environ
+        self.env_overrides: dict[tuple[str, str], tuple[str, Callable[[str], Any]]] = {}
+
+    def override_from_env(self, section: str, key: str, var: str,
+                          convert: Callable[[str], Any] | None = None) -> None:
+        """Let environment variable ``var`` (when set and non-empty) override ``section.key``.
+
+        ``convert`` turns the variable's text into the value (default: the field's own coercion).
+        """
+        self.env_overrides[(section, key)] = (var, convert or (lambda raw: raw))
 
     def declare(self, sections: Iterable[SettingsSection]) -> None:
         """Add sections declared by a plugin (``argus_settings_sections``)."""
@@ -94,24 +108,51 @@ class Settings:
                 continue
         return out
 
-    def section(self, name: str) -> dict[str, Any]:
-        """Effective values of one section: defaults < saved < config.toml (typed)."""
+    def _resolve(self, name: str) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
         sec = self._section(name)
         saved = self._saved(name)
         file_vals = self.config.data().get(name, {})
         if not isinstance(file_vals, dict):
             file_vals = {}
         out: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        configured: dict[str, Any] = {}
         for f in sec.fields:
-            value = f.default
-            for layer in (saved, file_vals):
+            value, source = f.default, "default"
+            for layer, label in ((saved, "saved"), (file_vals, "config.toml")):
                 if f.key in layer:
                     try:
-                        value = f.coerce(layer[f.key])
+                        value, source = f.coerce(layer[f.key]), label
                     except ValueError as exc:
                         log.warning("ignoring setting %s.%s: %s", name, f.key, exc)
+            configured[f.key] = value
+            override = self.env_overrides.get((name, f.key))
+            raw = self.environ.get(override[0]) if override else None
+            if override and raw:
+                try:
+                    value, source = f.coerce(override[1](raw)), "environment"
+                except ValueError as exc:
+                    log.warning("ignoring %s for %s.%s: %s", override[0], name, f.key, exc)
             out[f.key] = value
-        return out
+            sources[f.key] = source
+        return out, sources, configured
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Effective values of one section: defaults < saved < config.toml < environment (typed)."""
+        return self._resolve(name)[0]
+
+    def sources(self) -> dict[str, dict[str, str]]:
+        """Where each effective value comes from: ``default``, ``saved``, ``config.toml`` or
+        ``environment``, per section and key."""
+        return {name: self._resolve(name)[1] for name in sorted(self.sections)}
+
+    def configured(self) -> dict[str, dict[str, Any]]:
+        """Every section's values without environment overrides (what ``save`` and config.toml set)."""
+        return {name: self._resolve(name)[2] for name in sorted(self.sections)}
+
+    def env_vars(self) -> dict[str, str]:
+        """``{"section.key": "ENV_VAR"}`` for every setting an environment variable can override."""
+        return {f"{s}.{k}": var for (s, k), (var, _) in sorted(self.env_overrides.items())}
 
     def get(self, section: str, key: str) -> Any:
         """One effective value."""

@@ -70,9 +70,7 @@ MasterOnlyRule = tuple[frozenset[str] | None, re.Pattern[str]]
 # theirs with ``kernel.http.add_master_only``.
 MASTER_ONLY: list[MasterOnlyRule] = [
     (None, re.compile(r"^/api/tokens(/.*)?$")),
-    # Self-update (the ``update`` settings section is the kernel's): master-only before it exists.
-    (None, re.compile(r"^/api/source-path/?$")),
-    (None, re.compile(r"^/api/update/?$")),
+    # Self-update (/api/source-path, /api/update) is declared master-only by the ops plugin.
 ]
 
 

@@ -63,6 +63,13 @@ class Notifier:
         """A client says which task it shows (None: none, or the app is hidden)."""
         self.presence[client] = (task_id, time.monotonic())
 
+    def watching(self) -> list[dict[str, Any]]:
+        """Clients that reported a task within the presence window: ``{client, task_id, age}``."""
+        window = float(self.options()["presence_seconds"])
+        now = time.monotonic()
+        return [{"client": client, "task_id": tid, "age": round(now - at, 1)}
+                for client, (tid, at) in sorted(self.presence.items()) if tid and now - at <= window]
+
     def watched(self, task_id: str) -> bool:
         """Whether a client reported looking at ``task_id`` recently."""
         window = float(self.options()["presence_seconds"])

@@ -107,6 +107,16 @@ class InboxReply(Out):
     tasks: list[InboxItem]
 
 
+class Watcher(Out):
+    client: str
+    task_id: str
+    age: float
+
+
+class PresenceList(Out):
+    watching: list[Watcher]
+
+
 class ActionReply(Out):
     ok: bool
     action: str
@@ -146,6 +156,10 @@ def make_routes(public_key: str, subs: Subscriptions, notifier: Notifier) -> lis
         notifier.report_presence(f"{who.kind}:{who.token_id or ''}:{body.client}", body.task_id)
         return {"ok": True}
 
+    async def watching() -> dict[str, Any]:
+        """Which clients are looking at which task (within the presence window)."""
+        return {"watching": notifier.watching()}
+
     async def action(body: ActionBody) -> dict[str, Any]:
         """Answer the prompt a notification showed, if it is still on the agent's screen (else 409)."""
         return await notifier.act(body.task_id, body.action, body.prompt)
@@ -163,6 +177,7 @@ def make_routes(public_key: str, subs: Subscriptions, notifier: Notifier) -> lis
         Route("DELETE", "/api/push/subscribe/{sid}", unsubscribe, response=OkReply, tags=tags),
         Route("POST", "/api/push/test", test, response=Outcome, body_required=False, tags=tags),
         Route("POST", "/api/push/presence", presence, body=PresenceBody, response=OkReply, tags=tags),
+        Route("GET", "/api/push/presence", watching, response=PresenceList, tags=tags),
         Route("GET", "/api/push/inbox", inbox, response=InboxReply, tags=tags),
         Route("POST", "/api/push/action", action, body=ActionBody, response=ActionReply, tags=tags),
     ]

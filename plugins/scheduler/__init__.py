@@ -53,3 +53,14 @@ def argus_event(event: Any) -> None:
     """A changed ``scheduler.time_zone`` re-times every cron schedule."""
     if _scheduler is not None and event.type == "settings.updated" and event.data.get("section") == "scheduler":
         _scheduler.retime()
+
+
+@hookimpl
+def argus_task_fields(task: dict[str, Any]) -> dict[str, Any] | None:
+    """A task a schedule started carries ``"schedule": {"id", "name"}`` (name None once deleted)."""
+    extra = task.get("extra")
+    sid = extra.get("schedule_id") if isinstance(extra, dict) else None
+    if not isinstance(sid, str) or _scheduler is None:
+        return None
+    row = _scheduler.db.one("SELECT name FROM schedules WHERE id = ?", (sid,))
+    return {"schedule": {"id": sid, "name": row["name"] if row else None}}

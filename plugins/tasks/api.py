@@ -83,6 +83,15 @@ class TasksAPI(Protocol):
     async def output(self, task_id: str, nbytes: int) -> bytes:
         """The last ``nbytes`` of the agent's terminal output (raw, with escape sequences)."""
 
+    def rename(self, task_id: str, name: str) -> dict[str, Any]:
+        """Change a task's display name (its slug, branch and worktree stay)."""
+
+    def backends(self) -> builtins.list[dict[str, Any]]:
+        """Every backend (name, command, prompt_flag, model, kind, default, available)."""
+
+    def backend(self, name: str) -> dict[str, Any]:
+        """One backend, or ``Invalid``."""
+
     def projects(self) -> builtins.list[dict[str, Any]]:
         """Every project (name, path, branch, backend, sandbox, source)."""
 
@@ -154,6 +163,18 @@ class TasksFacade:
     async def output(self, task_id: str, nbytes: int) -> bytes:
         """The last ``nbytes`` of the agent's terminal output (raw, with escape sequences)."""
         return await self._svc.output(task_id, nbytes)
+
+    def rename(self, task_id: str, name: str) -> dict[str, Any]:
+        """Change a task's display name (its slug, branch and worktree stay)."""
+        return self._svc.to_json(self._svc.rename(task_id, name))
+
+    def backends(self) -> builtins.list[dict[str, Any]]:
+        """Every backend (name, command, prompt_flag, model, kind, default, available)."""
+        return self._svc.backends()
+
+    def backend(self, name: str) -> dict[str, Any]:
+        """One backend, or ``Invalid``."""
+        return self._svc.backend(name)
 
     def projects(self) -> builtins.list[dict[str, Any]]:
         """Every project (name, path, branch, backend, sandbox, source)."""

@@ -2,7 +2,8 @@
 
 Known CLIs get their flags: Claude Code (``--session-id``/``--resume``, ``--model``, permission
 flags, ``--mcp-config``, ``--settings`` with idle hooks), Codex (``resume ID``, ``-c`` MCP server
-and ``notify``), pi (``--model``). Anything else receives the prompt positionally or through its
+and ``notify``), pi (``--model``), opencode (``--session ID``/``--continue``, ``--model``, an
+``OPENCODE_CONFIG`` file with Argus's MCP server). Anything else receives the prompt positionally or through its
 ``prompt_flag`` and discovers Argus's MCP server from a project-local ``.mcp.json``.
 
 Each launch carries the task's token (see ``docs/security.md``), never on the command line (argv
@@ -33,7 +34,7 @@ PERMISSION_FLAGS = {
     "bypass-allow": ["--allow-dangerously-skip-permissions"],
     "bypass-active": ["--dangerously-skip-permissions"],
 }
-MODEL_FLAG_KINDS = {"claude", "codex", "pi", "demo"}
+MODEL_FLAG_KINDS = {"claude", "codex", "pi", "demo", "opencode"}
 
 # Screen rules for idle detection, on the ANSI-stripped tail of the output.
 # "waiting" means the agent shows an input prompt; "busy" means it is mid-turn.
@@ -53,6 +54,7 @@ SCREEN_RULES: dict[str, dict[str, re.Pattern[str]]] = {
 }
 SCREEN_RULES["demo"] = SCREEN_RULES["claude"]
 SCREEN_RULES["pi"] = SCREEN_RULES["generic"]
+SCREEN_RULES["opencode"] = SCREEN_RULES["generic"]
 
 
 def agent_path() -> str:
@@ -62,7 +64,8 @@ def agent_path() -> str:
 
 
 def kind_of(command: str) -> str:
-    """The CLI family of a command template (``claude``, ``codex``, ``pi``, ``demo`` or ``generic``)."""
+    """The CLI family of a command template (``claude``, ``codex``, ``pi``, ``opencode``, ``demo`` or
+    ``generic``)."""
     try:
         exe = shlex.split(command)[0]
     except (ValueError, IndexError):
@@ -70,7 +73,7 @@ def kind_of(command: str) -> str:
     base = os.path.basename(exe)
     if base == "argus-demo":
         return "demo"
-    return base if base in ("claude", "codex", "pi") else "generic"
+    return base if base in ("claude", "codex", "pi", "opencode") else "generic"
 
 
 def parse_command(command: str) -> list[str]:
@@ -170,6 +173,16 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
             files.append(str(settings_file))
             out += ["--settings", str(settings_file)]
             out += PERMISSION_FLAGS.get(permission_mode, [])
+    elif kind == "opencode":
+        if resume:
+            out += ["--session", sid] if sid else ["--continue"]
+        config_file = run_dir / "opencode.json"
+        # opencode substitutes {env:VAR} in its config: the token stays in the environment only.
+        server = {"type": "remote", "url": mcp_url, "enabled": True,
+                  "headers": {"Authorization": "Bearer {env:" + MCP_TOKEN_ENV + "}"}}
+        atomic_write(config_file, json.dumps({"$schema": "https://opencode.ai/config.json",
+                                              "mcp": {"argus": server}}).encode(), 0o600)
+        files.append(str(config_file))
     elif kind == "codex":
         out += ["-c", f'mcp_servers.argus.url="{mcp_url}"',
                 "-c", f'mcp_servers.argus.bearer_token_env_var="{MCP_TOKEN_ENV}"']
@@ -191,6 +204,8 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
     }
     if kind not in ("claude", "demo"):  # Claude-style CLIs read it from their --mcp-config file
         env[MCP_TOKEN_ENV] = token
+    if kind == "opencode":
+        env["OPENCODE_CONFIG"] = str(run_dir / "opencode.json")
     return Launch(out, env, files)
 
 

@@ -36,9 +36,13 @@ the real CLIs have their value skipped too; ``--flag=value`` forms work for ever
 - ``-c key=value`` / ``--config key=value``: Codex-style config overrides (recorded; ``notify``
   is honoured, see below)
 - ``--mcp-call TOOL JSON`` (repeatable), ``--busy S``, ``--edit-file NAME``, ``--no-edit``
+- ``--print``: print mode, as ``claude -p``/``pi -p``: one answer on stdout, then exit (Codex:
+  ``exec`` as the first positional word); see ``FAKEAGENT_PRINT_*`` below
 - ``--version``, ``--help``
 - With ``FAKEAGENT_AS=codex`` (set by the ``codex`` wrapper), ``resume ID`` / ``resume --last``
   as the first positional words resume that session, like ``codex resume``.
+- With ``FAKEAGENT_AS=opencode`` (the ``opencode`` wrapper), ``--session/-s ID`` resumes that session
+  and a new session is recorded under ``$XDG_DATA_HOME/opencode/storage/session/`` (when set).
 
 Environment variables:
 
@@ -50,9 +54,14 @@ Environment variables:
 - ``FAKEAGENT_AS``: which CLI to imitate for argument quirks (``codex``); set by the wrappers.
 - ``FAKEAGENT_RECORD``: a file to which each launch appends one JSON line (argv, cwd, parsed
   options, ``ARGUS_*`` variables with token values masked), for tests of command building.
+- ``FAKEAGENT_PRINT_ANSWER`` / ``FAKEAGENT_PRINT_DELAY`` / ``FAKEAGENT_PRINT_EXIT``: print mode's answer
+  (default: empty), delay in seconds before it, and exit code; ``FAKEAGENT_PRINT_RECORD``: the file
+  print-mode launches are recorded to (never ``FAKEAGENT_RECORD``).
+- ``CODEX_HOME``: as Codex (``FAKEAGENT_AS=codex``), a new session writes its rollout file under
+  ``$CODEX_HOME/sessions/YYYY/MM/DD/`` (first line ``session_meta`` with ``id`` and ``cwd``).
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
 - ``FAKEAGENT_IGNORE_HUP=1``: ignore SIGHUP (survive the terminal's hangup), as some real CLIs do.
-- ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex`` or ``pi``, which report only
+- ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex``, ``pi`` or ``opencode``, which report only
   through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
   whenever a fresh input prompt is shown, and ``{"event": "UserPromptSubmit", ..., "prompt"}``
   whenever a prompt is submitted (the initial one included). Synchronous, 1 s timeout, errors
@@ -124,6 +133,7 @@ SWITCH_FLAGS: dict[str, str] = {
     "--dangerously-skip-permissions": "skip_permissions",
     "--no-edit": "no_edit",
     "--continue": "continue_",
+    "--print": "print_mode",
 }
 # Flags of claude / codex / pi that take a value we do not use: skip the value with the flag.
 FOREIGN_VALUE_FLAGS = frozenset(
@@ -173,6 +183,7 @@ class Options:
     name: str = "demo"
     imitate: str = ""
     show: str | None = None  # "help" or "version"
+    print_mode: bool = False  # --print (codex: `exec`): answer once on stdout and exit
     ignored: list[str] = field(default_factory=list)
 
 
@@ -229,6 +240,12 @@ def parse_args(argv: list[str], env: Mapping[str, str]) -> Options:
                 _set_config(opts, inline)
             else:
                 opts.continue_ = True
+        elif opts.imitate == "opencode" and name in ("--session", "-s"):
+            value = inline if inline is not None else (args[i] if has_next else None)
+            if inline is None and has_next:
+                i += 1
+            if value:
+                opts.resume = value
         elif name in VALUE_FLAGS:
             attr = VALUE_FLAGS[name]
             value = inline
@@ -258,6 +275,9 @@ def parse_args(argv: list[str], env: Mapping[str, str]) -> Options:
             opts.resume = positionals.pop(0)
         else:
             opts.resume = "latest"
+    if opts.imitate == "codex" and positionals[:1] == ["exec"]:
+        positionals.pop(0)
+        opts.print_mode = True
     if opts.continue_ and not opts.resume:
         opts.resume = "latest"
     if positionals:
@@ -266,7 +286,7 @@ def parse_args(argv: list[str], env: Mapping[str, str]) -> Options:
     if opts.resume:
         opts.session_id = opts.resume
     if not opts.session_id:
-        opts.session_id = str(uuid.uuid4())
+        opts.session_id = ("ses_" + uuid.uuid4().hex[:24]) if opts.imitate == "opencode" else str(uuid.uuid4())
     return opts
 
 
@@ -623,6 +643,42 @@ class Agent:
             self.say(f"  resumed session {o.resume}")
         self.say()
 
+    def write_codex_rollout(self) -> None:
+        """As Codex: record the session in ``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl``
+        (first line ``session_meta`` with the id and cwd). Only when ``CODEX_HOME`` is set."""
+        home = self.env.get("CODEX_HOME")
+        if not home:
+            return
+        now = time.gmtime()
+        folder = os.path.join(home, "sessions", time.strftime("%Y/%m/%d", now))
+        try:
+            os.makedirs(folder, exist_ok=True)
+            name = f"rollout-{time.strftime('%Y-%m-%dT%H-%M-%S', now)}-{self.opts.session_id}.jsonl"
+            meta = {"type": "session_meta", "payload": {"id": self.opts.session_id, "cwd": self.cwd,
+                                                        "originator": "codex_cli_rs"}}
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(meta) + "\n")
+        except OSError:
+            pass
+
+    def write_opencode_session(self) -> None:
+        """As opencode: record the session in
+        ``$XDG_DATA_HOME/opencode/storage/session/<project>/<id>.json`` (``id``, ``directory``).
+        Only when ``XDG_DATA_HOME`` is set (tests never write to the real home)."""
+        base = self.env.get("XDG_DATA_HOME")
+        if not base:
+            return
+        folder = os.path.join(base, "opencode", "storage", "session", "fakeproject")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            now = int(time.time() * 1000)
+            info = {"id": self.opts.session_id, "directory": self.cwd, "title": self.opts.prompt[:50],
+                    "time": {"created": now, "updated": now}}
+            with open(os.path.join(folder, f"{self.opts.session_id}.json"), "w", encoding="utf-8") as fh:
+                json.dump(info, fh)
+        except OSError:
+            pass
+
     def busy(self, seconds: float, label: str = "Working") -> bool:
         """Show the spinner for ``seconds``; True if ESC/Ctrl-C interrupted it."""
         start = time.monotonic()
@@ -669,7 +725,7 @@ class Agent:
         url = self.env.get("ARGUS_HOOK_URL")
         # The real claude/codex/pi never POST by themselves: as those, report only through the
         # CLI's own mechanisms below (settings hooks, notify) or not at all (the screen tells).
-        if url and self.opts.imitate not in ("claude", "codex", "pi"):
+        if url and self.opts.imitate not in ("claude", "codex", "pi", "opencode"):
             body = {
                 "event": event,
                 "task_id": self.env.get("ARGUS_TASK_ID"),
@@ -792,6 +848,7 @@ class Agent:
         """Edit one input line with our own echo; None at end of input."""
         buf: list[str] = []
         last_ctrl_c = False
+        pasting = False  # inside a bracketed paste, Enter is a newline in the input, not a submit
         while True:
             key = self.term.next_key()
             if key is None:
@@ -799,6 +856,14 @@ class Agent:
             was_cr, self._after_cr = self._after_cr, key == "\r"
             if key != "\x03":
                 last_ctrl_c = False
+            if key in ("\x1b[200~", "\x1b[201~"):
+                pasting = key == "\x1b[200~"
+                continue
+            if pasting and key in ("\r", "\n"):
+                if not (key == "\n" and was_cr):
+                    buf.append("\n")
+                    self.term.write("\r\n")
+                continue
             if key in ("\r", "\n"):
                 if key == "\n" and was_cr:
                     continue  # the \n of a \r\n pair
@@ -907,6 +972,10 @@ class Agent:
         """The whole life of the agent; returns its exit code."""
         o = self.opts
         self.banner()
+        if o.imitate == "codex" and not o.resume:
+            self.write_codex_rollout()
+        if o.imitate == "opencode" and not o.resume:
+            self.write_opencode_session()
         if o.exit_code is not None:
             return o.exit_code
         if o.prompt and not o.resume:
@@ -983,6 +1052,18 @@ def _record(opts: Options, argv: list[str], env: Mapping[str, str]) -> None:
         fh.write(json.dumps(entry) + "\n")
 
 
+def print_answer(opts: Options, env: Mapping[str, str]) -> int:
+    """Print mode (``--print``; Codex's ``exec``): one answer on stdout, no terminal UI.
+
+    After ``FAKEAGENT_PRINT_DELAY`` seconds it prints ``FAKEAGENT_PRINT_ANSWER`` (nothing when
+    unset, so auto-naming keeps the slug unless a test asks for a name); ``FAKEAGENT_PRINT_EXIT``
+    sets the exit code.
+    """
+    time.sleep(float(env.get("FAKEAGENT_PRINT_DELAY") or 0))
+    print(env.get("FAKEAGENT_PRINT_ANSWER", ""), flush=True)
+    return int(env.get("FAKEAGENT_PRINT_EXIT") or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse arguments, run the agent in the current terminal, return the exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -994,6 +1075,9 @@ def main(argv: list[str] | None = None) -> int:
     if opts.show == "help":
         print(USAGE, end="")
         return 0
+    if opts.print_mode:  # recorded apart, so tests counting agent launches are not disturbed
+        _record(opts, args, {**env, "FAKEAGENT_RECORD": env.get("FAKEAGENT_PRINT_RECORD", "")})
+        return print_answer(opts, env)
     _record(opts, args, env)
 
     def _terminate(signum: int, _frame: Any) -> None:

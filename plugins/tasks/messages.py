@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,6 +90,8 @@ class Mailbox:
         self._sent: dict[str, deque[float]] = {}
         self._waiters: dict[int, trio.Event] = {}
         self._queue_send, self._queue_recv = trio.open_memory_channel[str](QUEUE_SIZE)
+        # Other idle-gated deliveries sharing this job (review.py): each runs after the messages.
+        self.deliverers: list[Callable[[str], Awaitable[int]]] = []
 
     # -- shapes ----------------------------------------------------------------------------
 
@@ -287,12 +290,14 @@ class Mailbox:
     async def delivery_loop(self) -> None:
         """Background job: deliver notices for queued recipients, one at a time."""
         async for task_id in self._queue_recv:
-            try:
-                await self.deliver(task_id)
-            except Exception:
-                log.exception("message delivery to %s failed", task_id)
+            for deliver in (self.deliver, *self.deliverers):
+                try:
+                    await deliver(task_id)
+                except Exception:
+                    log.exception("delivery to %s failed", task_id)
 
-    def _idle_session(self, task_id: str) -> Any | None:
+    def idle_session(self, task_id: str) -> Any | None:
+        """The live session of ``task_id`` when its agent is idle, else None."""
         row = self.svc.store.task(task_id)
         if row is None:
             return None
@@ -303,7 +308,7 @@ class Mailbox:
 
     async def deliver(self, task_id: str) -> int:
         """Type one notice line for the undelivered unread messages of an idle agent; returns how many."""
-        if self._idle_session(task_id) is None:
+        if self.idle_session(task_id) is None:
             return 0
         rows = self.db.query(f"SELECT {COLUMNS} FROM task_messages WHERE to_id = ? AND read_at IS NULL "
                              f"AND delivered_at IS NULL ORDER BY id", (task_id,))

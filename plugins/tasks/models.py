@@ -537,3 +537,117 @@ class ArtifactArgs(Caller):
     path: str
     title: str | None = None
     type: str | None = None
+
+
+# -- review in place (review.py) ----------------------------------------------------------------
+
+
+class ReviewCommentBody(Wire):
+    """``POST /api/tasks/{id}/review/comments``: a draft comment on lines of a changed file."""
+
+    path: str = Field(min_length=1, max_length=4096, description="file path relative to the worktree")
+    line: int = Field(ge=1, description="first line (1-based, in the worktree's current file)")
+    end_line: int | None = Field(None, ge=1, description="last line of a range (default: line)")
+    body: str = Field(min_length=1, description="the comment")
+    quote: str | None = Field(None, description="the quoted lines (default: read from the worktree; "
+                                                "pass it for removed lines)")
+
+
+class ReviewComment(Out):
+    """A review comment (``review_id`` is null while it is a draft)."""
+
+    id: int
+    task_id: str
+    review_id: int | None
+    path: str
+    line: int
+    end_line: int
+    quote: str
+    body: str
+    created_at: str
+
+
+class ReviewCommentReply(Out):
+    """``{"comment": ReviewComment}``."""
+
+    comment: ReviewComment
+
+
+class ReviewCommentList(Out):
+    """``{"comments": [ReviewComment]}``: the draft review."""
+
+    comments: list[ReviewComment]
+
+
+class ReviewSendBody(Wire):
+    """``POST /api/tasks/{id}/review``: send the draft (optionally with an overall summary)."""
+
+    summary: str = Field("", description="an overall note typed before the comments")
+
+
+class Review(Out):
+    """A sent review: the message typed into the agent and its comments."""
+
+    id: int
+    task_id: str
+    summary: str
+    message: str
+    created_at: str
+    delivered_at: str | None
+    delivered: bool
+    comments: list[ReviewComment]
+
+
+class ReviewReply(Out):
+    """``{"review": Review}``."""
+
+    review: Review
+
+
+class ReviewList(Out):
+    """``{"reviews": [Review]}``: the task's review history, newest first."""
+
+    reviews: list[Review]
+
+
+class ReviewCommentArgs(Wire):
+    """One comment of ``task_review``."""
+
+    path: str
+    line: int = Field(ge=1)
+    end_line: int | None = Field(None, ge=1)
+    body: str = Field(min_length=1)
+    quote: str | None = None
+
+
+class TaskReviewArgs(Caller):
+    """``task_review``: add comments to the draft and/or send it."""
+
+    comments: list[ReviewCommentArgs] = Field(default_factory=list, max_length=200)
+    summary: str = ""
+    send: bool = Field(True, description="send the draft review now (false: only add the comments)")
+
+
+# -- Claude session picker (claude_sessions.py) ------------------------------------------------
+
+
+class ClaudeSession(Out):
+    """One Claude Code conversation of a task's worktree."""
+
+    id: str
+    title: str = Field(description="the first user prompt (or Claude's summary), one line")
+    size: int
+    modified_at: str
+    current: bool = Field(description="the conversation the task resumes now")
+
+
+class ClaudeSessionList(Out):
+    """``{"sessions": [ClaudeSession]}``, most recently used first."""
+
+    sessions: list[ClaudeSession]
+
+
+class ClaudeSessionResume(Wire):
+    """``POST /api/tasks/{id}/claude-sessions/resume``."""
+
+    session_id: str = Field(min_length=1, max_length=128)

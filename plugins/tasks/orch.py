@@ -20,6 +20,7 @@ from .artifacts import Artifacts
 from .clipboard import Clipboard
 from .dag import Dag
 from .messages import Mailbox
+from .review import Reviews
 
 MAX_CREATIONS_IN_FLIGHT = 5
 MAX_RESULT = 64 * 1024
@@ -35,6 +36,8 @@ class Orchestration:
         self.mail = Mailbox(svc)
         self.clipboard = Clipboard(svc.publish)
         self.artifacts = Artifacts(svc)
+        self.reviews = Reviews(svc, self.mail)
+        self.mail.deliverers.append(self.reviews.deliver)
         self._creating = 0
         self._upserts: dict[tuple[str, str], trio.Event] = {}
         # Concurrent `git worktree add` in one repository can fail ("failed to read

@@ -11,6 +11,7 @@ import trio
 from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_message
 from quart import Response, request
 
+from . import claude_sessions as claude_sessions_of
 from . import gitops
 from . import models as m
 from .idle import strip_ansi
@@ -108,6 +109,16 @@ def make_routes(svc: TaskService) -> list[Route]:
                                base_branch=body.base_branch or None, plan_slug=body.plan_slug or "",
                                depends_on=body.depends_on)
         return {"task": task_out(row)}
+
+    async def claude_sessions(task_id: str) -> dict[str, Any]:
+        """The Claude conversations of the task's worktree (the agent view's ctrl+r picker)."""
+        row = svc.get(task_id)
+        return {"sessions": await trio.to_thread.run_sync(
+            claude_sessions_of.list_sessions, row["worktree_path"], row["agent_session_id"])}
+
+    async def claude_session_resume(task_id: str, body: m.ClaudeSessionResume) -> dict[str, Any]:
+        """Restart the agent on another of the worktree's Claude conversations."""
+        return {"task": task_out(await svc.switch_claude_session(task_id, body.session_id))}
 
     async def get_task(task_id: str) -> dict[str, Any]:
         """One task."""
@@ -297,6 +308,9 @@ def make_routes(svc: TaskService) -> list[Route]:
         Route("GET", f"{task}/size", size, response=m.SizeReply),
         Route("POST", f"{task}/resize", resize, body=m.ResizeBody),
         Route("GET", f"{task}/stream", stream, query=m.StreamQuery, produces="text/event-stream"),
+        Route("GET", f"{task}/claude-sessions", claude_sessions, response=m.ClaudeSessionList),
+        Route("POST", f"{task}/claude-sessions/resume", claude_session_resume, body=m.ClaudeSessionResume,
+              response=m.TaskReply),
         Route("GET", f"{task}/git/status", git_status),
         Route("GET", f"{task}/git/diff", git_diff, query=m.DiffQuery),
         Route("GET", f"{task}/files", files, query=m.FilesQuery),

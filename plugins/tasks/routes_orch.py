@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.api import Route
+from argus.kernel.api import NotFound, Route
 from quart import Response
 
 from . import models as m
@@ -100,8 +100,40 @@ def make_routes(orch: Orchestration) -> list[Route]:
         return {"skills": [{k: s[k] for k in ("name", "description", "source", "plugin") if k in s}
                            for s in found]}
 
+    # -- review in place -------------------------------------------------------------------
+
+    async def review_comments(task_id: str) -> dict[str, Any]:
+        """The task's draft review comments."""
+        return {"comments": orch.reviews.drafts(task_id)}
+
+    async def review_comment_add(task_id: str, body: m.ReviewCommentBody) -> dict[str, Any]:
+        """Add a draft comment on a line or range of a changed file."""
+        return {"comment": orch.reviews.add(task_id, body.path, body.line, body.end_line, body.body, body.quote)}
+
+    async def review_comment_delete(task_id: str, comment_id: str) -> dict[str, Any]:
+        """Delete a draft comment."""
+        if not comment_id.isascii() or not comment_id.isdigit() or len(comment_id) > 18:
+            raise NotFound(f"no draft comment {comment_id!r}")
+        orch.reviews.remove(task_id, int(comment_id))
+        return {"ok": True}
+
+    async def review_send(task_id: str, body: m.ReviewSendBody) -> dict[str, Any]:
+        """Send the draft as one review, typed into the agent when it is idle."""
+        return {"review": orch.reviews.send(task_id, body.summary)}
+
+    async def reviews(task_id: str) -> dict[str, Any]:
+        """The reviews sent to the task, newest first."""
+        return {"reviews": orch.reviews.history(task_id)}
+
     task = "/api/tasks/{task_id}"
     return [
+        Route("GET", f"{task}/review/comments", review_comments, response=m.ReviewCommentList),
+        Route("POST", f"{task}/review/comments", review_comment_add, body=m.ReviewCommentBody,
+              response=m.ReviewCommentReply, status=201),
+        Route("DELETE", f"{task}/review/comments/{{comment_id}}", review_comment_delete, response=m.OkReply),
+        Route("POST", f"{task}/review", review_send, body=m.ReviewSendBody, body_required=False,
+              response=m.ReviewReply, status=201),
+        Route("GET", f"{task}/reviews", reviews, response=m.ReviewList),
         Route("GET", "/api/dag", dag, query=m.DagQuery, response=m.DagReply),
         Route("GET", f"{task}/deps", deps),
         Route("POST", f"{task}/deps", link, body=m.LinkBody, status=201),

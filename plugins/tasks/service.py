@@ -26,7 +26,7 @@ from typing import Any
 import trio
 from argus.kernel.api import ArgusError, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, utcnow
 
-from . import gitops, merge
+from . import claude_sessions, gitops, merge
 from .backends import (
     PERMISSION_MODES,
     build_launch,
@@ -449,7 +449,8 @@ class TaskService:
             return await self._create_reserved(
                 project=project, proj=proj, slug=slug, display=display, prompt=prompt, be=be, model=model,
                 base=base, plan_slug=plan_slug, meta=meta, depends_on=depends_on, uploads=uploads,
-                context_files=context_files, hidden=hidden, parent_id=parent_id, extra=extra)
+                context_files=context_files, hidden=hidden, parent_id=parent_id, extra=extra,
+                name_given=bool((name or "").strip()))
         finally:
             self._reserved_slugs.discard((project, slug))
 
@@ -458,7 +459,7 @@ class TaskService:
                                meta: dict[str, Any] | None, depends_on: list[str] | None,
                                uploads: list[tuple[str, bytes]], context_files: dict[str, bytes] | None,
                                hidden: bool, parent_id: str | None, extra: dict[str, Any] | None,
-                               ) -> dict[str, Any]:
+                               name_given: bool = True) -> dict[str, Any]:
         """The transactional part of :meth:`create`, once ``slug`` is reserved."""
         task_id = "t_" + secrets.token_hex(4)
         worktree = self._worktree_path(project, slug)
@@ -502,7 +503,8 @@ class TaskService:
             _checkpoint("started")
             undo.commit()
         task = self.get(task_id)
-        self.publish("task.created", {"task": self.to_json(task)})
+        # name_given: False when the name came from the prompt (the ops plugin may auto-name it).
+        self.publish("task.created", {"task": self.to_json(task), "name_given": name_given})
         return task
 
     def _hold_reason(self, task: dict[str, Any]) -> str | None:
@@ -605,6 +607,13 @@ class TaskService:
         require_executable(be)
         if not os.path.isdir(task["worktree_path"]):
             raise Conflict(f"the worktree {task['worktree_path']} is gone; delete the task")
+        if resume and be["kind"] in ("codex", "opencode") and not task.get("agent_session_id"):
+            # Codex without a notify yet, opencode always: find the session in the CLI's own files.
+            finder = codex_session_for if be["kind"] == "codex" else opencode_session_for
+            sid = await trio.to_thread.run_sync(finder, task["worktree_path"])
+            if sid:
+                self.store.update_task(task["id"], agent_session_id=sid)
+                task = {**task, "agent_session_id": sid}
         mcp_url = f"http://127.0.0.1:{self.kernel.mcp_port}/mcp"
         hook_url = f"http://127.0.0.1:{self.kernel.mcp_port}/api/agent/hook"
         # A fresh task token per launch (the previous agent's token stops working).
@@ -804,9 +813,28 @@ class TaskService:
         await self._spawn(self.get(task_id), resume=row["session_id"] is not None and self._resumable(row))
         return self.get(task_id)
 
+    async def switch_claude_session(self, task_id: str, session_id: str) -> dict[str, Any]:
+        """Resume another of the worktree's Claude conversations: stop the agent, remember the id,
+        start the backend's resume command with it."""
+        async with self._task_lock(task_id):
+            row = self.get(task_id)
+            if kind_of(self.backend(row["backend"])["command"]) not in ("claude", "demo"):
+                raise Invalid("only Claude backends have sessions to switch between")
+            if row["archived"]:
+                raise Conflict("unarchive the task before resuming it")
+            claude_sessions.check_session(row["worktree_path"], session_id)
+            session = self.live_session(row)
+            if session is not None:
+                self.stopping.add(session.id)
+                await session.terminate()
+            self.store.update_task(task_id, agent_session_id=session_id)
+            await self._spawn(self.get(task_id), resume=True)
+            return self.get(task_id)
+
     def _resumable(self, row: dict[str, Any]) -> bool:
         """Whether the backend can resume this task's conversation by id."""
-        return bool(row["agent_session_id"]) or kind_of(self.backend(row["backend"])["command"]) == "codex"
+        kind = kind_of(self.backend(row["backend"])["command"])
+        return bool(row["agent_session_id"]) or kind in ("codex", "opencode")
 
     async def start_pending(self, task_id: str) -> None:
         """Start a task that was held back (its dependencies are now complete)."""
@@ -1132,8 +1160,63 @@ class TaskService:
         event = body.get("event")
         if not isinstance(event, str):
             raise Invalid("event is required")
+        if not row["agent_session_id"]:  # Codex says its session id in notify: keep it for `codex resume`
+            sid = codex_thread_id(body.get("payload"))
+            if sid:
+                self.store.update_task(task_id, agent_session_id=sid)
         if row["session_id"]:
             self.idle.hook(row["session_id"], event)
+
+
+_THREAD_ID = re.compile(r'"(?:thread-id|thread_id|session_id|session-id)"\s*:\s*"([0-9A-Za-z._:-]{8,128})"')
+
+
+def codex_thread_id(payload: Any) -> str | None:
+    """The session id in a Codex ``notify`` payload (JSON text, possibly cut short), or None."""
+    if not isinstance(payload, str) or "agent-turn-complete" not in payload:
+        return None
+    match = _THREAD_ID.search(payload)
+    return match.group(1) if match else None
+
+
+def codex_session_for(worktree: str, limit: int = 500) -> str | None:
+    """The newest Codex session whose recorded cwd is ``worktree``, from its rollout files
+    (``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl``, first line ``session_meta``)."""
+    root = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex") / "sessions"
+    try:
+        files = sorted(root.glob("*/*/*/rollout-*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return None
+    for path in files[:limit]:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                first = json.loads(fh.readline() or "{}")
+        except (OSError, ValueError):
+            continue
+        meta = first.get("payload", first) if isinstance(first, dict) else {}
+        if isinstance(meta, dict) and meta.get("cwd") == worktree and isinstance(meta.get("id"), str):
+            return meta["id"]
+    return None
+
+
+def opencode_session_for(worktree: str, limit: int = 500) -> str | None:
+    """The newest opencode session whose directory is ``worktree``, from opencode's storage
+    (``$XDG_DATA_HOME/opencode/storage/session/<project>/ses_*.json``). Worktrees of one repository
+    share an opencode project, so ``--continue`` alone could pick another task's session."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    root = base / "opencode" / "storage" / "session"
+    try:
+        files = sorted(root.glob("*/ses_*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return None
+    for path in files[:limit]:
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and info.get("directory") == worktree and isinstance(info.get("id"), str):
+            return info["id"]
+    return None
 
 
 def _config_sandbox(raw: dict[str, Any]) -> dict[str, Any]:

@@ -102,6 +102,31 @@ ALTER TABLE tasks ADD COLUMN parent_id TEXT;
 ALTER TABLE tasks ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
 CREATE INDEX tasks_parent ON tasks(parent_id);
 """),
+    # Review in place (review.py): draft comments on a task's diff, and the reviews sent to its agent
+    # (the task's review history). A comment joins a review when the review is sent.
+    Migration("tasks", 4, """
+CREATE TABLE task_reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    summary TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX task_reviews_task ON task_reviews(task_id, id);
+CREATE TABLE task_review_comments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    review_id INTEGER REFERENCES task_reviews(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL,
+    quote TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX task_review_comments_task ON task_review_comments(task_id, review_id, id);
+"""),
 ]
 
 # The seeded backends: name → (command, prompt_flag, model).
@@ -109,6 +134,7 @@ SEED_BACKENDS = {
     "claude": ("claude", "", ""),
     "codex": ("codex --dangerously-bypass-approvals-and-sandbox", "", ""),
     "pi": ("pi", "", ""),
+    "opencode": ("opencode", "--prompt", ""),
     "demo": ("argus-demo", "", ""),
 }
 

@@ -166,6 +166,18 @@ def register(kernel: Any, orch: Orchestration) -> None:
         sender = resolve(svc, args.who(), ctx)
         return {"message": orch.mail.send(sender, args.to, args.body, args.kind, args.in_reply_to)}
 
+    @tool("task_review", "Review a task's changes in place: add comments (path relative to its worktree, line, "
+          "optional end_line, body, optional quote: default the current lines of the file) to its draft review "
+          "and, unless send is false, send the draft as one message typed into its agent when it is idle "
+          "(queued until then; recorded in the task's review history). Pass the reviewed task's id.",
+          m.TaskReviewArgs)
+    async def task_review(args: m.TaskReviewArgs, ctx: ToolContext) -> Any:
+        row = resolve(svc, args.who(), ctx)
+        added = [orch.reviews.add(row["id"], c.path, c.line, c.end_line, c.body, c.quote) for c in args.comments]
+        if not args.send:
+            return {"comments": added, "drafts": orch.reviews.drafts(row["id"])}
+        return {"review": orch.reviews.send(row["id"], args.summary)}
+
     @tool("task_inbox", "Read messages addressed to the caller, oldest first. Filters: unread_only (default "
           "true), sender (task id), since (RFC3339), limit (default 50, max 500). Does NOT mark anything "
           "read: use task_message_ack.", m.InboxArgs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ from .client import ApiError, task_path
 from .panes import ChangesPane, DiffPane, FilesPane
 from .state import as_dict, as_list, task_name
 from .terminal import Terminal
+
+PRESENCE_EVERY = 30.0  # seconds between presence reports while a task is on screen
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import ArgusTui
@@ -180,6 +183,7 @@ class AgentView:
             self.tui.spawn(self.terminal.run(), name="pyte feeder"),
             self.tui.spawn(self._stream(task_id, self.terminal), name="output stream"),
             self.tui.spawn(self._send_input(task_id), name="input sender"),
+            self.tui.spawn(self._presence(task_id), name="presence"),
         ]
         if self._size:
             self._schedule_resize()
@@ -210,6 +214,27 @@ class AgentView:
             self._restarted.set()
             self._posted_size = None  # the new session gets the pane's size
             self._schedule_resize()
+
+    # ---- presence (Web Push stays quiet for the task on screen) ----------------------------
+
+    async def _report_presence(self, task_id: str | None) -> None:
+        try:
+            await self.tui.client.request("POST", "/api/push/presence",
+                                          json_body={"task_id": task_id, "client": f"tui-{os.getpid()}"})
+        except Exception:  # no push plugin (404), daemon away: presence is best effort
+            pass
+
+    async def _presence(self, task_id: str) -> None:
+        """While this view shows ``task_id``, tell the daemon every 30 s (the push plugin's window is 60 s)."""
+        try:
+            while True:
+                await self._report_presence(task_id)
+                await asyncio.sleep(PRESENCE_EVERY)
+        finally:  # the view closed (this task was cancelled): clear it, briefly
+            try:
+                await asyncio.wait_for(self._report_presence(None), 2.0)
+            except BaseException:  # noqa: BLE001 - shutting down: presence expires by itself
+                pass
 
     # ---- output ---------------------------------------------------------------------------
 

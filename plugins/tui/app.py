@@ -49,6 +49,7 @@ from prompt_toolkit.layout.menus import CompletionsMenu
 from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style
 
+from . import claude_picker, navkeys, review
 from .agentview import AgentView, key_bytes, links_of
 from .client import ApiError, ArgusClient, SseEvent, task_path
 from .dagview import DagView
@@ -57,7 +58,7 @@ from .heraview import HeraView
 from .pluginview import PluginView
 from .settings_tab import SettingsTab
 from .state import AppState, as_dict, as_list, needs_you, next_status, task_name
-from .tasklist import TaskList, spinner_interval
+from .tasklist import TaskList, build_rows, spinner_interval
 
 log = logging.getLogger("argus.tui")
 
@@ -151,6 +152,7 @@ class ArgusTui:
 
     def __init__(self, client: ArgusClient, *, input: Input | None = None, output: Output | None = None,
                  plugin_tabs: list[dict[str, Any]] | None = None) -> None:
+        navkeys.install()  # Alt/Cmd+arrows as keys of their own (before any input is parsed)
         self.client = client
         self.state = AppState(remote=client.is_remote)
         # The only thread the TUI starts: pyte feeding and disk scans, via run_in_executor.
@@ -326,9 +328,11 @@ class ArgusTui:
         if self.mode == "agent":
             if self.agent.focus == "terminal":
                 return ("keys go to the agent · ctrl+q back · ctrl+z panes · ctrl+k switch · ctrl+l links · "
-                        "ctrl+y copy · ctrl+p PR · Shift+↑/↓ scroll")
+                        "ctrl+y copy · ctrl+p PR · ctrl+r Claude sessions · Alt+←/→ panels · Alt+↑/↓ tasks · "
+                        "Shift+↑/↓ scroll")
             if self.agent.focus == "diff":
-                return "j/k scroll · s split/unified · e editor · Esc terminal · ctrl+q files"
+                return ("j/k move · c comment · v range · R send review · s split/unified · e editor · "
+                        "Esc terminal · ctrl+q files")
             return ("j/k move · Enter diff · s split · e editor · t terminal · Tab other pane · Esc terminal · "
                     "ctrl+q list")
         if self.mode == "plugin":
@@ -465,6 +469,8 @@ class ArgusTui:
                 self.agent.on_event(etype, data)
         if etype == "project.scan.progress":
             self.settings.on_scan_progress(data)
+        if etype.startswith("update."):
+            self.settings.on_update_event(etype, data)
         if etype.startswith("task.") and self.mode == "tabs" and self.current_tab().builtin in ("dag", "hera"):
             self.request_refresh("dag")
         if etype == "settings.updated" and data.get("section") == "hera":
@@ -822,14 +828,17 @@ class ArgusTui:
         project = str(sel.get("project")) if sel and sel.get("project") in projects else projects[0]
         backends = [str(b.get("name")) for b in self.state.backends if b.get("name")]
         default_backend = self.state.default_backend() or (backends[0] if backends else "")
-        skills = SkillCompleter()
+        form: Form | None = None
+        skills = SkillCompleter(lambda: form.inputs["project"].text if form is not None else project)  # type: ignore[union-attr]
 
         async def load_skills() -> None:
-            try:
-                skills.skills = [s for s in as_list(as_dict(await self.client.get("/api/skills")).get("skills"))
-                                 if isinstance(s, dict)]
-            except ApiError:
-                pass
+            # Each project's list (its own .claude/skills included), so completion follows the field.
+            for name in projects:
+                try:
+                    found = as_list(as_dict(await self.client.get("/api/skills", project=name)).get("skills"))
+                except ApiError:
+                    continue
+                skills.by_project[name] = [s for s in found if isinstance(s, dict)]
         self.spawn(load_skills(), name="skills")
 
         async def submit(v: dict[str, Any]) -> None:
@@ -1092,6 +1101,30 @@ class ArgusTui:
         task = self.agent.task
         self.run_gh(["pr", "view", "--web"], str(task.get("worktree_path") or ""), "open PR")
 
+    def agent_nav(self, event: KeyPressEvent) -> None:
+        """Alt/Cmd+←/→: switch panels (no-op when zoomed); Alt/Cmd+↑/↓: previous/next task."""
+        press = event.key_sequence[0]
+        way = navkeys.direction(press)
+        if way is None:  # a real Shift+F9..F12: the agent's
+            if self.agent.focus == "terminal":
+                self.agent.forward(event.key_sequence)
+            return
+        if way in ("left", "right"):
+            target = navkeys.next_panel(self.agent.focus, -1 if way == "left" else 1, self.agent.zoomed)
+            if target is None:
+                self.set_status("side panels are hidden: ctrl+z shows them")
+            else:
+                self.agent.set_focus(target)
+            return
+        ids = [r.task_id for r in build_rows(self.state) if r.kind == "task" and r.task_id]
+        live = [i for i in ids if not self.state.tasks.get(i, {}).get("archived")] or ids
+        target_id = navkeys.neighbour(live, self.agent.task_id, -1 if way == "up" else 1)
+        if target_id is None:
+            self.set_status("no other task")
+            return
+        self.tasklist.selected_id = target_id
+        self.open_task(target_id)
+
     def agent_back(self) -> None:
         """``ctrl+q`` in the agent view: diff → files panel → task list."""
         if self.agent.back():
@@ -1276,10 +1309,13 @@ class ArgusTui:
         # Agent view, terminal focused: eager so they win over the raw passthrough.
         bind("c-q", filter=on_term, eager=True)(self.agent_back)
         bind("c-z", filter=in_agent, eager=True)(self.agent.toggle_panes)
+        for nav_key in navkeys.NAV_KEYS.values():
+            kb.add(nav_key, filter=in_agent, eager=True)(self.agent_nav)
         bind("c-k", filter=in_agent, eager=True)(self.task_switcher)
         bind("c-l", filter=on_term, eager=True)(self.link_picker)
         bind("c-y", filter=on_term, eager=True)(self.staged_clipboard)
         bind("c-p", filter=on_term, eager=True)(self.open_pr)
+        bind("c-r", filter=on_term, eager=True)(lambda: claude_picker.open_picker(self))
         bind("s-up", filter=on_term, eager=True)(lambda: self.agent.scroll(1))
         bind("s-down", filter=on_term, eager=True)(lambda: self.agent.scroll(-1))
         bind("s-pageup", filter=on_term, eager=True)(lambda: [self.agent.scroll(1) for _ in range(3)])
@@ -1304,6 +1340,9 @@ class ArgusTui:
         bind("pagedown", filter=on_diff)(lambda: self.agent.diff.scroll_by(20))
         bind("space", filter=on_diff)(lambda: self.agent.diff.scroll_by(20))
         bind("pageup", filter=on_diff)(lambda: self.agent.diff.scroll_by(-20))
+        bind("c", filter=on_diff)(lambda: review.comment(self))
+        bind("v", filter=on_diff)(self.agent.diff.toggle_mark)
+        bind("R", filter=on_diff)(lambda: review.send(self))
 
         @bind("s", filter=on_pane)
         def _split() -> None:

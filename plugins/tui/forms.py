@@ -55,10 +55,13 @@ class FormField:
 
 
 class SkillCompleter(Completer):
-    """Completes ``/skill`` names from a list fetched once from ``GET /api/skills``."""
+    """Completes ``/skill`` names from lists fetched from ``GET /api/skills?project=``: the list of
+    the project ``project()`` names (per-project skills included), else ``skills``."""
 
-    def __init__(self) -> None:
+    def __init__(self, project: Callable[[], str] | None = None) -> None:
         self.skills: list[dict[str, Any]] = []
+        self.by_project: dict[str, list[dict[str, Any]]] = {}
+        self.project = project
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
         """Offer skills whose name contains what follows the ``/`` under the cursor."""
@@ -66,7 +69,8 @@ class SkillCompleter(Completer):
         if not word.startswith("/"):
             return
         needle = word[1:].lower()
-        for s in self.skills:
+        pool = self.by_project.get(self.project().strip(), self.skills) if self.project else self.skills
+        for s in pool:
             name = str(s.get("name", "")) if isinstance(s, dict) else ""
             if name and needle in name.lower():
                 yield Completion("/" + name, start_position=-len(word),

@@ -94,6 +94,8 @@ class SettingsTab:
         self.tui = tui
         self.index = 0
         self.rows: list[SRow] = []
+        self.update_text = "Enter: pull the source, reinstall, restart the daemon (agents keep running)"
+        self.doctor_text = "Enter: check the installation"
 
     # ---- rows -----------------------------------------------------------------------------
 
@@ -113,6 +115,9 @@ class SettingsTab:
         rows.append(SRow("status", "status", "Versions",
                          f"daemon {st.status.get('version') or '?'} · tui {TUI_VERSION}"
                          + (" · remote" if st.remote else "")))
+        if any(isinstance(s, dict) and s.get("name") == "update" for s in as_list(st.settings.get("schema"))):
+            rows.append(SRow("action", "status", "Update Argus", self.update_text, {"action": "update"}))
+            rows.append(SRow("action", "status", "Doctor", self.doctor_text, {"action": "doctor"}))
         if st.setting("sandbox", "available") is not None:
             sbx_on = bool(st.setting("sandbox", "available"))
             sbx_txt = (f"available · {st.setting('sandbox', 'backend', '')}" if sbx_on
@@ -144,11 +149,20 @@ class SettingsTab:
             name = str(sec["name"])
             hint = "Enter/◀/▶ change" + (" · master token" if sec.get("master_only") else "")
             rows.append(SRow("header", name, str(sec.get("title") or name), hint))
+            sources = as_dict(as_dict(st.settings.get("sources")).get(name))
+            env_vars = as_dict(st.settings.get("env"))
             for f in as_list(sec.get("fields")):
                 if isinstance(f, dict) and f.get("key"):
-                    value = st.setting(name, str(f["key"]), f.get("default"))
-                    rows.append(SRow("setting", name, str(f.get("label") or f["key"]), _show(value),
-                                     {"field": f, "value": value}))
+                    key = str(f["key"])
+                    value = st.setting(name, key, f.get("default"))
+                    source = str(sources.get(key) or "")
+                    shown = _show(value)
+                    if source == "environment":  # say why a saved value is not the one in use
+                        shown += f"  (from {env_vars.get(f'{name}.{key}') or 'the environment'})"
+                    elif source == "config.toml":
+                        shown += "  (from config.toml)"
+                    rows.append(SRow("setting", name, str(f.get("label") or key), shown,
+                                     {"field": f, "value": value, "source": source}))
         for sec in st.plugin_sections:
             if not isinstance(sec, dict):
                 continue
@@ -217,6 +231,8 @@ class SettingsTab:
             self.change_setting(row, -1 if key == "left" else 1)
         elif row.kind == "plugin" and key == "enter":
             self.plugin_form(row)
+        elif row.kind == "action" and key == "enter":
+            {"update": self.run_update, "doctor": self.run_doctor}[str(row.data.get("action"))]()
         else:
             self.tui.set_status(self.why_not(row, key))
 
@@ -233,13 +249,80 @@ class SettingsTab:
                                                                   else " — no scheduler section is loaded"),
             "r": "on a Scheduled Tasks row (run a schedule now)" + ("" if self.tui.state.schedules is not None
                                                                    else " — no scheduler section is loaded"),
-            "enter": "on a setting (change it) or a plugin section (its form)",
+            "enter": "on a setting (change it), a plugin section (its form), Update Argus or Doctor",
             "left": "on a setting (previous choice)", "right": "on a setting (next choice)",
         }.get(key, "")
         what = {"header": "a section title", "status": "a status row", "project": "a project",
                 "backend": "a backend", "setting": "a setting", "plugin": "a plugin section",
-                "schedule": "a schedule"}.get(row.kind, "this row")
+                "schedule": "a schedule", "action": "an action row"}.get(row.kind, "this row")
         return f"{shown} does nothing on {what}" + (f"; it works {where}" if where else "")
+
+    # ---- operations (the ops plugin's routes) ------------------------------------------------
+
+    def run_update(self) -> None:
+        """Enter on Update Argus: a dry run lists the commits, then a confirmation starts the update."""
+        async def go() -> None:
+            try:
+                dry = as_dict(await self.tui.client.post("/api/update", {"dry_run": True}))
+            except ApiError as exc:
+                self.tui.set_status(f"update: {exc.message}", error=True)
+                return
+            commits = [as_dict(c) for c in as_list(dry.get("commits"))]
+            listing = "\n".join(f"  {str(c.get('sha', ''))[:8]} {c.get('subject', '')}" for c in commits[:12])
+            more = f"\n  … and {len(commits) - 12} more" if len(commits) > 12 else ""
+            head = (f"{len(commits)} new commit(s) in {dry.get('source_path')}:\n{listing}{more}" if commits
+                    else f"{dry.get('source_path')} is up to date; reinstall anyway?")
+
+            async def start() -> None:
+                try:
+                    await self.tui.client.post("/api/update", {})
+                    self.update_text = "started…"
+                    self.tui.set_status("update started: progress follows here")
+                except ApiError as exc:
+                    self.tui.set_status(f"update: {exc.message}", error=True)
+            self.tui.open_modal(Confirm(
+                "Update Argus", head + "\n\nPull (--ff-only), reinstall and restart the daemon? "
+                "Agents keep running.", lambda: self.tui.spawn(start()), on_close=self.tui.close_modal))
+        self.tui.spawn(go())
+
+    def on_update_event(self, etype: str, data: dict[str, Any]) -> None:
+        """``update.*`` events: the update's progress in the row and the status line."""
+        if etype == "update.step":
+            self.update_text = f"{data.get('step')}: {data.get('status')}"
+            failed = data.get("status") == "failed"
+            self.tui.set_status(f"update: {data.get('step')} {data.get('status')}"
+                                + (f" — {data.get('message')}" if failed else ""), error=failed)
+        elif etype == "update.finished":
+            if data.get("ok"):
+                self.update_text = "installed; the daemon is restarting"
+                self.tui.set_status("update installed; the daemon restarts (agents keep running)")
+            else:
+                self.update_text = f"failed at {data.get('step')}: {data.get('message')}"
+                output = str(data.get("output") or "").strip().splitlines()
+                self.tui.set_status(f"update failed at {data.get('step')}: {data.get('message')}"
+                                    + (f" — {output[-1]}" if output else ""), error=True)
+
+    def run_doctor(self) -> None:
+        """Enter on Doctor: ``GET /api/doctor``; problems and their fixes in a dialog."""
+        async def go() -> None:
+            try:
+                report = as_dict(await self.tui.client.request("GET", "/api/doctor", timeout=60.0))
+            except ApiError as exc:
+                self.tui.set_status(f"doctor: {exc.message}", error=True)
+                return
+            checks = [as_dict(c) for c in as_list(report.get("checks"))]
+            bad = [c for c in checks if c.get("status") in ("fail", "warn")]
+            fails = sum(1 for c in bad if c.get("status") == "fail")
+            self.doctor_text = (f"{fails} broken · {len(bad) - fails} warnings" if bad
+                                else f"all {len(checks)} checks ok")
+            self.tui.set_status(f"doctor: {self.doctor_text}", error=bool(fails))
+            if bad:
+                text = "\n".join(f"[{c.get('status')}] {c.get('name')}: {c.get('detail')}"
+                                 + (f"\n      fix: {c.get('fix')}" if c.get("fix") else "") for c in bad)
+                self.tui.open_modal(Confirm("argus doctor", text + "\n\nClose?", lambda: None,
+                                            on_close=self.tui.close_modal))
+            self.tui.invalidate()
+        self.tui.spawn(go())
 
     def _form(self, title: str, fields: list[FormField], submit: Any) -> None:
         self.tui.open_modal(Form(title, fields, submit, on_close=self.tui.close_modal, run=self.tui.spawn))

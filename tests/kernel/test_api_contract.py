@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argus.kernel.api import NotFound, Stash, StashKey
+from argus.kernel.api import Invalid, NotFound, Stash, StashKey
 from argus.kernel.kernel import Kernel
 from argus.kernel.paths import Paths
 from argus.plugins.tasks.api import TasksAPI, tasks_of
@@ -56,6 +56,11 @@ def test_two_kernels_in_one_process_keep_their_tasks_apart(kernels: list[Kernel]
     assert all(hasattr(one, m) for m in vars(TasksAPI) if not m.startswith("_"))
     assert one.list() == [] and two.list() == []
     assert kernels[0].pm.get_plugin("tasks.dag") is not kernels[1].pm.get_plugin("tasks.dag")
+    assert "demo" in {b["name"] for b in one.backends()} and one.backend("demo")["kind"] == "demo"
+    with pytest.raises(Invalid):
+        one.backend("nope")
+    with pytest.raises(NotFound):
+        one.rename("t_nope", "x")
 
 
 def test_tasks_of_a_kernel_without_tasks_is_not_found(tmp_path: Path) -> None:

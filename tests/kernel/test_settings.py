@@ -68,25 +68,33 @@ def test_a_section_that_is_not_a_table_is_ignored(settings: Settings, tmp_path: 
 
 
 def _port(daemon: Any) -> int:
+    """The configured MCP port (the fixture's ARGUS_MCP_PORT overrides the effective one)."""
     resp = daemon.client.get("/api/settings")
     assert resp.status_code == 200, resp.text
-    return resp.json()["mcp"]["http_port"]
+    return resp.json()["configured"]["mcp"]["http_port"]
+
+
+def _disabled(daemon: Any) -> list[str]:
+    resp = daemon.client.get("/api/settings")
+    assert resp.status_code == 200, resp.text
+    return resp.json()["plugins"]["disabled"]
 
 
 def test_put_then_config_file_wins_live_without_restart(daemon: Any) -> None:
+    # plugins.disabled has no environment override (the ports do: see tests/ops/test_settings_sources.py)
     body = daemon.client.get("/api/settings").json()
-    assert body["mcp"]["http_port"] == core.MCP_PORT
+    assert body["plugins"]["disabled"] == []
     assert body["sections"]["mcp"] == body["mcp"] and body["config_error"] is None
     assert {"api", "mcp", "supervisor", "plugins", "update"} <= {s["name"] for s in body["schema"]}
-    resp = daemon.client.put("/api/settings", json={"mcp": {"http_port": 9001}})
-    assert resp.status_code == 200 and resp.json()["mcp"]["http_port"] == 9001
-    assert _port(daemon) == 9001
-    write_config(daemon.home, "[mcp]\nhttp_port = 9100\n")
-    assert _port(daemon) == 9100
-    write_config(daemon.home, "[mcp]\nhttp_port = 9200 # edited\n")
-    assert _port(daemon) == 9200
+    resp = daemon.client.put("/api/settings", json={"plugins": {"disabled": ["ghost-a"]}})
+    assert resp.status_code == 200 and resp.json()["plugins"]["disabled"] == ["ghost-a"]
+    assert _disabled(daemon) == ["ghost-a"]
+    write_config(daemon.home, '[plugins]\ndisabled = ["ghost-b"]\n')
+    assert _disabled(daemon) == ["ghost-b"]
+    write_config(daemon.home, '[plugins]\ndisabled = ["ghost-c"] # edited\n')
+    assert _disabled(daemon) == ["ghost-c"]
     (daemon.home / "config.toml").unlink()
-    assert _port(daemon) == 9001
+    assert _disabled(daemon) == ["ghost-a"]
 
 
 def test_malformed_config_is_logged_ignored_and_recovered(daemon: Any) -> None:
@@ -95,7 +103,7 @@ def test_malformed_config_is_logged_ignored_and_recovered(daemon: Any) -> None:
     assert _port(daemon) == 9100
     write_config(daemon.home, "[mcp\nhttp_port = = 9300\n")
     body = daemon.client.get("/api/settings").json()
-    assert body["mcp"]["http_port"] == 9001  # falls back to defaults + saved values
+    assert body["configured"]["mcp"]["http_port"] == 9001  # falls back to defaults + saved values
     assert "config.toml" in body["config_error"]
 
     def logged() -> bool:
@@ -105,7 +113,7 @@ def test_malformed_config_is_logged_ignored_and_recovered(daemon: Any) -> None:
     until(logged, what="the malformed config.toml warning in daemon.log")
     write_config(daemon.home, "[mcp]\nhttp_port = 9400\n")
     body = daemon.client.get("/api/settings").json()
-    assert body["mcp"]["http_port"] == 9400 and body["config_error"] is None
+    assert body["configured"]["mcp"]["http_port"] == 9400 and body["config_error"] is None
 
 
 def test_unknown_keys_in_config_are_ignored(daemon: Any) -> None:
@@ -113,7 +121,7 @@ def test_unknown_keys_in_config_are_ignored(daemon: Any) -> None:
                               "[projects.demo]\npath = '/tmp'\n")
     body = daemon.client.get("/api/settings").json()
     assert body["config_error"] is None
-    assert body["mcp"] == {"http_port": 9100}
+    assert body["configured"]["mcp"] == {"http_port": 9100}
     assert "nosuch" not in body and "top" not in body
 
 
@@ -134,7 +142,7 @@ def test_partial_put_with_one_bad_value_saves_nothing(daemon: Any) -> None:
         resp = daemon.client.put("/api/settings", content=raw, headers={"Content-Type": "application/json"})
         assert resp.status_code == 400, raw
     after = daemon.client.get("/api/settings").json()
-    assert after["mcp"] == before["mcp"] and after["supervisor"] == before["supervisor"]
+    assert after["configured"]["mcp"] == before["configured"]["mcp"] and after["supervisor"] == before["supervisor"]
 
 
 def test_a_fractional_number_is_not_an_integer(daemon: Any) -> None:

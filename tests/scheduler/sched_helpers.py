@@ -9,15 +9,17 @@ from typing import Any
 
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 
 @asynccontextmanager
-async def mcp_session(url: str) -> AsyncIterator[ClientSession]:
-    """An initialized MCP client session on ``url`` (streamable HTTP)."""
-    async with streamable_http_client(url) as (read, write):
-        async with ClientSession(read, write, read_timeout_seconds=150) as session:
-            await session.initialize()
-            yield session
+async def mcp_session(url: str, token: str) -> AsyncIterator[ClientSession]:
+    """An initialized MCP client session on ``url`` (streamable HTTP) with ``token`` (``/mcp`` needs one)."""
+    async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write):
+            async with ClientSession(read, write, read_timeout_seconds=150) as session:
+                await session.initialize()
+                yield session
 
 
 def _text(result: Any) -> str:

@@ -106,6 +106,9 @@ def test_one_shot_fires_once_and_disables_itself(daemon: Daemon, project: dict[s
     made = tasks_named(c, "follow-up")
     assert [t["id"] for t in made] == [done["last_task_id"]]
     assert made[0]["prompt"] == "check the build" and made[0]["project"] == "demo-proj"
+    assert made[0]["schedule"] == {"id": s["id"], "name": "follow-up"}
+    c.delete(f"/api/schedules/{s['id']}")
+    assert c.get(f"/api/tasks/{made[0]['id']}").json()["task"]["schedule"] == {"id": s["id"], "name": None}
     assert parse(done["last_run_at"]) >= when
 
 
@@ -178,7 +181,7 @@ def test_kill9_during_a_fire_yields_exactly_one_task(daemon_factory: Any, tmp_pa
 
 
 async def test_mcp_tools_round_trip(daemon: Daemon, project: dict[str, Any]) -> None:
-    async with mcp_session(daemon.mcp_url) as s:
+    async with mcp_session(daemon.mcp_url, daemon.token) as s:
         names = {t.name for t in (await s.list_tools()).tools}
         assert {"schedule_list", "schedule_create", "schedule_update", "schedule_delete",
                 "schedule_run_now"} <= names

@@ -54,3 +54,24 @@ def test_scheduled_tasks_section_keys(daemon: Any, project: dict[str, Any]) -> N
         await h.until_gone("@daily")
 
     run_scenario(ArgusClient.local(daemon.home), scenario)
+
+
+def test_the_agent_view_reports_presence_while_open(daemon: Any, project: dict[str, Any]) -> None:
+    task = daemon.client.post("/api/tasks", json={"name": "looked-at", "prompt": "wait",
+                                                  "project": "demo-proj"}).json()["task"]
+
+    def watching() -> list[dict[str, Any]]:
+        return daemon.client.get("/api/push/presence").json()["watching"]
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("looked-at")
+        h.tui.tasklist.selected_id = task["id"]
+        h.keys(ENTER)
+        await h.until_screen("? for shortcuts", timeout=20)
+        [w] = await h.until(watching, what="presence reported")
+        assert w["task_id"] == task["id"] and ":tui-" in w["client"]
+        h.keys("\x11")  # ctrl+q: back to the list
+        await h.until(lambda: watching() == [], what="presence cleared")
+
+    run_scenario(ArgusClient.local(daemon.home), scenario)

@@ -198,7 +198,10 @@ def test_tabs_from_the_argus_tui_tabs_hook(tmp_path: Path, monkeypatch: Any) -> 
     monkeypatch.setenv("ARGUS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ARGUS_PLUGINS", str(plugin))
     tabs = load_plugin_tabs()
-    assert [t["title"] for t in tabs] == ["Tabby"]
+    assert "Tabby" in [t["title"] for t in tabs]  # next to built-in plugins' tabs (kb's Notes)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "config.toml").write_text('[plugins]\ndisabled = ["kb"]\n')
+    assert "Notes" not in [t["title"] for t in load_plugin_tabs()]  # disabled plugins add none
 
 
 class PluginServer:

@@ -1,8 +1,11 @@
 // GitHub-style stacked diff: every changed file of the worktree as a collapsible panel, with
 // expand-all and a wrap toggle. One request fetches the whole diff; files it does not cover
 // (untracked, say) fetch their own diff when opened.
-import { get, enc } from '../api.js';
-import { h, mount } from '../dom.js';
+// Review in place: tap (or click) a line, tap another (or shift-click) to make it a range, write a
+// comment; comments gather in the draft review above the files, and "Send review" sends them to
+// the agent as one message (typed when it is idle).
+import { get, post, del, enc } from '../api.js';
+import { h, mount, toast } from '../dom.js';
 
 const WRAP_KEY = 'argus.diffWrap';
 
@@ -45,11 +48,16 @@ function renderLines(text) {
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   const frag = document.createDocumentFragment();
   let inHunk = false;
+  let oldNo = 0;
+  let newNo = 0;
   for (const line of lines) {
     let cls = 'ctx';
+    let n = null; // the line number a comment on this line names (new file; old file for removed lines)
     if (line.startsWith('@@')) {
       cls = 'hunk';
       inHunk = true;
+      const m = /^@@ -(\d+)(?:,\d+)? \+(\d+)/.exec(line);
+      if (m) { oldNo = Number(m[1]); newNo = Number(m[2]); }
     } else if (line.startsWith('diff --git')) {
       inHunk = false;
       continue;
@@ -57,11 +65,17 @@ function renderLines(text) {
       // The file header: keep what tells something (new, deleted, renamed, binary), skip the rest.
       if (!/^(new file|deleted file|rename |similarity|Binary files|old mode|new mode)/.test(line)) continue;
       cls = 'meta';
-    } else if (line.startsWith('+')) cls = 'add';
-    else if (line.startsWith('-')) cls = 'del';
+    } else if (line.startsWith('+')) { cls = 'add'; n = newNo++; }
+    else if (line.startsWith('-')) { cls = 'del'; n = oldNo++; }
+    else if (line.startsWith('\\')) cls = 'meta';
+    else { n = newNo++; oldNo++; }
     const span = document.createElement('span');
     span.className = `dl ${cls}`;
     span.textContent = line || ' ';
+    if (n !== null) {
+      span.dataset.n = String(n);
+      span.dataset.src = line.slice(1);
+    }
     frag.append(span);
   }
   pre.append(frag);
@@ -71,6 +85,10 @@ function renderLines(text) {
 /** The diff tab for a task: returns {el, load()}. */
 export function diffView(taskId) {
   const body = h('div.diff-files');
+  let review; // the draft review panel (set below)
+  let drafts = [];
+  let sel = null; // the selected lines: { pre, path, a, b } (indexes into the pre's commentable lines)
+  const base = `/api/tasks/${enc(taskId)}/review`;
   const summary = h('div.diff-summary.muted.small');
   const wrap = h('input#diff-wrap', { type: 'checkbox', checked: localStorage.getItem(WRAP_KEY) === '1' });
   const el = h('section.diff-view', { class: wrap.checked ? 'wrap' : null },
@@ -80,7 +98,7 @@ export function diffView(taskId) {
       h('label.check.small', wrap, 'Wrap'),
       h('span.grow'),
       h('button.icon-btn', { type: 'button', 'aria-label': 'Refresh diff', on: { click: () => load() } }, '↻')),
-    summary, body);
+    summary, review = h('div.review-draft#review-draft'), body);
   wrap.addEventListener('change', () => {
     el.classList.toggle('wrap', wrap.checked);
     localStorage.setItem(WRAP_KEY, wrap.checked ? '1' : '0');
@@ -93,6 +111,10 @@ export function diffView(taskId) {
   }
 
   function panel(file, text) {
+    const commentOn = (pre) => {
+      pre.addEventListener('click', (ev) => onLine(ev, file.path, pre));
+      return pre;
+    };
     const c = counts(text);
     const content = h('div.diff-content');
     const details = h('details.diff-file', { dataset: { path: file.path } },
@@ -106,13 +128,13 @@ export function diffView(taskId) {
       if (!details.open || loaded) return;
       loaded = true;
       if (text) {
-        mount(content, renderLines(text));
+        mount(content, commentOn(renderLines(text)));
         return;
       }
       mount(content, h('p.muted.pad', 'Loading…'));
       try {
         const out = await get(`/api/tasks/${enc(taskId)}/git/diff?path=${enc(file.path)}`);
-        mount(content, out.diff ? renderLines(out.diff) : h('p.muted.pad', 'No textual diff (binary or unchanged).'));
+        mount(content, out.diff ? commentOn(renderLines(out.diff)) : h('p.muted.pad', 'No textual diff (binary or unchanged).'));
       } catch (err) {
         loaded = false;
         mount(content, h('p.error.pad', err.message));
@@ -121,11 +143,117 @@ export function diffView(taskId) {
     return details;
   }
 
+  // -- review in place -----------------------------------------------------------------------
+
+  function commentable(pre) {
+    return [...pre.querySelectorAll('.dl[data-n]')];
+  }
+
+  function clearSelection() {
+    for (const x of el.querySelectorAll('.dl.sel')) x.classList.remove('sel');
+    for (const x of el.querySelectorAll('.review-form')) x.remove();
+    sel = null;
+  }
+
+  function onLine(ev, path, pre) {
+    const span = ev.target.closest('.dl[data-n]');
+    if (!span || ev.target.closest('.review-form')) return;
+    const spans = commentable(pre);
+    const i = spans.indexOf(span);
+    const text = el.querySelector('#review-text');
+    const extend = sel && sel.pre === pre && (ev.shiftKey || (text && !text.value.trim()));
+    if (extend && i !== sel.a) sel.b = i;
+    else {
+      clearSelection();
+      sel = { pre, path, a: i, b: i };
+    }
+    for (const x of el.querySelectorAll('.dl.sel')) x.classList.remove('sel');
+    const [lo, hi] = [Math.min(sel.a, sel.b), Math.max(sel.a, sel.b)];
+    spans.slice(lo, hi + 1).forEach((x) => x.classList.add('sel'));
+    for (const x of el.querySelectorAll('.review-form')) x.remove();
+    const picked = spans.slice(lo, hi + 1);
+    const nums = picked.map((x) => Number(x.dataset.n));
+    const line = Math.min(...nums);
+    const endLine = Math.max(...nums);
+    const label = `${path}:${line}${endLine !== line ? `-${endLine}` : ''}`;
+    const area = h('textarea#review-text', { rows: 3, placeholder: `Comment on ${label}` });
+    const form = h('div.review-form',
+      h('div.small.muted', label, picked.length === 1 ? ' · tap another line for a range' : ''),
+      area,
+      h('div.row',
+        h('button.btn.small.primary#review-add', { type: 'button', on: { click: add } }, 'Add comment'),
+        h('button.btn.small#review-cancel', { type: 'button', on: { click: clearSelection } }, 'Cancel')));
+    spans[hi].after(form);
+    area.focus();
+
+    async function add() {
+      const bodyText = area.value.trim();
+      if (!bodyText) { area.focus(); return; }
+      try {
+        await post(`${base}/comments`, { path, line, end_line: endLine, body: bodyText,
+          quote: picked.map((x) => x.dataset.src).join('\n') });
+        clearSelection();
+        await loadDrafts();
+      } catch (err) {
+        toast(err.message, 'error');
+      }
+    }
+  }
+
+  function renderDrafts() {
+    if (!drafts.length) {
+      mount(review);
+      return;
+    }
+    const note = h('input#review-summary', { type: 'text', placeholder: 'Overall note (optional)' });
+    mount(review,
+      h('div.review-head', h('strong', `Draft review · ${drafts.length} comment${drafts.length === 1 ? '' : 's'}`)),
+      h('ul.review-list', drafts.map((c) => h('li.review-item', { dataset: { id: String(c.id) } },
+        h('span.mono.small', `${c.path}:${c.line}${c.end_line !== c.line ? `-${c.end_line}` : ''}`),
+        h('span.grow', c.body),
+        h('button.icon-btn.small', { type: 'button', 'aria-label': 'Delete comment',
+          on: { click: () => remove(c.id) } }, '×')))),
+      h('div.row', note,
+        h('button.btn.small.primary#review-send', { type: 'button', on: { click: () => send(note.value) } },
+          'Send review')));
+  }
+
+  async function loadDrafts() {
+    try {
+      drafts = (await get(`${base}/comments`)).comments || [];
+    } catch {
+      drafts = [];
+    }
+    renderDrafts();
+  }
+
+  async function remove(id) {
+    try {
+      await del(`${base}/comments/${id}`);
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+    await loadDrafts();
+  }
+
+  async function send(note) {
+    try {
+      const out = await post(base, { summary: note || '' });
+      toast(out.review.delivered ? 'Review sent' : 'Review sent: it is typed into the agent once it is idle');
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+    await loadDrafts();
+  }
+
   let loadedOnce = false;
 
   async function load() {
+    // A comment being written keeps its lines on screen: the refresh waits for the next one.
+    if (el.querySelector('#review-text')?.value.trim()) return;
     const scroller = el.parentElement;
     if (!loadedOnce) mount(body, h('p.muted.pad', 'Loading diff…'));
+    if (!el.querySelector('.review-form')) loadDrafts();
     try {
       const [status, whole] = await Promise.all([
         get(`/api/tasks/${enc(taskId)}/git/status`),

@@ -2,7 +2,7 @@
 // the kernel's settings sections, and sections registered by external plugins.
 import { get, post, put, del, enc } from '../api.js';
 import { h, mount, toast, confirmDialog } from '../dom.js';
-import { state, refresh, whenMasterKnown } from '../store.js';
+import { state, refresh, whenMasterKnown, onEvent } from '../store.js';
 import { schemaForm } from '../forms.js';
 import { pushSection } from '../push.js';
 import { schedulesCard } from '../schedules.js';
@@ -136,6 +136,74 @@ function backendsCard() {
     list, master ? h('details', h('summary', 'Add a backend'), editForm()) : null);
 }
 
+// Values that do not come from the form (environment, config.toml) say so, with what was saved.
+function sourceNotes(s, sec) {
+  const sources = (s.sources || {})[sec.name] || {};
+  const configured = (s.configured || {})[sec.name] || {};
+  const env = s.env || {};
+  const notes = (sec.fields || []).filter((f) => ['environment', 'config.toml'].includes(sources[f.key])).map((f) => {
+    const label = f.label || f.key;
+    if (sources[f.key] === 'environment') {
+      return `${label}: set by ${env[`${sec.name}.${f.key}`] || 'the environment'} (saved/configured: ${JSON.stringify(configured[f.key])})`;
+    }
+    return `${label}: set in config.toml (it wins over what is saved here)`;
+  });
+  return notes.length ? h('ul.small.muted.sources', { dataset: { sources: sec.name } }, notes.map((n) => h('li', n))) : null;
+}
+
+function updateCard() {
+  const status = h('p.small#update-source', 'Loading…');
+  const out = h('ul.rows#update-log');
+  const check = h('button.btn#update-check', { type: 'button' }, 'Check for updates');
+  const run = h('button.btn.primary#update-run', { type: 'button' }, 'Update Argus');
+  const line = (text, cls = '') => out.append(h(`li.small${cls}`, text));
+  (async () => {
+    try {
+      const src = await get('/api/source-path');
+      status.textContent = src.valid ? `Source: ${src.source_path}` : src.detail;
+    } catch (err) { status.textContent = err.message; }
+  })();
+  check.addEventListener('click', async () => {
+    mount(out);
+    try {
+      const dry = await post('/api/update', { dry_run: true });
+      if (!dry.commits.length) line('Up to date.');
+      for (const c of dry.commits) line(`${c.sha.slice(0, 8)} ${c.subject}`);
+    } catch (err) { line(err.message, '.error'); }
+  });
+  run.addEventListener('click', async () => {
+    if (!await confirmDialog('Update Argus?', 'Pull the source (--ff-only), reinstall and restart the daemon. Agents keep running.', 'Update')) return;
+    mount(out);
+    try { await post('/api/update', {}); line('Update started…'); } catch (err) { line(err.message, '.error'); }
+  });
+  const off = onEvent((ev) => {
+    if (!document.body.contains(out)) { off(); return; }
+    const d = ev.data || {};
+    if (ev.type === 'update.step') line(`${d.step}: ${d.status}${d.message ? ` — ${d.message}` : ''}`, d.status === 'failed' ? '.error' : '');
+    if (ev.type === 'update.finished') {
+      line(d.ok ? 'Installed; the daemon is restarting.' : `Failed at ${d.step}: ${d.message}`, d.ok ? '' : '.error');
+      if (!d.ok && d.output) out.append(h('li', h('pre.small.update-output', d.output)));
+    }
+  });
+  return card('Argus update', status, h('div.row.wrap', check, run), out);
+}
+
+function doctorCard() {
+  const out = h('ul.rows#doctor-checks');
+  const button = h('button.btn#doctor-run', { type: 'button', on: { click: async () => {
+    mount(out, h('li.muted', 'Checking…'));
+    try {
+      const r = await get('/api/doctor');
+      const order = { fail: 0, warn: 1, ok: 2, skip: 3 };
+      const checks = [...r.checks].sort((a, b) => order[a.status] - order[b.status]);
+      mount(out, checks.map((c) => h('li', { dataset: { check: c.name, status: c.status } },
+        h('div.grow', h('strong', `${c.status.toUpperCase()} ${c.name}`), h('div.small', c.detail),
+          c.fix && c.status !== 'ok' ? h('div.small.muted', `Fix: ${c.fix}`) : null))));
+    } catch (err) { mount(out, h('li.error', err.message)); }
+  } } }, 'Run doctor');
+  return card('Doctor', h('p.small.muted', 'Checks the installation and explains each problem with a fix.'), button, out);
+}
+
 async function sectionsCards(container) {
   try {
     const s = await get('/api/settings');
@@ -150,6 +218,7 @@ async function sectionsCards(container) {
       return h('section.card', { dataset: { section: sec.name } },
         h('h3', sec.title || sec.name), status,
         locked ? h('p.small.muted', 'Master token required to change this section.') : null,
+        sourceNotes(s, sec),
         schemaForm(sec.fields || [], values[sec.name] || {}, async (vals) => {
           try {
             await put('/api/settings', { [sec.name]: vals });
@@ -206,6 +275,8 @@ function drawSettings(main, { logout }) {
     push,
     projectsCard(),
     backendsCard(),
+    state.isMaster ? updateCard() : null,
+    doctorCard(),
     schedules,
     sections,
     plugins));

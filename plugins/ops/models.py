@@ -1,0 +1,127 @@
+"""Wire models of the ops routes: request bodies (validated by the kernel) and replies (documented
+in ``/api/openapi.json``, checked under ``ARGUS_CHECK_RESPONSES=1``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Wire(BaseModel):
+    """Input: unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Out(BaseModel):
+    """Output: producers may add keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class SourcePathBody(Wire):
+    """``PUT /api/source-path``: an absolute path to a git checkout of Argus ("" clears it)."""
+
+    source_path: str = Field(max_length=4096)
+
+
+class UpdateBody(Wire):
+    """``POST /api/update``: ``dry_run`` lists the commits that would be pulled and changes nothing."""
+
+    dry_run: bool = False
+
+
+class SourcePathReply(Out):
+    """The source path, whether it is usable, why not, and whether config.toml sets it."""
+
+    source_path: str
+    valid: bool
+    detail: str
+    from_config_file: bool
+
+
+class Commit(Out):
+    """A commit a pull would bring."""
+
+    sha: str
+    subject: str
+
+
+class DryRunReply(Out):
+    """What an update would pull and the reinstall command it would run."""
+
+    dry_run: bool
+    source_path: str
+    upstream: str
+    commits: list[Commit]
+    install_command: list[str] | None
+
+
+class UpdateRunOut(Out):
+    """One update attempt: ``running``, ``restarting``, ``failed`` or ``done``, with its steps."""
+
+    id: str
+    status: str
+    steps: list[dict[str, Any]]
+    commits: list[dict[str, Any]]
+    error: dict[str, Any] | None
+
+
+class UpdateStarted(Out):
+    """``202``: the update was queued; progress follows as ``update.*`` events."""
+
+    update: UpdateRunOut
+
+
+class UpdateStatus(Out):
+    """``GET /api/update``: the source, the install mode, the running daemon, the last update."""
+
+    source_path: str
+    source: dict[str, Any]
+    install: dict[str, Any]
+    running: dict[str, Any]
+    update: UpdateRunOut | None
+
+
+class CheckOut(Out):
+    """One doctor check."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str
+
+
+class DoctorReport(Out):
+    """``GET /api/doctor``: ``ok`` is false when any check is ``fail``."""
+
+    ok: bool
+    where: str
+    checks: list[CheckOut]
+
+
+class Usage(Out):
+    """Tokens (and cost, only when the CLI reports it) of a task, project or day."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float | None
+    source: str
+
+
+class UsageSummary(Out):
+    """Totals per task id, per project and per day (``YYYY-MM-DD``)."""
+
+    tasks: dict[str, Usage]
+    projects: dict[str, Usage]
+    days: dict[str, Usage]
+
+
+class TaskUsage(Out):
+    """One task's usage (null when its CLI reported nothing)."""
+
+    task_id: str
+    usage: Usage | None
