@@ -42,12 +42,14 @@ def test_opening_the_diff_tab_keeps_the_session_and_pty_size(app_factory: Any, d
     after = daemon.client.get(f"/api/tasks/{tid}").json()["task"]
     assert after["session_id"] == before["session_id"] and after["pid"] == before["pid"]
 
-    # The Terminal tab fits the PTY to the screen (no re-render: the width moves by < 15 columns
-    # or the fit is the first one); then Diff, Links and Artifacts leave it alone.
-    page.click('.tab[data-tab="terminal"]')
-    fitted = wait_until(lambda: resizes and daemon.client.get(f"/api/tasks/{tid}/size").json(),
-                        "the terminal tab to fit the PTY")
+    # The Terminal tab fits the PTY to the screen (which may re-render the agent at the phone's
+    # width); once settled, Diff, Links and Artifacts leave the size and the session alone.
+    with page.expect_request(lambda r: r.url.endswith("/resize")):
+        page.click('.tab[data-tab="terminal"]')
     app.wait_terminal_settled()
+    cols, rows = page.evaluate("[window.argus.terminal.term.cols, window.argus.terminal.term.rows]")
+    fitted = wait_until(lambda: (got := daemon.client.get(f"/api/tasks/{tid}/size").json())
+                        == {"cols": cols, "rows": rows} and got, "the PTY to take the terminal's size")
     shown = daemon.client.get(f"/api/tasks/{tid}").json()["task"]
     count = len(resizes)
     for tab in ("diff", "links", "artifacts"):
