@@ -383,7 +383,8 @@ class TaskService:
         for b in sorted(rows.values(), key=lambda b: b["name"]):
             b = dict(b)
             b["default"] = b["name"] == default
-            b["kind"] = b.get("kind") or kind_of(b["command"])
+            named = b.get("kind") or ""  # only a plugin kind is named; built-in ones follow from the command
+            b["kind"] = named if named and named not in BUILTIN_KINDS else kind_of(b["command"])
             exe = (b["command"].split() or [""])[0]
             b["available"] = bool(exe and shutil.which(exe, path=_agent_path()))
             out.append(b)
@@ -875,7 +876,7 @@ class TaskService:
         start the backend's resume command with it."""
         async with self._task_lock(task_id):
             row = self.get(task_id)
-            if kind_of(self.backend(row["backend"])["command"]) not in ("claude", "demo"):
+            if self.backend(row["backend"])["kind"] not in ("claude", "demo"):
                 raise Invalid("only Claude backends have sessions to switch between")
             if row["archived"]:
                 raise Conflict("unarchive the task before resuming it")
@@ -890,7 +891,7 @@ class TaskService:
 
     def _resumable(self, row: dict[str, Any]) -> bool:
         """Whether the backend can resume this task's conversation by id."""
-        kind = kind_of(self.backend(row["backend"])["command"])
+        kind = self.backend(row["backend"])["kind"]
         return bool(row["agent_session_id"]) or kind in ("codex", "opencode")
 
     async def start_pending(self, task_id: str) -> None:
