@@ -9,6 +9,7 @@ Every task is returned as the Task JSON (docs/rest.md), with ``extra`` holding p
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .service import TaskService
 
-__all__ = ["CreateTask", "TasksAPI", "TasksFacade", "tasks_of"]
+__all__ = ["AgentKind", "AgentLaunch", "CreateTask", "TasksAPI", "TasksFacade", "tasks_of"]
 
 
 @dataclass
@@ -41,6 +42,52 @@ class CreateTask:
     parent_id: str | None = None
     model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AgentLaunch:
+    """What an :class:`AgentKind`'s ``build_argv`` gets for one launch of a task's agent.
+
+    ``command`` is the backend's command template split into words (executable first). ``prompt``
+    is the task's prompt for a new launch and None for a resume. ``session_id`` is the task's
+    agent session id ('' when unknown; assigned up front when the kind sets ``session_ids``).
+    ``model`` is the task's model, else the backend's ('' for none).
+    """
+
+    command: builtins.list[str]
+    prompt: str | None
+    resume: bool
+    session_id: str
+    model: str
+    prompt_flag: str
+    task: dict[str, Any]
+    mcp_url: str
+
+
+@dataclass(frozen=True)
+class AgentKind:
+    """An agent CLI family a plugin teaches tasks (returned by the ``argus_agent_kinds`` hook).
+
+    - ``name``: the backend ``kind`` that selects it (letters, digits, ``.``, ``_``, ``-``); the
+      built-in kinds (claude, codex, opencode, pi, demo, generic) cannot be replaced. A backend of
+      that name (``command`` or the name itself) is listed while no stored backend has the name.
+    - ``build_argv(launch)``: the full argv for a new launch or a resume (see :class:`AgentLaunch`);
+      raise ``Invalid`` to refuse the launch. The environment always carries ``ARGUS_TASK_ID``,
+      ``ARGUS_MCP_URL``, ``ARGUS_MCP_TOKEN`` (the task token), ``ARGUS_HOOK_URL`` and ``ARGUS_HOOK_TOKEN``.
+    - ``waiting`` / ``busy``: regular expressions (multi-line) on the last lines of the agent's
+      screen, without escape sequences, that show it waits for input / is mid-turn (idle detection).
+    - ``reads_mcp_config``: the CLI reads a project-local ``.mcp.json``; tasks writes one in the
+      worktree naming Argus's MCP server (with ``${ARGUS_MCP_TOKEN}``), as for generic backends.
+    - ``session_ids``: tasks assigns a new session id at creation (passed as ``session_id``).
+    """
+
+    name: str
+    build_argv: Callable[[AgentLaunch], builtins.list[str]]
+    command: str = ""
+    waiting: str = r"\? for shortcuts|^\s*[>❯›$#]\s*$|\(y/n\)|\[Y/n\]"
+    busy: str = r"esc to interrupt"
+    reads_mcp_config: bool = False
+    session_ids: bool = False
 
 
 class TasksAPI(Protocol):

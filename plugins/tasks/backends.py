@@ -26,6 +26,8 @@ from typing import Any
 
 from argus.kernel.api import Invalid, atomic_write
 
+from .api import AgentKind, AgentLaunch
+
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypass-allow", "bypass-active")
 PERMISSION_FLAGS = {
     "default": [],
@@ -193,7 +195,17 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
     if prompt:
         flag = backend.get("prompt_flag") or ""
         out += [flag, prompt] if flag else [prompt]
-    env = {
+    env = base_env(task, mcp_url, hook_url, token)
+    if kind not in ("claude", "demo"):  # Claude-style CLIs read it from their --mcp-config file
+        env[MCP_TOKEN_ENV] = token
+    if kind == "opencode":
+        env["OPENCODE_CONFIG"] = str(run_dir / "opencode.json")
+    return Launch(out, env, files)
+
+
+def base_env(task: dict[str, Any], mcp_url: str, hook_url: str, token: str) -> dict[str, str]:
+    """The environment every agent gets (terminal, PATH, the task and how to reach Argus)."""
+    return {
         "TERM": "xterm-256color",
         "COLORTERM": "truecolor",
         "PATH": agent_path(),
@@ -202,11 +214,34 @@ def build_launch(*, backend: dict[str, Any], task: dict[str, Any], prompt: str |
         "ARGUS_HOOK_URL": hook_url,
         "ARGUS_HOOK_TOKEN": token,
     }
-    if kind not in ("claude", "demo"):  # Claude-style CLIs read it from their --mcp-config file
-        env[MCP_TOKEN_ENV] = token
-    if kind == "opencode":
-        env["OPENCODE_CONFIG"] = str(run_dir / "opencode.json")
-    return Launch(out, env, files)
+
+
+BUILTIN_KINDS = ("claude", "codex", "opencode", "pi", "demo", "generic")
+
+
+def screen_rules(kind: AgentKind) -> dict[str, re.Pattern[str]]:
+    """A plugin kind's idle rules, compiled like :data:`SCREEN_RULES` (``re.error`` if invalid)."""
+    return {"waiting": re.compile(kind.waiting, re.M), "busy": re.compile(kind.busy, re.M | re.I)}
+
+
+def build_kind_launch(kind: AgentKind, *, backend: dict[str, Any], task: dict[str, Any], prompt: str | None,
+                      resume: bool, mcp_url: str, hook_url: str, token: str = "") -> Launch:
+    """The argv/env for a task whose backend has a plugin-provided agent kind (its ``build_argv``)."""
+    spec = AgentLaunch(command=parse_command(backend["command"]), prompt=prompt, resume=resume,
+                       session_id=task.get("agent_session_id") or "",
+                       model=task.get("model") or backend.get("model") or "",
+                       prompt_flag=backend.get("prompt_flag") or "", task=dict(task), mcp_url=mcp_url)
+    try:
+        argv = kind.build_argv(spec)
+    except Invalid:
+        raise
+    except Exception as exc:  # a plugin's bug refuses this launch, with its reason
+        raise Invalid(f"agent kind {kind.name!r} could not build the command: {exc!r}") from None
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise Invalid(f"agent kind {kind.name!r} built no command (a non-empty list of strings is needed)")
+    env = base_env(task, mcp_url, hook_url, token)
+    env[MCP_TOKEN_ENV] = token
+    return Launch(list(argv), env, [])
 
 
 def write_project_mcp_config(worktree: str, mcp_url: str) -> str | None:

@@ -8,9 +8,13 @@ Anything slow goes to the plugin's own background job (e.g. fed by a trio memory
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import hookspec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import AgentKind
 
 
 @hookspec
@@ -106,4 +110,17 @@ def argus_worktree_created(task: dict[str, Any], path: str) -> None:
 def argus_task_hidden(task: dict[str, Any]) -> bool | None:
     """Return True to hide this task from the main task list (e.g. a coordinator's worker tasks),
     False to show it even if it was created hidden, or None to keep its ``hidden`` flag.
+    """
+
+
+@hookspec
+def argus_agent_kinds() -> Sequence[AgentKind]:
+    """Return the agent CLI kinds this plugin provides (``argus.plugins.tasks.api.AgentKind``).
+
+    Asked whenever tasks lists backends, creates or launches a task: return constants, quickly.
+    A kind becomes selectable as a backend ``kind`` (``POST /api/backends`` with ``"kind"``) and
+    is listed as a backend of its own name; its ``build_argv`` builds the agent's argv for a new
+    launch and a resume, its ``waiting``/``busy`` patterns drive idle detection. A kind named
+    like a built-in one (claude, codex, opencode, pi, demo, generic) or an earlier plugin's is
+    ignored, with a warning in the log.
     """

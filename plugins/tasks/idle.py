@@ -15,6 +15,7 @@ prompt has sat untouched for ``REARM_SECONDS``), so half-typed input does not fl
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ class IdleState:
 
     session_id: str
     kind: str
+    rules: dict[str, re.Pattern[str]] | None = None  # a plugin kind's rules (else SCREEN_RULES[kind])
     idle: bool = False
     tail: str = ""
     busy_since_input: bool = True
@@ -94,12 +96,12 @@ class IdleDetector:
         return "\n".join(lines[-n:])
 
     def _busy_on_screen(self, state: IdleState) -> bool:
-        rules = SCREEN_RULES.get(state.kind, SCREEN_RULES["generic"])
+        rules = state.rules or SCREEN_RULES.get(state.kind, SCREEN_RULES["generic"])
         return bool(rules["busy"].search(self._last_lines(state, 3)))
 
     def evaluate(self, state: IdleState) -> None:
         """Apply the screen rule to the tail (called after the quiet debounce)."""
-        rules = SCREEN_RULES.get(state.kind, SCREEN_RULES["generic"])
+        rules = state.rules or SCREEN_RULES.get(state.kind, SCREEN_RULES["generic"])
         lines = [ln for ln in strip_ansi(state.tail).split("\n") if ln.strip()]
         screen = "\n".join(lines[-SCAN_LINES:])
         last_lines = "\n".join(lines[-3:])
@@ -115,9 +117,10 @@ class IdleDetector:
 
     # -- the watcher -----------------------------------------------------------------------
 
-    async def watch(self, session: Any, kind: str) -> None:
-        """Follow one session's output until it exits (run in the kernel nursery)."""
-        state = IdleState(session.id, kind)
+    async def watch(self, session: Any, kind: str, rules: dict[str, re.Pattern[str]] | None = None) -> None:
+        """Follow one session's output until it exits (run in the kernel nursery); ``rules`` are a
+        plugin kind's screen rules."""
+        state = IdleState(session.id, kind, rules)
         self.states[session.id] = state
         start, data = session.tail(TAIL_CHARS)
         state.tail = data.decode("utf-8", "replace")

@@ -133,6 +133,8 @@ class Backend(Out):
     command: str
     prompt_flag: str
     model: str
+    kind: str = Field("", description="the agent CLI family: claude, codex, opencode, pi, demo, generic "
+                                       "or a kind a plugin provides")
 
 
 class BackendList(Out):
@@ -229,6 +231,7 @@ class BackendCreate(PassThrough):
     command: str | None = None
     prompt_flag: str | None = None
     model: str | None = None
+    kind: str | None = Field(None, description="an agent kind a plugin provides ('' to follow the command)")
 
 
 class BackendUpdate(PassThrough):
@@ -237,6 +240,7 @@ class BackendUpdate(PassThrough):
     command: str | None = None
     prompt_flag: str | None = None
     model: str | None = None
+    kind: str | None = Field(None, description="an agent kind a plugin provides ('' to follow the command)")
 
 
 class TaskListQuery(Wire):

@@ -27,12 +27,16 @@ import trio
 from argus.kernel.api import ArgusError, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, utcnow
 
 from . import claude_sessions, gitops, merge
+from .api import AgentKind
 from .backends import (
+    BUILTIN_KINDS,
     PERMISSION_MODES,
+    build_kind_launch,
     build_launch,
     kind_of,
     parse_command,
     require_executable,
+    screen_rules,
     write_project_mcp_config,
 )
 from .idle import IdleDetector, strip_ansi
@@ -342,20 +346,47 @@ class TaskService:
 
     # -- backends --------------------------------------------------------------------------
 
+    def agent_kinds(self) -> dict[str, AgentKind]:
+        """The agent kinds plugins provide (``argus_agent_kinds``), by name; invalid ones are skipped."""
+        kinds: dict[str, AgentKind] = {}
+        for answer in self.hook.argus_agent_kinds():
+            for kind in answer or ():
+                problem = None
+                if not isinstance(kind, AgentKind):
+                    problem = "not an AgentKind"
+                elif not BACKEND_NAME.match(kind.name) or kind.name in BUILTIN_KINDS or kind.name in kinds:
+                    problem = "its name is invalid, built in or taken"
+                else:
+                    try:
+                        screen_rules(kind)
+                    except re.error as exc:
+                        problem = f"invalid idle pattern: {exc}"
+                if problem:
+                    log.warning("agent kind %r ignored: %s", getattr(kind, "name", kind), problem)
+                    continue
+                kinds[kind.name] = kind
+        return kinds
+
     def backends(self) -> list[dict[str, Any]]:
-        """DB backends overlaid with ``[backends.<name>]`` from config.toml; flags the default."""
-        rows = {b["name"]: b for b in self.store.backends()}
+        """DB backends overlaid with ``[backends.<name>]`` from config.toml, plus a backend per plugin
+        agent kind not otherwise defined; flags the default."""
+        kinds = self.agent_kinds()
+        rows = {k.name: {"name": k.name, "command": k.command or k.name, "prompt_flag": "", "model": "",
+                         "kind": k.name, "source": "plugin"} for k in kinds.values()}
+        rows.update({b["name"]: b for b in self.store.backends()})
         for name, entry in self.kernel.settings.raw("backends").items():
             if isinstance(entry, dict):
                 rows[name] = {"name": name, "command": str(entry.get("command", "")),
                               "prompt_flag": str(entry.get("prompt_flag", "")),
-                              "model": str(entry.get("model", "")), "source": "config"}
+                              "model": str(entry.get("model", "")), "kind": str(entry.get("kind", "")),
+                              "source": "config"}
         default = self.default_backend()
         out = []
         for b in sorted(rows.values(), key=lambda b: b["name"]):
             b = dict(b)
             b["default"] = b["name"] == default
-            b["kind"] = kind_of(b["command"])
+            named = b.get("kind") or ""  # only a plugin kind is named; built-in ones follow from the command
+            b["kind"] = named if named and named not in BUILTIN_KINDS else kind_of(b["command"])
             exe = (b["command"].split() or [""])[0]
             b["available"] = bool(exe and shutil.which(exe, path=_agent_path()))
             out.append(b)
@@ -380,13 +411,21 @@ class TaskService:
             raise Conflict(f"backend {name!r} already exists")
         if not create and existing is None:
             raise NotFound(f"no backend {name!r}")
-        base = existing or {"command": "", "prompt_flag": "", "model": ""}
-        values = {k: body.get(k, base[k]) for k in ("command", "prompt_flag", "model")}
+        base = existing or {"command": "", "prompt_flag": "", "model": "", "kind": ""}
+        values = {k: body.get(k, base[k]) for k in ("command", "prompt_flag", "model", "kind")}
         for key, value in values.items():
             if not isinstance(value, str):
                 raise Invalid(f"{key} must be a string")
+        if values["kind"]:
+            kinds = self.agent_kinds()
+            if values["kind"] not in kinds:
+                raise Invalid(f"unknown agent kind {values['kind']!r}; plugins provide: "
+                              f"{', '.join(sorted(kinds)) or 'none'} (built-in kinds follow from the command)")
+            if not values["command"]:
+                kind = kinds[values["kind"]]
+                values["command"] = kind.command or kind.name
         parse_command(values["command"])
-        self.store.put_backend(name, values["command"], values["prompt_flag"], values["model"])
+        self.store.put_backend(name, values["command"], values["prompt_flag"], values["model"], values["kind"])
         self.publish("backend.updated" if existing else "backend.created", {"name": name})
         return self.backend(name)
 
@@ -467,7 +506,7 @@ class TaskService:
             "id": task_id, "slug": slug, "name": display, "project": project, "backend": be["name"],
             "model": model or "", "prompt": prompt, "status": "pending", "worktree_path": worktree,
             "branch": f"argus/{slug}", "base_branch": base,
-            "agent_session_id": str(uuid.uuid4()) if be["kind"] in ("claude", "demo") else None,
+            "agent_session_id": str(uuid.uuid4()) if self._assigns_session_id(be["kind"]) else None,
             "hook_secret": None, "plan_slug": plan_slug or "",  # agents use per-launch task tokens
             "meta": json.dumps({**(meta or {}), **({"depends_on": depends_on} if depends_on else {})}),
             "hidden": int(bool(hidden)), "parent_id": parent_id, "extra": json.dumps(extra or {}),
@@ -618,10 +657,15 @@ class TaskService:
         hook_url = f"http://127.0.0.1:{self.kernel.mcp_port}/api/agent/hook"
         # A fresh task token per launch (the previous agent's token stops working).
         token = self.kernel.tokens.mint_task(task["id"])
-        launch = build_launch(backend=be, task=task, prompt=None if resume else task["prompt"], resume=resume,
-                              permission_mode=self.permission_mode(), mcp_url=mcp_url, hook_url=hook_url,
-                              run_dir=self._run_dir(task["id"]), token=token)
-        if be["kind"] in ("generic", "pi"):
+        plugin_kind = self._plugin_kind(be["kind"])
+        if plugin_kind is not None:
+            launch = build_kind_launch(plugin_kind, backend=be, task=task, prompt=None if resume else task["prompt"],
+                                       resume=resume, mcp_url=mcp_url, hook_url=hook_url, token=token)
+        else:
+            launch = build_launch(backend=be, task=task, prompt=None if resume else task["prompt"], resume=resume,
+                                  permission_mode=self.permission_mode(), mcp_url=mcp_url, hook_url=hook_url,
+                                  run_dir=self._run_dir(task["id"]), token=token)
+        if be["kind"] in ("generic", "pi") or (plugin_kind is not None and plugin_kind.reads_mcp_config):
             written = write_project_mcp_config(task["worktree_path"], mcp_url)
             if written:
                 self._remember_generated(task["id"], written)
@@ -662,10 +706,29 @@ class TaskService:
             meta["generated"].append(path)
         self.store.update_task(task_id, meta=json.dumps(meta))
 
+    def _plugin_kind(self, kind: str) -> AgentKind | None:
+        """The plugin agent kind a backend ``kind`` names; None for a built-in kind; Invalid when
+        the plugin providing it is gone."""
+        if kind in BUILTIN_KINDS:
+            return None
+        found = self.agent_kinds().get(kind)
+        if found is None:
+            raise Invalid(f"agent kind {kind!r} is not provided by any loaded plugin")
+        return found
+
+    def _assigns_session_id(self, kind: str) -> bool:
+        """Whether a new task of this backend kind gets its agent session id up front."""
+        if kind in ("claude", "demo"):
+            return True
+        plugin_kind = self._plugin_kind(kind)
+        return bool(plugin_kind and plugin_kind.session_ids)
+
     def watch(self, session: Any, kind: str) -> None:
         """Start the idle watcher of a live session in the kernel nursery."""
         if session.id not in self.idle.states and session.alive:
-            self.kernel.spawn_background(lambda: self.idle.watch(session, kind), f"idle:{session.id}")
+            found = None if kind in BUILTIN_KINDS else self.agent_kinds().get(kind)
+            rules = screen_rules(found) if found is not None else None
+            self.kernel.spawn_background(lambda: self.idle.watch(session, kind, rules), f"idle:{session.id}")
 
     def _idle_changed(self, session_id: str, idle: bool, reason: str) -> None:
         row = self.store.task_by_session(session_id)
@@ -818,7 +881,7 @@ class TaskService:
         start the backend's resume command with it."""
         async with self._task_lock(task_id):
             row = self.get(task_id)
-            if kind_of(self.backend(row["backend"])["command"]) not in ("claude", "demo"):
+            if self.backend(row["backend"])["kind"] not in ("claude", "demo"):
                 raise Invalid("only Claude backends have sessions to switch between")
             if row["archived"]:
                 raise Conflict("unarchive the task before resuming it")
@@ -833,7 +896,7 @@ class TaskService:
 
     def _resumable(self, row: dict[str, Any]) -> bool:
         """Whether the backend can resume this task's conversation by id."""
-        kind = kind_of(self.backend(row["backend"])["command"])
+        kind = self.backend(row["backend"])["kind"]
         return bool(row["agent_session_id"]) or kind in ("codex", "opencode")
 
     async def start_pending(self, task_id: str) -> None:

@@ -127,6 +127,11 @@ CREATE TABLE task_review_comments (
 );
 CREATE INDEX task_review_comments_task ON task_review_comments(task_id, review_id, id);
 """),
+    # A backend may name its agent kind (one a plugin provides, ``argus_agent_kinds``); '' means
+    # the kind follows from the command's executable.
+    Migration("tasks", 5, """
+ALTER TABLE backends ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+"""),
 ]
 
 # The seeded backends: name → (command, prompt_flag, model).
@@ -166,17 +171,17 @@ class Store:
             )
 
     def backends(self) -> list[dict[str, Any]]:
-        return self.db.query("SELECT name, command, prompt_flag, model FROM backends ORDER BY name")
+        return self.db.query("SELECT name, command, prompt_flag, model, kind FROM backends ORDER BY name")
 
     def backend(self, name: str) -> dict[str, Any] | None:
-        return self.db.one("SELECT name, command, prompt_flag, model FROM backends WHERE name = ?", (name,))
+        return self.db.one("SELECT name, command, prompt_flag, model, kind FROM backends WHERE name = ?", (name,))
 
-    def put_backend(self, name: str, command: str, prompt_flag: str, model: str) -> None:
+    def put_backend(self, name: str, command: str, prompt_flag: str, model: str, kind: str = "") -> None:
         self.db.execute(
-            "INSERT INTO backends (name, command, prompt_flag, model, created_at) VALUES (?,?,?,?,?) "
+            "INSERT INTO backends (name, command, prompt_flag, model, kind, created_at) VALUES (?,?,?,?,?,?) "
             "ON CONFLICT(name) DO UPDATE SET command=excluded.command, prompt_flag=excluded.prompt_flag, "
-            "model=excluded.model",
-            (name, command, prompt_flag, model, utcnow()),
+            "model=excluded.model, kind=excluded.kind",
+            (name, command, prompt_flag, model, kind, utcnow()),
         )
 
     def delete_backend(self, name: str) -> None:

@@ -22,7 +22,7 @@ def test_openapi_lists_every_tasks_route_with_models(daemon: Daemon) -> None:
     from openapi_spec_validator import validate as validate_spec
 
     anon = httpx.get(f"{daemon.url}/api/openapi.json")
-    assert anon.status_code == 401
+    assert anon.status_code == 200  # the document is public; its routes are not
     doc = daemon.client.get("/api/openapi.json").json()
     validate_spec(doc)
     paths = doc["paths"]
