@@ -191,8 +191,8 @@ def make_routes(svc: TaskService) -> list[Route]:
 
     async def send_input(task_id: str, body: m.InputBody | None) -> dict[str, Any]:
         """Type into the agent: raw bytes, or JSON ``{"data": text}`` / ``{"b64": ...}``."""
-        if body is None:
-            raw = await request.get_data()
+        if body is None:  # the defaults, spelled out so the overload types the body as bytes
+            raw = await request.get_data(cache=True, as_text=False, parse_form_data=False)
         elif body.data is not None:
             raw = body.data.encode()
         elif body.b64 is not None:

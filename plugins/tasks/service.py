@@ -331,7 +331,7 @@ class TaskService:
             except trio.RunFinishedError:
                 pass
 
-        repos = await gitops.scan_repos(root, on_progress=progress)
+        repos: list[dict[str, Any]] = await gitops.scan_repos(root, on_progress=progress)  # gains "registered"
         known = {p["path"] for p in self.projects()}
         for r in repos:
             r["registered"] = r["path"] in known
@@ -473,8 +473,11 @@ class TaskService:
         async with self._task_lock(task_id), UndoStack() as undo:
             _checkpoint("insert")
             self.store.insert_task(row)
-            undo.push(lambda: (self.kernel.tokens.revoke_task(task_id), self.store.delete_task(task_id)),
-                      "delete task row and its tokens")
+
+            def undo_insert() -> None:
+                self.kernel.tokens.revoke_task(task_id)
+                self.store.delete_task(task_id)
+            undo.push(undo_insert, "delete task row and its tokens")
             _checkpoint("worktree")
             await gitops.create_worktree(proj["path"], worktree, row["branch"], base, undo)
             _checkpoint("worktreeinclude")
