@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_message
+from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_message, strip_ansi
 from quart import Response, request
 
 from . import claude_sessions as claude_sessions_of
 from . import gitops
 from . import models as m
-from .idle import strip_ansi
 from .service import TaskService
 
 STREAM_TAIL = 64 * 1024

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, utcnow
+from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, strip_ansi, utcnow
 
 from . import claude_sessions, gitops
 from .backends import (
@@ -35,7 +35,7 @@ from .backends import (
     require_executable,
     write_project_mcp_config,
 )
-from .idle import IdleDetector, strip_ansi
+from .idle import IdleDetector
 from .slug import slug_from_prompt, slugify, unique_slug
 from .store import STATUSES, Store
 from .undo import UndoStack
