@@ -19,7 +19,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import trio
-from argus.kernel.api import ArgusError, Invalid, Migration, NotFound, utcnow
+from argus.kernel.api import ArgusError, Database, Invalid, Migration, NotFound, utcnow
 from argus.plugins.tasks.api import CreateTask, tasks_of
 
 from . import expr
@@ -75,7 +75,7 @@ class Scheduler:
 
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
-        self.db = kernel.db
+        self.db: Database = kernel.db
         self._wake = trio.Event()
 
     # -- helpers ---------------------------------------------------------------------------
