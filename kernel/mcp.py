@@ -69,9 +69,66 @@ def require_token(kernel: Kernel, app: ASGIApp) -> ASGIApp:
                                     (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
+        if scope.get("method") == "POST":
+            request_body = await _read_body(receive)
+            if request_body is None:  # the client went away before its request was complete: nothing to answer
+                client = scope.get("client") or ("?", 0)
+                log.info("MCP client %s:%s disconnected mid-request; dropped it", client[0], client[1])
+                return
+            receive = _replay(request_body, receive)
         await app(scope, receive, send)
 
     return guarded
+
+
+async def _read_body(receive: Any) -> bytes | None:
+    """The whole request body, or None when the client disconnects before sending all of it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """An ASGI ``receive`` that hands over the already-read body first, then the real stream."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class DisconnectFilter(logging.Filter):
+    """Turn the SDK's tracebacks for a client that hung up mid-response into one INFO line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite disconnect errors in place; keep every record."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ in DISCONNECTS:
+            record.msg, record.args = "MCP client disconnected mid-request (%s: %s)", (record.getMessage(),
+                                                                                       type(exc).__name__)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+DISCONNECTS = {"ClientDisconnect", "ClientDisconnected", "BrokenResourceError", "ClosedResourceError"}
+
+
+def _quiet_disconnects() -> None:
+    """Install the DisconnectFilter on the SDK's transport logger (once)."""
+    sdk = logging.getLogger("mcp.server.streamable_http")
+    if not any(isinstance(f, DisconnectFilter) for f in sdk.filters):
+        sdk.addFilter(DisconnectFilter())
 
 
 async def _drain(receive: Any) -> None:
@@ -84,6 +141,7 @@ async def _drain(receive: Any) -> None:
 
 def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> ASGIApp:
     """A fresh streamable-HTTP ASGI app behind the token check (the SDK's app can be run only once)."""
+    _quiet_disconnects()
 
     async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         tools = [

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import httpx
 from pydantic import BaseModel
 
-from .errors import ArgusError, Conflict, Invalid, NotFound, TooMany, Unavailable
+from .errors import ArgusError, Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable
 from .validation import check_schema, compile_schema, model_schema, validate, validate_schema
 from .values import Field, ToolContext, ToolHandler
 
@@ -179,12 +179,13 @@ class Registry:
         existing = self.tools.get(name)
         if external:
             if not name.startswith(f"{scope}_"):
-                raise Invalid(f"tool name must start with '{scope}_'")
+                # Outside its own prefix is another scope's namespace: cross-scope access is 403.
+                raise Forbidden(f"tool name must start with '{scope}_'")
             _check_url(callback_url, ("http", "https"))
             if auth_header is not None and not isinstance(auth_header, str):
                 raise Invalid("auth_header must be a string")
         if existing and existing.scope != scope:
-            raise Invalid(f"tool {name!r} is already registered by another scope")
+            raise Forbidden(f"tool {name!r} is already registered by another scope")
         if existing and external and not existing.external:
             raise Conflict(f"tool {name!r} is provided by an in-process plugin")
         if not existing and sum(1 for t in self.tools.values() if t.scope == scope) >= MAX_TOOLS_PER_SCOPE:

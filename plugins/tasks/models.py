@@ -291,6 +291,15 @@ class StatusBody(Wire):
     status: Status
 
 
+class MergeBody(Wire):
+    """``POST /api/tasks/{id}/merge``: rebase onto the base, merge into it, or push and open a PR."""
+
+    action: Literal["rebase", "merge", "pr"]
+    title: str | None = Field(None, description="pr: the title (default: the task's name)")
+    body: str | None = Field(None, description="pr: the description (default: the task's prompt)")
+    remote: str = Field("origin", description="pr: the remote to push to")
+
+
 class OutputQuery(Wire):
     """``GET /api/tasks/{id}/output``: the last ``bytes`` of output (at most 4 MiB)."""
 
@@ -411,6 +420,15 @@ class Caller(Wire):
     def who(self) -> dict[str, Any]:
         """The ``{id, cwd}`` dict ``caller.resolve`` takes."""
         return {"id": self.id, "cwd": self.cwd}
+
+
+class MergeArgs(Caller):
+    """``task_merge``: without ``action`` only the preview."""
+
+    action: Literal["preview", "rebase", "merge", "pr"] = "preview"
+    title: str | None = None
+    body: str | None = None
+    remote: str = "origin"
 
 
 class TaskCreateArgs(Caller):

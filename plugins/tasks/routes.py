@@ -252,6 +252,14 @@ def make_routes(svc: TaskService) -> list[Route]:
         row = svc.get(task_id)
         return await gitops.list_files(row["worktree_path"], query.dir)
 
+    async def merge_preview(task_id: str) -> dict[str, Any]:
+        """Commits ahead/behind the base branch and a conflict preview (``git merge-tree``)."""
+        return await svc.merge_preview(task_id)
+
+    async def merge_action(task_id: str, body: m.MergeBody) -> dict[str, Any]:
+        """Rebase onto the base, merge into it (never with a dirty base worktree), or push + open a PR."""
+        return await svc.merge_action(task_id, body.action, title=body.title, body=body.body, remote=body.remote)
+
     # -- agent hooks (the task's own token; answered on the MCP listener too) ---------------
 
     async def agent_hook(body: m.AgentHookBody) -> dict[str, Any]:
@@ -305,6 +313,8 @@ def make_routes(svc: TaskService) -> list[Route]:
         Route("GET", f"{task}/git/status", git_status),
         Route("GET", f"{task}/git/diff", git_diff, query=m.DiffQuery),
         Route("GET", f"{task}/files", files, query=m.FilesQuery),
+        Route("GET", f"{task}/merge", merge_preview),
+        Route("POST", f"{task}/merge", merge_action, body=m.MergeBody),
         Route("POST", "/api/agent/hook", agent_hook, body=m.AgentHookBody),
     ]
 

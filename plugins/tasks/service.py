@@ -24,9 +24,19 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, strip_ansi, utcnow
+from argus.kernel.api import (
+    ArgusError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    strip_ansi,
+    utcnow,
+)
 
-from . import claude_sessions, gitops
+from . import claude_sessions, gitops, merge
 from .backends import (
     PERMISSION_MODES,
     build_launch,
@@ -50,6 +60,7 @@ EXIT_RETRY = 2.0  # seconds between attempts to save an exit while the disk is f
 RESUME_WAIT = 30.0  # seconds an interrupted task waits for the supervisor before staying in review
 MAX_NAME = 200  # task names, everywhere (REST, MCP, and the UIs through them)
 RERENDER_COLS = 15
+RERENDER_QUIET = 3.0  # seconds since a client last typed before a resize may re-render
 DEFAULT_ROWS, DEFAULT_COLS = 40, 120
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 BACKEND_NAME = PROJECT_NAME
@@ -94,6 +105,7 @@ class TaskService:
         self.idle = IdleDetector(self._idle_changed)
         self.stopping: set[str] = set()      # session ids being stopped on purpose
         self.rerendering: set[str] = set()   # session ids being restarted for a re-render
+        self.rerender_input: dict[str, list[bytes]] = {}  # task id → input typed during its re-render
         self._locks: dict[str, trio.Lock] = {}  # per task: create/stop/resume/restart/delete in turn
         self._reserved_slugs: set[tuple[str, str]] = set()  # (project, slug) of creations in flight
 
@@ -762,21 +774,24 @@ class TaskService:
         log.warning("could not resume interrupted task %s: no session-supervisor within %gs", task_id, RESUME_WAIT)
 
     async def stop(self, task_id: str) -> dict[str, Any]:
-        """Stop the agent (SIGHUP → TERM → KILL); the task moves to in_review."""
+        """Stop the agent (SIGHUP → TERM → KILL); a task at work moves to in_review, a complete one stays."""
         async with self._task_lock(task_id):
             return await self._stop(task_id)
 
     async def _stop(self, task_id: str) -> dict[str, Any]:
         row = self.get(task_id)
         session = self.live_session(row)
+        # Only a task still at work goes to review; a complete (or already reviewed) one keeps its status.
+        status = "in_review" if row["status"] in ("in_progress", "pending") else row["status"]
         if session is None:
             if row["status"] == "in_progress":
-                self.store.update_task(task_id, status="in_review", ended_at=utcnow())
+                self.store.update_task(task_id, status=status, ended_at=utcnow())
                 self.changed(task_id)
             return self.get(task_id)
         self.stopping.add(session.id)
         await session.terminate()
-        self.store.update_task(task_id, status="in_review", ended_at=utcnow())
+        ended = (row["ended_at"] or utcnow()) if status == "complete" else utcnow()
+        self.store.update_task(task_id, status=status, ended_at=ended)
         self.changed(task_id)
         return self.get(task_id)
 
@@ -899,6 +914,53 @@ class TaskService:
         self.publish("task.deleted", {"id": task_id})
         self.hook.argus_task_deleted(task=before)
 
+    async def _merge_repo(self, row: dict[str, Any]) -> str:
+        repo = await self._repo_of(row)
+        if repo is None or not os.path.isdir(row["worktree_path"]):
+            raise Conflict("the task's repository or worktree is gone")
+        return repo
+
+    async def merge_preview(self, task_id: str) -> dict[str, Any]:
+        """Commits ahead/behind the base branch and the conflict preview (``merge.preview``)."""
+        row = self.get(task_id)
+        out = await merge.preview(await self._merge_repo(row), row["worktree_path"], row["branch"],
+                                  row["base_branch"])
+        out["overlaps"] = await self._overlaps(row)
+        return out
+
+    async def _overlaps(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """Other live tasks of the project whose changed files overlap this task's ("conflicts with")."""
+        mine = await merge.changed_files(row["worktree_path"], row["base_branch"])
+        found = []
+        for other in self.store.tasks(project=row["project"]):
+            if other["id"] == row["id"] or other["status"] == "complete" or not mine:
+                continue
+            shared = mine & await merge.changed_files(other["worktree_path"], other["base_branch"])
+            if shared:
+                found.append({"id": other["id"], "name": other["name"], "files": sorted(shared)})
+        return found
+
+    async def merge_action(self, task_id: str, action: str, *, title: str | None = None,
+                           body: str | None = None, remote: str = "origin") -> dict[str, Any]:
+        """``rebase`` onto the base, ``merge`` into the base, or ``pr`` (push + ``gh pr create``)."""
+        async with self._task_lock(task_id):
+            row = self.get(task_id)
+            repo = await self._merge_repo(row)
+            branch, base = row["branch"], row["base_branch"]
+            if action == "rebase":
+                result = await merge.rebase(row["worktree_path"], branch, base)
+            elif action == "merge":
+                async with gitops.repo_lock(repo):
+                    result = await merge.merge(repo, branch, base)
+            elif action == "pr":
+                result = await merge.pull_request(row["worktree_path"], branch, base, title or row["name"],
+                                                  body if body is not None else row["prompt"], remote)
+            else:
+                raise Invalid("action must be one of rebase, merge, pr")
+        self.publish("task.merge", {"id": task_id, **result})
+        self.changed(task_id)
+        return {**result, "merge": await self.merge_preview(task_id)}
+
     def set_archived(self, task_id: str, archived: bool | None) -> dict[str, Any]:
         """Archive/unarchive (None toggles)."""
         row = self.get(task_id)
@@ -990,6 +1052,10 @@ class TaskService:
 
     async def write_input(self, task_id: str, data: bytes) -> int:
         """Send raw bytes to the agent's stdin; clears its idle flag."""
+        queue = self.rerender_input.get(task_id)
+        if queue is not None:  # the session is being replaced at a new width: deliver it to the new one
+            queue.append(data)
+            return len(data)
         row = self.get(task_id)
         session = self.live_session(row)
         if session is None:
@@ -1005,7 +1071,7 @@ class TaskService:
         line = " ".join(text.splitlines()).strip()
         await self.write_input(task_id, CLEAR_LINE + line.encode())
         await trio.sleep(TYPE_PAUSE)
-        if self.live_session(self.get(task_id)) is not None:
+        if task_id in self.rerender_input or self.live_session(self.get(task_id)) is not None:
             await self.write_input(task_id, b"\r")
 
     async def resize(self, task_id: str, cols: Any, rows: Any) -> dict[str, Any]:
@@ -1023,19 +1089,49 @@ class TaskService:
             raise Conflict("the agent is not running")
         await session.resize(rows, cols)
         start_cols = getattr(session, "start_cols", cols)
-        rerender = (abs(cols - start_cols) >= RERENDER_COLS and self.idle.is_idle(session.id)
-                    and bool(row["agent_session_id"]))
+        rerender = abs(cols - start_cols) >= RERENDER_COLS and self._can_rerender(row, session)
         if rerender:
+            await self._rerender(row, session, cols, rows)
+        return {"cols": cols, "rows": rows, "rerendered": rerender}
+
+    def _can_rerender(self, row: dict[str, Any], session: Any) -> bool:
+        """A re-render (kill + resume at the new width) only when nothing can be lost: the agent is
+        idle, the task is not complete, nobody typed in the last seconds, and the relaunch resolves."""
+        state = self.idle.states.get(session.id)
+        if not self.idle.is_idle(session.id) or row["status"] == "complete" or not row["agent_session_id"]:
+            return False
+        if state is not None and trio.current_time() - state.last_input_at < RERENDER_QUIET:
+            return False
+        try:
+            require_executable(self.backend(row["backend"]))
+        except ArgusError:
+            return False
+        return os.path.isdir(row["worktree_path"])
+
+    async def _rerender(self, row: dict[str, Any], session: Any, cols: int, rows: int) -> None:
+        """Replace the session at the new width; input typed meanwhile is queued and delivered to
+        the new session; the task's status is what it was before."""
+        task_id, status = row["id"], row["status"]
+        queue = self.rerender_input[task_id] = []
+        try:
             self.rerendering.add(session.id)
             await session.terminate(grace=2.0)
             try:
-                await self._spawn(self.get(task_id), resume=True, cols=cols, rows=rows)
+                new = await self._spawn(self.get(task_id), resume=True, cols=cols, rows=rows)
             except Exception:
                 # The old agent is gone and the new one did not start: the task needs the user.
-                self.store.update_task(task_id, status="in_review", ended_at=utcnow())
+                if status in ("in_progress", "pending"):
+                    self.store.update_task(task_id, status="in_review", ended_at=utcnow())
                 self.changed(task_id)
                 raise
-        return {"cols": cols, "rows": rows, "rerendered": rerender}
+            if status != "in_progress":  # a resize never moves the status
+                self.store.update_task(task_id, status=status)
+                self.changed(task_id)
+            while queue:
+                await new.write(queue.pop(0))
+                self.idle.input(new.id)
+        finally:
+            self.rerender_input.pop(task_id, None)
 
     async def links(self, task_id: str) -> list[dict[str, str]]:
         """URLs found in the recent output, newest first, de-duplicated."""

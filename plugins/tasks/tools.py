@@ -97,6 +97,17 @@ def register(kernel: Any, orch: Orchestration) -> None:
     async def task_rename(args: m.RenameArgs, ctx: ToolContext) -> Any:
         return out(svc.rename(resolve(svc, args.who(), ctx)["id"], args.name))
 
+    @tool("task_merge", "Merge flow of a task's branch. action=preview (default): commits ahead/behind its base "
+          "branch and the files a merge would conflict on; rebase: rebase onto the base; merge: merge into the "
+          "base (fast-forward or a merge commit; refused when the base worktree is dirty or it would conflict); "
+          "pr: push the branch and open a pull request with gh (title, body, remote). Pass cwd or id.",
+          m.MergeArgs)
+    async def task_merge(args: m.MergeArgs, ctx: ToolContext) -> Any:
+        task_id = resolve(svc, args.who(), ctx)["id"]
+        if args.action == "preview":
+            return await svc.merge_preview(task_id)
+        return await svc.merge_action(task_id, args.action, title=args.title, body=args.body, remote=args.remote)
+
     @tool("task_complete", "Mark a task as complete (sets status, stamps ended_at; tasks depending on it may "
           "start). Pass cwd or id. Does NOT stop a running agent — call task_stop first if needed.", m.Caller)
     async def task_complete(args: m.Caller, ctx: ToolContext) -> Any:

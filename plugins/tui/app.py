@@ -339,7 +339,7 @@ class ArgusTui:
             return "keys go to the plugin · ctrl+q twice: back to Argus"
         tab = self.current_tab()
         if tab.builtin == "tasks":
-            return ("n new · Enter open · s/S status · a archive · P pin · r rename · c copy · ctrl+f fork · "
+            return ("n new · Enter open · s/S status · a archive · P pin · r rename · m merge · c copy · ctrl+f fork · "
                     "ctrl+d delete · ctrl+r prune · A archived · H hera · q quit")
         if tab.builtin == "settings":
             return "j/k move · Enter/◀/▶ change · n new · e edit · d delete/default · m model · i quick add · q quit"
@@ -603,6 +603,10 @@ class ArgusTui:
         """Show a Form, Picker or Confirm over the body and focus it (it replaces an open one)."""
         self.modal = modal
         self.root.floats[:] = [Float(content=modal.container), self._completions]
+        # Keys typed ahead (``n`` then the prompt at once) are handled before the next render:
+        # the layout must know the dialog's parents now, or prompt_toolkit merges (and caches for
+        # good) the key bindings of the focused field without the dialog's Enter/Esc/Tab/ctrl+q.
+        self.app.layout.update_parents_relations()
         try:
             self.app.layout.focus(modal.first_focus())
         except ValueError:
@@ -626,6 +630,7 @@ class ArgusTui:
         """Remove the dialog and refocus the body."""
         self.modal = None
         self.root.floats[:] = [self._completions]
+        self.app.layout.update_parents_relations()
         self.focus_body()
         self.invalidate()
 
@@ -942,6 +947,39 @@ class ArgusTui:
                                                                      help="branch and worktree keep their names")],
                              submit, on_close=self.close_modal, run=self.spawn))
 
+    def merge_task(self) -> None:
+        """``m``: the task's branch against its base (ahead/behind, conflicts) and the merge actions."""
+        task = self._selected()
+        if task is None:
+            return
+        tid = str(task["id"])
+
+        async def go() -> None:
+            pre = as_dict(await self.client.get(task_path(tid, "/merge")))
+            base = pre.get("base") or "base"
+            conflicts = pre.get("conflicts") or []
+            title = (f"{task_name(task)}: {pre.get('ahead', 0)} ahead, {pre.get('behind', 0)} behind {base}"
+                     + (f" · conflicts: {', '.join(conflicts)}" if conflicts else "")
+                     + "".join(f" · overlaps {o.get('name')}" for o in pre.get("overlaps") or []))
+            items = [PickerItem(f"Rebase onto {base}", "rebase", detail="in the task's worktree"),
+                     PickerItem(f"Merge into {base}", "merge",
+                                detail="fast-forward" if pre.get("fast_forward") else "merge commit"),
+                     PickerItem("Push and open a PR", "pr", detail="gh" if pre.get("gh") else "push only (no gh)")]
+
+            def pick(action: str) -> None:
+                async def run() -> None:
+                    try:
+                        out = as_dict(await self.client.post(task_path(tid, "/merge"), {"action": action}))
+                    except ApiError as exc:
+                        self.set_status(f"{action}: {exc}", error=True)
+                        return
+                    done = {"rebase": f"rebased onto {base}", "merge": f"merged into {base}",
+                            "pr": f"pushed{': ' + str(out['pr_url']) if out.get('pr_url') else ''}"}[action]
+                    self.set_status(f"{task_name(task)}: {done}")
+                self.spawn(run(), name="merge")
+            self.open_modal(Picker(title, items, pick, on_close=self.close_modal))
+        self.spawn(go(), name="merge-preview")
+
     def delete_task(self) -> None:
         """``ctrl+d``: destroy the task after confirmation."""
         task = self._selected()
@@ -1203,6 +1241,7 @@ class ArgusTui:
         bind("P", filter=on_tasks)(self.toggle_pin)
         bind("c", filter=on_tasks)(self.copy_prompt)
         bind("r", filter=on_tasks)(self.rename_task)
+        bind("m", filter=on_tasks)(self.merge_task)
         bind("c-d", filter=on_tasks)(self.delete_task)
         bind("c-o", filter=on_tasks)(self.open_repo)
         bind("c-r", filter=on_tasks)(self.prune)

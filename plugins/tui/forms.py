@@ -360,6 +360,7 @@ class Form:
                 return
             finally:
                 self.busy = False
+                _redraw()  # the outcome shows now, not on the next key
             self.on_close()
 
         if self.run is not None:
@@ -367,6 +368,14 @@ class Form:
         else:
             import asyncio
             asyncio.get_event_loop().create_task(go())
+
+
+def _redraw() -> None:
+    """Ask the running application to repaint (nothing when none runs)."""
+    try:
+        get_app().invalidate()
+    except Exception:  # no application (unit use of a Form)
+        pass
 
 
 def fuzzy_score(query: str, text: str) -> int | None:

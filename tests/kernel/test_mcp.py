@@ -16,7 +16,7 @@ import pytest
 import trio
 from argus.kernel import registry as registry_mod
 from argus.kernel.api import Principal, ToolContext
-from argus.kernel.errors import Invalid, NotFound, TooMany
+from argus.kernel.errors import Forbidden, Invalid, NotFound, TooMany
 from argus.kernel.registry import EXTERNAL_IDLE_SECONDS, MAX_TOOLS_PER_SCOPE, Registry, ToolError
 from kernel_helpers import cli_env, external_process, mcp_session, mint_scope, serve_kernel
 
@@ -113,10 +113,12 @@ def test_registration_is_validated(daemon: Any) -> None:
         return httpx.post(f"{daemon.url}/api/mcp/tools", headers=headers, json=body, timeout=10)
 
     good = {"name": "myscope_ok", "description": "d", "callback_url": "http://127.0.0.1:1/x"}
+    # outside the scope's own prefix is cross-scope: 403 as the manual says, not 400
+    for name in ("echo", "myscopeecho", "other_echo"):
+        resp = post({**good, "name": name})
+        assert resp.status_code == 403, (name, resp.text)
+        assert resp.json()["error"] == "tool name must start with 'myscope_'"
     bad = [
-        {**good, "name": "echo"},  # no scope prefix
-        {**good, "name": "myscopeecho"},
-        {**good, "name": "other_echo"},
         {**good, "name": "myscope_bad name"},
         {**good, "callback_url": "ftp://127.0.0.1/x"},
         {**good, "callback_url": ""},
@@ -129,7 +131,6 @@ def test_registration_is_validated(daemon: Any) -> None:
         resp = post(body)
         assert resp.status_code == 400, (body, resp.text)
         assert resp.json()["error"]
-    assert post({**good, "name": "echo"}).json()["error"] == "tool name must start with 'myscope_'"
     assert post(good).status_code == 201
     assert post(good).status_code == 201  # re-registering refreshes, it is not a duplicate
 
@@ -315,7 +316,7 @@ async def test_an_answered_call_keeps_a_tool_alive_an_unanswered_one_does_not() 
 def test_registry_rules() -> None:
     reg, events = _registry()
     reg.add_tool("a", "a_x", "", None, callback_url=DEAD, external=True)
-    with pytest.raises(Invalid, match="another scope"):
+    with pytest.raises(Forbidden, match="another scope"):
         reg.add_tool("b", "a_x", "", None, lambda args, ctx: None)  # type: ignore[arg-type,return-value]
     with pytest.raises(NotFound):
         reg.remove_tool("nope")

@@ -197,9 +197,14 @@ def test_resize_rerender_rule(daemon: Daemon, project: dict[str, Any], agent_env
     wait_output(c, tid, "[interrupted]")
     wait_idle(c, tid)
 
-    # idle and ≥ 15 columns from the start width (120): kill + resume at the new width
-    resp = c.post(f"/api/tasks/{tid}/resize", json={"cols": 150, "rows": 45})
-    assert resp.json() == {"cols": 150, "rows": 45, "rerendered": True}
+    # idle and ≥ 15 columns from the start width (120): kill + resume at the new width, once
+    # no client has typed for a few seconds (until then the resize is in place)
+    def rerendered() -> bool:
+        resp = c.post(f"/api/tasks/{tid}/resize", json={"cols": 150, "rows": 45})
+        assert resp.json()["cols"] == 150 and resp.json()["rows"] == 45
+        return resp.json()["rerendered"]
+
+    wait_for(rerendered, 15, what="a re-render once the typing stopped")
     replaced = get_task(c, tid)
     assert replaced["session_id"] != t["session_id"] and replaced["status"] == "in_progress"
     assert replaced["running"] and replaced["pid"] != same["pid"]

@@ -507,6 +507,18 @@ async def submit_section(scope: str, title: str) -> Any:
     return {"ok": True}
 
 
+@app.get("/api/tasks/<tid>/merge")
+async def merge_preview(tid: str) -> Any:
+    return {"base": "main", "branch": f"argus/{tid}", "ahead": 2, "behind": 1, "commits": [],
+            "conflicts": ["app.py"], "fast_forward": False, "base_worktree": "/tmp/web", "base_dirty": False,
+            "worktree_dirty": False, "gh": False}
+
+
+@app.post("/api/tasks/<tid>/merge")
+async def merge_action(tid: str) -> Any:
+    return {"action": "merge", "fast_forward": False, "head": "abc"}
+
+
 @app.get("/api/clipboard")
 async def clipboard() -> Any:
     if not STATE["clipboard"]:

@@ -306,3 +306,42 @@ def test_project_form_edits_the_sandbox_and_the_list_marks_sandboxed_tasks(stub)
                                                 "extra_write": []}
 
     run_scenario(client(stub), scenario)
+
+
+def test_a_failed_plugin_settings_submit_redraws_at_once(stub) -> None:
+    stub.control("state", {"fail": {"POST /api/plugins/settings/sections/hera/Hera options/submit":
+                                     [400, "level: must be low on weekends"]}})
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("3")
+        await h.until_screen("hera · Hera options")
+        tab = h.tui.settings
+        tab.index = next(i for i, r in enumerate(tab.rows) if r.kind == "plugin")
+        h.keys(ENTER)
+        await h.until_screen("Verbose")
+        h.keys(ENTER)
+        # no further key: the error replaces "working…" by itself
+        await h.until_screen("failed (400)")
+        assert "working…" not in h.screen()
+
+    run_scenario(client(stub), scenario)
+
+
+def test_m_shows_the_merge_preview_and_runs_an_action(stub) -> None:
+    t = stub.task(project="web", prompt="fix login", name="fix-login")
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("fix-login")
+        h.keys("m")
+        await h.until_screen("2 ahead, 1 behind main · conflicts: app.py")
+        assert "Push and open a PR" in h.screen()
+        h.keys("merge into")
+        await asyncio.sleep(0.1)
+        h.keys(ENTER)
+        await h.until(lambda: "merged into main" in h.tui.status_text, what="the merge status")
+        calls = stub.calls("POST", f"/api/tasks/{t['id']}/merge")
+        assert calls[-1]["body"] == {"action": "merge"}
+
+    run_scenario(client(stub), scenario)

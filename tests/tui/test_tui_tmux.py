@@ -148,3 +148,39 @@ def test_argus_in_tmux_task_from_form_echo_back_quit_agent_survives(tmux_argus: 
         tasks = api.get("/api/tasks").json()["tasks"]
     assert len(tasks) == 1
     assert tasks[0]["running"] is True, tasks[0]
+
+
+def test_type_ahead_into_a_dialog_does_not_wedge_it(tmux_argus: Any, git_repo: Path) -> None:
+    t, home = tmux_argus
+    t.wait("No tasks yet", timeout=60)
+    with _api(home) as api:
+        assert api.post("/api/projects", json={"name": "demo-proj", "path": str(git_repo)}).status_code == 201
+    deadline = time.monotonic() + 15
+    while "add a project first" in t.screen():
+        assert time.monotonic() < deadline, t.screen()
+        time.sleep(0.1)
+    # `n` and the prompt typed at once, before the dialog draws: the keys land in the dialog,
+    # and Esc still closes it.
+    t.send("-l", "nquick typed prompt")
+    t.wait("quick typed prompt")
+    t.send("Escape")
+    screen = t.wait_gone("New task")
+    assert "quick typed prompt" not in screen
+    # again, then Tab moves between fields (not typed literally) and Enter submits
+    t.send("-l", "nquick typed prompt")
+    t.wait("quick typed prompt")
+    t.send("Tab")
+    t.wait("▸ Name")
+    t.send("BTab")
+    t.wait("▸ Prompt")
+    screen = t.screen()
+    assert "\t" not in screen and "quick typed prompt" in screen
+    t.send("Enter")
+    t.wait("? for shortcuts", timeout=30)  # the agent view of the new task
+    t.send("C-q")
+    t.wait("1 Tasks")
+    with _api(home) as api:
+        tasks = api.get("/api/tasks").json()["tasks"]
+    assert [x["prompt"] for x in tasks] == ["quick typed prompt"], tasks
+    t.send("q")
+    t.wait("TUI-EXITED 0", timeout=15)

@@ -1,6 +1,6 @@
 // Task verbs shared by the list and the task view: stop/resume/restart, status, rename, fork,
 // archive, copy prompt, delete (with confirmation). Each shows a toast with the outcome.
-import { post, del, enc } from './api.js';
+import { get, post, del, enc } from './api.js';
 import { h, sheet, closeSheet, toast, confirmDialog, promptDialog, copyText } from './dom.js';
 import { putTask, dropTask } from './store.js';
 import { navigate } from './router.js';
@@ -71,6 +71,39 @@ export const taskActions = {
       if (location.pathname.startsWith(`/task/${enc(t.id)}`)) navigate('/');
     }
   },
+  /** The branch against its base (ahead/behind, conflicts) and the merge actions. */
+  async merge(t) {
+    let pre;
+    try {
+      pre = await get(`/api/tasks/${enc(t.id)}/merge`);
+    } catch (err) {
+      toast(`Merge failed: ${err.message}`, 'error');
+      return;
+    }
+    const DONE = { rebase: `Rebased onto ${pre.base}`, merge: `Merged into ${pre.base}`, pr: 'Branch pushed' };
+    const act = (action, label) => h('button.sheet-item', {
+      type: 'button', 'data-action': `merge-${action}`,
+      on: {
+        click: async () => {
+          closeSheet();
+          const out = await run(label, () => post(`/api/tasks/${enc(t.id)}/merge`, { action }));
+          if (out !== undefined) toast(out.pr_url ? `Pull request: ${out.pr_url}` : DONE[action], 'ok');
+        },
+      },
+    }, label);
+    const conflicts = pre.conflicts || [];
+    sheet(`Merge ${t.name}`, [
+      h('p.small.merge-summary', `${pre.ahead} ahead, ${pre.behind} behind ${pre.base}`),
+      conflicts.length ? h('p.small.error.merge-conflicts', `Conflicts with ${pre.base}: ${conflicts.join(', ')}`) : null,
+      ...(pre.overlaps || []).map((o) => h('p.small.muted.merge-overlap',
+        `Conflicts with ${o.name}: both change ${o.files.join(', ')}`)),
+      pre.base_dirty ? h('p.small.muted', `${pre.base} has uncommitted changes: merging is refused`) : null,
+      h('div.sheet-list',
+        act('rebase', `Rebase onto ${pre.base}`),
+        act('merge', `Merge into ${pre.base}${pre.fast_forward ? ' (fast-forward)' : ''}`),
+        act('pr', pre.gh ? 'Push and open a PR' : 'Push the branch (gh not installed)')),
+    ].filter(Boolean));
+  },
   async copyPrompt(t) {
     const ok = await copyText(t.prompt || '');
     toast(ok ? 'Prompt copied' : 'Copy failed', ok ? 'ok' : 'error');
@@ -93,6 +126,7 @@ export function openActions(t) {
       item(t.pinned ? 'Unpin' : 'Pin', () => taskActions.pin(t)),
       item('Rename', () => taskActions.rename(t)),
       item('Fork', () => taskActions.fork(t)),
+      item('Merge…', () => taskActions.merge(t)),
       item(t.archived ? 'Unarchive' : 'Archive', () => taskActions.archive(t)),
       item('Copy prompt', () => taskActions.copyPrompt(t)),
       item('Delete…', () => taskActions.remove(t), '.danger')),

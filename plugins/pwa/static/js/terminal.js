@@ -1,6 +1,7 @@
 // A live agent terminal: xterm.js fed by the task's SSE byte stream.
 // - resumes with ?since=<last end offset> after a drop (no gap, no duplicate);
-// - fits the PTY to the viewport on open, window resize and rotation; when the daemon answers
+// - fits the PTY to the viewport on open, window resize and rotation, never while hidden (another
+//   tab open) or zero-sized; when the daemon answers
 //   rerendered:true it kills and resumes the agent at the new width, so after the exit event we
 //   wait for the new session and reattach from a clean screen;
 // - keystrokes typed into the terminal itself go to the agent's stdin.
@@ -38,6 +39,7 @@ export class TerminalPane {
     this.sessionId = null;
     this.sawStopped = false;
     this.resizing = null;
+    this.fitted = false; // true once a size was measured on screen
     this.generation = 0; // bumped on every reattach to a new session
     this.cleanups = [];
 
@@ -221,13 +223,23 @@ export class TerminalPane {
     this.resizeTimer = setTimeout(() => this.doFit(), ms);
   }
 
+  /** True when the terminal is on screen with a real size (not a hidden tab, not zero-sized). */
+  visible() {
+    return !this.disposed && !!this.container.offsetParent
+      && this.container.clientWidth > 0 && this.container.clientHeight > 0;
+  }
+
   doFit() {
-    if (this.disposed || !this.container.offsetParent) return; // hidden: keep the size
+    if (!this.visible()) return; // hidden: keep the size
     try { this.fit.fit(); } catch { return; }
+    this.fitted = true;
     this.syncSize();
   }
 
   async syncSize() {
+    // Only a size measured on screen goes to the PTY: a hidden or never-fitted terminal still
+    // has xterm's default 80×24, and sending that would resize (and re-render) the agent.
+    if (!this.fitted || !this.visible()) return;
     const { cols, rows } = this.term;
     if (!cols || !rows || this.exited) return;
     if (cols === this.sent.cols && rows === this.sent.rows) return;
