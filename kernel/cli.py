@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 import trio
@@ -17,6 +18,9 @@ import trio
 from . import __version__
 from . import daemon as daemon_mod
 from .paths import Paths
+
+if TYPE_CHECKING:
+    from .tokens import Tokens
 
 
 def _paths() -> Paths:
@@ -189,7 +193,7 @@ def token() -> None:
     """Mint, list and revoke API tokens (local access to ARGUS_HOME required)."""
 
 
-def _tokens():  # type: ignore[no-untyped-def]
+def _tokens() -> Tokens:
     from .core import argus_migrations
     from .db import Database, DatabaseUnusable
     from .tokens import Tokens

@@ -118,6 +118,7 @@ class EventBus:
         send, recv = trio.open_memory_channel[Event](SUBSCRIBER_BUFFER)
         self._subscribers.add(send)
         try:
+            replay: list[Event]
             if since is None:
                 replay, resync = [], False
             else:

@@ -18,7 +18,7 @@ import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from quart import Blueprint, Response, g, request
 from quart_trio import QuartTrio
@@ -69,7 +69,8 @@ def sse_message(data: Any, event: str | None = None, id: int | str | None = None
 
 async def json_body(*, required: bool = True) -> dict[str, Any]:
     """The request's JSON object body, or Invalid with a clear message."""
-    raw = await request.get_data()
+    # The defaults, spelled out so the overload types the body as bytes.
+    raw = await request.get_data(cache=True, as_text=False, parse_form_data=False)
     if not raw:
         if required:
             raise Invalid("a JSON object body is required")
@@ -206,7 +207,9 @@ class Http:
         return (name in LOCAL_NAMES or name == bound) and port == int(server[1])
 
     async def _check_host(self) -> None:
-        if not self.allowed_host(request.headers.get("Host", ""), request.scope.get("server")):
+        # Hypercorn fills ``server`` from parse_socket_addr: (host, port) on TCP, None on the unix socket.
+        server = cast("tuple[str, int] | None", request.scope.get("server"))
+        if not self.allowed_host(request.headers.get("Host", ""), server):
             raise Misdirected("unexpected Host header: use the address the daemon listens on, or add "
                               "the name to api.allowed_hosts")
 
@@ -259,7 +262,7 @@ class Http:
         headers: dict[str, str] = {}
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
-        return exc.to_json(), exc.status, headers  # type: ignore[return-value]
+        return exc.to_json(), exc.status, headers
 
     async def _storage_error(self, exc: Exception) -> tuple[dict[str, Any], int]:
         """A full disk is 507 with a clear message; a file name too long for the file system is bad

@@ -70,7 +70,7 @@ async def serve_app(app: Any, binds: list[str], *, task_status: Any = trio.TASK_
             continue
         if host in ("0.0.0.0", "", "::", "[::]"):
             raise ValueError("refusing to bind a wildcard address")
-    await serve(app, _config(binds), task_status=task_status, mode="asgi")  # type: ignore[arg-type]
+    await serve(app, _config(binds), task_status=task_status, mode="asgi")
 
 
 async def serve_unix(app: Any, path: Path, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

@@ -70,12 +70,12 @@ def require_token(kernel: Kernel, app: ASGIApp) -> ASGIApp:
             await send({"type": "http.response.body", "body": body})
             return
         if scope.get("method") == "POST":
-            body = await _read_body(receive)
-            if body is None:  # the client went away before its request was complete: nothing to answer
+            request_body = await _read_body(receive)
+            if request_body is None:  # the client went away before its request was complete: nothing to answer
                 client = scope.get("client") or ("?", 0)
                 log.info("MCP client %s:%s disconnected mid-request; dropped it", client[0], client[1])
                 return
-            receive = _replay(body, receive)
+            receive = _replay(request_body, receive)
         await app(scope, receive, send)
 
     return guarded

@@ -177,7 +177,7 @@ class LineBuffer:
         self._ready: collections.deque[bytes | None] = collections.deque()
         self._discarding = False
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray) -> None:
         """Add received bytes."""
         start = 0
         while (idx := data.find(b"\n", start)) >= 0:

@@ -229,6 +229,7 @@ class Hera:
         From MCP the caller must hold a live coordinator binding; from REST ``coordinator`` is the
         orchestrator's coordinator role (the human acts for it).
         """
+        task: dict[str, Any] | None
         if coordinator is None:
             task, coordinator = self.binding(args)
             if coordinator["kind"] != "coordinator":
@@ -271,7 +272,8 @@ class Hera:
 
     def launch_gate(self, task: dict[str, Any]) -> str | None:
         """Why a worker task must stay pending: a role it depends on is not done yet (else None)."""
-        extra = task.get("extra") if isinstance(task.get("extra"), dict) else {}
+        raw_extra = task.get("extra")
+        extra: dict[str, Any] = raw_extra if isinstance(raw_extra, dict) else {}
         spec = extra.get("hera") if isinstance(extra.get("hera"), dict) else None
         role = self.store.role(spec["role_id"]) if spec and isinstance(spec.get("role_id"), str) else None
         if role is None:

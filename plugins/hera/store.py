@@ -17,7 +17,7 @@ import json
 import secrets
 from typing import Any
 
-from argus.kernel.api import Migration, utcnow
+from argus.kernel.api import Database, Migration, utcnow
 
 MIGRATIONS = [
     Migration("hera", 1, """
@@ -85,7 +85,7 @@ def new_id(prefix: str) -> str:
 class Store:
     """Queries over hera's tables (one SQLite connection; queries are tiny and indexed)."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     # -- orchestrators ---------------------------------------------------------------------

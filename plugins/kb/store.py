@@ -11,6 +11,7 @@ run side by side.
 
 from __future__ import annotations
 
+import builtins  # Index has a list() method: annotations after it say builtins.list
 import json
 import re
 import sqlite3
@@ -385,7 +386,7 @@ class Index:
             "ORDER BY path LIMIT ? OFFSET ?", (*bounds, limit, offset)).fetchall()
         return [dict(r) for r in rows], int(total)
 
-    def folders(self, prefix: str) -> list[str]:
+    def folders(self, prefix: str) -> builtins.list[str]:
         """Immediate sub-folders (with notes in them) of folder ``prefix`` (``""`` for the vault root)."""
         base = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
         out: set[str] = set()
@@ -395,7 +396,7 @@ class Index:
                 out.add(base + rest.split("/", 1)[0])
         return sorted(out)
 
-    def like_scan(self, words: Sequence[str], limit: int) -> list[str]:
+    def like_scan(self, words: Sequence[str], limit: int) -> builtins.list[str]:
         """The bench's baseline: a naive ``LIKE '%word%'`` scan over the stored text."""
         where = " AND ".join("body LIKE ?" for _ in words) or "1"
         rows = self.reader.execute(f"SELECT rowid FROM docs_fts WHERE {where} LIMIT ?",

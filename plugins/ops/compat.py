@@ -13,7 +13,7 @@ import sys
 import tomllib
 from typing import Any
 
-from argus.kernel.api import (  # noqa: F401 - re-exported for the ops modules
+from argus.kernel.api import (  # re-exported for the ops modules (listed in __all__)
     Conflict,
     Invalid,
     LocalDaemon,
@@ -27,6 +27,12 @@ from argus.kernel.api import (  # noqa: F401 - re-exported for the ops modules
     principal,
     tailscale_ipv4,
 )
+
+__all__ = [
+    "OPS", "Conflict", "Invalid", "LocalDaemon", "NotFound", "Paths", "StashKey", "atomic_write", "client_plugins",
+    "json_body", "local_report", "migration_plan", "offline_context", "ops_state", "principal", "supervisor_report",
+    "tailscale_ipv4", "tasks_of",
+]
 
 OPS: StashKey[Any] = StashKey()
 

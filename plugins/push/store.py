@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlparse
 
-from argus.kernel.api import Invalid, Migration, NotFound, utcnow
+from argus.kernel.api import Database, Invalid, Migration, NotFound, utcnow
 
 from .keys import b64url_decode
 
@@ -69,7 +69,7 @@ def check_subscription(endpoint: Any, p256dh: Any, auth: Any) -> None:
 class Subscriptions:
     """CRUD over ``push_subscriptions``."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     @staticmethod

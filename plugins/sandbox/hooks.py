@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import Migration, SettingsSection, hookimpl
 
@@ -12,6 +12,9 @@ from . import detect
 from .config import SANDBOX_SECTION
 from .routes import make_routes
 from .service import MIGRATIONS, Sandbox
+
+if TYPE_CHECKING:
+    import click
 
 
 @hookimpl
@@ -35,7 +38,7 @@ def argus_register(kernel: Any) -> None:
 
 
 @hookimpl
-def argus_cli(cli: Any) -> None:
+def argus_cli(cli: click.Group) -> None:
     """``argus sandbox check``: can this host sandbox agents, and with what."""
     import click
 

@@ -23,7 +23,7 @@ from argus.kernel.api import Invalid, Migration, hookimpl, utcnow
 from . import detect
 from .bwrap import bwrap_argv
 from .config import Effective, effective, global_values
-from .policy import Policy, PolicyInputs, compute_policy
+from .policy import Platform, Policy, PolicyInputs, compute_policy
 from .sbpl import sandbox_exec_argv, sbpl_profile
 from .tasks_link import project_of, task_of
 
@@ -82,7 +82,7 @@ class Sandbox:
     def policy(self, task: dict[str, Any], eff: Effective, home: str | None = None) -> Policy:
         """The policy of ``task``'s next launch under ``eff``."""
         project = project_of(self.kernel, task["project"]) or {}
-        plat = "darwin" if detect.platform() == "darwin" else "linux"
+        plat: Platform = "darwin" if detect.platform() == "darwin" else "linux"
         return compute_policy(PolicyInputs(
             task_id=task["id"], worktree=task["worktree_path"], run_dir=str(self.kernel.paths.run / task["id"]),
             argus_home=str(self.kernel.paths.home), home=home or os.path.expanduser("~"),

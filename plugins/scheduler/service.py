@@ -10,6 +10,7 @@ kill -9 at any point of a fire yields exactly one task, never two.
 
 from __future__ import annotations
 
+import builtins  # the class has a list() method: annotations after it say builtins.list
 import logging
 import os
 import secrets
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import trio
-from argus.kernel.api import ArgusError, Invalid, Migration, NotFound, utcnow
+from argus.kernel.api import ArgusError, Database, Invalid, Migration, NotFound, utcnow
 from argus.plugins.tasks.api import CreateTask, tasks_of
 
 from . import expr
@@ -74,7 +75,7 @@ class Scheduler:
 
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
-        self.db = kernel.db
+        self.db: Database = kernel.db
         self._wake = trio.Event()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -229,7 +230,7 @@ class Scheduler:
             self.db.execute("UPDATE schedules SET next_run_at = ? WHERE id = ?", (nxt, row["id"]))
         self.wake()
 
-    def preview(self, schedule: Any, count: int = 3) -> list[str]:
+    def preview(self, schedule: Any, count: int = 3) -> builtins.list[str]:
         """The next ``count`` fire times of an expression (RFC3339 UTC), or Invalid quoting it."""
         text = expr.validate(schedule)
         return [expr.fmt(t) or "" for t in expr.upcoming(text, _now(), self.tz(), count)]
@@ -321,7 +322,7 @@ class Scheduler:
             self.db.execute("UPDATE schedules SET enabled = 0, next_run_at = NULL, last_error = ? WHERE id = ?",
                             ("disabled: the schedule could not be advanced", row["id"]))
 
-    def _due(self, now: datetime) -> list[dict[str, Any]]:
+    def _due(self, now: datetime) -> builtins.list[dict[str, Any]]:
         return self.db.query("SELECT * FROM schedules WHERE enabled = 1 AND next_run_at IS NOT NULL"
                              " AND next_run_at <= ? ORDER BY next_run_at, id", (expr.fmt(now),))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Invalid, NotFound, TooLarge, utcnow
+from argus.kernel.api import Database, Invalid, NotFound, TooLarge, utcnow
 
 MAX_SIZE = 25 * 1024 * 1024
 MAX_PER_TASK = 200
@@ -90,7 +90,7 @@ class Artifacts:
 
     def __init__(self, svc: Any) -> None:
         self.svc = svc
-        self.db = svc.store.db
+        self.db: Database = svc.store.db
 
     def list(self, task_id: str) -> list[dict[str, Any]]:
         """Registered artifacts of a task: ``name, title, type, size, path, created_at``."""

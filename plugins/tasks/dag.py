@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from typing import Any
 
-from argus.kernel.api import Conflict, Invalid, hookimpl, utcnow
+from argus.kernel.api import Conflict, Database, Invalid, hookimpl, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class Dag:
 
     def __init__(self, svc: Any) -> None:
         self.svc = svc
-        self.db = svc.store.db
+        self.db: Database = svc.store.db
         self._starting: set[str] = set()
 
     # -- reading ---------------------------------------------------------------------------

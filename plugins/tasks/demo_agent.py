@@ -216,6 +216,7 @@ def parse_args(argv: list[str], env: Mapping[str, str]) -> Options:
         if not arg.startswith("-") or arg == "-":
             positionals.append(arg)
             continue
+        inline: str | None  # None: no "=value" part
         name, eq, inline = arg.partition("=")
         if not eq:
             name, inline = arg, None

@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from argus.kernel.api import ArgusError, Invalid
+from argus.kernel.api import ArgusError, Invalid, strip_ansi
 
 from . import gitops
-from .idle import strip_ansi
 
 log = logging.getLogger(__name__)
 

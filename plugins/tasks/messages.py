@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import trio
-from argus.kernel.api import Invalid, NotFound, TooLarge, TooMany
+from argus.kernel.api import Database, Invalid, NotFound, TooLarge, TooMany
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class Mailbox:
 
     def __init__(self, svc: Any) -> None:
         self.svc = svc
-        self.db = svc.store.db
+        self.db: Database = svc.store.db
         self._sent: dict[str, deque[float]] = {}
         self._waiters: dict[int, trio.Event] = {}
         self._queue_send, self._queue_recv = trio.open_memory_channel[str](QUEUE_SIZE)

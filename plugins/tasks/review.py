@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import trio
-from argus.kernel.api import Invalid, NotFound, TooMany
+from argus.kernel.api import Database, Invalid, NotFound, TooMany
 
 from .messages import now_rfc3339
 
@@ -69,7 +69,7 @@ class Reviews:
 
     def __init__(self, svc: Any, mail: Any) -> None:
         self.svc = svc
-        self.db = svc.store.db
+        self.db: Database = svc.store.db
         self.mail = mail  # its delivery job also delivers reviews (one queue, one writer)
 
     # -- shapes ----------------------------------------------------------------------------

@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import trio
-from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_message
+from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_message, strip_ansi
 from quart import Response, request
 
 from . import claude_sessions as claude_sessions_of
 from . import gitops
 from . import models as m
-from .idle import strip_ansi
 from .service import TaskService
 
 STREAM_TAIL = 64 * 1024
@@ -191,8 +190,8 @@ def make_routes(svc: TaskService) -> list[Route]:
 
     async def send_input(task_id: str, body: m.InputBody | None) -> dict[str, Any]:
         """Type into the agent: raw bytes, or JSON ``{"data": text}`` / ``{"b64": ...}``."""
-        if body is None:
-            raw = await request.get_data()
+        if body is None:  # the defaults, spelled out so the overload types the body as bytes
+            raw = await request.get_data(cache=True, as_text=False, parse_form_data=False)
         elif body.data is not None:
             raw = body.data.encode()
         elif body.b64 is not None:

@@ -24,7 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import ArgusError, Conflict, Forbidden, Invalid, NotFound, TooLarge, Unavailable, utcnow
+from argus.kernel.api import (
+    ArgusError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    strip_ansi,
+    utcnow,
+)
 
 from . import claude_sessions, gitops, merge
 from .api import AgentKind
@@ -39,7 +49,7 @@ from .backends import (
     screen_rules,
     write_project_mcp_config,
 )
-from .idle import IdleDetector, strip_ansi
+from .idle import IdleDetector
 from .slug import slug_from_prompt, slugify, unique_slug
 from .store import STATUSES, Store
 from .undo import UndoStack
@@ -337,7 +347,7 @@ class TaskService:
             except trio.RunFinishedError:
                 pass
 
-        repos = await gitops.scan_repos(root, on_progress=progress)
+        repos: list[dict[str, Any]] = await gitops.scan_repos(root, on_progress=progress)  # gains "registered"
         known = {p["path"] for p in self.projects()}
         for r in repos:
             r["registered"] = r["path"] in known
@@ -514,8 +524,11 @@ class TaskService:
         async with self._task_lock(task_id), UndoStack() as undo:
             _checkpoint("insert")
             self.store.insert_task(row)
-            undo.push(lambda: (self.kernel.tokens.revoke_task(task_id), self.store.delete_task(task_id)),
-                      "delete task row and its tokens")
+
+            def undo_insert() -> None:
+                self.kernel.tokens.revoke_task(task_id)
+                self.store.delete_task(task_id)
+            undo.push(undo_insert, "delete task row and its tokens")
             _checkpoint("worktree")
             await gitops.create_worktree(proj["path"], worktree, row["branch"], base, undo)
             _checkpoint("worktreeinclude")

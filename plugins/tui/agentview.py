@@ -57,8 +57,8 @@ def key_bytes(kp: KeyPress, bracketed_paste: bool = False) -> bytes:
     if key in IGNORED_KEYS:
         return b""
     if key == Keys.BracketedPaste:
-        data = kp.data.replace("\r\n", "\r").replace("\n", "\r").encode("utf-8", "surrogateescape")
-        return b"\x1b[200~" + data + b"\x1b[201~" if bracketed_paste else data
+        pasted = kp.data.replace("\r\n", "\r").replace("\n", "\r").encode("utf-8", "surrogateescape")
+        return b"\x1b[200~" + pasted + b"\x1b[201~" if bracketed_paste else pasted
     data = kp.data
     if isinstance(key, Keys) and data == key.value:
         # A synthesized key press without its raw bytes: rebuild them.
@@ -389,7 +389,8 @@ class AgentView:
             if direction < 0:
                 return
             lines = term.history_fragments() + list(term.lines)
-            incomplete = not term.history_complete() and bool(term.end_offset)
+            end = term.end_offset or 0
+            incomplete = not term.history_complete() and bool(end)
             if not incomplete and len(lines) <= (self._size or (0, 24))[1]:
                 self.tui.set_status("nothing to scroll back: the whole session is on the screen")
                 return
@@ -398,7 +399,7 @@ class AgentView:
             if incomplete:
                 # Part of the session never reached (or no longer fits) the coloured history:
                 # show the whole log as plain text instead, fetched from the daemon.
-                self.tui.spawn(self._load_full_log(term, term.end_offset, list(term.lines)), name="full log")
+                self.tui.spawn(self._load_full_log(term, end, list(term.lines)), name="full log")
         top = max(0, len(self.scroll_lines) - (self._size or (0, 24))[1])
         self.scroll_offset = max(0, min(top, self.scroll_offset + direction * self._scroll_speed))
         if self.scroll_offset == 0 and direction < 0:
@@ -435,9 +436,10 @@ class AgentView:
         if self.scroll_lines is None or self.terminal is not term or not lines:
             return
         # The log's last lines are what the screen shows: drop as many as the screen has text.
-        shown = sum(1 for line in screen if any(t.strip() for _, t in line))
+        shown = sum(1 for line in screen if any(frag[1].strip() for frag in line))
         older = lines[: max(0, len(lines) - shown)]
-        self.scroll_lines = [[("class:scrollback.plain", line)] for line in older] + list(screen)
+        plain: list[StyleAndTextTuples] = [[("class:scrollback.plain", line)] for line in older]
+        self.scroll_lines = plain + list(screen)
         self.tui.invalidate()
 
     # ---- panes ----------------------------------------------------------------------------

@@ -319,7 +319,7 @@ class ArgusTui:
             right.append(("class:conn.ok", "● connected "))
         else:
             right.append(("class:conn.bad", f"○ {self.connection_error or 'connecting…'} "))
-        used = sum(len(t) for _, t in out) + sum(len(t) for _, t in right)
+        used = sum(len(frag[1]) for frag in out) + sum(len(frag[1]) for frag in right)
         return out + [("", " " * max(1, self._width() - used))] + right
 
     def _hints(self) -> str:
@@ -866,7 +866,7 @@ class ArgusTui:
         ]
         form = Form("New task", fields, submit, on_close=self.close_modal, run=self.spawn)
         self.open_modal(form)
-        self.app.layout.focus(form.inputs["prompt"])
+        self.app.layout.focus(form.inputs["prompt"].window)  # what focusing the TextArea focuses
 
     def fork_task(self) -> None:
         """``ctrl+f``: duplicate the selected task with its context."""
@@ -1204,7 +1204,9 @@ class ArgusTui:
             return deco
 
         for tab in self.tabs:
-            bind(tab.key, filter=in_tabs)(lambda k=tab.key: self.show_tab(k))
+            def show(k: str = tab.key) -> None:
+                self.show_tab(k)
+            bind(tab.key, filter=in_tabs)(show)
         bind("q", filter=in_tabs)(lambda: self.app.exit(result=0))
         bind("c-l", filter=in_tabs)(lambda: self.app.renderer.clear())
 
@@ -1260,7 +1262,9 @@ class ArgusTui:
         bind("k", filter=on_settings)(lambda: self.settings.move(-1))
         bind("up", filter=on_settings)(lambda: self.settings.move(-1))
         for key in ("n", "e", "d", "a", "m", "i", "t", "r"):
-            bind(key, filter=on_settings)(lambda k=key: self.settings.key(k))
+            def settings_key(k: str = key) -> None:
+                self.settings.key(k)
+            bind(key, filter=on_settings)(settings_key)
         bind("enter", filter=on_settings)(lambda: self.settings.key("enter"))
         bind("right", filter=on_settings)(lambda: self.settings.key("right"))
         bind("l", filter=on_settings)(lambda: self.settings.key("right"))
@@ -1272,7 +1276,11 @@ class ArgusTui:
         bind("down", filter=on_dag)(lambda: self.dag.move(1))
         bind("k", filter=on_dag)(lambda: self.dag.move(-1))
         bind("up", filter=on_dag)(lambda: self.dag.move(-1))
-        bind("enter", filter=on_dag)(lambda: self.dag.selected_id() and self.open_task(self.dag.selected_id() or ""))
+
+        def open_dag_selection() -> None:
+            if self.dag.selected_id():
+                self.open_task(self.dag.selected_id() or "")
+        bind("enter", filter=on_dag)(open_dag_selection)
         bind("left", filter=on_dag)(lambda: self.dag.jump(-1))
         bind("right", filter=on_dag)(lambda: self.dag.jump(1))
         bind("l", filter=on_dag)(self.dag.link)
@@ -1318,8 +1326,12 @@ class ArgusTui:
         bind("c-r", filter=on_term, eager=True)(lambda: claude_picker.open_picker(self))
         bind("s-up", filter=on_term, eager=True)(lambda: self.agent.scroll(1))
         bind("s-down", filter=on_term, eager=True)(lambda: self.agent.scroll(-1))
-        bind("s-pageup", filter=on_term, eager=True)(lambda: [self.agent.scroll(1) for _ in range(3)])
-        bind("s-pagedown", filter=on_term, eager=True)(lambda: [self.agent.scroll(-1) for _ in range(3)])
+
+        def scroll_page(direction: int) -> None:
+            for _ in range(3):
+                self.agent.scroll(direction)
+        bind("s-pageup", filter=on_term, eager=True)(lambda: scroll_page(1))
+        bind("s-pagedown", filter=on_term, eager=True)(lambda: scroll_page(-1))
 
         # Agent view, a side pane or the diff focused.
         bind("escape", filter=on_pane, eager=True)(self.agent.focus_terminal)

@@ -213,7 +213,10 @@ class Form:
                 win = widget
             self.inputs[f.key] = widget
             self.windows.append(widget.window)
-            label = Window(FormattedTextControl(lambda f=f, w=widget.window: self._label(f, w)),
+
+            def label_text(f: FormField = f, w: Window = widget.window) -> StyleAndTextTuples:
+                return self._label(f, w)
+            label = Window(FormattedTextControl(label_text),
                            width=LABEL_WIDTH, height=1, dont_extend_width=True)
             rows.append(VSplit([label, win]))
             if f.help:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -235,7 +236,9 @@ class HeraView:
         rows = self.rows()
         if before is not None:
             bare = before.key.split(":")[-1]
-            for match in (lambda r: r.key == before.key, lambda r: r.key.split(":")[-1] == bare):
+            matchers: tuple[Callable[[Row], bool], ...] = (
+                lambda r: r.key == before.key, lambda r: r.key.split(":")[-1] == bare)
+            for match in matchers:
                 found = next((i for i, r in enumerate(rows) if match(r)), None)
                 if found is not None:
                     self.index = found

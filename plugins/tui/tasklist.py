@@ -150,7 +150,7 @@ def render_task_line(task: dict[str, Any], *, selected: bool, spinner_style: str
         e = elapsed(task, now or datetime.now(UTC))
         if e:
             right.append((f"{base} class:task.dim", f"  {e}"))
-    used = sum(len(t) for _, t in frags) + sum(len(t) for _, t in right) + wide
+    used = sum(len(frag[1]) for frag in frags) + sum(len(frag[1]) for frag in right) + wide
     if used < width:
         frags.append((base, " " * (width - used)))
     return frags + right

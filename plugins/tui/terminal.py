@@ -337,4 +337,4 @@ class Terminal:
 
     def text(self) -> str:
         """The visible screen as plain text (tests and debugging)."""
-        return "\n".join("".join(t for _, t in line).rstrip() for line in self.lines)
+        return "\n".join("".join(frag[1] for frag in line).rstrip() for line in self.lines)
