@@ -392,8 +392,8 @@ class TaskService:
                               "source": "config"}
         default = self.default_backend()
         out = []
-        for b in sorted(rows.values(), key=lambda b: b["name"]):
-            b = dict(b)
+        for row in sorted(rows.values(), key=lambda r: str(r["name"])):
+            b: dict[str, Any] = dict(row)
             b["default"] = b["name"] == default
             named = b.get("kind") or ""  # only a plugin kind is named; built-in ones follow from the command
             b["kind"] = named if named and named not in BUILTIN_KINDS else kind_of(b["command"])
