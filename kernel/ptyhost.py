@@ -318,11 +318,18 @@ class OutputStream:
         """
         if self._log_fd is None:
             return
-        if self._log_end < self.ring.start:
-            log.warning("scrollback log %s: bytes %d-%d were dropped from memory before they could be "
-                        "written", self.log_path, self._log_end, self.ring.start)
-            self._log_end = self.ring.start
-        pending = data if self._log_end == self.end - len(data) else self.ring.slice(self._log_end, self.end)
+        # ``data`` (already in the ring) is always at hand, even when it is larger than the ring; only
+        # bytes before it come from the ring, and only those the ring dropped are lost.
+        chunk_start = self.end - len(data)
+        if self._log_end < chunk_start:
+            if self._log_end < self.ring.start:
+                lost_to = min(self.ring.start, chunk_start)
+                log.warning("scrollback log %s: bytes %d-%d were dropped from memory before they could be "
+                            "written", self.log_path, self._log_end, lost_to)
+                self._log_end = lost_to
+            pending = self.ring.slice(self._log_end, chunk_start) + bytes(data)
+        else:
+            pending = bytes(data[self._log_end - chunk_start:])
         view = memoryview(pending)
         try:
             while view:
