@@ -1,196 +1,33 @@
 """Test helpers shared by every test folder: real daemons, git repositories, waiting.
 
+The core lives in the public package ``argus.testing`` (also a pytest plugin for third-party plugin
+authors); this module re-exports it and adds what only this suite needs (``tests/fakeagent`` on PATH).
+
 Import them as ``from argus_testkit import Daemon, wait_for, ...`` (never from ``conftest``: each
 test folder may have its own conftest.py, and they would shadow each other).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
-import httpx
+from argus.testing.daemon import Daemon as _Daemon
+from argus.testing.daemon import free_port, make_repo, run_git, stop_supervisor_in, wait_for
+
+__all__ = ["FAKEAGENT_DIR", "ROOT", "Daemon", "free_port", "have", "make_repo", "run_git",
+           "stop_supervisor_in", "wait_for"]
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKEAGENT_DIR = ROOT / "tests" / "fakeagent"
 
 
-def free_port() -> int:
-    """An ephemeral port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.05, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns a truthy value or raise after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last_exc: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
-            last_exc = exc
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_exc!r})" if last_exc else ""))
-
-
-def run_git(cwd: Path | str, *args: str) -> str:
-    """Run git with a fixed identity; return stdout."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Argus Test", "GIT_AUTHOR_EMAIL": "test@argus.invalid",
-           "GIT_COMMITTER_NAME": "Argus Test", "GIT_COMMITTER_EMAIL": "test@argus.invalid"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
-
-
-def make_repo(path: Path, branch: str = "main") -> Path:
-    """A git repository with one commit on ``branch``."""
-    path.mkdir(parents=True, exist_ok=True)
-    run_git(path, "init", "-q", "-b", branch)
-    (path / "README.md").write_text("# test repo\n")
-    (path / ".gitignore").write_text(".env\n")
-    run_git(path, "add", ".")
-    run_git(path, "commit", "-q", "-m", "initial")
-    return path
-
-
-class Daemon:
-    """A real ``argus daemon run`` process under a temporary ARGUS_HOME."""
+class Daemon(_Daemon):
+    """A real ``argus daemon run`` process under a temporary ARGUS_HOME, with ``tests/fakeagent`` on PATH."""
 
     def __init__(self, home: Path, *, api: bool = True, env: dict[str, str] | None = None) -> None:
-        self.home = home
-        self.api_port = free_port() if api else 0
-        self.mcp_port = free_port()
-        self.env = {**os.environ, "ARGUS_HOME": str(home), "ARGUS_MCP_PORT": str(self.mcp_port),
-                    "ARGUS_TEST_PYTHON": sys.executable,
-                    "PATH": f"{FAKEAGENT_DIR}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {})}
-        if api:
-            self.env["ARGUS_API_PORT"] = str(self.api_port)
-        else:
-            self.env.pop("ARGUS_API_PORT", None)
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._client: httpx.Client | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    @property
-    def mcp_url(self) -> str:
-        return f"http://127.0.0.1:{self.mcp_port}/mcp"
-
-    @property
-    def token(self) -> str:
-        return (self.home / "api-token").read_text().strip()
-
-    @property
-    def sock(self) -> Path:
-        return self.home / "daemon.sock"
-
-    def start(self, timeout: float = 30.0) -> Daemon:
-        """Start the daemon and wait until it answers on the unix socket (and TCP if enabled)."""
-        log = open(self.home / "daemon-test.out", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "argus.kernel.cli", "daemon", "run"],
-                                     env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-        log.close()
-
-        def up() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"daemon exited with {self.proc.returncode}: {self.log_tail()}")
-            info = json.loads((self.home / "daemon.json").read_text())
-            if info.get("pid") != self.proc.pid:
-                return False
-            with self.unix_client(timeout=2) as c:
-                ok = c.get("/api/status").status_code == 200
-            if ok and self.api_port:
-                ok = httpx.get(f"{self.url}/api/status", headers=self.headers, timeout=2).status_code == 200
-            return ok
-
-        wait_for(up, timeout, what="daemon start")
-        return self
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def unix_client(self, timeout: float = 10.0) -> httpx.Client:
-        """A client on the unix socket with the master token."""
-        return httpx.Client(transport=httpx.HTTPTransport(uds=str(self.sock)), base_url="http://argus",
-                            headers=self.headers, timeout=timeout)
-
-    @property
-    def client(self) -> httpx.Client:
-        """A TCP client (unix socket when the API is off) with the master token."""
-        if self._client is None:
-            self._client = (httpx.Client(base_url=self.url, headers=self.headers, timeout=15)
-                            if self.api_port else self.unix_client(timeout=15))
-        return self._client
-
-    def log_tail(self, n: int = 4000) -> str:
-        """The end of daemon.log and the captured stdout/stderr, for failure messages."""
-        out = ""
-        for name in ("daemon.log", "daemon-test.out"):
-            try:
-                out += f"\n--- {name} ---\n" + (self.home / name).read_text(errors="replace")[-n:]
-            except FileNotFoundError:
-                pass
-        return out
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM and wait (SIGKILL after ``timeout``)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def kill9(self) -> None:
-        """SIGKILL the daemon (no clean shutdown)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-
-    def restart(self) -> Daemon:
-        """Stop cleanly and start again with the same home and ports."""
-        self.stop()
-        return self.start()
-
-    def cleanup(self) -> None:
-        """Stop the daemon and the supervisor and kill anything left in this home."""
-        self.stop()
-        stop_supervisor_in(self.home)
-
-
-def stop_supervisor_in(home: Path) -> None:
-    """Stop the session-supervisor of ``home`` (and its agents), tolerating its absence."""
-    env = {**os.environ, "ARGUS_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "argus.kernel.cli", "session-supervisor", "stop"], env=env,
-                   capture_output=True, timeout=30)
-    pid_file = home / "supervisor.pid"
-    if pid_file.exists():
-        try:
-            os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
-        except (ValueError, ProcessLookupError, PermissionError):
-            pass
+        """Prepare (not start) a daemon for ``home``; the suite's fake agents go first on its PATH."""
+        super().__init__(home, api=api, env=env, extra_path=(FAKEAGENT_DIR,))
 
 
 def have(executable: str) -> bool:
