@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Type-check the installed packages argus.kernel and argus.plugins with mypy (settings: [tool.mypy]
-# in pyproject.toml). The sources live in kernel/ and plugins/ and setuptools maps them to
+# Type-check the installed packages argus.kernel, argus.plugins and argus.testing with mypy
+# (settings: [tool.mypy] in pyproject.toml). The sources live in kernel/, plugins/ and testing/ and
+# setuptools maps them to
 # argus.kernel/argus.plugins (package-dir), which mypy cannot follow, so this script builds a throwaway
 # tree argus/kernel -> kernel, argus/plugins -> plugins (symlinks) and checks
 # `-p argus.kernel -p argus.plugins` from there, with the third-party libraries of .venv.
@@ -18,10 +19,11 @@ trap 'rm -rf "$TREE"' EXIT
 mkdir -p "$TREE/argus"
 ln -s "$ROOT/kernel" "$TREE/argus/kernel"
 ln -s "$ROOT/plugins" "$TREE/argus/plugins"
+ln -s "$ROOT/testing" "$TREE/argus/testing"
 
 cd "$TREE"
 status=0
 "$PY" -m mypy --config-file "$ROOT/pyproject.toml" --cache-dir "$ROOT/.mypy_cache" \
-    --python-executable "$PY" -p argus.kernel -p argus.plugins 2>&1 \
-    | sed -e 's#^argus/kernel/#kernel/#' -e 's#^argus/plugins/#plugins/#' || status=$?  # pipefail: mypy's status
+    --python-executable "$PY" -p argus.kernel -p argus.plugins -p argus.testing 2>&1 \
+    | sed -e 's#^argus/kernel/#kernel/#' -e 's#^argus/plugins/#plugins/#' -e 's#^argus/testing/#testing/#' || status=$?  # pipefail: mypy's status
 exit "$status"
