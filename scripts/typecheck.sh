@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Type-check the installed packages argus.kernel, argus.plugins and argus.testing with mypy
 # (settings: [tool.mypy] in pyproject.toml). The sources live in kernel/, plugins/ and testing/ and
-# setuptools maps them to
-# argus.kernel/argus.plugins (package-dir), which mypy cannot follow, so this script builds a throwaway
-# tree argus/kernel -> kernel, argus/plugins -> plugins (symlinks) and checks
-# `-p argus.kernel -p argus.plugins` from there, with the third-party libraries of .venv.
-# Reported paths are rewritten back to kernel/... and plugins/....
+# setuptools maps them to argus.kernel/argus.plugins/argus.testing (package-dir), which mypy cannot
+# follow, so this script builds a throwaway tree argus/kernel -> kernel, argus/plugins -> plugins,
+# argus/testing -> testing (symlinks) and checks `-p argus.kernel -p argus.plugins -p argus.testing` from there, with the third-party libraries of .venv.
+# Reported paths are rewritten back to kernel/..., plugins/... and testing/....
 #
 #   bash scripts/typecheck.sh          needs .venv (./scripts/install.sh --test), exit code is mypy's
 set -euo pipefail
