@@ -114,7 +114,7 @@ def test_auth_matrix_of_every_kernel_route(daemon: Any) -> None:
         Case("GET", "/api/plugins/settings/sections", 200, 200, 200, 200),
         Case("GET", "/api/plugins/views", 403, 200, 200, 200),
         # Registering needs a scope token; a scope may only use its own prefix.
-        Case("POST", "/api/mcp/tools", 403, 201, 400, 403,
+        Case("POST", "/api/mcp/tools", 403, 201, 403, 403,
              json={"name": "alpha_other", "description": "", "callback_url": DEAD_CALLBACK}),
         Case("POST", "/api/plugins/settings/sections", 403, 201, 201, 403,
              json={"title": "Mine", "type": "stream"}),

@@ -289,7 +289,8 @@ async def test_supervisor_crash_marks_its_sessions_lost(sup_paths: Paths, tmp_pa
             info = await session.wait()
         assert (info.code, info.signal) == (None, None)
         assert [d.get("lost") for t, d in seen if t == "session.exited"] == [True]
-        assert supervisor_status(sup_paths)["pid"] not in (None, crashed)
+        # the session is marked lost at once; the manager then starts a fresh supervisor
+        await wait_for(lambda: supervisor_status(sup_paths)["pid"] not in (None, crashed), "a fresh supervisor")
         nursery.cancel_scope.cancel()
     try:  # its PTY master is gone, so the kernel hung it up; make sure
         os.killpg(session.pid, signal.SIGKILL)
