@@ -45,7 +45,7 @@ def test_comment_on_the_diff_and_send_the_review(daemon: Any, project: dict[str,
         await h.until_screen(f"Comment on ARGUS_DEMO.md:{first[1]}-{first[1] + 1}")
         h.keys("explain the entry")
         h.keys(ENTER)
-        await h.until(lambda: "1 in the draft review" in h.tui.status_text, what="comment added")
+        await h.until(lambda: "1 in the draft review" in h.tui.status_text, what="comment added", timeout=30)
         drafts = daemon.client.get(f"/api/tasks/{task['id']}/review/comments").json()["comments"]
         assert [(d["line"], d["end_line"], d["body"]) for d in drafts] == [(first[1], first[1] + 1,
                                                                             "explain the entry")]
@@ -54,7 +54,7 @@ def test_comment_on_the_diff_and_send_the_review(daemon: Any, project: dict[str,
         await h.until_screen("Send review (1 comment)")
         h.keys("tui note")
         h.keys(ENTER)
-        await h.until(lambda: h.tui.status_text.startswith("review sent"), what="review sent")
+        await h.until(lambda: h.tui.status_text.startswith("review sent"), what="review sent", timeout=30)
 
     run_scenario(ArgusClient.local(daemon.home), scenario, timeout=150)
     from argus_testkit import wait_for
