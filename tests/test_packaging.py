@@ -99,7 +99,8 @@ def outside(tmp_path: Path) -> Path:
 
 def test_wheel_contains_every_module_of_every_package(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {wheel_name(p) for folder in ("kernel", "plugins", "testing") for p in source_files(folder) if p.suffix == ".py"}
+    folders = ("kernel", "plugins", "testing")
+    expected = {wheel_name(p) for folder in folders for p in source_files(folder) if p.suffix == ".py"}
     missing = sorted(expected - names)
     # A module missing here usually sits in a sub-package absent from [tool.setuptools] packages.
     assert not missing, f"modules missing from the wheel: {missing}"
