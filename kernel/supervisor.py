@@ -85,17 +85,7 @@ def _pid_file_owner(path: Path) -> int | None:
 
 def _lock_is_held(path: Path) -> bool:
     """True while some process holds the supervisor lock."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return pidlock.lock_is_held(path)
 
 
 class Supervisor:
