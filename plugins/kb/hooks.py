@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from argus.kernel.api import BackgroundJob, Event, Field, SettingsSection, StashKey, hookimpl
+from argus.kernel.api import BackgroundJob, Event, Field, Kernel, SettingsSection, StashKey, hookimpl
+from argus.plugins.tasks.api import TaskOption
 
-from . import tools
+from . import context, tools
 from .routes import routes
 from .service import SECTION, KbService
 from .vault import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
 
 KB = StashKey[KbService]()
+MAX_CONTEXT_NOTES = 50
 
 
 @hookimpl
@@ -32,6 +34,8 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
               "Globs of files to index ('*.md' matches at any depth; 'a/*.md' is anchored at the vault root)"),
         Field("exclude", "list", list(DEFAULT_EXCLUDE), "Exclude",
               "Globs left out; a trailing '/' names a folder ('.obsidian/', '.trash/', 'attachments/')"),
+        Field("context_notes", "int", context.DEFAULT_NOTES, "Notes attached to a task",
+              "How many of the best-matching notes a task created with kb_context gets in .context/kb-notes.md"),
     ])]
 
 
@@ -43,12 +47,32 @@ def argus_register(kernel: Any) -> None:
     kb.on_config.append(lambda config: tools.sync(kernel, kb, config))
     kb.settings_changed()
     kernel.http.add_routes("kb", routes(kb))
+    kernel.pm.register(context.TaskContextHooks(kb, lambda: _context_notes(kernel)), name="kb.tasks")
 
     def on_event(event: Event) -> None:
         if event.type == "settings.updated" and event.data.get("section") == SECTION:
             kb.settings_changed()
 
     kernel.events.add_listener(on_event)
+
+
+def _context_notes(kernel: Any) -> int:
+    try:
+        value = int(kernel.settings.get(SECTION, "context_notes"))
+    except (TypeError, ValueError):
+        value = context.DEFAULT_NOTES
+    return max(1, min(value, MAX_CONTEXT_NOTES))
+
+
+@hookimpl(optionalhook=True)
+def argus_task_options(kernel: Kernel) -> Sequence[TaskOption]:
+    """``kb_context``: attach the notes matching a new task's prompt (a hook of the tasks plugin)."""
+
+    def unavailable() -> str | None:
+        kb = kernel.stash.get(KB, None)
+        return "the kb plugin is not loaded" if kb is None else kb.unavailable()
+
+    return [context.option(unavailable)]
 
 
 @hookimpl

@@ -331,13 +331,21 @@ class KbService:
 
     # -- the verbs (MCP tools and REST) --------------------------------------------------------
 
-    def _ready(self) -> tuple[Vault, Index]:
+    def unavailable(self) -> str | None:
+        """Why the verbs cannot answer now (disabled, no vault, a missing vault folder), or None."""
         if not self.config.enabled:
-            raise Conflict("the knowledge base is disabled (set kb.enabled = true)")
+            return "the knowledge base is disabled (set kb.enabled = true)"
         if self.vault is None or not self.config.vault:
-            raise Conflict("no vault configured (set kb.vault_path)")
+            return "no vault configured (set kb.vault_path)"
         if not self.vault.exists():
-            raise Conflict(f"the vault folder does not exist: {self.vault.root}")
+            return f"the vault folder does not exist: {self.vault.root}"
+        return None
+
+    def _ready(self) -> tuple[Vault, Index]:
+        reason = self.unavailable()
+        if reason is not None:
+            raise Conflict(reason)
+        assert self.vault is not None
         return self.vault, self.open_index()
 
     def search(self, query: str, *, limit: int = 10, path_prefix: str | None = None,
@@ -348,6 +356,11 @@ class KbService:
         wanted_tags = [t for t in (normalize_tag(t) for t in tags or []) if t]
         results = index.search(query, limit=limit, path_prefix=prefix or None, tags=wanted_tags)
         return {"query": query, "results": results, "count": len(results)}
+
+    def related(self, text: str, *, limit: int) -> list[dict[str, Any]]:
+        """The notes that best match free text (a task's prompt): any of its words, BM25-ranked."""
+        _, index = self._ready()
+        return index.search(text, limit=limit, path_prefix=None, tags=[], any_term=True)
 
     async def read(self, name: str) -> dict[str, Any]:
         """One note: Markdown, frontmatter, tags, outgoing links and backlinks."""

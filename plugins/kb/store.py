@@ -258,10 +258,11 @@ class Index:
         total = self.reader.execute("SELECT COUNT(*) FROM problems").fetchone()[0]
         return [dict(r) for r in rows], int(total)
 
-    def search(self, query: str, *, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[dict[str, Any]]:
-        """Ranked matches: every word must match; when none does, any word may."""
-        for any_term in (False, True):
-            match = fts_query(query, any_term=any_term)
+    def search(self, query: str, *, limit: int, path_prefix: str | None, tags: Sequence[str],
+               any_term: bool = False) -> list[dict[str, Any]]:
+        """Ranked matches: every word must match; when none does (or with ``any_term``), any word may."""
+        for any_word in ((True,) if any_term else (False, True)):
+            match = fts_query(query, any_term=any_word)
             if match is None:
                 return []
             rows = self._search(match, limit=limit, path_prefix=path_prefix, tags=tags)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .service import TaskService
 
-__all__ = ["AgentKind", "AgentLaunch", "CreateTask", "TasksAPI", "TasksFacade", "tasks_of"]
+__all__ = ["AgentKind", "AgentLaunch", "CreateTask", "TaskContext", "TaskOption", "TasksAPI", "TasksFacade",
+           "tasks_of"]
 
 
 @dataclass
@@ -31,7 +32,8 @@ class CreateTask:
 
     ``project`` defaults to the parent's when ``parent_id`` is given. ``hidden`` keeps the task out
     of the main list. ``extra`` is stored as JSON on the task and comes back as ``task["extra"]``
-    (a plugin usually exposes its part through ``argus_task_fields``).
+    (a plugin usually exposes its part through ``argus_task_fields``). ``options`` are create-time
+    options plugins declare with ``argus_task_options`` (e.g. ``{"kb_context": True}``).
     """
 
     prompt: str
@@ -42,6 +44,46 @@ class CreateTask:
     parent_id: str | None = None
     model: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _always_available() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class TaskOption:
+    """A create-time option a plugin offers (returned by the ``argus_task_options`` hook).
+
+    - ``name``: the key in ``POST /api/tasks``, MCP ``task_create`` and ``CreateTask.options``
+      (a Python identifier; it cannot shadow a core field such as ``prompt``).
+    - ``title`` / ``description``: the label of the TUI and PWA forms' checkbox, and the help text
+      (also the field's description in ``/api/openapi.json`` and the tool's JSON Schema).
+    - ``type``: ``bool``, ``int`` or ``str`` (the forms show ``bool`` options as checkboxes).
+    - ``unavailable()``: a reason the option cannot be used now (e.g. a disabled feature), or
+      None. Asking for the option (a value other than its default) while it is unavailable is a
+      ``400`` naming the option and the reason; the forms hide an unavailable option.
+    """
+
+    name: str
+    title: str
+    description: str = ""
+    type: type = bool
+    default: Any = False
+    unavailable: Callable[[], str | None] = _always_available
+
+
+@dataclass
+class TaskContext:
+    """What a plugin contributes to a new task from ``argus_task_prepare``.
+
+    ``prompt`` is appended to the task's prompt as a paragraph of its own; ``files`` (plain file
+    names → contents) are written into the worktree's ``.context/`` folder (replacing a file of
+    that name) before the agent starts.
+    """
+
+    prompt: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -172,7 +214,8 @@ class TasksFacade:
             raise Invalid("create takes a CreateTask")
         row = await self._svc.create(name=spec.name, prompt=spec.prompt, project=spec.project,
                                      backend=spec.backend, model=spec.model, hidden=spec.hidden,
-                                     parent_id=spec.parent_id, extra=dict(spec.extra))
+                                     parent_id=spec.parent_id, extra=dict(spec.extra),
+                                     options=dict(spec.options))
         return self._svc.to_json(row)
 
     async def stop(self, task_id: str) -> dict[str, Any]:

@@ -89,6 +89,7 @@ def argus_register(kernel: Kernel) -> None:
     kernel.stash[SERVICE] = svc
     kernel.stash[TASKS] = TasksFacade(svc)  # what other plugins reach with tasks_of(kernel)
     kernel.http.add_routes("tasks", make_routes(svc))
+    kernel.http.add_routes("tasks", svc.options.routes())
     kernel.http.add_public_prefix("/api/agent/")
     kernel.http.add_master_only(r"^/api/backends(/.*)?$", ["POST", "PUT", "DELETE", "PATCH"])
     # Orchestration (DAG, messages, clipboard, artifacts, fork, skills): tools + REST mirrors.

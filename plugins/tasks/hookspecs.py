@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from argus.kernel.api import hookspec
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import AgentKind
+    from argus.kernel.api import Kernel
+
+    from .api import AgentKind, TaskContext, TaskOption
 
 
 @hookspec
@@ -24,6 +26,30 @@ def argus_task_created(task: dict[str, Any]) -> None:
 
     Raising aborts the creation, which is then undone; when a later step fails, the task is undone
     and ``argus_task_deleted`` is called for it.
+    """
+
+
+@hookspec
+def argus_task_options(kernel: Kernel) -> Sequence[TaskOption]:
+    """Return the create-time options this plugin offers (``argus.plugins.tasks.api.TaskOption``).
+
+    Asked once, when the tasks plugin registers its routes and tools: each option becomes an
+    optional field of ``POST /api/tasks`` and of the MCP tool ``task_create`` (validated by their
+    models, listed in ``/api/openapi.json``), and is listed by ``GET /api/task-options`` for the
+    forms. A value given at creation reaches ``argus_task_prepare`` in ``options``. Return
+    constants; put what changes at run time (is the feature enabled?) in ``unavailable``.
+    """
+
+
+@hookspec
+def argus_task_prepare(task: dict[str, Any], worktree: str, options: dict[str, Any]) -> TaskContext | None:
+    """Contribute to a task being created, before its agent starts: return a ``TaskContext``
+    (prompt text to append, files for the worktree's ``.context/``) or None.
+
+    Called once the task's row and worktree exist, before ``argus_worktree_created`` and
+    ``argus_task_created``. ``options`` holds the create-time options given for this task (see
+    ``argus_task_options``; only those given, already validated). Raising aborts the creation,
+    which is then undone.
     """
 
 

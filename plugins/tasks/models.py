@@ -655,3 +655,24 @@ class ClaudeSessionResume(Wire):
     """``POST /api/tasks/{id}/claude-sessions/resume``."""
 
     session_id: str = Field(min_length=1, max_length=128)
+
+
+# -- create-time options plugins offer (options.py) ---------------------------------------------
+
+
+class TaskOptionInfo(Out):
+    """One create-time option (``argus_task_options``) and whether it can be used now."""
+
+    name: str = Field(description="the key in POST /api/tasks and task_create")
+    title: str
+    description: str
+    type: Literal["bool", "int", "string"]
+    default: Any
+    available: bool = Field(description="false: asking for it is refused now (the forms hide it)")
+    reason: str | None = Field(description="why it is unavailable")
+
+
+class TaskOptionList(Out):
+    """``{"options": [TaskOptionInfo]}``."""
+
+    options: list[TaskOptionInfo]

@@ -98,7 +98,7 @@ class Orchestration:
                     name=name, prompt=args.get("prompt") or "", project=project,
                     backend=args.get("backend") or None, model=args.get("model") or None,
                     base_branch=args.get("base_branch") or None, plan_slug=args.get("plan_slug") or "",
-                    depends_on=depends_on or None, meta=meta)
+                    depends_on=depends_on or None, meta=meta, options=self.svc.options.pick(args))
         finally:
             self._creating -= 1
             if upsert:

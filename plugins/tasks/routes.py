@@ -99,14 +99,16 @@ def make_routes(svc: TaskService) -> list[Route]:
         return {"tasks": out}
 
     async def create_task(body: m.TaskCreate) -> dict[str, Any]:
-        """Create a task (its worktree and agent); multipart ``files`` land in ``.context/``."""
+        """Create a task (its worktree and agent); multipart ``files`` land in ``.context/``.
+
+        Plugins' create-time options (``kb_context``...) are fields of the body too."""
         files: list[tuple[str, bytes]] = []
         if request.headers.get("Content-Type", "").startswith("multipart/form-data"):
             files = await _multipart_files()
         row = await svc.create(name=body.name, prompt=body.prompt or "", project=body.project,
                                backend=body.backend or None, model=body.model or None, files=files,
                                base_branch=body.base_branch or None, plan_slug=body.plan_slug or "",
-                               depends_on=body.depends_on)
+                               depends_on=body.depends_on, options=svc.options.pick(body))
         return {"task": task_out(row)}
 
     async def claude_sessions(task_id: str) -> dict[str, Any]:
@@ -285,7 +287,8 @@ def make_routes(svc: TaskService) -> list[Route]:
               master_only=True),
         Route("DELETE", "/api/backends/{name}", delete_backend, response=m.OkReply, master_only=True),
         Route("GET", "/api/tasks", list_tasks, query=m.TaskListQuery, response=m.TaskListReply),
-        Route("POST", "/api/tasks", create_task, body=m.TaskCreate, response=m.TaskReply, status=201,
+        Route("POST", "/api/tasks", create_task, body=svc.options.extend(m.TaskCreate), response=m.TaskReply,
+              status=201,
               consumes=("application/json", "multipart/form-data")),
         Route("GET", task, get_task, response=m.TaskReply),
         Route("DELETE", task, delete_task, query=m.DeleteQuery, response=m.OkReply),

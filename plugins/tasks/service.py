@@ -50,6 +50,7 @@ from .backends import (
     write_project_mcp_config,
 )
 from .idle import IdleDetector
+from .options import TaskOptions
 from .slug import slug_from_prompt, slugify, unique_slug
 from .store import STATUSES, Store
 from .undo import UndoStack
@@ -112,6 +113,7 @@ class TaskService:
         self.rerender_input: dict[str, list[bytes]] = {}  # task id → input typed during its re-render
         self._locks: dict[str, trio.Lock] = {}  # per task: create/stop/resume/restart/delete in turn
         self._reserved_slugs: set[tuple[str, str]] = set()  # (project, slug) of creations in flight
+        self.options = TaskOptions.collect(kernel)  # create-time options plugins offer
 
     @asynccontextmanager
     async def _task_lock(self, task_id: str) -> AsyncIterator[None]:
@@ -452,8 +454,11 @@ class TaskService:
                      base_branch: Any = None, plan_slug: Any = "", depends_on: list[str] | None = None,
                      meta: dict[str, Any] | None = None, context_files: dict[str, bytes] | None = None,
                      hidden: bool = False, parent_id: str | None = None, extra: dict[str, Any] | None = None,
-                     ) -> dict[str, Any]:
-        """Create a task transactionally and start its agent (unless a launch gate holds it)."""
+                     options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Create a task transactionally and start its agent (unless a launch gate holds it).
+
+        ``options`` are the create-time options plugins declare (``argus_task_options``).
+        """
         if not isinstance(prompt, str):
             raise Invalid("prompt must be a string")
         if name is not None:
@@ -465,6 +470,7 @@ class TaskService:
             raise Invalid("project is required")
         if extra is not None and not isinstance(extra, dict):
             raise Invalid("extra must be an object")
+        options = self.options.check(options)
         proj = self.project(project) if project else None
         assert proj is not None
         if proj.get("source") == "config" and self.store.project(project) is None:
@@ -499,7 +505,7 @@ class TaskService:
                 project=project, proj=proj, slug=slug, display=display, prompt=prompt, be=be, model=model,
                 base=base, plan_slug=plan_slug, meta=meta, depends_on=depends_on, uploads=uploads,
                 context_files=context_files, hidden=hidden, parent_id=parent_id, extra=extra,
-                name_given=bool((name or "").strip()))
+                name_given=bool((name or "").strip()), options=options)
         finally:
             self._reserved_slugs.discard((project, slug))
 
@@ -508,7 +514,7 @@ class TaskService:
                                meta: dict[str, Any] | None, depends_on: list[str] | None,
                                uploads: list[tuple[str, bytes]], context_files: dict[str, bytes] | None,
                                hidden: bool, parent_id: str | None, extra: dict[str, Any] | None,
-                               name_given: bool = True) -> dict[str, Any]:
+                               name_given: bool = True, options: dict[str, Any] | None = None) -> dict[str, Any]:
         """The transactional part of :meth:`create`, once ``slug`` is reserved."""
         task_id = "t_" + secrets.token_hex(4)
         worktree = self._worktree_path(project, slug)
@@ -534,10 +540,14 @@ class TaskService:
             _checkpoint("worktreeinclude")
             await gitops.copy_worktreeinclude(proj["path"], worktree)
             _checkpoint("context")
+            added, _ = self.options.prepare(self.hook, self.to_json(self.get(task_id)), worktree, options or {})
+            full_prompt = f"{prompt}\n\n{added}".strip() if added else prompt
             saved = self._save_uploads(worktree, uploads, context_files or {})
             if saved:
-                row["prompt"] = self._prompt_with_files(prompt, saved)
-                self.store.update_task(task_id, prompt=row["prompt"])
+                full_prompt = self._prompt_with_files(full_prompt, saved)
+            if full_prompt != prompt:
+                row["prompt"] = full_prompt
+                self.store.update_task(task_id, prompt=full_prompt)
             run_dir = self._run_dir(task_id)
             undo.push(lambda: shutil.rmtree(run_dir, ignore_errors=True), "remove run dir")
             _checkpoint("hooks")

@@ -51,7 +51,9 @@ def register(kernel: Any, orch: Orchestration) -> None:
           "model (optional --model override), backend. Orchestration: base_branch, depends_on (task ids: the "
           "task stays pending and starts by itself when all of them complete), plan_slug, upsert (return the "
           "existing task with the same name in the project instead of creating another). Pass cwd to default "
-          "project to your own task's project. At most 5 creations in flight.", m.TaskCreateArgs)
+          "project to your own task's project. At most 5 creations in flight. Plugins may add options "
+          "(e.g. kb_context: attach the knowledge base's notes that match the prompt).",
+          svc.options.extend(m.TaskCreateArgs))
     async def task_create(args: m.TaskCreateArgs, ctx: ToolContext) -> Any:
         caller = resolve_optional(svc, args.who(), ctx)
         return await orch.create_task(args.model_dump(exclude_none=True, exclude={"id", "cwd"}), caller)
