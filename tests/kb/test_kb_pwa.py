@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from argus_testkit import make_repo
 from kb_helpers import enable
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -71,3 +73,50 @@ def test_notes_screen_searches_reads_and_follows_links(daemon: Any, page: Any, t
 def test_notes_screen_says_when_the_kb_is_off(daemon: Any, page: Any) -> None:
     page.click("#topnav a[data-tab='notes']")
     page.wait_for_function("() => document.querySelector('#kb-status')?.textContent.includes('off')")
+
+
+def _project(daemon: Any, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    assert daemon.client.post("/api/projects", json={"name": "demo-proj", "path": str(repo)}).status_code == 201
+
+
+def test_new_task_form_attaches_relevant_notes_when_asked(daemon: Any, page: Any, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "Zebra.md").write_text("# Zebra facts\n\nStripes confuse flies.\n")
+    (vault / "Pancakes.md").write_text("# Pancakes\n\nFlour, eggs, milk.\n")
+    enable(daemon.client, vault, documents=2)
+    _project(daemon, tmp_path)
+    page.goto(daemon.url + "/new")
+    page.wait_for_selector('#nt-project option[value="demo-proj"]', state="attached")
+    box = page.wait_for_selector("#nt-opt-kb_context")
+    assert "Attach relevant notes" in page.inner_text("#nt-options")
+    assert not box.is_checked()
+    page.select_option("#nt-backend", "demo")
+    page.fill("#nt-prompt", "why do zebra stripes confuse flies")
+    box.check()
+    page.click("#nt-submit")
+    page.wait_for_url(re.compile(r"/task/"))
+    task_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    task = daemon.client.get(f"/api/tasks/{task_id}").json()["task"]
+    notes = Path(task["worktree_path"], ".context", "kb-notes.md").read_text()
+    assert "`Zebra.md`" in notes and "Pancakes" not in notes
+    assert task["prompt"].startswith("why do zebra stripes confuse flies")
+    assert ".context/kb-notes.md" in task["prompt"]
+
+
+def test_new_task_form_hides_the_notes_option_while_the_kb_is_off(daemon: Any, page: Any, tmp_path: Path) -> None:
+    _project(daemon, tmp_path)
+    with page.expect_response(lambda r: r.url.endswith("/api/task-options")) as answer:
+        page.goto(daemon.url + "/new")
+    assert any(o["name"] == "kb_context" and not o["available"] for o in answer.value.json()["options"])
+    page.wait_for_selector('#nt-project option[value="demo-proj"]', state="attached")
+    assert page.locator("#nt-opt-kb_context").count() == 0
+    page.select_option("#nt-backend", "demo")
+    page.fill("#nt-prompt", "no notes please")
+    page.click("#nt-submit")
+    page.wait_for_url(re.compile(r"/task/"))
+    task_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    task = daemon.client.get(f"/api/tasks/{task_id}").json()["task"]
+    assert task["prompt"] == "no notes please"
+    assert not Path(task["worktree_path"], ".context", "kb-notes.md").exists()

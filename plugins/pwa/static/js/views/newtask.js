@@ -1,4 +1,5 @@
-// New Task: project, backend, model, name, prompt (with slash-skill autocomplete), attachments.
+// New Task: project, backend, model, name, prompt (with slash-skill autocomplete), attachments, and a
+// checkbox per boolean create-time option plugins offer (GET /api/task-options: e.g. kb_context).
 // Also the share target: /new?title=&text=&url= lands here with the prompt pre-filled.
 import { api, get, enc } from '../api.js';
 import { h, mount, toast, size } from '../dom.js';
@@ -31,6 +32,7 @@ export function newTaskView(main, query) {
   prompt.value = shared || query.get('prompt') || '';
   const files = h('input#nt-files', { type: 'file', multiple: true, 'aria-label': 'Attach files' });
   const fileList = h('ul.file-list');
+  const optionBox = h('div.task-options#nt-options');
   const suggestions = h('div.suggestions', { hidden: true });
   const submit = h('button.btn.primary.wide#nt-submit', { type: 'submit' }, 'Start task');
   const error = h('p.error', { role: 'alert', hidden: true });
@@ -63,6 +65,19 @@ export function newTaskView(main, query) {
   }
   backend.addEventListener('change', updateModelHint);
 
+  /** One checkbox per available boolean option (an unavailable one, e.g. kb off, is not shown). */
+  function fillOptions(options) {
+    mount(optionBox, options.filter((o) => o.type === 'bool' && o.available).map((o) =>
+      h('label.check', h('input', { type: 'checkbox', id: `nt-opt-${o.name}`, 'data-option': o.name,
+        checked: !!o.default }), o.title, o.description ? h('span.help.muted.small', o.description) : null)));
+  }
+
+  function chosenOptions() {
+    const out = {};
+    for (const box of optionBox.querySelectorAll('input[data-option]')) if (box.checked) out[box.dataset.option] = true;
+    return out;
+  }
+
   async function onSubmit(e) {
     e.preventDefault();
     error.hidden = true;
@@ -77,14 +92,14 @@ export function newTaskView(main, query) {
       return;
     }
     const fields = { project: project.value, prompt: prompt.value, name: name.value.trim(),
-      backend: backend.value, model: model.value.trim() };
+      backend: backend.value, model: model.value.trim(), ...chosenOptions() };
     submit.disabled = true;
     submit.textContent = 'Starting…';
     try {
       let out;
       if (files.files.length) {
         const form = new FormData();
-        for (const [k, v] of Object.entries(fields)) if (v) form.append(k, v);
+        for (const [k, v] of Object.entries(fields)) if (v) form.append(k, v === true ? 'true' : v);
         for (const f of files.files) form.append('files', f, f.name);
         out = await api('/api/tasks', { method: 'POST', body: form });
       } else {
@@ -117,6 +132,7 @@ export function newTaskView(main, query) {
         h('label', 'Name', name)),
       h('label.prompt-label', 'Prompt', h('div.ac-wrap', prompt, suggestions)),
       h('label', 'Attachments', files), fileList,
+      optionBox,
       error,
       submit)));
 
@@ -126,6 +142,7 @@ export function newTaskView(main, query) {
     if (shared && d.share_project) defaultProject = d.share_project;
     fillProjects(defaultProject);
   }).catch(() => {});
+  get('/api/task-options').then((o) => fillOptions(o.options || [])).catch(() => {});
   fillProjects('');
   fillBackends();
   refresh().then(() => { fillProjects(defaultProject); fillBackends(); }).catch(() => {});
