@@ -73,9 +73,8 @@ def prompt_line(count: int) -> str:
 
 def option(unavailable: Callable[[], str | None]) -> TaskOption:
     """The ``kb_context`` option of ``POST /api/tasks`` and ``task_create``."""
-    return TaskOption(OPTION, "Attach relevant notes",
-                      "put the knowledge base's notes that best match the prompt (paths and snippets) into "
-                      f".context/{FILE} and mention them in the prompt", bool, False, unavailable)
+    return TaskOption(OPTION, "Attach notes", f"the kb notes that best match the prompt go to .context/{FILE}",
+                      bool, False, unavailable)
 
 
 class TaskContextHooks:

@@ -548,6 +548,11 @@ class ArgusTui:
                 st.backends = [b for b in as_list(body.get("backends")) if isinstance(b, dict)]
                 st.backends_default = str(body.get("default") or "")
             jobs.append(backends())
+        if "backends" in want or "settings" in want:  # a plugin's options follow its settings (kb on/off)
+            async def task_options() -> None:
+                body = await get("/api/task-options")
+                st.task_options = [o for o in as_list(as_dict(body).get("options")) if isinstance(o, dict)]
+            jobs.append(task_options())
         if "settings" in want:
             async def settings() -> None:
                 st.settings = as_dict(await get("/api/settings"))
@@ -829,6 +834,7 @@ class ArgusTui:
         backends = [str(b.get("name")) for b in self.state.backends if b.get("name")]
         default_backend = self.state.default_backend() or (backends[0] if backends else "")
         form: Form | None = None
+        options = [str(o["name"]) for o in self.state.task_checkboxes()]
         skills = SkillCompleter(lambda: form.inputs["project"].text if form is not None else project)  # type: ignore[union-attr]
 
         async def load_skills() -> None:
@@ -847,6 +853,7 @@ class ArgusTui:
             if v["project"] not in projects:
                 raise ValueError(f"unknown project {v['project']!r}")
             body = {k: v[k] for k in ("project", "prompt", "backend", "model", "name") if v.get(k)}
+            body.update({k: True for k in options if v.get(k) is True})
             created = as_dict(await self.client.post("/api/tasks", body))
             task = as_dict(created.get("task")) or created
             if not task.get("id"):
@@ -863,6 +870,8 @@ class ArgusTui:
             FormField("model", "Model", help="empty: the backend's default"),
             FormField("prompt", "Prompt", "text", completer=skills, help="type / for skills"),
             FormField("name", "Name", help="optional: derived from the prompt"),
+            *(FormField(o["name"], str(o.get("title") or o["name"]), "bool", bool(o.get("default")),
+                        help=str(o.get("description") or "")[:70]) for o in self.state.task_checkboxes()),
         ]
         form = Form("New task", fields, submit, on_close=self.close_modal, run=self.spawn)
         self.open_modal(form)

@@ -89,6 +89,7 @@ class AppState:
     projects: list[dict[str, Any]] = field(default_factory=list)
     backends: list[dict[str, Any]] = field(default_factory=list)
     backends_default: str = ""
+    task_options: list[dict[str, Any]] = field(default_factory=list)  # GET /api/task-options
     settings: dict[str, Any] = field(default_factory=dict)
     status: dict[str, Any] = field(default_factory=dict)
     views: list[dict[str, Any]] = field(default_factory=list)
@@ -123,6 +124,11 @@ class AppState:
             if isinstance(b, dict) and b.get("default"):
                 return str(b.get("name", ""))
         return str(self.setting("defaults", "backend", "") or "")
+
+    def task_checkboxes(self) -> list[dict[str, Any]]:
+        """The boolean create-time options plugins offer that can be used now (e.g. ``kb_context``)."""
+        return [o for o in self.task_options if isinstance(o, dict) and o.get("type") == "bool"
+                and o.get("available") and isinstance(o.get("name"), str)]
 
     def project_names(self) -> list[str]:
         """Registered project names, sorted."""

@@ -90,7 +90,7 @@ def test_new_task_form_attaches_relevant_notes_when_asked(daemon: Any, page: Any
     page.goto(daemon.url + "/new")
     page.wait_for_selector('#nt-project option[value="demo-proj"]', state="attached")
     box = page.wait_for_selector("#nt-opt-kb_context")
-    assert "Attach relevant notes" in page.inner_text("#nt-options")
+    assert "Attach notes" in page.inner_text("#nt-options")
     assert not box.is_checked()
     page.select_option("#nt-backend", "demo")
     page.fill("#nt-prompt", "why do zebra stripes confuse flies")

@@ -64,3 +64,43 @@ def test_notes_tab_says_when_the_kb_is_disabled(daemon: Any) -> None:
         await h.until_screen("disabled")
 
     run_scenario(ArgusClient.local(daemon.home), scenario, plugin_tabs=[tab_spec()])
+
+
+def test_new_task_form_checkbox_attaches_relevant_notes(daemon: Any, project: dict[str, Any], tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    (vault / "Zebra.md").write_text("# Zebra facts\n\nStripes confuse flies.\n")
+    (vault / "Pancakes.md").write_text("# Pancakes\n\nFlour, eggs, milk.\n")
+    enable(daemon.client, vault, documents=2)
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("n")
+        await h.until_screen("Attach notes")
+        await h.until_screen("[ ] no")
+        h.keys("zebra stripes and flies")
+        h.keys("\t\t")  # prompt → name → the option
+        h.keys(" ")
+        await h.until_screen("[x] yes")
+        h.keys(ENTER)
+        await h.until(lambda: "created" in h.tui.status_text, what="the created status")
+
+    run_scenario(ArgusClient.local(daemon.home), scenario)
+    tasks = daemon.client.get("/api/tasks").json()["tasks"]
+    assert len(tasks) == 1
+    task = tasks[0]
+    notes = (Path(task["worktree_path"]) / ".context" / "kb-notes.md").read_text()
+    assert "`Zebra.md`" in notes and "Pancakes" not in notes
+    assert task["prompt"].startswith("zebra stripes and flies") and "kb-notes.md" in task["prompt"]
+
+
+def test_new_task_form_has_no_notes_checkbox_while_the_kb_is_off(daemon: Any, project: dict[str, Any]) -> None:
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until(lambda: h.tui.state.task_options, what="the task options")
+        h.keys("n")
+        await h.until_screen("New task")
+        assert "Attach notes" not in h.screen()
+        h.keys(ESC)
+
+    run_scenario(ArgusClient.local(daemon.home), scenario)
