@@ -92,7 +92,7 @@ class TaskOptions:
             try:
                 value = TypeAdapter(option.type).validate_python(value, strict=True)
             except ValidationError:
-                raise Invalid(f"{name}: must be a {TYPES[option.type]}") from None
+                raise Invalid(f"{name}: must be of type {TYPES[option.type]}") from None
             if value != option.default:
                 reason = option.unavailable()
                 if reason:
