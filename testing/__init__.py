@@ -7,6 +7,7 @@ a conftest import. The helpers below can also be imported directly.
 
 from __future__ import annotations
 
-from argus.testing.daemon import Daemon, free_port, make_repo, run_git, stop_supervisor_in, wait_for
+from argus.testing.daemon import Daemon, free_port, make_repo, run_git, stop_supervisor_in
+from argus.testing.wait import wait_for, wait_for_async
 
-__all__ = ["Daemon", "free_port", "make_repo", "run_git", "stop_supervisor_in", "wait_for"]
+__all__ = ["Daemon", "free_port", "make_repo", "run_git", "stop_supervisor_in", "wait_for", "wait_for_async"]

@@ -12,11 +12,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from argus.testing import free_port, make_repo, run_git, stop_supervisor_in, wait_for, wait_for_async
 from argus.testing.daemon import Daemon as _Daemon
-from argus.testing.daemon import free_port, make_repo, run_git, stop_supervisor_in, wait_for
 
 __all__ = ["FAKEAGENT_DIR", "ROOT", "Daemon", "free_port", "have", "make_repo", "run_git",
-           "stop_supervisor_in", "wait_for"]
+           "stop_supervisor_in", "wait_for", "wait_for_async"]
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKEAGENT_DIR = ROOT / "tests" / "fakeagent"

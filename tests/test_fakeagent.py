@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import trio
 from argus.plugins.tasks.demo_agent import parse_args
+from argus_testkit import wait_for
 from ptyprocess import PtyProcess
 
 FAKEAGENT_DIR = Path(__file__).resolve().parent / "fakeagent"
@@ -192,12 +193,8 @@ def hook_server() -> Iterator[HookServer]:
 
 def wait_for_file(path: Path, timeout: float = WAIT) -> str:
     """Wait until ``path`` exists and is non-empty; return its text."""
-    deadline = time.monotonic() + timeout
-    while not (path.exists() and path.stat().st_size):
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{path} never appeared")
-        time.sleep(0.02)
-    return path.read_text()
+    return str(wait_for(lambda: path.exists() and path.stat().st_size and path.read_text(), timeout,
+                        f"{path} to appear", interval=0.02))
 
 
 # ------------------------------------------------------------------------------------------

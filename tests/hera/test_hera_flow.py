@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from argus_testkit import wait_for_async
 from hera_helpers import (
     FAST_AGENT,
     busy,
@@ -15,7 +16,6 @@ from hera_helpers import (
     call_error,
     create_task,
     events,
-    eventually,
     interrupt,
     mcp_session,
     task,
@@ -92,7 +92,7 @@ async def test_coordinator_spawns_workers_and_messages_flow(daemon: Any, project
         assert [m["subject"] for m in box["messages"]] == ["API ready"] and box["unread"] == 0
         assert (await call(s, "hera_inbox", cwd))["messages"] == []
         # a worker reporting done rolls its task to in_review
-        await eventually(lambda: task(c, w1["task"]["id"])["status"] == "in_progress", what="worker running")
+        await wait_for_async(lambda: task(c, w1["task"]["id"])["status"] == "in_progress", what="worker running")
         done = await call(s, "hera_status", {**w1_cwd, "status": "done"})
         assert done["role"]["status"] == "done"
         assert task(c, w1["task"]["id"])["status"] == "in_review"
@@ -130,10 +130,10 @@ async def test_delivery_waits_for_idle_and_inbox_cancels_it(daemon: Any, project
         role_msgs = c.get(f"/api/hera/roles/{sent['to_role']}/messages").json()["messages"]
         assert role_msgs[0]["delivery"] == "pending" and typed_lines(c, boss["id"]) == []
         interrupt(c, boss["id"])
-        lines = await eventually(lambda: typed_lines(c, boss["id"]), what="the notice typed after the turn")
+        lines = await wait_for_async(lambda: typed_lines(c, boss["id"]), what="the notice typed after the turn")
         assert len(lines) == 1 and f"message #{sent['id']} from w: first result" in lines[0]
         assert "hera_inbox" in lines[0]
-        await eventually(lambda: task(c, boss["id"])["idle"], what="idle after the notice")
+        await wait_for_async(lambda: task(c, boss["id"])["idle"], what="idle after the notice")
         # a second message while busy, read before the agent is idle: its delivery is cancelled
         await busy(c, boss["id"])
         second = (await call(s, "hera_send", {**w_cwd, "subject": "second", "body": "more"}))["message"]
@@ -141,11 +141,11 @@ async def test_delivery_waits_for_idle_and_inbox_cancels_it(daemon: Any, project
         assert [m["id"] for m in box["messages"]] == [sent["id"], second["id"]]
         assert box["cancelled_deliveries"] == [second["id"]]
         interrupt(c, boss["id"])
-        await eventually(lambda: task(c, boss["id"])["idle"], what="idle again")
+        await wait_for_async(lambda: task(c, boss["id"])["idle"], what="idle again")
         # one more message to an idle agent goes straight in; the cancelled one never appears
         third = (await call(s, "hera_send", {**w_cwd, "subject": "third", "body": "x"}))["message"]
-        lines = await eventually(lambda: len(typed_lines(c, boss["id"])) == 2 and typed_lines(c, boss["id"]),
-                                 what="the third notice")
+        lines = await wait_for_async(lambda: len(typed_lines(c, boss["id"])) == 2 and typed_lines(c, boss["id"]),
+                                      what="the third notice")
         assert f"#{third['id']}" in lines[1] and not any(f"#{second['id']} " in ln for ln in lines)
     delivered = [e for e in events(c) if e["type"] == "hera.message.delivered"]
     assert [d["data"]["message_ids"] for d in delivered] == [[sent["id"]], [third["id"]]]
@@ -187,8 +187,8 @@ async def test_disabled_hera_serves_no_tools_and_comes_back_live(daemon: Any) ->
         assert resp.status_code == 404 and "disabled" in resp.json()["error"]
         # config.toml wins over the saved value and is followed live
         (daemon.home / "config.toml").write_text("[hera]\nenabled = true\n")
-        await eventually(lambda: c.get("/api/hera").json()["enabled"], what="config.toml re-read")
-        await eventually(lambda: TOOLS <= tool_names(c), what="tools served again")
+        await wait_for_async(lambda: c.get("/api/hera").json()["enabled"], what="config.toml re-read")
+        await wait_for_async(lambda: TOOLS <= tool_names(c), what="tools served again")
         assert TOOLS <= {t.name for t in (await s.list_tools()).tools}
     assert {e["data"]["enabled"] for e in events(c) if e["type"] == "hera.enabled"} == {False, True}
 
@@ -218,10 +218,10 @@ async def test_a_worker_waits_for_the_roles_it_depends_on(daemon: Any, project: 
         ui = await call(s, "hera_spawn_worker", {**cwd, "name": "ui", "prompt": "build the UI",
                                                  "depends_on": ["api"]})
         assert ui["task"]["status"] == "pending" and ui["task"]["running"] is False
-        await eventually(lambda: task(c, api["task"]["id"])["running"], what="the api worker running")
+        await wait_for_async(lambda: task(c, api["task"]["id"])["running"], what="the api worker running")
         assert task(c, ui["task"]["id"])["status"] == "pending"
         await call(s, "hera_status", {"cwd": api["task"]["worktree_path"], "status": "done"})
-        await eventually(lambda: task(c, ui["task"]["id"])["running"], what="the ui worker started")
+        await wait_for_async(lambda: task(c, ui["task"]["id"])["running"], what="the ui worker started")
     paths = c.get("/api/openapi.json").json()["paths"]
     assert {"/api/hera", "/api/hera/roles/{role_id}/messages",
             "/api/hera/orchestrators/{orch_id}/workers"} <= set(paths)

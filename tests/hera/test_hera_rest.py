@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hera_helpers import FAST_AGENT, call, create_task, eventually, mcp_session, task
+from argus_testkit import wait_for_async
+from hera_helpers import FAST_AGENT, call, create_task, mcp_session, task
 
 
 @pytest.fixture(autouse=True)
@@ -49,13 +50,13 @@ async def test_role_and_orchestrator_actions(daemon: Any, project: dict[str, Any
     assert read["marked"] == 1 and read["unread"] == 0
     assert c.get(f"/api/hera/roles/{rid}/messages", params={"limit": 0}).status_code == 400
     # re-attach a dead session
-    await eventually(lambda: task(c, tid)["running"], what="worker running")
+    await wait_for_async(lambda: task(c, tid)["running"], what="worker running")
     assert c.post(f"/api/hera/roles/{rid}/reattach").json()["resumed"] is False
     c.post(f"/api/tasks/{tid}/stop")
-    await eventually(lambda: not task(c, tid)["running"], what="worker stopped")
+    await wait_for_async(lambda: not task(c, tid)["running"], what="worker stopped")
     out = c.post(f"/api/hera/roles/{rid}/reattach").json()
     assert out["resumed"] is True
-    await eventually(lambda: task(c, tid)["running"], what="worker re-attached")
+    await wait_for_async(lambda: task(c, tid)["running"], what="worker re-attached")
     # deleting the orchestrator with delete_tasks removes its workers' tasks, not the coordinator's
     done = c.delete(f"/api/hera/orchestrators/{orch_id}", params={"delete_tasks": "1"}).json()
     assert done == {"deleted": orch_id, "roles": 2}

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hera_helpers import FAST_AGENT, busy, call, create_task, eventually, interrupt, mcp_session, task, typed_lines
+from argus_testkit import wait_for_async
+from hera_helpers import FAST_AGENT, busy, call, create_task, interrupt, mcp_session, task, typed_lines
 
 
 @pytest.fixture(autouse=True)
@@ -36,17 +37,17 @@ async def test_pending_delivery_survives_kill9_and_is_typed_once(daemon: Any, pr
     assert [m["id"] for m in role] == [sent["id"]] and role[0]["delivery"] == "pending"
     assert typed_lines(c, boss["id"]) == []
     interrupt(c, boss["id"])  # the agent kept running in the supervisor; its turn ends now
-    lines = await eventually(lambda: typed_lines(c, boss["id"]), what="the notice after the restart")
+    lines = await wait_for_async(lambda: typed_lines(c, boss["id"]), what="the notice after the restart")
     assert len(lines) == 1 and f"#{sent['id']} from h: survive me" in lines[0]
-    await eventually(lambda: task(c, boss["id"])["idle"], what="idle after the notice")
+    await wait_for_async(lambda: task(c, boss["id"])["idle"], what="idle after the notice")
     # another bounce does not type it again
     daemon.kill9()
     daemon.start()
     c = daemon.client
-    await eventually(lambda: task(c, boss["id"])["idle"], timeout=30, what="idle flagged after the 2nd restart")
+    await wait_for_async(lambda: task(c, boss["id"])["idle"], timeout=30, what="idle flagged after the 2nd restart")
     c.post(f"/api/tasks/{boss['id']}/input", json={"data": "ping\r"})
-    await eventually(lambda: "you said: ping" in c.get(f"/api/tasks/{boss['id']}/output",
-                                                       params={"clean": "1"}).text, what="next turn")
+    await wait_for_async(lambda: "you said: ping" in c.get(f"/api/tasks/{boss['id']}/output",
+                                                            params={"clean": "1"}).text, what="next turn")
     assert len(typed_lines(c, boss["id"])) == 1
     msgs = c.get(f"/api/hera/roles/{sent['to_role']}/messages").json()["messages"]
     assert msgs[0]["delivery"] == "delivered"

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from kb_helpers import INDEXED, call, call_error, events, mcp_session, wait_until
+from argus_testkit import wait_for
+from kb_helpers import INDEXED, call, call_error, events, mcp_session
 
 KB_TOOLS = {"kb_search", "kb_read", "kb_list", "kb_ingest", "kb_delete"}
 
@@ -151,11 +151,8 @@ def test_a_file_written_by_another_process_is_searchable_within_2s(kb: dict[str,
     script = ("import os, sys; p = sys.argv[1]; os.makedirs(os.path.dirname(p), exist_ok=True); "
               "open(p, 'w').write('# Dropped\\n\\nplatypusword from another process\\n')")
     subprocess.run([sys.executable, "-c", script, str(target)], check=True)
-    start = time.monotonic()
-    deadline = start + 2.0
-    while time.monotonic() < deadline and _paths(_search(client, "platypusword")) != ["Inbox/Dropped.md"]:
-        time.sleep(0.02)
-    assert _paths(_search(client, "platypusword")) == ["Inbox/Dropped.md"], "not searchable within 2 s"
+    wait_for(lambda: _paths(_search(client, "platypusword")) == ["Inbox/Dropped.md"], 2.0, interval=0.02,
+             what="the dropped note to be searchable within 2 s")
 
 
 def test_an_edit_replaces_the_entry_and_a_rename_moves_it(kb: dict[str, Any]) -> None:
@@ -181,14 +178,8 @@ def test_an_edit_replaces_the_entry_and_a_rename_moves_it(kb: dict[str, Any]) ->
 
 
 def _wait_paths(client: httpx.Client, query: str, want: list[str], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    got: list[str] = []
-    while time.monotonic() < deadline:
-        got = _paths(_search(client, query))
-        if got == want:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{query!r}: expected {want}, got {got}")
+    wait_for(lambda: _paths(_search(client, query)) == want, timeout, interval=0.02,
+             what=f"{query!r} to find {want}", detail=lambda: f"found {_paths(_search(client, query))}")
 
 
 async def test_kb_delete_removes_the_note_from_vault_and_index(kb: dict[str, Any]) -> None:
@@ -298,12 +289,12 @@ def test_reindex_reads_only_changed_files(kb: dict[str, Any]) -> None:
         return s if s["last_indexed"] and s["progress"]["done"] and s["progress"]["seen"] and \
             s["progress"] != before["progress"] else None
 
-    status = wait_until(rescanned, 15, "the re-index")
+    status = wait_for(rescanned, 15, what="the re-index")
     assert status["progress"]["indexed"] == 0 and status["progress"]["unchanged"] >= len(INDEXED) - 1
     os.utime(kb["vault"] / "Recipes" / "Pancakes.md")  # touched, same content: hashed, not re-parsed
     assert c.post("/api/kb/reindex", json={"full": True}).status_code == 202
-    full = wait_until(lambda: (s := c.get("/api/kb/status").json())["progress"]["done"]
-                      and s["progress"]["indexed"] >= len(INDEXED) - 1 and s, 15, "the full re-index")
+    full = wait_for(lambda: (s := c.get("/api/kb/status").json())["progress"]["done"]
+                    and s["progress"]["indexed"] >= len(INDEXED) - 1 and s, 15, what="the full re-index")
     assert full["documents"] >= len(INDEXED) - 1
 
 

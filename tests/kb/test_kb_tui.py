@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from argus.plugins.kb.tui_tab import tab_spec
 from argus.plugins.tui.client import ArgusClient
-from kb_helpers import enable, wait_until
+from argus_testkit import wait_for
+from kb_helpers import enable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))  # the TUI's own headless harness
 from tui_harness import Harness, run_scenario  # noqa: E402
@@ -50,9 +51,9 @@ def test_notes_tab_searches_reads_and_attaches_a_note(daemon: Any, project: dict
         await h.until_screen("1 notes")
 
     run_scenario(ArgusClient.local(daemon.home), scenario, plugin_tabs=[spec])
-    wait_until(lambda: "[[Zebra]]" in daemon.client.get(f"/api/tasks/{task['id']}/output",
-                                                         params={"clean": "1"}).text, 20,
-               "the note reference typed into the agent")
+    wait_for(lambda: "[[Zebra]]" in daemon.client.get(f"/api/tasks/{task['id']}/output",
+                                                       params={"clean": "1"}).text, 20,
+             what="the note reference typed into the agent")
 
 
 def test_notes_tab_says_when_the_kb_is_disabled(daemon: Any) -> None:

@@ -8,7 +8,7 @@ import importlib.metadata as md
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +21,6 @@ from argus_testkit import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
-
-
-def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until truthy (returning it) or fail after ``timeout`` seconds."""
-    return wait_for(predicate, timeout, what=what)
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
@@ -163,7 +158,7 @@ def external_process(argv: list[str], env: dict[str, str], out: Path, ready: str
                     return text[len(ready) + 1:]
             return None
 
-        yield proc, until(line, timeout, what=f"{ready!r} from {argv}")
+        yield proc, wait_for(line, timeout, what=f"{ready!r} from {argv}")
     finally:
         proc.kill()
         proc.wait(10)

@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 from argus.kernel import __version__
-from kernel_helpers import argus, bearer, until
+from argus_testkit import wait_for
+from kernel_helpers import argus, bearer
 
 
 @contextmanager
@@ -58,7 +59,7 @@ def test_daemon_start_status_stop_round_trip(daemon_factory: Any) -> None:
             assert client.get("/api/status").status_code == 200
         stop = argus(d.home, "daemon", "stop", env=d.env)
         assert stop.returncode == 0 and stop.stdout.strip() == "stopped"
-        until(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), what="the daemon to exit")
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), what="the daemon to exit")
         status = argus(d.home, "daemon", "status", env=d.env)
         assert status.returncode == 1 and json.loads(status.stdout)["running"] is False
         assert not (d.home / "daemon.sock").exists()

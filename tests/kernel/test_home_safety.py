@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from argus.kernel.api import Migration
 from argus.kernel.db import Database, DatabaseUnusable
-from kernel_helpers import argus, until
+from argus_testkit import wait_for
+from kernel_helpers import argus
 
 
 def mode(path: Path) -> int:
@@ -36,7 +37,7 @@ def test_home_and_state_files_are_private(daemon_factory: Any, git_repo: Path) -
     assert resp.status_code == 201, resp.text
     t = resp.json()["task"]
     log = d.home / "sessions" / f"{t['session_id']}.log"
-    until(log.exists, what="the session log")
+    wait_for(log.exists, what="the session log")
     for name in ("data.sql", "data.sql-wal", "data.sql-shm", "api-token", "daemon.log", "daemon.json",
                  "supervisor.log", f"run/{t['id']}/mcp.json"):
         assert mode(d.home / name) == 0o600, name

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from typing import Any
 
 import httpx
+from argus_testkit import wait_for
 from kernel_helpers import mint_scope
 
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
@@ -68,11 +68,8 @@ def test_client_disconnect_mid_request_is_one_info_line(daemon: Any) -> None:
         with httpx.Client(headers={**daemon.headers, **HEADERS, "Mcp-Session-Id": sid}, timeout=10) as c:
             listed = c.post(daemon.mcp_url, json={"jsonrpc": "2.0", "id": 11, "method": "tools/list"})
             assert listed.status_code == 200 and "slow_wait" in listed.text
-        deadline = time.monotonic() + 10
-        log = ""
-        while time.monotonic() < deadline and "disconnected mid-request" not in log:
-            log = (daemon.home / "daemon.log").read_text()
-            time.sleep(0.1)
+        log = wait_for(lambda: "disconnected mid-request" in (text := (daemon.home / "daemon.log").read_text())
+                       and text, 10, "the disconnect in daemon.log", interval=0.1)
         assert log.count("disconnected mid-request") == 1, log
         line = next(x for x in log.splitlines() if "disconnected mid-request" in x)
         assert " INFO " in line, line

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from argus.kernel import pidlock
-from kernel_helpers import argus, until
+from argus_testkit import wait_for
+from kernel_helpers import argus
 
 
 @contextmanager
@@ -118,4 +119,4 @@ def test_concurrent_daemon_starts_agree_on_one_daemon(daemon_factory: Any) -> No
             pid = int(pid_file.read_text())
             if pidlock.holds_lock(pid, d.home / "daemon.lock", "argus", "daemon"):
                 os.kill(pid, signal.SIGKILL)
-    until(lambda: not pidlock.lock_is_held(d.home / "daemon.lock"), what="the daemon gone")
+    wait_for(lambda: not pidlock.lock_is_held(d.home / "daemon.lock"), what="the daemon gone")

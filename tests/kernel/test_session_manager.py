@@ -19,6 +19,7 @@ from argus.kernel.sessions import Session, SessionManager, SubscriberLagged
 from argus.kernel.sessions import supervised as supervised_mod
 from argus.kernel.supervisor import protocol as proto
 from argus.kernel.supervisor import start_supervisor, stop_supervisor, supervisor_status
+from argus_testkit import wait_for_async
 
 HERE = Path(__file__).resolve().parent
 SEQ = ("import sys, time\n"
@@ -177,13 +178,6 @@ def persisted_offset(paths: Paths, session_id: str) -> int | None:
         return None
 
 
-async def wait_for(predicate: Any, what: str, timeout: float = 30.0) -> Any:
-    with trio.fail_after(timeout):
-        while not (value := predicate()):
-            await trio.sleep(0.02)
-    return value
-
-
 def kill9(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
@@ -194,7 +188,7 @@ async def test_session_survives_a_daemon_kill_and_is_reattached(sup_paths: Paths
     standin = start_standin(sup_paths, "seq1", tmp_path, seq_argv(150, pause=0.03, code=7))
     try:
         # kill -9 the "daemon" once it persisted an offset mid-output
-        await wait_for(lambda: (persisted_offset(sup_paths, "seq1") or 0) > 0, "a persisted offset")
+        await wait_for_async(lambda: (persisted_offset(sup_paths, "seq1") or 0) > 0, 30, "a persisted offset")
         kill9(standin)
     finally:
         kill9(standin)
@@ -222,7 +216,7 @@ async def test_session_survives_a_daemon_kill_and_is_reattached(sup_paths: Paths
 async def test_exit_while_the_daemon_is_down_is_published_once(sup_paths: Paths, tmp_path: Path) -> None:
     standin = start_standin(sup_paths, "short", tmp_path, ["bash", "-c", "read line; echo got-$line; exit 4"])
     try:
-        await wait_for(lambda: persisted_offset(sup_paths, "short") is not None, "the spawn")
+        await wait_for_async(lambda: persisted_offset(sup_paths, "short") is not None, 30, "the spawn")
     finally:
         kill9(standin)
     # the agent finishes while no daemon is connected
@@ -235,7 +229,7 @@ async def test_exit_while_the_daemon_is_down_is_published_once(sup_paths: Paths,
     def exited() -> bool:
         return any(s["session_id"] == "short" and s["exited"] for s in supervisor_status(sup_paths)["sessions"])
 
-    await wait_for(exited, "the agent's exit")
+    await wait_for_async(exited, 30, "the agent's exit")
 
     for restart in range(2):
         seen: list[tuple[str, dict[str, Any]]] = []
@@ -268,8 +262,8 @@ async def test_supervisor_loss_ends_sessions_and_the_manager_reconnects(sup_path
         assert info.code is None  # hung up by the stopping supervisor (or lost with it)
 
         # the manager starts a fresh supervisor and keeps working
-        await wait_for(lambda: manager._host.link is not None  # type: ignore[attr-defined]
-                       and manager._host.reconnects >= 1, "reconnection")  # type: ignore[attr-defined]
+        await wait_for_async(lambda: manager._host.link is not None  # type: ignore[attr-defined]
+                             and manager._host.reconnects >= 1, 30, "reconnection")  # type: ignore[attr-defined]
         assert supervisor_status(sup_paths)["pid"] not in (None, first)
         again = await manager.spawn(seq_argv(3, code=2), str(tmp_path), env())
         with trio.fail_after(10):
@@ -290,7 +284,8 @@ async def test_supervisor_crash_marks_its_sessions_lost(sup_paths: Paths, tmp_pa
         assert (info.code, info.signal) == (None, None)
         assert [d.get("lost") for t, d in seen if t == "session.exited"] == [True]
         # the session is marked lost at once; the manager then starts a fresh supervisor
-        await wait_for(lambda: supervisor_status(sup_paths)["pid"] not in (None, crashed), "a fresh supervisor")
+        await wait_for_async(lambda: supervisor_status(sup_paths)["pid"] not in (None, crashed), 30,
+                             "a fresh supervisor")
         nursery.cancel_scope.cancel()
     try:  # its PTY master is gone, so the kernel hung it up; make sure
         os.killpg(session.pid, signal.SIGKILL)

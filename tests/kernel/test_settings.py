@@ -12,7 +12,8 @@ from argus.kernel import core
 from argus.kernel.db import Database
 from argus.kernel.errors import Invalid, NotFound
 from argus.kernel.settings import ConfigFile, Settings
-from kernel_helpers import until, write_config
+from argus_testkit import wait_for
+from kernel_helpers import write_config
 
 # -- unit: the layering rules on a real SQLite file -------------------------------------------
 
@@ -110,7 +111,7 @@ def test_malformed_config_is_logged_ignored_and_recovered(daemon: Any) -> None:
         text = daemon.client.get("/api/logs/daemon", params={"bytes": 100_000}).text
         return "malformed config" in text and "config.toml" in text
 
-    until(logged, what="the malformed config.toml warning in daemon.log")
+    wait_for(logged, what="the malformed config.toml warning in daemon.log")
     write_config(daemon.home, "[mcp]\nhttp_port = 9400\n")
     body = daemon.client.get("/api/settings").json()
     assert body["configured"]["mcp"]["http_port"] == 9400 and body["config_error"] is None

@@ -17,17 +17,7 @@ from argus.kernel import errors
 from argus.kernel.paths import Paths
 from argus.kernel.supervisor import protocol as proto
 from argus.kernel.supervisor import start_supervisor, stop_supervisor, supervisor_status
-
-
-def wait_until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until truthy or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+from argus_testkit import wait_for
 
 
 def pid_alive(pid: int) -> bool:
@@ -79,7 +69,7 @@ def test_start_status_stop(sup_paths: Paths) -> None:
     assert stat.S_IMODE(os.stat(sup_paths.supervisor_sock).st_mode) == 0o600
     assert int((sup_paths.home / "supervisor.pid").read_text()) == pid
     assert stop_supervisor(sup_paths) is True
-    wait_until(lambda: not pid_alive(pid), what="supervisor exit")
+    wait_for(lambda: not pid_alive(pid), what="supervisor exit")
     assert supervisor_status(sup_paths)["running"] is False
     assert not sup_paths.supervisor_sock.exists()
 
@@ -175,7 +165,7 @@ def test_attach_from_an_offset_replays_exactly_then_sends_exit(sup_paths: Paths,
         code = "import sys\nfor i in range(500): print(f'row {i:04d}')\nsys.exit(5)\n"
         info = spawn_raw(raw, "seq", [sys.executable, "-c", code], tmp_path)
         assert info["meta"] == {"task": "t-1"} and info["start_cols"] == 80 and info["exited"] is False
-        done = wait_until(lambda: (s := list_session(sup_paths, "seq")) and s["exited"] and s, what="exit")
+        done = wait_for(lambda: (s := list_session(sup_paths, "seq")) and s["exited"] and s, what="exit")
         assert (done["exit_code"], done["exit_signal"]) == (5, None)
         log = (sup_paths.sessions / "seq.log").read_bytes()
         assert done["end_offset"] == len(log) and b"row 0499" in log
@@ -211,7 +201,7 @@ def test_kill_escalates_and_forget_refuses_a_running_session(sup_paths: Paths, t
         spawn_raw(raw, "stubborn",
                   ["bash", "-c", "trap '' HUP TERM; echo ready; while true; do sleep 0.05; done"], tmp_path)
         log = sup_paths.sessions / "stubborn.log"
-        wait_until(lambda: log.exists() and b"ready" in log.read_bytes(), what="traps set")
+        wait_for(lambda: log.exists() and b"ready" in log.read_bytes(), what="traps set")
         raw.send({"op": "forget", "req": 2, "session_id": "stubborn"})
         reply = raw.frame()
         assert reply is not None and reply["kind"] == "Conflict"
@@ -221,8 +211,8 @@ def test_kill_escalates_and_forget_refuses_a_running_session(sup_paths: Paths, t
         assert reply is not None and reply["kind"] == "Conflict"
         raw.send({"op": "kill", "req": 4, "session_id": "stubborn", "grace": 0.2})
         assert raw.frame() == {"req": 4, "ok": True}
-        done = wait_until(lambda: (s := list_session(sup_paths, "stubborn")) and s["exited"] and s,
-                          what="kill")
+        done = wait_for(lambda: (s := list_session(sup_paths, "stubborn")) and s["exited"] and s,
+                        what="kill")
         assert done["exit_signal"] == 9
     finally:
         raw.close()
@@ -265,7 +255,7 @@ def test_stop_kills_running_sessions(sup_paths: Paths, tmp_path: Path) -> None:
         raw.close()
     assert pid_alive(info["pid"])
     assert stop_supervisor(sup_paths) is True
-    wait_until(lambda: not pid_alive(info["pid"]), what="session killed")
+    wait_for(lambda: not pid_alive(info["pid"]), what="session killed")
 
 
 def test_long_argus_home_paths_still_work(tmp_path: Path, sup_cleanup: Any) -> None:

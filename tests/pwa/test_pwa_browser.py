@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argus_testkit import wait_for
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -190,7 +191,7 @@ def test_phone_login_list_create_terminal_compose_keys_and_diff(app_factory: Any
         return size == {"cols": cols, "rows": rows}
 
     page.wait_for_function("() => window.argus.terminal && window.argus.terminal.term.cols > 10")
-    wait_until(pty_matches_terminal, "the PTY to take the terminal's size")
+    wait_for(pty_matches_terminal, what="the PTY to take the terminal's size")
     app.wait_terminal("for shortcuts")
 
     # Compose bar: what the keyboard (or dictation) puts in the field reaches stdin on Enter.
@@ -221,7 +222,7 @@ def test_phone_login_list_create_terminal_compose_keys_and_diff(app_factory: Any
     # Rotation: the PTY follows the new width.
     page.click('.tab[data-tab="terminal"]')
     page.set_viewport_size({"width": 740, "height": 360})
-    wait_until(pty_matches_terminal, "the PTY to follow the rotation")
+    wait_for(pty_matches_terminal, what="the PTY to follow the rotation")
     app.shot("landscape")
 
 
@@ -276,7 +277,7 @@ def test_skills_links_artifacts_and_staged_clipboard(app_factory: Any, daemon: A
     page.wait_for_selector("#clip-btn", state="visible")
     page.click("#clip-btn")
     page.wait_for_selector("#clip-btn", state="hidden")
-    wait_until(lambda: daemon.client.get("/api/clipboard").status_code == 404, "the clipboard to be consumed")
+    wait_for(lambda: daemon.client.get("/api/clipboard").status_code == 404, what="the clipboard to be consumed")
     assert page.evaluate("navigator.clipboard.readText()") == "copied from the agent"
 
 
@@ -341,22 +342,22 @@ def test_desktop_list_is_live_and_actions_work(app_factory: Any, daemon: Any, pr
     action("rename")
     page.fill(".sheet input", "renamed-here")
     page.click('.sheet button[type="submit"]')
-    wait_until(lambda: server_task()["name"] == "renamed-here", "rename")
+    wait_for(lambda: server_task()["name"] == "renamed-here", what="rename")
     page.wait_for_selector('#topbar-title:text("renamed-here")')
 
     # Stop ends the session; Restart starts a new one and the terminal reattaches to it.
     action("stop")
-    wait_until(lambda: not server_task()["running"], "stop")
+    wait_for(lambda: not server_task()["running"], what="stop")
     page.wait_for_selector('.quick button:text("Restart")')
     page.click(".quick button")
-    wait_until(lambda: server_task()["running"], "restart")
+    wait_for(lambda: server_task()["running"], what="restart")
     app.wait_terminal("resumed session")
     app.wait_terminal_settled()
 
     # Status from the sheet's chips.
     page.click("#task-actions")
     page.click('.sheet [data-status="complete"]')
-    wait_until(lambda: server_task()["status"] == "complete", "status")
+    wait_for(lambda: server_task()["status"] == "complete", what="status")
 
     # Fork: a new task from this one, opened at once.
     action("fork")
@@ -371,7 +372,7 @@ def test_desktop_list_is_live_and_actions_work(app_factory: Any, daemon: Any, pr
     # Archive from the action sheet; then delete with confirmation.
     page.click("#task-actions")
     page.click('.sheet [data-action="archive"]')
-    wait_until(lambda: daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]["archived"], "archive")
+    wait_for(lambda: daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]["archived"], what="archive")
     page.click("#task-actions")
     page.click('.sheet [data-action="delete-"]')
     page.wait_for_selector(".sheet [data-confirm]")
@@ -380,7 +381,7 @@ def test_desktop_list_is_live_and_actions_work(app_factory: Any, daemon: Any, pr
     # The agent edited a file: the daemon refuses (409) and the app asks once more before forcing.
     page.wait_for_selector('.sheet:has-text("unsaved work") [data-confirm]')
     page.click(".sheet [data-confirm]")
-    wait_until(lambda: daemon.client.get(f"/api/tasks/{task['id']}").status_code == 404, "delete")
+    wait_for(lambda: daemon.client.get(f"/api/tasks/{task['id']}").status_code == 404, what="delete")
     page.wait_for_url(re.compile(r"/$"))
     assert page.locator(f'.task-row[data-task-id="{task["id"]}"]').count() == 0
 
@@ -442,8 +443,8 @@ def test_master_mints_and_revokes_tokens(app_factory: Any, daemon: Any) -> None:
     app.shot("minted")
     row.locator("button", has_text="Revoke").click()
     page.click(".sheet [data-confirm]")
-    wait_until(lambda: daemon.client.get("/api/status", headers={"Authorization": f"Bearer {plaintext}"})
-               .status_code == 401, "revocation")
+    wait_for(lambda: daemon.client.get("/api/status", headers={"Authorization": f"Bearer {plaintext}"})
+             .status_code == 401, what="revocation")
 
 
 def test_share_target_lands_on_new_task_with_prompt(app_factory: Any, daemon: Any, project: dict[str, Any]) -> None:
@@ -504,23 +505,6 @@ def test_manifest_and_service_worker_make_it_installable(playwright: Any, daemon
         context.close()
 
 
-def wait_until(predicate: Any, what: str, timeout: float = 20.0) -> Any:
-    """Poll ``predicate`` (a plain function) until truthy, or fail after ``timeout`` seconds."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - report the last one
-            last = exc
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {last!r}" if last else ""))
-
-
 def test_client_units_parse_sse_split_diffs_and_shares(app_factory: Any, daemon: Any) -> None:
     """The small pure pieces of the client, run in the browser as the app loads them."""
     app = app_factory("units", DESKTOP)
@@ -575,7 +559,7 @@ def test_settings_show_the_sandbox_backend_and_edit_a_projects_sandbox(app_facto
         p = next(p for p in daemon.client.get("/api/projects/full").json()["projects"] if p["name"] == project["name"])
         return p["sandbox"]["enabled"] is True and p["sandbox"]["network"] is False \
             and p["sandbox"]["deny_read"] == ["~/secrets", "/srv/keys"]
-    wait_until(saved, "the project's sandbox saved")
+    wait_for(saved, what="the project's sandbox saved")
     page.wait_for_selector(f'#projects-list li[data-project="{project["name"]}"] >> text=🔒 sandbox on')
     if daemon.client.get("/api/settings").json()["sandbox"]["available"]:
         t = create_task(daemon, project, "boxed", name="boxed-task")

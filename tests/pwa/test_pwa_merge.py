@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argus_testkit import run_git
-from test_pwa_browser import app_factory, browser, create_task, fast_agents, playwright, wait_until
+from argus_testkit import run_git, wait_for
+from test_pwa_browser import app_factory, browser, create_task, fast_agents, playwright
 
 __all__ = ["app_factory", "browser", "fast_agents", "playwright"]
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 def test_merge_sheet_previews_and_merges(app_factory: Any, daemon: Any, project: dict[str, Any]) -> None:
     task = create_task(daemon, project, "add a feature")
     tid, wt, repo = task["id"], Path(task["worktree_path"]), Path(project["path"])
-    wait_until(lambda: daemon.client.get(f"/api/tasks/{tid}").json()["task"]["idle"], "the agent to go idle")
+    wait_for(lambda: daemon.client.get(f"/api/tasks/{tid}").json()["task"]["idle"], what="the agent to go idle")
     (wt / "feature.txt").write_text("f\n")
     run_git(wt, "add", "-A")
     run_git(wt, "commit", "-q", "-m", "feature")

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_pwa_browser import app_factory, browser, create_task, fast_agents, playwright, wait_until
+from argus_testkit import wait_for
+from test_pwa_browser import app_factory, browser, create_task, fast_agents, playwright
 
 __all__ = ["app_factory", "browser", "fast_agents", "playwright"]
 
@@ -18,8 +19,8 @@ LIVE = ("() => { const t = window.argus && window.argus.terminal; return t && t.
 
 
 def _idle(daemon: Any, task_id: str) -> dict[str, Any]:
-    return wait_until(lambda: (t := daemon.client.get(f"/api/tasks/{task_id}").json()["task"])["idle"] and t,
-                      "the agent to go idle")
+    return wait_for(lambda: (t := daemon.client.get(f"/api/tasks/{task_id}").json()["task"])["idle"] and t,
+                    what="the agent to go idle")
 
 
 def test_opening_the_diff_tab_keeps_the_session_and_pty_size(app_factory: Any, daemon: Any,
@@ -48,8 +49,8 @@ def test_opening_the_diff_tab_keeps_the_session_and_pty_size(app_factory: Any, d
         page.click('.tab[data-tab="terminal"]')
     app.wait_terminal_settled()
     cols, rows = page.evaluate("[window.argus.terminal.term.cols, window.argus.terminal.term.rows]")
-    fitted = wait_until(lambda: (got := daemon.client.get(f"/api/tasks/{tid}/size").json())
-                        == {"cols": cols, "rows": rows} and got, "the PTY to take the terminal's size")
+    fitted = wait_for(lambda: (got := daemon.client.get(f"/api/tasks/{tid}/size").json())
+                      == {"cols": cols, "rows": rows} and got, what="the PTY to take the terminal's size")
     shown = daemon.client.get(f"/api/tasks/{tid}").json()["task"]
     count = len(resizes)
     for tab in ("diff", "links", "artifacts"):

@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from argus_testkit import wait_for
 from test_pwa_browser import (  # noqa: F401 - pytest fixtures
     app_factory,
     browser,
     create_task,
     fast_agents,
     playwright,
-    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -24,7 +24,7 @@ def test_diff_line_comments_become_one_review_typed_into_the_agent(app_factory: 
                                                                    project: dict[str, Any]) -> None:
     task = create_task(daemon, project, "add a changelog entry")
     tid = task["id"]
-    wait_until(lambda: daemon.client.get(f"/api/tasks/{tid}").json()["task"]["idle"], "the agent's first turn")
+    wait_for(lambda: daemon.client.get(f"/api/tasks/{tid}").json()["task"]["idle"], what="the agent's first turn")
     app = app_factory("review")
     page = app.page
     app.login(path=f"/task/{tid}?tab=diff")
@@ -57,8 +57,8 @@ def test_diff_line_comments_become_one_review_typed_into_the_agent(app_factory: 
     page.fill("#review-summary", "one thing")
     page.click("#review-send")
     page.wait_for_selector("#review-send", state="detached")
-    wait_until(lambda: [r["delivered"] for r in daemon.client.get(f"/api/tasks/{tid}/reviews").json()["reviews"]]
-               == [True], "the review typed into the idle agent")
+    wait_for(lambda: [r["delivered"] for r in daemon.client.get(f"/api/tasks/{tid}/reviews").json()["reviews"]]
+             == [True], what="the review typed into the idle agent")
     page.click('.tab[data-tab="terminal"]')
     app.wait_terminal("you said: Code review of your changes (1 comment)")
     app.wait_terminal(f"ARGUS_DEMO.md:{first_n}-{first_n + 1}")

@@ -72,10 +72,7 @@ def wait_output(c: httpx.Client, task_id: str, text: str, timeout: float = 30.0)
         last[0] = output(c, task_id)
         return last[0] if text in last[0] else None
 
-    try:
-        return wait_for(check, timeout, what=f"{text!r} in the output")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; output: {last[0][-2000:]!r}") from None
+    return wait_for(check, timeout, f"{text!r} in the output", detail=lambda: f"output: {last[0][-2000:]!r}")
 
 
 def probes(c: httpx.Client, task_id: str) -> dict[str, str]:

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import trio
 from argus.kernel.eventstream import parse_lines
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -66,21 +64,6 @@ async def call_error(session: ClientSession, tool: str, args: dict[str, Any] | N
     result = await session.call_tool(tool, args or {})
     assert result.is_error, f"{tool} unexpectedly succeeded: {_payload(result)!r}"
     return error_text(result)
-
-
-async def eventually(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` (sync) under trio until truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
-            last = exc
-        await trio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last!r})" if last else ""))
 
 
 def create_task(client: httpx.Client, project: str, name: str, prompt: str = "wait for instructions",

@@ -15,7 +15,7 @@ import pytest
 from argus.kernel.api import Invalid
 from argus.plugins.tasks.api import AgentKind
 from argus.plugins.tasks.backends import build_kind_launch, screen_rules
-from orch_helpers import eventually
+from argus_testkit import wait_for_async
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "agent_kind.py"
 
@@ -63,28 +63,28 @@ async def test_a_plugin_agent_kind_runs_the_fake_agent(daemon_factory: Any, git_
     def output() -> str:
         return c.get(f"/api/tasks/{tid}/output", params={"clean": "1"}).text
 
-    await eventually(lambda: "fakeagent" in output() and "? for shortcuts" in output(), what="the agent's prompt")
+    await wait_for_async(lambda: "fakeagent" in output() and "? for shortcuts" in output(), what="the agent's prompt")
     first = launches(record)[0]
     assert first["argv"][-3:] == ["--session-id", sid, "hello kinds"]
     assert first["env"]["ARGUS_TASK_ID"] == tid
-    await eventually(lambda: c.get(f"/api/tasks/{tid}").json()["task"]["idle"], what="idle by the kind's pattern")
+    await wait_for_async(lambda: c.get(f"/api/tasks/{tid}").json()["task"]["idle"], what="idle by the kind's pattern")
     assert c.get(f"/api/tasks/{tid}").json()["task"]["fake"] == {"launches": 1}
     assert c.post(f"/api/tasks/{tid}/input", json={"data": "ping\r"}).status_code == 200
-    await eventually(lambda: "you said: ping" in output(), what="the echoed input")
+    await wait_for_async(lambda: "you said: ping" in output(), what="the echoed input")
 
     # A resume goes through the kind's argv builder too.
     assert c.post(f"/api/tasks/{tid}/stop").status_code == 200
     resumed = c.post(f"/api/tasks/{tid}/resume")
     assert resumed.status_code == 200, resumed.text
-    await eventually(lambda: len(launches(record)) == 2, what="the resumed launch")
+    await wait_for_async(lambda: len(launches(record)) == 2, what="the resumed launch")
     assert launches(record)[1]["argv"][-2:] == ["--resume", sid]
-    await eventually(lambda: c.get(f"/api/tasks/{tid}").json()["task"].get("fake") == {"launches": 2},
-                     what="the second launch counted")
+    await wait_for_async(lambda: c.get(f"/api/tasks/{tid}").json()["task"].get("fake") == {"launches": 2},
+                          what="the second launch counted")
 
     # A stored backend with that kind (and a model) launches the same way.
     other = c.post("/api/tasks", json={"project": "p", "name": "k2", "prompt": "again", "backend": "fake-fast"})
     assert other.status_code == 201, other.text
-    await eventually(lambda: len(launches(record)) == 3, what="the third launch")
+    await wait_for_async(lambda: len(launches(record)) == 3, what="the third launch")
     assert launches(record)[2]["argv"][-4:] == [other.json()["task"]["agent_session_id"], "--model", "m1", "again"]
 
 

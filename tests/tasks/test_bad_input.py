@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 import trio
-from orch_helpers import FAST_AGENT, call, call_error, create_task, eventually, mcp_session, output
+from argus_testkit import wait_for_async
+from orch_helpers import FAST_AGENT, call, call_error, create_task, mcp_session, output
 
 SURROGATE = '"\\ud800"'  # a JSON string holding a lone surrogate (json.dumps would escape it the same way)
 
@@ -75,8 +76,8 @@ async def test_lone_surrogates_are_400_everywhere(daemon: Any, project: dict[str
     # over MCP (the official client cannot even encode one: the agent sends the JSON escape)
     c.post(f"/api/tasks/{tid}/input", json={"data": '/mcp task_rename {"name": "\\ud800"}'})
     c.post(f"/api/tasks/{tid}/input", json={"data": "\r"})
-    await eventually(lambda: "surrogate" in output(c, tid).split("mcp task_rename ->")[-1],
-                     what="the tool error about the surrogate")
+    await wait_for_async(lambda: "surrogate" in output(c, tid).split("mcp task_rename ->")[-1],
+                          what="the tool error about the surrogate")
     assert c.get(f"/api/tasks/{tid}").json()["task"]["name"] == "ok \U0001F600"
 
 
@@ -129,7 +130,7 @@ async def test_task_names_one_limit_and_no_control_characters(daemon: Any, proje
 async def test_a_stream_cursor_past_the_end_starts_at_the_end(daemon: Any, project: dict[str, Any]) -> None:
     c = daemon.client
     t = create_task(c, project["name"], "cursor")
-    await eventually(lambda: "? for shortcuts" in output(c, t["id"]), what="the agent's prompt")
+    await wait_for_async(lambda: "? for shortcuts" in output(c, t["id"]), what="the agent's prompt")
     with c.stream("GET", f"/api/tasks/{t['id']}/stream", params={"since": 10**12},
                   timeout=httpx.Timeout(10, read=2)) as resp:
         assert resp.status_code == 200

@@ -16,7 +16,8 @@ from argus.kernel.db import Database
 from argus.kernel.errors import Conflict, Invalid, NotFound
 from argus.plugins.tasks.dag import Dag
 from argus.plugins.tasks.store import MIGRATIONS, Store
-from orch_helpers import FAST_AGENT, call, create_task, events, eventually, mcp_session, task
+from argus_testkit import wait_for_async
+from orch_helpers import FAST_AGENT, call, create_task, events, mcp_session, task
 
 
 @pytest.fixture(autouse=True)
@@ -185,10 +186,10 @@ async def test_a_failed_parent_never_starts_its_child(daemon: Any, project: dict
     parent = create_task(c, project["name"], "flaky")
     child = create_task(c, project["name"], "after-flaky", depends_on=[parent["id"]])
     assert child["status"] == "pending" and child["parent_ids"] == [parent["id"]]
-    await eventually(lambda: task(c, parent["id"])["running"], what="parent running")
+    await wait_for_async(lambda: task(c, parent["id"])["running"], what="parent running")
     # the parent crashes: its agent exits non-zero → in_review, not complete
     c.post(f"/api/tasks/{parent['id']}/input", json={"data": "/crash\r"})
-    await eventually(lambda: task(c, parent["id"])["status"] == "in_review", what="parent failed")
+    await wait_for_async(lambda: task(c, parent["id"])["status"] == "in_review", what="parent failed")
     held = task(c, child["id"])
     assert held["status"] == "pending" and held["session_id"] is None and not held["running"]
 
@@ -203,7 +204,7 @@ async def test_unlinking_the_last_unmet_parent_starts_the_held_child(daemon: Any
                                                "prompt": "x", "depends_on": [done["id"], blocker["id"]]}))["task"]
         assert child["status"] == "pending"
         await call(s, "task_unlink", {"child_id": child["id"], "parent_id": blocker["id"]})
-    await eventually(lambda: task(c, child["id"])["running"], what="held child started")
+    await wait_for_async(lambda: task(c, child["id"])["running"], what="held child started")
 
 
 def test_deleting_a_parent_drops_its_edges(daemon: Any, project: dict[str, Any]) -> None:
@@ -236,4 +237,4 @@ async def test_held_task_whose_parents_completed_unobserved_starts_after_a_resta
     finally:
         db.close()
     daemon.start()
-    await eventually(lambda: task(daemon.client, child["id"])["running"], what="held task started at startup")
+    await wait_for_async(lambda: task(daemon.client, child["id"])["running"], what="held task started at startup")

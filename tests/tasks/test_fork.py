@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from orch_helpers import FAST_AGENT, call, create_task, eventually, mcp_session, output, task
+from argus_testkit import wait_for_async
+from orch_helpers import FAST_AGENT, call, create_task, mcp_session, output, task
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +21,7 @@ async def test_fork_over_rest_carries_prompt_output_and_diff(daemon: Any, projec
     c = daemon.client
     src = create_task(c, project["name"], "original", prompt="refactor the parser")
     # the demo agent edits ARGUS_DEMO.md in its worktree and prints colourful output
-    await eventually(lambda: task(c, src["id"])["idle"], what="source agent done with its first turn")
+    await wait_for_async(lambda: task(c, src["id"])["idle"], what="source agent done with its first turn")
     Path(src["worktree_path"], "parser.py").write_text("def parse():\n    return 42\n")
     resp = c.post(f"/api/tasks/{src['id']}/fork", json={})
     assert resp.status_code == 201, resp.text
@@ -37,7 +38,7 @@ async def test_fork_over_rest_carries_prompt_output_and_diff(daemon: Any, projec
     diff = (ctx / "fork-diff.patch").read_text()
     assert "parser.py" in diff and "+    return 42" in diff
     assert ".context/fork-diff.patch" in fork["prompt"] and "refactor the parser" in fork["prompt"]
-    await eventually(lambda: task(c, fork["id"])["running"], what="fork started")
+    await wait_for_async(lambda: task(c, fork["id"])["running"], what="fork started")
     assert "refactor the parser" in output(c, src["id"])
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from orch_helpers import FAST_AGENT, call, call_error, create_task, eventually, mcp_session, output, task
+from argus_testkit import wait_for_async
+from orch_helpers import FAST_AGENT, call, call_error, create_task, mcp_session, output, task
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
@@ -115,10 +116,10 @@ async def test_mcp_and_hook_auth_matrix(daemon: Any, project: dict[str, Any]) ->
     # -- the agent itself: the fake agent calls with the token of its --mcp-config
     c.post(f"/api/tasks/{b['id']}/input", json={"data": "/mcp task_rename " + json.dumps({"name": "by agent"})})
     c.post(f"/api/tasks/{b['id']}/input", json={"data": "\r"})
-    await eventually(lambda: task(c, b["id"])["name"] == "by agent", what="the agent renaming its own task")
+    await wait_for_async(lambda: task(c, b["id"])["name"] == "by agent", what="the agent renaming its own task")
     c.post(f"/api/tasks/{b['id']}/input", json={"data": "/mcp task_stop " + json.dumps({"id": a["id"]})})
     c.post(f"/api/tasks/{b['id']}/input", json={"data": "\r"})
-    await eventually(lambda: "not yours" in output(c, b["id"]), what="the agent refused another task")
+    await wait_for_async(lambda: "not yours" in output(c, b["id"]), what="the agent refused another task")
     assert task(c, a["id"])["status"] == "in_progress"
 
     # -- a task token is not an API token

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 import trio
+from argus_testkit import wait_for_async
 from orch_helpers import (
     FAST_AGENT,
     call,
     call_error,
     create_task,
     events,
-    eventually,
     mcp_session,
     output,
     task,
@@ -69,7 +69,7 @@ async def test_agent_in_worktree_creates_a_dependent_child_that_starts_when_the_
         assert child["status"] == "pending" and not child["running"]
         assert child["parent_ids"] == [parent["id"]]
 
-        await eventually(lambda: task(daemon.client, parent["id"])["running"], what="parent running")
+        await wait_for_async(lambda: task(daemon.client, parent["id"])["running"], what="parent running")
         held = task(daemon.client, child["id"])
         assert held["status"] == "pending" and held["session_id"] is None
 
@@ -81,8 +81,8 @@ async def test_agent_in_worktree_creates_a_dependent_child_that_starts_when_the_
 
         done = (await call(s, "task_complete", {"id": parent["id"]}))["task"]
         assert done["status"] == "complete" and done["ended_at"]
-        started = await eventually(lambda: (t := task(daemon.client, child["id"]))["running"] and t,
-                                   what="child started after its parent completed")
+        started = await wait_for_async(lambda: (t := task(daemon.client, child["id"]))["running"] and t,
+                                        what="child started after its parent completed")
         assert started["status"] == "in_progress"
 
         # upsert is idempotent on name + project
@@ -124,9 +124,9 @@ async def test_halt_downstream_stops_every_descendant_and_not_the_seed(daemon: A
                                               "prompt": "l", "depends_on": [mid["id"]]}))["task"]
         side = (await call(s, "task_create", {"project": project["name"], "name": "side", "backend": "demo",
                                               "prompt": "s"}))["task"]
-        await eventually(lambda: task(daemon.client, side["id"])["running"], what="side running")
+        await wait_for_async(lambda: task(daemon.client, side["id"])["running"], what="side running")
         await call(s, "task_link", {"child_id": side["id"], "parent_id": seed["id"]})  # a running descendant
-        await eventually(lambda: task(daemon.client, seed["id"])["running"], what="seed running")
+        await wait_for_async(lambda: task(daemon.client, seed["id"])["running"], what="seed running")
 
         halted = await call(s, "task_halt_downstream", {"id": seed["id"]})
         assert set(halted["halted"]) == {mid["id"], leaf["id"], side["id"]}
@@ -157,7 +157,7 @@ async def test_task_verbs_by_cwd(daemon: Any, project: dict[str, Any]) -> None:
         assert (await call(s, "task_set_result", {"cwd": cwd, "result": result}))["task"]["result"] == result
         err = await call_error(s, "task_set_result", {"cwd": cwd, "result": "x" * (64 * 1024)})
         assert "64 KiB" in err
-        await eventually(lambda: task(daemon.client, me["id"])["running"], what="agent running")
+        await wait_for_async(lambda: task(daemon.client, me["id"])["running"], what="agent running")
         assert (await call(s, "task_stop", {"cwd": cwd}))["task"]["status"] == "in_review"
         resumed = (await call(s, "task_resume", {"cwd": cwd}))["task"]
         assert resumed["status"] == "in_progress" and resumed["running"]
@@ -187,7 +187,7 @@ async def test_at_most_five_creations_in_flight(daemon: Any, project: dict[str, 
         async with trio.open_nursery() as nursery:
             for i in range(6):
                 nursery.start_soon(make, i)
-            await eventually(lambda: len(results) == 1, what="one creation refused")
+            await wait_for_async(lambda: len(results) == 1, what="one creation refused")
             release.touch()
     errors = ["".join(getattr(c, "text", "") for c in r.content) for r in results if r.is_error]
     assert len(errors) == 1 and "at most 5" in errors[0], errors
@@ -266,7 +266,7 @@ async def test_agent_in_a_worktree_drives_argus_end_to_end(daemon: Any, project:
     since = 0
     boss = create_task(client, project["name"], "boss", prompt="coordinate the workers")
     wt = boss["worktree_path"]
-    await eventually(lambda: task(client, boss["id"])["idle"], what="boss agent waiting")
+    await wait_for_async(lambda: task(client, boss["id"])["idle"], what="boss agent waiting")
     async with mcp_session(daemon.mcp_url, daemon.token) as s:
         # 1. spawn two workers, the second depending on the first
         w1 = (await call(s, "task_create", {"cwd": wt, "name": "worker-1", "prompt": "part one",
@@ -274,7 +274,7 @@ async def test_agent_in_a_worktree_drives_argus_end_to_end(daemon: Any, project:
         w2 = (await call(s, "task_create", {"cwd": wt, "name": "worker-2", "prompt": "part two",
                                             "backend": "demo", "depends_on": [w1["id"]]}))["task"]
         assert task(client, w2["id"])["status"] == "pending"
-        await eventually(lambda: task(client, w1["id"])["idle"], what="worker-1 waiting for input")
+        await wait_for_async(lambda: task(client, w1["id"])["idle"], what="worker-1 waiting for input")
 
         # 2. ask worker-1 a question and block for the answer, while worker-1 answers from its own
         #    terminal (the delivered notice tells it the message id; it replies with /mcp)
@@ -286,23 +286,23 @@ async def test_agent_in_a_worktree_drives_argus_end_to_end(daemon: Any, project:
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(ask)
-            notice = await eventually(lambda: "you said: [argus] question #" in output(client, w1["id"]),
-                                      what="the question's notice typed into worker-1")
+            notice = await wait_for_async(lambda: "you said: [argus] question #" in output(client, w1["id"]),
+                                           what="the question's notice typed into worker-1")
             assert notice
             inbox = client.get(f"/api/tasks/{w1['id']}/inbox").json()
             question = inbox["messages"][0]
             assert question["kind"] == "question" and question["delivered_at"]
-            await eventually(lambda: task(client, w1["id"])["idle"], what="worker-1 idle again")
+            await wait_for_async(lambda: task(client, w1["id"])["idle"], what="worker-1 idle again")
             reply = {"cwd": task(client, w1["id"])["worktree_path"], "to": boss["id"], "body": "42",
                      "kind": "answer", "in_reply_to": question["id"]}
             _type(client, w1["id"], "/mcp task_message_send " + json.dumps(reply))
         assert answer["answer"]["body"] == "42" and answer["timed_out"] is False
 
         # 3. stage clipboard text (from the boss agent's own terminal), register an artifact
-        await eventually(lambda: task(client, boss["id"])["idle"], what="boss waiting for input")
+        await wait_for_async(lambda: task(client, boss["id"])["idle"], what="boss waiting for input")
         _type(client, boss["id"], "/mcp argus_clipboard_set " + json.dumps({"cwd": wt, "text": "git push"}))
         try:
-            await eventually(lambda: client.get("/api/clipboard").status_code == 200, what="clipboard staged")
+            await wait_for_async(lambda: client.get("/api/clipboard").status_code == 200, what="clipboard staged")
         except AssertionError:
             print(output(client, boss["id"]))
             raise
@@ -316,7 +316,7 @@ async def test_agent_in_a_worktree_drives_argus_end_to_end(daemon: Any, project:
 
         # 4. worker-1 finishes → worker-2 starts; the boss completes itself
         await call(s, "task_complete", {"id": w1["id"]})
-        await eventually(lambda: task(client, w2["id"])["running"], what="worker-2 started")
+        await wait_for_async(lambda: task(client, w2["id"])["running"], what="worker-2 started")
         done = (await call(s, "task_complete", {"cwd": wt}))["task"]
         assert done["id"] == boss["id"] and done["status"] == "complete"
 
@@ -351,8 +351,8 @@ async def test_every_agent_reaches_argus_mcp_without_touching_global_config(
         rows = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
         return {r["env"].get("ARGUS_TASK_ID"): r for r in rows}
 
-    got = await eventually(lambda: (r := launches()) and all(t["id"] in r for t in made.values()) and r,
-                           what="every agent launched")
+    got = await wait_for_async(lambda: (r := launches()) and all(t["id"] in r for t in made.values()) and r,
+                                what="every agent launched")
     # Claude Code: --mcp-config with a generated per-launch file outside the worktree
     claude = got[made["claude"]["id"]]
     cfg_path = Path(claude["mcp_config"])
@@ -378,5 +378,5 @@ async def test_every_agent_reaches_argus_mcp_without_touching_global_config(
     for b, t in made.items():
         c.post(f"/api/tasks/{t['id']}/input", json={"data": "/mcp task_get " + json.dumps({"cwd": t["worktree_path"]})})
         c.post(f"/api/tasks/{t['id']}/input", json={"data": "\r"})
-        await eventually(lambda t=t: f'"id": "{t["id"]}"' in output(c, t["id"]).split("mcp task_get ->")[-1],
-                         what=f"{b} agent calling task_get")
+        await wait_for_async(lambda t=t: f'"id": "{t["id"]}"' in output(c, t["id"]).split("mcp task_get ->")[-1],
+                              what=f"{b} agent calling task_get")

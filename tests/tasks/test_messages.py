@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import trio
+from argus_testkit import wait_for_async
 from orch_helpers import (
     FAST_AGENT,
     call,
     call_error,
     create_task,
     events,
-    eventually,
     mcp_session,
     output,
     task,
@@ -129,7 +129,7 @@ async def test_task_ask_returns_the_answer_when_it_lands(daemon: Any, project: d
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(ask)
-            question = await eventually(
+            question = await wait_for_async(
                 lambda: [m for m in c.get(f"/api/tasks/{expert['id']}/inbox").json()["messages"]
                          if m["body"] == "what is 6*7?"], what="the question in the expert's inbox")
             assert not result  # still waiting
@@ -152,32 +152,32 @@ async def test_notice_is_typed_only_when_the_recipient_is_idle_and_only_once(
     idle = create_task(c, project["name"], "idle-agent")
     gate = create_task(c, project["name"], "gate")
     (sender,) = held_tasks(c, project["name"], gate, ["sender"])
-    await eventually(lambda: task(c, busy["id"])["idle"] and task(c, idle["id"])["idle"], what="agents waiting")
+    await wait_for_async(lambda: task(c, busy["id"])["idle"] and task(c, idle["id"])["idle"], what="agents waiting")
     # put one agent mid-turn (busy until interrupted)
     c.post(f"/api/tasks/{busy['id']}/input", json={"data": "/sleep 600"})
     c.post(f"/api/tasks/{busy['id']}/input", json={"data": "\r"})
-    await eventually(lambda: "esc to interrupt" in output(c, busy["id"]).split("/sleep 600")[-1],
-                     what="busy agent mid-turn")
+    await wait_for_async(lambda: "esc to interrupt" in output(c, busy["id"]).split("/sleep 600")[-1],
+                          what="busy agent mid-turn")
     assert not task(c, busy["id"])["idle"]
     held = send(c, sender["id"], busy["id"], "please review PR 7").json()["message"]
     # a later message to an idle agent is delivered; the delivery job works in order, so by
     # then it has already looked at (and skipped) the busy one
     send(c, sender["id"], idle["id"], "hello idle")
-    await eventually(lambda: "you said: [argus] note #" in output(c, idle["id"]), what="notice to the idle agent")
-    await eventually(lambda: c.get(f"/api/tasks/{idle['id']}/inbox").json()["messages"][0]["delivered_at"],
-                     what="delivered_at stamped")
+    await wait_for_async(lambda: "you said: [argus] note #" in output(c, idle["id"]), what="notice to the idle agent")
+    await wait_for_async(lambda: c.get(f"/api/tasks/{idle['id']}/inbox").json()["messages"][0]["delivered_at"],
+                          what="delivered_at stamped")
     inbox = c.get(f"/api/tasks/{busy['id']}/inbox").json()["messages"]
     assert inbox[0]["id"] == held["id"] and inbox[0]["delivered_at"] is None
     assert "[argus]" not in output(c, busy["id"])
     # the turn ends (interrupted): the agent is idle, so the notice goes in now
     c.post(f"/api/tasks/{busy['id']}/input", json={"data": "\x1b"})
-    await eventually(lambda: f"you said: [argus] note #{held['id']} from sender" in output(c, busy["id"]),
-                     what="notice typed after the turn ended")
+    await wait_for_async(lambda: f"you said: [argus] note #{held['id']} from sender" in output(c, busy["id"]),
+                          what="notice typed after the turn ended")
     # another idle period does not repeat it
-    await eventually(lambda: task(c, busy["id"])["idle"], what="idle again after reading the notice")
+    await wait_for_async(lambda: task(c, busy["id"])["idle"], what="idle again after reading the notice")
     c.post(f"/api/tasks/{busy['id']}/input", json={"data": "ok\r"})
-    await eventually(lambda: "you said: ok" in output(c, busy["id"]), what="next turn")
-    await eventually(lambda: task(c, busy["id"])["idle"], what="idle after the next turn")
+    await wait_for_async(lambda: "you said: ok" in output(c, busy["id"]), what="next turn")
+    await wait_for_async(lambda: task(c, busy["id"])["idle"], what="idle after the next turn")
     assert output(c, busy["id"]).count("you said: [argus]") == 1
     delivered = [e for e in events(c) if e["type"] == "message.delivered"]
     assert sorted(d["data"]["task_id"] for d in delivered) == sorted([busy["id"], idle["id"]])

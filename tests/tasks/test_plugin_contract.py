@@ -13,7 +13,8 @@ import pytest
 from argus.kernel.kernel import Kernel
 from argus.kernel.paths import Paths
 from argus.kernel.plugins import load_plugins
-from orch_helpers import create_task, eventually
+from argus_testkit import wait_for_async
+from orch_helpers import create_task
 
 PLUGINS = Path(__file__).parent / "plugins"
 WATCHER = PLUGINS / "watcher.py"
@@ -105,9 +106,9 @@ async def test_a_plugin_drives_tasks_through_the_facade_and_hooks(daemon_factory
 
     # Stop and delete go through the same hooks.
     assert c.post(f"/api/tasks/{worker['id']}/stop").status_code == 200
-    await eventually(lambda: ["exited", worker["id"], "stopped"] in seen(), what="the session exited hook")
+    await wait_for_async(lambda: ["exited", worker["id"], "stopped"] in seen(), what="the session exited hook")
     assert c.delete(f"/api/tasks/{worker['id']}", params={"force": "1"}).status_code == 200
-    await eventually(lambda: ["deleted", worker["id"]] in seen(), what="the deleted hook")
+    await wait_for_async(lambda: ["deleted", worker["id"]] in seen(), what="the deleted hook")
     got = seen()
     assert ["created", parent["id"], "pending", False] in got
     assert ["created", worker["id"], "pending", True] in got

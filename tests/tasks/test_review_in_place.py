@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from orch_helpers import FAST_AGENT, call, call_error, create_task, events, eventually, mcp_session, output, task
+from argus_testkit import wait_for_async
+from orch_helpers import FAST_AGENT, call, call_error, create_task, events, mcp_session, output, task
 
 
 @pytest.fixture(autouse=True)
@@ -39,14 +40,14 @@ async def test_review_reaches_the_agent_as_one_message_only_after_it_goes_idle(
     c = daemon.client
     t = create_task(c, project["name"], "reviewed")
     tid = t["id"]
-    await eventually(lambda: task(c, tid)["idle"], what="agent waiting")
+    await wait_for_async(lambda: task(c, tid)["idle"], what="agent waiting")
     write_changed_file(t)
     base = f"/api/tasks/{tid}/review"
 
     # put the agent mid-turn (busy until interrupted)
     c.post(f"/api/tasks/{tid}/input", json={"data": "/sleep 600"})
     c.post(f"/api/tasks/{tid}/input", json={"data": "\r"})
-    await eventually(lambda: "esc to interrupt" in output(c, tid).split("/sleep 600")[-1], what="agent mid-turn")
+    await wait_for_async(lambda: "esc to interrupt" in output(c, tid).split("/sleep 600")[-1], what="agent mid-turn")
 
     r1 = c.post(f"{base}/comments", json={"path": "app.py", "line": 3, "end_line": 4,
                                           "body": "rename value to total"})
@@ -73,17 +74,17 @@ async def test_review_reaches_the_agent_as_one_message_only_after_it_goes_idle(
 
     # the turn ends: the agent is idle, so the review goes in now, as one submitted message
     c.post(f"/api/tasks/{tid}/input", json={"data": "\x1b"})
-    await eventually(lambda: "you said: Code review of your changes (2 comments)" in output(c, tid),
-                     what="review typed after the turn ended")
-    await eventually(lambda: "why was this removed?" in output(c, tid).split("you said: Code review")[-1],
-                     what="the whole review echoed")
+    await wait_for_async(lambda: "you said: Code review of your changes (2 comments)" in output(c, tid),
+                          what="review typed after the turn ended")
+    await wait_for_async(lambda: "why was this removed?" in output(c, tid).split("you said: Code review")[-1],
+                          what="the whole review echoed")
     said = output(c, tid).split("you said: Code review")[-1]
     for piece in ("Nice work, two things:", "app.py:3-4", "> line 3: value = 30", "> line 4: value = 40",
                   "rename value to total", "old.py:7", "> def legacy(): pass"):
         assert piece in said, piece
     assert said.index("app.py:3-4") < said.index("old.py:7")
     assert "never mind" not in said
-    await eventually(lambda: task(c, tid)["idle"], what="idle after the review turn")
+    await wait_for_async(lambda: task(c, tid)["idle"], what="idle after the review turn")
     assert output(c, tid).count("you said: Code review") == 1  # one message, typed once
     history = c.get(f"/api/tasks/{tid}/reviews").json()["reviews"]
     assert [h["id"] for h in history] == [review["id"]] and history[0]["delivered"] is True

@@ -86,10 +86,7 @@ def wait_task(client: httpx.Client, task_id: str, predicate: Callable[[dict[str,
         seen[:] = [task]
         return task if predicate(task) else None
 
-    try:
-        return wait_for(check, timeout, what=what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; last task state: {seen[-1] if seen else None}") from None
+    return wait_for(check, timeout, what, detail=lambda: f"last task state: {seen[-1] if seen else None}")
 
 
 def wait_idle(client: httpx.Client, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -112,10 +109,7 @@ def wait_output(client: httpx.Client, task_id: str, text: str, timeout: float = 
         last[0] = output(client, task_id)
         return last[0] if text in last[0] else None
 
-    try:
-        return wait_for(check, timeout, what=f"{text!r} in the output")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; output tail: {last[0][-1500:]!r}") from None
+    return wait_for(check, timeout, f"{text!r} in the output", detail=lambda: f"output tail: {last[0][-1500:]!r}")
 
 
 def send(client: httpx.Client, task_id: str, text: str) -> None:

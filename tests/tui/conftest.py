@@ -6,13 +6,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from argus_testkit import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,16 +63,12 @@ def stub(tmp_path: Path) -> Iterator[Stub]:
     sock.close()
     s = Stub(proc, port, uds, "stub-token", home)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if s.http.get("/_stub/calls").status_code == 200 and uds.exists():
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("stub server did not start: " + (tmp_path / "stub.log").read_text())
-            time.sleep(0.05)
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError("stub server exited: " + (tmp_path / "stub.log").read_text())
+            return s.http.get("/_stub/calls").status_code == 200 and uds.exists()
+
+        wait_for(up, 20, "the stub server", detail=lambda: (tmp_path / "stub.log").read_text())
         yield s
     finally:
         s.http.close()

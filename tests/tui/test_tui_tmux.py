@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argus_testkit import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TMUX = shutil.which("tmux") or "/usr/bin/tmux"
@@ -41,27 +42,18 @@ class Tmux:
         self.run("send-keys", "-t", "argus", *keys)
 
     def wait(self, text: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            try:
-                screen = self.screen()
-            except subprocess.CalledProcessError:
-                screen = "(pane gone)"
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; screen:\n{screen}")
+        return str(wait_for(lambda: (screen := self.screen()) and text in screen and screen, timeout,
+                            f"{text!r} to appear", interval=0.1, detail=self.last_screen))
 
     def wait_gone(self, text: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = self.screen()
-        while text in screen:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} never went away; screen:\n{screen}")
-            time.sleep(0.1)
-            screen = self.screen()
-        return screen
+        return str(wait_for(lambda: (screen := self.screen()) and text not in screen and screen, timeout,
+                            f"{text!r} to go away", interval=0.1, detail=self.last_screen))
+
+    def last_screen(self) -> str:
+        try:
+            return "screen:\n" + self.screen()
+        except subprocess.CalledProcessError:
+            return "(pane gone)"
 
     def alive(self) -> bool:
         return subprocess.run([TMUX, "-L", self.name, "has-session", "-t", "argus"],
@@ -107,10 +99,7 @@ def test_argus_in_tmux_task_from_form_echo_back_quit_agent_survives(tmux_argus: 
     with _api(home) as api:
         assert api.post("/api/projects", json={"name": "demo-proj", "path": str(git_repo)}).status_code == 201
     # The project.created event reaches the TUI, which drops the "add a project first" hint.
-    deadline = time.monotonic() + 15
-    while "add a project first" in t.screen():
-        assert time.monotonic() < deadline, t.screen()
-        time.sleep(0.1)
+    t.wait_gone("add a project first", 15)
     t.send("n")
     t.wait("▸ Prompt")  # the form opens on the prompt, marked as focused
     # Three Tabs reach Backend (a choice): typed letters are explained, Esc still closes the form.
@@ -155,10 +144,7 @@ def test_type_ahead_into_a_dialog_does_not_wedge_it(tmux_argus: Any, git_repo: P
     t.wait("No tasks yet", timeout=60)
     with _api(home) as api:
         assert api.post("/api/projects", json={"name": "demo-proj", "path": str(git_repo)}).status_code == 201
-    deadline = time.monotonic() + 15
-    while "add a project first" in t.screen():
-        assert time.monotonic() < deadline, t.screen()
-        time.sleep(0.1)
+    t.wait_gone("add a project first", 15)
     # `n` and the prompt typed at once, before the dialog draws: the keys land in the dialog,
     # and Esc still closes it.
     t.send("-l", "nquick typed prompt")

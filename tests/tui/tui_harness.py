@@ -7,13 +7,13 @@ sends keys as raw terminal bytes and reads back exactly what a terminal would sh
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pyte
 from argus.plugins.tui.app import ArgusTui
 from argus.plugins.tui.client import ArgusClient
+from argus_testkit import wait_for_async
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
@@ -72,18 +72,8 @@ class Harness:
 
     async def until(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
         """Wait until ``predicate()`` is truthy (checked every 20 ms) or fail with the screen."""
-        deadline = time.monotonic() + timeout
-        last_exc: Exception | None = None
-        while time.monotonic() < deadline:
-            try:
-                value = predicate()
-                if value:
-                    return value
-            except Exception as exc:  # keep waiting, report at the end
-                last_exc = exc
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what or predicate}: {last_exc!r}\n"
-                             f"status: {self.tui.status_text!r}\n--- screen ---\n{self.screen()}")
+        return await wait_for_async(predicate, timeout, what or str(predicate), interval=0.02,
+                                    detail=lambda: f"status: {self.tui.status_text!r}\n--- screen ---\n{self.screen()}")
 
     async def until_screen(self, text: str, timeout: float = 10.0) -> None:
         """Wait until ``text`` is visible on the terminal."""
