@@ -331,8 +331,7 @@ class ArgusTui:
                         "ctrl+y copy · ctrl+p PR · ctrl+r Claude sessions · Alt+←/→ panels · Alt+↑/↓ tasks · "
                         "Shift+↑/↓ scroll")
             if self.agent.focus == "diff":
-                return ("j/k move · c comment · v range · R send review · s split/unified · e editor · "
-                        "Esc terminal · ctrl+q files")
+                return review.HINTS
             return ("j/k move · Enter diff · s split · e editor · t terminal · Tab other pane · Esc terminal · "
                     "ctrl+q list")
         if self.mode == "plugin":
@@ -1352,9 +1351,6 @@ class ArgusTui:
         bind("pagedown", filter=on_diff)(lambda: self.agent.diff.scroll_by(20))
         bind("space", filter=on_diff)(lambda: self.agent.diff.scroll_by(20))
         bind("pageup", filter=on_diff)(lambda: self.agent.diff.scroll_by(-20))
-        bind("c", filter=on_diff)(lambda: review.comment(self))
-        bind("v", filter=on_diff)(self.agent.diff.toggle_mark)
-        bind("R", filter=on_diff)(lambda: review.send(self))
 
         @bind("s", filter=on_pane)
         def _split() -> None:
@@ -1366,6 +1362,7 @@ class ArgusTui:
         bind("t", filter=on_pane)(self.pane_terminal)
         bind("o", filter=on_pane)(self.pane_open_default)
         bind("f", filter=on_pane)(lambda: self.pane_open_default(reveal=True))
+        review.bind_keys(bind, on_diff, self)  # after the panes' keys: e on a comment edits it
         return kb
 
     def _pane(self) -> Any:
