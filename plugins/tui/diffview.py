@@ -440,7 +440,7 @@ class DiffPane:
         drafts = f" · {count} draft comment{'s' if count != 1 else ''}" if count else ""
         head: StyleAndTextTuples = [("class:pane.title.focused",
                                      f" Diff · {self.path or 'worktree'} · {mode}{drafts} "
-                                     "(c comment, v range, R send review, s split)\n")]
+                                     "(c comment · v range · R send · s split)\n")]
         rows = self.rows
         if not self.diff.strip() and not rows:
             return head + [("class:task.dim", " no changes\n")]
