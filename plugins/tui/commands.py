@@ -89,7 +89,8 @@ class Command:
     ``run()`` or ``on_key(event)`` does it; ``keys`` are key sequences (``("c-q",)``,
     ``("escape", Keys.Any)``); ``views`` names the views it applies in; ``hint`` is its short
     footer label (empty: in the help overlay only; commands next to each other with the same hint
-    share one footer entry: ``j/k move``); ``when`` narrows where it applies inside those views.
+    share one footer entry: ``j/k move``); ``when`` narrows where it applies inside those views;
+    a higher ``rank`` comes earlier in the footer (which a narrow terminal cuts).
     """
 
     name: str
@@ -102,6 +103,7 @@ class Command:
     eager: bool = False
     when: Filter | None = None
     source: str = "argus"
+    rank: int = 0
 
     def labels(self) -> list[str]:
         """The labels of its keys, in order."""
@@ -110,10 +112,11 @@ class Command:
 
 def command(name: str, help: str, keys: Sequence[Key | KeySeq], views: Iterable[str], *,
             run: Callable[[], object] | None = None, on_key: Callable[[KeyPressEvent], object] | None = None,
-            hint: str = "", eager: bool = False, when: Filter | None = None, source: str = "argus") -> Command:
+            hint: str = "", eager: bool = False, when: Filter | None = None, source: str = "argus",
+            rank: int = 0) -> Command:
     """Build a :class:`Command`; a key is a prompt_toolkit name (``c-f``) or a tuple (a sequence)."""
     seqs = tuple(k if isinstance(k, tuple) else (k,) for k in keys)
-    return Command(name, help, seqs, frozenset(views), run, on_key, hint, eager, when, source)
+    return Command(name, help, seqs, frozenset(views), run, on_key, hint, eager, when, source, rank)
 
 
 @dataclass
@@ -173,8 +176,8 @@ class CommandRegistry:
         """The footer line of ``view``: its lead, then each command's keys and hint."""
         parts: list[str] = []
         last_hint = ""
-        # The view's own commands first, those shared by many views (tabs, quit) last.
-        for cmd in sorted(self.in_view(view), key=lambda c: len(c.views)):
+        # Ranked commands (help) first, then the view's own, those shared by many views (quit) last.
+        for cmd in sorted(self.in_view(view), key=lambda c: (-c.rank, len(c.views))):
             if not cmd.hint:
                 last_hint = ""
                 continue

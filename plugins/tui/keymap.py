@@ -70,9 +70,9 @@ def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
     for tab in tui.tabs:
         title = "Hera tab (the DAG while hera is off)" if tab.builtin == "hera" else f"{tab.title} tab"
         add(f"tab.{tab.key}", f"show the {title}", [tab.key], tab_views,
-            functools.partial(tui.show_tab, tab.key), hint="tabs")
+            functools.partial(tui.show_tab, tab.key))
     add("help", "show every key (this list)", ["?"], [*tab_views, "agent.lists", "agent.diff"], tui.show_help,
-        hint="help")
+        hint="help", rank=1)
     add("quit", "quit Argus (the agents keep running)", ["q"], tab_views, lambda: tui.app.exit(result=0),
         hint="quit")
     add("redraw", "refresh the screen (wipe ghost cells)", ["c-l"], tab_views, tui.app.renderer.clear)
@@ -81,8 +81,8 @@ def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
 
     # ---- Tasks tab ----
     on = ["tasks"]
-    add("task.down", "move down", ["j", "down"], on, lambda: tui.tasklist.move(1), hint="move")
-    add("task.up", "move up", ["k", "up"], on, lambda: tui.tasklist.move(-1), hint="move")
+    add("task.down", "move down", ["j", "down"], on, lambda: tui.tasklist.move(1))
+    add("task.up", "move up", ["k", "up"], on, lambda: tui.tasklist.move(-1))
     add("task.first", "first task", ["g"], on, lambda: tui.tasklist.move(-10**6))
     add("task.last", "last task", ["G"], on, lambda: tui.tasklist.move(10**6))
     add("task.new", "new task (project, backend, model; /skill completion in the prompt)", ["n"], on,
