@@ -125,6 +125,7 @@ class CommandRegistry:
 
     views: dict[str, View] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
+    groups: dict[str, tuple[View, frozenset[str]]] = field(default_factory=dict)
 
     def add_view(self, name: str, title: str, lead: str = "") -> None:
         """Declare a view (its title heads its section of the help overlay)."""
@@ -196,15 +197,38 @@ class CommandRegistry:
         return " · ".join(f"{self.commands[n].labels()[0]} {self.commands[n].hint or self.commands[n].help}"
                           for n in names if n in self.commands)
 
+    def add_group(self, name: str, title: str, views: Iterable[str]) -> None:
+        """Declare a group of views: the help lists a command bound in all of them once, under ``title``."""
+        self.groups[name] = (View(name, title), frozenset(views))
+
     def help_sections(self, first: str = "") -> list[tuple[View, list[tuple[str, str]]]]:
         """The help overlay's sections: ``(view, [(keys, help)])``, the view ``first`` on top.
 
-        A command bound in several views is listed in each; views without commands are left out.
+        A command bound in every view of a group is listed once, in the group's section (placed
+        before the group's first view); other commands are listed in each of their views. Empty
+        sections are left out.
         """
-        order = sorted(self.views.values(), key=lambda v: v.name != first)
+        in_group: dict[str, list[Command]] = {
+            g: [c for c in self.commands.values() if views <= c.views] for g, (_, views) in self.groups.items()}
+
+        def rows_of(cmds: Iterable[Command]) -> list[tuple[str, str]]:
+            return [(" / ".join(c.labels()), c.help) for c in cmds]
+
+        def view_rows(view: str) -> list[tuple[str, str]]:
+            shown = {c.name for g, (_, views) in self.groups.items() if view in views for c in in_group[g]}
+            return rows_of(c for c in self.in_view(view) if c.name not in shown)
+
+        order: list[str] = [first] if first in self.views else []
+        order += [g for g, (_, views) in self.groups.items() if first in views]
+        for name in self.views:
+            order += [g for g, (_, views) in self.groups.items()
+                      if g not in order and name in views]
+            if name not in order:
+                order.append(name)
         out: list[tuple[View, list[tuple[str, str]]]] = []
-        for view in order:
-            rows = [(" / ".join(c.labels()), c.help) for c in self.in_view(view.name)]
+        for name in order:
+            view, rows = ((self.groups[name][0], rows_of(in_group[name])) if name in self.groups
+                          else (self.views[name], view_rows(name)))
             if rows:
                 out.append((view, rows))
         return out

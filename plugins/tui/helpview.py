@@ -76,3 +76,38 @@ class HelpOverlay:
     def contains(self, window: Window) -> bool:
         """Only its own window."""
         return window is self.window
+
+
+def markdown(registry: CommandRegistry) -> str:
+    """The keymap as Markdown tables, one per view (``docs/tui.md`` holds this text)."""
+    out: list[str] = []
+    for view, rows in registry.help_sections():
+        out += [f"### {view.title}", ""]
+        if view.lead:
+            out += [f"Footer: *{view.lead}*.", ""]
+        out += ["| Key | Action |", "|---|---|"]
+        out += [f"| {_md(keys)} | {_md(text)} |" for keys, text in rows]
+        out.append("")
+    return "\n".join(out)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("$", "\\$")
+
+
+def builtin_registry() -> CommandRegistry:
+    """The registry of a TUI with no plugins, built headless (nothing connects)."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from .app import ArgusTui
+    from .client import ArgusClient
+
+    with create_pipe_input() as pipe:
+        tui = ArgusTui(ArgusClient.remote("http://127.0.0.1:9", ""), input=pipe, output=DummyOutput())
+        tui.executor.shutdown(wait=False)
+        return tui.commands
+
+
+if __name__ == "__main__":  # python -m argus.plugins.tui.helpview: the keymap of docs/tui.md
+    print(markdown(builtin_registry()))

@@ -53,6 +53,8 @@ def declare_views(reg: CommandRegistry, tabs: Sequence[Tab]) -> list[str]:
         if not tab.builtin:
             reg.add_view(f"tab:{tab.key}", f"The {tab.title} tab")
             views.append(f"tab:{tab.key}")
+    reg.add_group("tabs", "Every tab", views)
+    reg.add_group("agent", "Agent view: everywhere", AGENT_VIEWS)
     return views
 
 
