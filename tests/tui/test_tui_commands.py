@@ -184,3 +184,10 @@ def test_docs_keymap_is_the_registry() -> None:
     block = doc.split("do not edit by hand -->\n", 1)[1].split("<!-- /keymap -->", 1)[0]
     assert block.strip() == markdown(builtin_registry()).strip(), \
         "docs/tui.md is out of date: paste `python -m argus.plugins.tui.helpview` into it"
+
+
+@pytest.mark.parametrize("module", ["agentview", "tasklist", "dagview", "heraview", "pluginview", "settings_tab",
+                                    "review", "panes", "claude_picker", "termview", "sync", "desktop"])
+def test_views_know_the_uihost_protocol_not_the_app(module: str) -> None:
+    source = (ROOT / "plugins" / "tui" / f"{module}.py").read_text()
+    assert "from .app import" not in source and "ArgusTui" not in source
