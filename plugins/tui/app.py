@@ -22,7 +22,6 @@ from typing import Any
 from prompt_toolkit.application import Application
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyPressEvent
-from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import AnyContainer, DynamicContainer, Float, FormattedTextControl, Layout, Window
 from prompt_toolkit.output import Output
 
@@ -30,7 +29,7 @@ from . import layout, navkeys
 from .agentactions import AgentActions
 from .agentview import AgentView
 from .client import ApiError, ArgusClient, task_path
-from .commands import Command, CommandRegistry
+from .commands import Command, CommandRegistry, key_matches
 from .dagview import DagView
 from .desktop import Desktop
 from .helpview import HelpOverlay
@@ -49,22 +48,6 @@ from .tasklist import TaskList, spinner_interval
 log = logging.getLogger("argus.tui")
 
 __all__ = ["INFO_TTL", "ArgusTui", "Tab"]
-
-
-def _key_matches(hotkey: str, event: KeyPressEvent) -> bool:
-    """True when the pressed key is ``hotkey`` (``v``, ``ctrl+h``, ``alt+x``, ``f5``)."""
-    hk = hotkey.strip().lower().replace("control+", "ctrl+")
-    seq = event.key_sequence
-    if hk.startswith("alt+") and len(seq) == 2 and seq[0].key == Keys.Escape:
-        return seq[1].data.lower() == hk[4:]
-    if len(seq) != 1:
-        return False
-    kp = seq[0]
-    if hk.startswith("ctrl+"):
-        return str(kp.key) == f"c-{hk[5:]}" or getattr(kp.key, "value", "") == f"c-{hk[5:]}"
-    if len(hk) == 1:
-        return kp.data == hotkey.strip()
-    return getattr(kp.key, "value", str(kp.key)) == hk
 
 
 class ArgusTui:
@@ -159,10 +142,6 @@ class ArgusTui:
                 return "hera.agent"
             return "hera.dag" if self.hera.details_mode == "dag" else "hera.roster"
         return tab.builtin or f"tab:{tab.key}"
-
-    def dag_keys_active(self) -> bool:
-        """The DAG's keys apply: tab 2 while hera is off, or the DAG in Hera's details."""
-        return self.current_view() in ("dag", "hera.dag")
 
     def showing(self, builtin: str) -> bool:
         """True when the built-in tab ``builtin`` is on screen."""
@@ -441,7 +420,7 @@ class ArgusTui:
         """Any key in a tab: open the plugin view registered with that hotkey, if one is."""
         for view in self.state.views:
             hk = str(view.get("hotkey") or "")
-            if hk and _key_matches(hk, event):
+            if hk and key_matches(hk, event):
                 self.open_plugin_view(view)
                 return
 

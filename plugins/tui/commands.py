@@ -73,6 +73,22 @@ def parse_key(text: str) -> KeySeq:
     return (low,)
 
 
+def key_matches(hotkey: str, event: KeyPressEvent) -> bool:
+    """True when the pressed key is ``hotkey`` (``v``, ``ctrl+h``, ``alt+x``, ``f5``)."""
+    hk = hotkey.strip().lower().replace("control+", "ctrl+")
+    seq = event.key_sequence
+    if hk.startswith("alt+") and len(seq) == 2 and seq[0].key == Keys.Escape:
+        return seq[1].data.lower() == hk[4:]
+    if len(seq) != 1:
+        return False
+    kp = seq[0]
+    if hk.startswith("ctrl+"):
+        return str(kp.key) == f"c-{hk[5:]}" or getattr(kp.key, "value", "") == f"c-{hk[5:]}"
+    if len(hk) == 1:
+        return kp.data == hotkey.strip()
+    return getattr(kp.key, "value", str(kp.key)) == hk
+
+
 @dataclass(frozen=True)
 class View:
     """Where the user is. ``lead``: what the footer says before the commands (``keys go to ...``)."""
