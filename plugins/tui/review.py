@@ -31,7 +31,8 @@ async def refresh(tui: UiHost, agent: AgentView) -> None:
         drafts = as_list(as_dict(await tui.client.get(task_path(task_id, "/review/comments"))).get("comments"))
         reviews = as_list(as_dict(await tui.client.get(task_path(task_id, "/reviews"))).get("reviews"))
     except ApiError as exc:
-        tui.set_status(f"review: {exc}", error=True)
+        if exc.status != 404:  # 404: a daemon without review in place (or the task is gone): no comments
+            tui.set_status(f"review: {exc}", error=True)
         return
     if agent.task_id == task_id:
         agent.diff.set_review(drafts, reviews)
