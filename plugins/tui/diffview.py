@@ -147,14 +147,6 @@ _KIND_STYLE = {"del": "class:diff.del", "add": "class:diff.add", "hunk": "class:
                "meta": "class:diff.meta", "ctx": "", "note": "class:diff.meta", "": "class:diff.empty"}
 
 
-def unified_fragments(diff: str) -> StyleAndTextTuples:
-    """A unified diff with added/removed/hunk lines coloured."""
-    out: StyleAndTextTuples = []
-    for d in parse_diff(diff):
-        out.append((_KIND_STYLE[d.kind], d.text.expandtabs(4) + "\n"))
-    return out
-
-
 def split_line(row: DiffRow, width: int) -> StyleAndTextTuples:
     """One side-by-side row ``width`` columns wide."""
     if row.left_kind == "meta":
@@ -163,15 +155,6 @@ def split_line(row: DiffRow, width: int) -> StyleAndTextTuples:
     left = row.left.expandtabs(4)[:half].ljust(half)
     right = row.right.expandtabs(4)[:half]
     return [(_KIND_STYLE[row.left_kind], left), ("class:diff.sep", " │ "), (_KIND_STYLE[row.right_kind], right)]
-
-
-def split_fragments(diff: str, width: int) -> StyleAndTextTuples:
-    """A side-by-side diff ``width`` columns wide."""
-    out: StyleAndTextTuples = []
-    for row in split_rows(diff):
-        out.extend(split_line(row, width))
-        out.append(("", "\n"))
-    return out
 
 
 # -- comments in the diff ------------------------------------------------------------------------

@@ -16,11 +16,10 @@ from typing import Any
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.layout import Dimension, FormattedTextControl, Window
 
-from .diffview import DiffPane, DiffRow, Target, line_targets, split_fragments, split_rows, unified_fragments
+from .diffview import DiffPane, DiffRow, Target, line_targets, split_rows
 from .state import as_dict, as_list
 
-__all__ = ["ChangesPane", "DiffPane", "DiffRow", "FilesPane", "ListPane", "Target", "line_targets",
-           "split_fragments", "split_rows", "unified_fragments"]
+__all__ = ["ChangesPane", "DiffPane", "DiffRow", "FilesPane", "ListPane", "Target", "line_targets", "split_rows"]
 
 
 class ListPane:
