@@ -133,6 +133,10 @@ class TasksAPI(Protocol):
     def rename(self, task_id: str, name: str) -> dict[str, Any]:
         """Change a task's display name (its slug, branch and worktree stay)."""
 
+    def changed(self, task_id: str) -> None:
+        """Publish ``task.updated`` with the task's current JSON (after this plugin's
+        ``argus_task_fields`` answer changed, so clients redraw it); nothing for an unknown task."""
+
     def backends(self) -> builtins.list[dict[str, Any]]:
         """Every backend (name, command, prompt_flag, model, kind, default, available)."""
 
@@ -214,6 +218,11 @@ class TasksFacade:
     def rename(self, task_id: str, name: str) -> dict[str, Any]:
         """Change a task's display name (its slug, branch and worktree stay)."""
         return self._svc.to_json(self._svc.rename(task_id, name))
+
+    def changed(self, task_id: str) -> None:
+        """Publish ``task.updated`` with the task's current JSON (after this plugin's
+        ``argus_task_fields`` answer changed, so clients redraw it); nothing for an unknown task."""
+        self._svc.changed(task_id)
 
     def backends(self) -> builtins.list[dict[str, Any]]:
         """Every backend (name, command, prompt_flag, model, kind, default, available)."""

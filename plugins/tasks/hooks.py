@@ -23,6 +23,7 @@ from . import hookspecs, routes_orch, tools
 from .api import TASKS, TasksFacade
 from .backends import PERMISSION_MODES
 from .orch import Orchestration
+from .overlaps import OverlapIndex
 from .reconcile import reconcile
 from .routes import make_routes
 from .service import TaskService
@@ -30,6 +31,7 @@ from .store import MIGRATIONS
 
 SERVICE = StashKey[TaskService]()
 ORCH = StashKey[Orchestration]()
+OVERLAPS = StashKey[OverlapIndex]()
 
 
 def service(kernel: Kernel) -> TaskService:
@@ -98,13 +100,20 @@ def argus_register(kernel: Kernel) -> None:
     kernel.http.add_routes("tasks", routes_orch.make_routes(orch))
     tools.register(kernel, orch)
     kernel.pm.register(KernelHooks(svc, orch), name="tasks.kernel")
+    # The "conflicts with" mark (overlaps.py): cached off the request path, read by the Task JSON.
+    index = OverlapIndex(svc)
+    kernel.stash[OVERLAPS] = index
+    kernel.events.add_listener(index.on_event)
+    kernel.pm.register(index, name=f"tasks.overlaps-{id(kernel)}")
 
 
 @hookimpl
 def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
-    """Message delivery into idle agents' terminals."""
+    """Message delivery into idle agents' terminals; the "conflicts with" scans."""
     orch = kernel.stash.get(ORCH, None)
-    return [orch.mail.delivery_loop] if orch is not None else []
+    index = kernel.stash.get(OVERLAPS, None)
+    return [job for job in (orch.mail.delivery_loop if orch is not None else None,
+                            index.worker if index is not None else None) if job is not None]
 
 
 @hookimpl

@@ -38,6 +38,17 @@ class Out(BaseModel):
 # -- the Task JSON (docs/rest.md) ---------------------------------------------------------------
 
 
+class TaskUsage(Out):
+    """Tokens and cost an agent CLI reported for a task (the ops plugin records them; nothing estimated)."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float | None = Field(None, description="null when the CLI reported no cost")
+    source: str = Field("", description="where it was read: claude transcript, codex rollout")
+
+
 class Task(Out):
     """A task as every client sees it. Plugins add namespaced keys (``hera: {...}``) through the
     ``argus_task_fields`` hook; clients read only the fields declared here and their own plugin's."""
@@ -68,6 +79,10 @@ class Task(Out):
     parent_id: str | None = Field(None, description="the task that created this one through a plugin (a coordinator)")
     hidden: bool = Field(False, description="kept out of the UIs' main lists (e.g. a coordinator's workers)")
     extra: dict[str, Any] = Field(default_factory=dict, description="plugin fields given at creation")
+    usage: TaskUsage | None = Field(None, description="tokens and cost the agent CLI reported; absent when unknown")
+    conflicts_with: list[str] = Field(
+        default_factory=list,
+        description="ids of other live tasks of the project whose changed files overlap this one's")
     created_at: str
     started_at: str | None
     ended_at: str | None
