@@ -81,6 +81,7 @@ STYLE = Style.from_dict({
     "status.needs": "ansiyellow bold",
     "status.complete": "ansigreen",
     "status.failed": "ansired",
+    "status.conflict": "ansimagenta",
     "status.pending": "#808080",
     "status.stopped": "#808080",
     "form": "bg:#262626",
@@ -556,6 +557,7 @@ class ArgusTui:
             async def status() -> None:
                 st.status = as_dict(await get("/api/status"))
             jobs.append(status())
+            jobs.append(self.settings.extras.load())  # auto-start and usage rows (status_extras.py)
         if "registry" in want:
             async def registry() -> None:
                 st.views = [v for v in as_list(as_dict(await get("/api/plugins/views")).get("views"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
+from .marks import conflicts_text, usage_text
 from .state import AppState, elapsed, is_hidden, needs_you, task_name
 
 SPINNERS: dict[str, tuple[tuple[str, ...], float]] = {
@@ -125,9 +126,11 @@ def status_icon(task: dict[str, Any], spinner_style: str, now: float | None = No
 
 
 def render_task_line(task: dict[str, Any], *, selected: bool, spinner_style: str, show_icons: bool = True,
-                     show_elapsed: bool = True, width: int = 80,
-                     now: datetime | None = None) -> StyleAndTextTuples:
-    """One task row as fragments: icon, name, status words, elapsed time."""
+                     show_elapsed: bool = True, width: int = 80, now: datetime | None = None,
+                     tasks: dict[str, dict[str, Any]] | None = None) -> StyleAndTextTuples:
+    """One task row as fragments: icon, name, status words, "conflicts with", usage, elapsed time.
+
+    ``tasks`` (id → task) names the tasks of the "conflicts with" mark."""
     base = "class:task.selected" if selected else ("class:task.archived" if task.get("archived") else "")
     frags: StyleAndTextTuples = [(base, "  ")]
     if show_icons:
@@ -141,6 +144,12 @@ def render_task_line(task: dict[str, Any], *, selected: bool, spinner_style: str
     elif task.get("status") == "pending":
         right.append((f"{base} class:task.dim", " pending"))
     wide = 0
+    clash = "" if task.get("archived") else conflicts_text(task, tasks or {})
+    if clash:
+        right.append((f"{base} class:status.conflict", f"  {clash}"))
+    used_tokens = usage_text(task.get("usage"))
+    if used_tokens:
+        right.append((f"{base} class:task.dim", f"  {used_tokens}"))
     if (task.get("sandbox") or {}).get("sandboxed"):
         right.append((f"{base} class:task.dim", " 🔒"))  # the agent runs sandboxed
         wide = 1  # the lock takes two cells
@@ -217,7 +226,8 @@ class TaskList:
                 out.append(("[SetCursorPosition]", ""))
             try:
                 out.extend(render_task_line(task, selected=sel, spinner_style=style, show_icons=show_icons,
-                                            show_elapsed=show_elapsed, width=width, now=now))
+                                            show_elapsed=show_elapsed, width=width, now=now,
+                                            tasks=self.state.tasks))
             except Exception:  # bad server data must never take the list down
                 out.append(("class:status.failed", f"  {row.task_id} (unreadable task)"))
             out.append(("", "\n"))
