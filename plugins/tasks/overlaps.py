@@ -96,6 +96,8 @@ class OverlapIndex:
             if self._seen.get(str(task_id)) == state:
                 return
             self._seen[str(task_id)] = state
+        if event.type == "task.deleted":
+            self._seen.pop(str(task_id), None)
         if isinstance(task_id, str):
             self.queue(task_id)
 
@@ -108,13 +110,13 @@ class OverlapIndex:
 
     async def worker(self) -> None:
         """Background job: a first full scan, then rescans on queued events and on the timer."""
-        await self.refresh(None)
+        await self._scan(None)
         while True:
             pending: set[str | None] = set()
             with trio.move_on_after(self.interval):
                 pending.add(await self._receive.receive())
             if not pending:
-                await self.refresh(None)
+                await self._scan(None)
                 continue
             await trio.sleep(DEBOUNCE)
             while True:
@@ -122,7 +124,14 @@ class OverlapIndex:
                     pending.add(self._receive.receive_nowait())
                 except trio.WouldBlock:
                     break
-            await self.refresh(None if None in pending else {p for p in pending if p is not None})
+            await self._scan(None if None in pending else {p for p in pending if p is not None})
+
+    async def _scan(self, task_ids: set[str] | None) -> None:
+        """:meth:`refresh`, logging a failure instead of ending the background job."""
+        try:
+            await self.refresh(task_ids)
+        except Exception:
+            log.exception("the conflicts-with scan failed")
 
     # -- the scan --------------------------------------------------------------------------------
 

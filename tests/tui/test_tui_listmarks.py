@@ -128,3 +128,15 @@ def test_autostart_row_toggles_the_unit(marks_daemon: Daemon, env: dict[str, Any
         assert not fake.unit.exists()
 
     run_scenario(ArgusClient.local(marks_daemon.home), scenario, timeout=90)
+
+
+def test_usage_text_is_compact_and_empty_when_unknown() -> None:
+    from argus.plugins.tui.marks import compact_count, conflicts_text, usage_text
+
+    assert usage_text(None) == "" and usage_text({}) == ""
+    assert usage_text({"input_tokens": 950, "output_tokens": 0, "cost_usd": None}) == "950 tok"  # no cost: none shown
+    assert usage_text({"input_tokens": 12_000, "output_tokens": 300, "cost_usd": 0.4123}) == "12.3k tok $0.41"
+    assert [compact_count(n) for n in (999, 1000, 123_456, 4_100_000)] == ["999", "1.0k", "123k", "4.1M"]
+    tasks = {"t_b": {"id": "t_b", "name": "beta"}}
+    assert conflicts_text({"conflicts_with": ["t_b", "t_gone"]}, tasks) == "⚠ conflicts: beta, t_gone"
+    assert conflicts_text({"conflicts_with": []}, tasks) == "" and conflicts_text({}, tasks) == ""
