@@ -8,15 +8,13 @@ sees why it cannot change auto-start.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .client import ApiError
 from .forms import Confirm
+from .host import UiHost
 from .marks import usage_text
 from .state import as_dict
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
 
 USAGE_DAYS = 14  # days listed in the usage dialog
 
@@ -38,7 +36,7 @@ def autostart_text(state: dict[str, Any]) -> str:
 class StatusExtras:
     """The auto-start state and the usage summary behind two rows of the Status section."""
 
-    def __init__(self, tui: ArgusTui) -> None:
+    def __init__(self, tui: UiHost) -> None:
         self.tui = tui
         self.autostart: dict[str, Any] | None = None  # None: no ops plugin (or not loaded yet)
         self.autostart_error = ""  # e.g. a device token (403)
