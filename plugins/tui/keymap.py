@@ -111,8 +111,8 @@ def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
     on = ["settings"]
     add("settings.down", "move down", ["j", "down"], on, lambda: settings.move(1), hint="move")
     add("settings.up", "move up", ["k", "up"], on, lambda: settings.move(-1), hint="move")
-    add("settings.enter", "change a setting, open a plugin section, Update Argus, Doctor", ["enter"], on,
-        lambda: settings.key("enter"), hint="change")
+    add("settings.enter", "change a setting, open a plugin section, Update Argus, Doctor, toggle Auto-start, "
+        "Usage per day", ["enter"], on, lambda: settings.key("enter"), hint="change")
     add("settings.next", "next choice of a setting", ["right", "l"], on, lambda: settings.key("right"), hint="change")
     add("settings.prev", "previous choice of a setting", ["left", "h"], on, lambda: settings.key("left"),
         hint="change")
