@@ -38,7 +38,7 @@ class Out(BaseModel):
 # -- the Task JSON (docs/rest.md) ---------------------------------------------------------------
 
 
-class TaskUsage(Out):
+class UsageTotals(Out):
     """Tokens and cost an agent CLI reported for a task (the ops plugin records them; nothing estimated)."""
 
     input_tokens: int
@@ -79,7 +79,7 @@ class Task(Out):
     parent_id: str | None = Field(None, description="the task that created this one through a plugin (a coordinator)")
     hidden: bool = Field(False, description="kept out of the UIs' main lists (e.g. a coordinator's workers)")
     extra: dict[str, Any] = Field(default_factory=dict, description="plugin fields given at creation")
-    usage: TaskUsage | None = Field(None, description="tokens and cost the agent CLI reported; absent when unknown")
+    usage: UsageTotals | None = Field(None, description="tokens and cost the agent CLI reported; absent when unknown")
     conflicts_with: list[str] = Field(
         default_factory=list,
         description="ids of other live tasks of the project whose changed files overlap this one's")
