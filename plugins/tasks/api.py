@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from argus.kernel.api import ArgusError, Invalid, NotFound, StashKey
 
 from . import caller as callers
+from .limits import CLAUDE_USAGE_LIMIT, CODEX_USAGE_LIMIT, UsageLimit, reset_from_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from argus.kernel.api import Kernel
 
     from .service import TaskService
 
-__all__ = ["AgentKind", "AgentLaunch", "CreateTask", "TasksAPI", "TasksFacade", "tasks_of"]
+__all__ = ["CLAUDE_USAGE_LIMIT", "CODEX_USAGE_LIMIT", "AgentKind", "AgentLaunch", "CreateTask", "TasksAPI",
+           "TasksFacade", "UsageLimit", "reset_from_text", "tasks_of"]
 
 
 @dataclass
@@ -79,6 +81,11 @@ class AgentKind:
     - ``reads_mcp_config``: the CLI reads a project-local ``.mcp.json``; tasks writes one in the
       worktree naming Argus's MCP server (with ``${ARGUS_MCP_TOKEN}``), as for generic backends.
     - ``session_ids``: tasks assigns a new session id at creation (passed as ``session_id``).
+    - ``usage_limit``: how the CLI says it hit its usage limit (a :class:`UsageLimit`: a regular
+      expression on the last screen lines and a function giving the reset time from the match). When
+      it shows, the task goes to ``limit`` and Argus types the continue message after the reset
+      (docs/plugins.md). ``CLAUDE_USAGE_LIMIT`` / ``CODEX_USAGE_LIMIT`` are the built-in kinds' rules
+      (for a wrapper of those CLIs) and ``reset_from_text`` reads a reset time.
     """
 
     name: str
@@ -88,6 +95,7 @@ class AgentKind:
     busy: str = r"esc to interrupt"
     reads_mcp_config: bool = False
     session_ids: bool = False
+    usage_limit: UsageLimit | None = None
 
 
 class TasksAPI(Protocol):
