@@ -27,6 +27,7 @@ from typing import Any
 from argus.kernel.api import Invalid, atomic_write
 
 from .api import AgentKind, AgentLaunch
+from .limits import UsageLimit
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypass-allow", "bypass-active")
 PERMISSION_FLAGS = {
@@ -220,7 +221,12 @@ BUILTIN_KINDS = ("claude", "codex", "opencode", "pi", "demo", "generic")
 
 
 def screen_rules(kind: AgentKind) -> dict[str, re.Pattern[str]]:
-    """A plugin kind's idle rules, compiled like :data:`SCREEN_RULES` (``re.error`` if invalid)."""
+    """A plugin kind's idle rules, compiled like :data:`SCREEN_RULES` (``re.error`` if invalid, or
+    if its ``usage_limit`` is not a :class:`UsageLimit` with a valid pattern)."""
+    if kind.usage_limit is not None:
+        if not isinstance(kind.usage_limit, UsageLimit) or not callable(kind.usage_limit.reset_at):
+            raise re.error("usage_limit must be a UsageLimit(pattern, reset_at)")
+        kind.usage_limit.compile()
     return {"waiting": re.compile(kind.waiting, re.M), "busy": re.compile(kind.busy, re.M | re.I)}
 
 

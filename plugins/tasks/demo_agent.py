@@ -24,7 +24,10 @@ What it does, in order:
 Slash commands: ``/exit [N]`` exits N (default 0); ``/crash`` prints a traceback-like text and
 exits 1; ``/flood N`` prints N KB of numbered lines quickly, then ``flood done: N KB``;
 ``/sleep S`` is busy for S seconds; ``/link`` prints ``https://example.com/argus/<session>``;
-``/mcp TOOL [JSON]`` calls an MCP tool now; ``/help`` lists them.
+``/mcp TOOL [JSON]`` calls an MCP tool now; ``/limit S`` prints a usage-limit message whose reset is
+S seconds ahead (Claude Code's wording, ``5-hour limit reached ∙ resets 3:15:42pm``, with seconds;
+as ``codex``: ``You've hit your usage limit. ... try again in S seconds.``) and waits for input;
+``/help`` lists them.
 
 Options (unknown flags are ignored, like a tolerant CLI wrapper; flags known to take a value in
 the real CLIs have their value skipped too; ``--flag=value`` forms work for every flag):
@@ -48,6 +51,8 @@ Environment variables:
 
 - ``FAKEAGENT_BUSY``: seconds of each busy phase, initial work and every answer (default 1.5).
 - ``FAKEAGENT_EXIT``: exit with this code right after the banner.
+- ``FAKEAGENT_LIMIT``: seconds; after the initial prompt's work, print the ``/limit`` message with
+  its reset that far ahead (a resumed session does not print it again).
 - ``FAKEAGENT_EDIT_FILE``: file in the cwd to append to (default ``ARGUS_DEMO.md``).
 - ``FAKEAGENT_NO_EDIT``: when set (and not ``0``), edit nothing.
 - ``FAKEAGENT_NAME``: the name in the banner (default: ``FAKEAGENT_AS`` or ``demo``).
@@ -937,12 +942,15 @@ class Agent:
             self.last_answer = f"https://example.com/argus/{self.opts.session_id}"
             self.say(f"● {self.last_answer}")
             return
+        if command == "/limit":
+            self.limit(float(rest or "5"))
+            return
         if command == "/mcp":
             tool, _, raw = rest.partition(" ")
             self.run_mcp_calls([(tool, raw.strip() or "{}")] if tool else [])
             return
         if command == "/help":
-            self.say("● commands: /exit [N] /crash /flood KB /sleep S /link /mcp TOOL [JSON] /help")
+            self.say("● commands: /exit [N] /crash /flood KB /sleep S /link /limit S /mcp TOOL [JSON] /help")
             return
         if command.startswith("/"):
             self.say(f"● unknown command {command} (try /help)")
@@ -951,6 +959,18 @@ class Agent:
             return
         self.last_answer = f"I'm the Argus demo agent; I can't code, but I heard: {line}"
         self.say(f"● {self.last_answer}")
+
+    def limit(self, seconds: float) -> None:
+        """Print a usage-limit message whose reset is ``seconds`` ahead (local time), as the imitated CLI."""
+        if self.opts.imitate == "codex":
+            self.last_answer = ("■ You've hit your usage limit. Upgrade to Pro (https://openai.com/chatgpt/pricing) "
+                                f"or try again in {max(1, round(seconds))} seconds.")
+        else:
+            t = time.localtime(time.time() + seconds)
+            clock = f"{t.tm_hour % 12 or 12}:{t.tm_min:02d}:{t.tm_sec:02d}{'am' if t.tm_hour < 12 else 'pm'}"
+            self.last_answer = f"5-hour limit reached ∙ resets {clock}"
+        self.say(f"  ⎿  {self.last_answer}")
+        self.say("     /upgrade to increase your usage limit.")
 
     def flood(self, kilobytes: int) -> None:
         """Print ``kilobytes`` KB of numbered 64-byte lines, fast."""
@@ -981,6 +1001,8 @@ class Agent:
             return o.exit_code
         if o.prompt and not o.resume:
             self.first_work()
+            if self.env.get("FAKEAGENT_LIMIT"):
+                self.limit(float(self.env["FAKEAGENT_LIMIT"]))
         self.run_mcp_calls(o.mcp_calls)
         try:
             while True:
@@ -1022,7 +1044,7 @@ The Argus demo agent: a scripted agent CLI that looks like Claude Code.
   --busy S                 seconds of each busy phase
   --edit-file NAME         file to append to (default ARGUS_DEMO.md)
   --no-edit                edit nothing
-Commands at the prompt: /exit [N] /crash /flood KB /sleep S /link /mcp TOOL [JSON] /help
+Commands at the prompt: /exit [N] /crash /flood KB /sleep S /link /limit S /mcp TOOL [JSON] /help
 """
 
 

@@ -50,6 +50,8 @@ from .backends import (
     write_project_mcp_config,
 )
 from .idle import IdleDetector
+from .limit_resume import LimitResumes
+from .limits import builtin_usage_limit
 from .slug import slug_from_prompt, slugify, unique_slug
 from .store import STATUSES, Store
 from .undo import UndoStack
@@ -106,7 +108,8 @@ class TaskService:
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
         self.store = Store(kernel.db, on_status=self._status_changed)
-        self.idle = IdleDetector(self._idle_changed)
+        self.limits = LimitResumes(self)  # usage limits: the ``limit`` status and its planned resume
+        self.idle = IdleDetector(self._idle_changed, self.limits.detected)
         self.stopping: set[str] = set()      # session ids being stopped on purpose
         self.rerendering: set[str] = set()   # session ids being restarted for a re-render
         self.rerender_input: dict[str, list[bytes]] = {}  # task id → input typed during its re-render
@@ -177,7 +180,8 @@ class TaskService:
             "exit_code": row["exit_code"], "plan_slug": row["plan_slug"],
             "result": json.loads(result) if result else None,
             "parent_ids": meta.get("depends_on", []), "parent_id": row.get("parent_id"),
-            "hidden": _bool(row, "hidden"), "extra": json.loads(row.get("extra") or "{}"),
+            "hidden": _bool(row, "hidden"), **self.limits.fields(row["id"]),
+            "extra": json.loads(row.get("extra") or "{}"),
             "created_at": row["created_at"], "started_at": row["started_at"], "ended_at": row["ended_at"],
             "updated_at": row["updated_at"],
         }
@@ -192,6 +196,7 @@ class TaskService:
 
     def _status_changed(self, task_id: str, old: str, new: str) -> None:
         """``Store.on_status``: tell plugins (``argus_task_status_changed``)."""
+        self.limits.status_changed(task_id, old, new)
         row = self.store.task(task_id)
         if row is not None:
             self.hook.argus_task_status_changed(task=self.to_json(row), old=old, new=new)
@@ -741,7 +746,8 @@ class TaskService:
         if session.id not in self.idle.states and session.alive:
             found = None if kind in BUILTIN_KINDS else self.agent_kinds().get(kind)
             rules = screen_rules(found) if found is not None else None
-            self.kernel.spawn_background(lambda: self.idle.watch(session, kind, rules), f"idle:{session.id}")
+            limit = found.usage_limit if found is not None else builtin_usage_limit(kind)
+            self.kernel.spawn_background(lambda: self.idle.watch(session, kind, rules, limit), f"idle:{session.id}")
 
     def _idle_changed(self, session_id: str, idle: bool, reason: str) -> None:
         row = self.store.task_by_session(session_id)
@@ -844,10 +850,11 @@ class TaskService:
     async def _stop(self, task_id: str) -> dict[str, Any]:
         row = self.get(task_id)
         session = self.live_session(row)
-        # Only a task still at work goes to review; a complete (or already reviewed) one keeps its status.
-        status = "in_review" if row["status"] in ("in_progress", "pending") else row["status"]
+        # Only a task still at work (or waiting for its usage limit) goes to review; a complete (or
+        # already reviewed) one keeps its status.
+        status = "in_review" if row["status"] in ("in_progress", "pending", "limit") else row["status"]
         if session is None:
-            if row["status"] == "in_progress":
+            if row["status"] in ("in_progress", "limit"):
                 self.store.update_task(task_id, status=status, ended_at=utcnow())
                 self.changed(task_id)
             return self.get(task_id)
@@ -1050,8 +1057,8 @@ class TaskService:
     def set_status(self, task_id: str, status: Any) -> dict[str, Any]:
         """Set the status directly (the TUI's s/S, the PWA's status menu)."""
         row = self.get(task_id)
-        if status not in STATUSES:
-            raise Invalid(f"status must be one of {', '.join(STATUSES)}")
+        if status not in STATUSES or status == "limit":  # limit: only usage-limit detection sets it
+            raise Invalid(f"status must be one of {', '.join(s for s in STATUSES if s != 'limit')}")
         fields: dict[str, Any] = {"status": status}
         if status == "complete":
             fields["ended_at"] = row["ended_at"] or utcnow()
