@@ -339,8 +339,8 @@ class ArgusTui:
             return "keys go to the plugin · ctrl+q twice: back to Argus"
         tab = self.current_tab()
         if tab.builtin == "tasks":
-            return ("n new · Enter open · s/S status · a archive · P pin · r rename · m merge · c copy · ctrl+f fork · "
-                    "ctrl+d delete · ctrl+r prune · A archived · H hera · q quit")
+            return ("n new · Enter open · s/S status · a archive · P pin · L cancel limit resume · r rename · "
+                    "m merge · c copy · ctrl+f fork · ctrl+d delete · ctrl+r prune · A archived · H hera · q quit")
         if tab.builtin == "settings":
             return "j/k move · Enter/◀/▶ change · n new · e edit · d delete/default · m model · i quick add · q quit"
         if self.dag_keys_active():
@@ -899,6 +899,17 @@ class ArgusTui:
         self._act(self.client.post(task_path(str(task["id"]), "/status"), {"status": new}),
                   f"{task_name(task)} → {new}")
 
+    def cancel_limit_resume(self) -> None:
+        """``L``: cancel the resume Argus planned for a task whose agent hit its usage limit."""
+        task = self._selected()
+        if task is None:
+            return
+        if task.get("status") != "limit" or not task.get("limit_resume_at"):
+            self.set_status(f"{task_name(task)} has no planned limit resume")
+            return
+        self._act(self.client.delete(task_path(str(task["id"]), "/limit-resume")),
+                  f"{task_name(task)}: limit resume cancelled")
+
     def toggle_archive(self) -> None:
         """``a``: archive / unarchive."""
         task = self._selected()
@@ -1239,6 +1250,7 @@ class ArgusTui:
         bind("S", filter=on_tasks)(lambda: self.advance(-1))
         bind("a", filter=on_tasks)(self.toggle_archive)
         bind("P", filter=on_tasks)(self.toggle_pin)
+        bind("L", filter=on_tasks)(self.cancel_limit_resume)
         bind("c", filter=on_tasks)(self.copy_prompt)
         bind("r", filter=on_tasks)(self.rename_task)
         bind("m", filter=on_tasks)(self.merge_task)
