@@ -124,7 +124,8 @@ class TasksAPI(Protocol):
         """Delete the task, its worktree and branch (``Conflict`` on unsaved work unless ``force``)."""
 
     def set_status(self, task_id: str, status: str) -> dict[str, Any]:
-        """Set the status directly (``pending``, ``in_progress``, ``in_review``, ``complete``)."""
+        """Set the status directly (``pending``, ``in_progress``, ``in_review``, ``complete``; ``limit``
+        is set only by usage-limit detection, and leaving it cancels the planned resume)."""
 
     async def send_text(self, task_id: str, text: str) -> None:
         """Type one line into the agent: clear its input line, the text, then Enter."""
