@@ -19,9 +19,9 @@ from argus.kernel.api import (
     utcnow,
 )
 
-from . import hookspecs, routes_orch, tools
+from . import hookspecs, kinds, routes_orch, tools
 from .api import TASKS, TasksFacade
-from .backends import PERMISSION_MODES
+from .kinds.claude import PERMISSION_MODES
 from .limit_resume import SETTINGS as LIMIT_SETTINGS
 from .orch import Orchestration
 from .reconcile import reconcile
@@ -85,7 +85,9 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 @hookimpl
 def argus_register(kernel: Kernel) -> None:
-    """Seed backends, mount the REST routes, open the agent-hook route, register the MCP tools."""
+    """Register the built-in agent kinds (``kinds/``), seed backends, mount the REST routes, open the
+    agent-hook route, register the MCP tools."""
+    kinds.register(kernel.pm)
     svc = TaskService(kernel)
     svc.store.seed_backends()
     kernel.stash[SERVICE] = svc

@@ -2,7 +2,7 @@
 
 An agent kind may describe its CLI's "usage limit reached" message as a :class:`UsageLimit`: a
 regular expression on the last lines of the screen (ANSI-stripped) and a function turning the match
-into the reset time. The built-in ``claude`` (and ``demo``) and ``codex`` kinds set theirs here:
+into the reset time. The built-in ``claude`` (and ``demo``) and ``codex`` kinds (``kinds/``) use these:
 
 - Claude Code: ``5-hour limit reached ∙ resets 3pm``, ``Claude usage limit reached. Your limit will
   reset at 3pm (Europe/Paris).``, ``You've hit your session limit · resets 3:45pm``, ``Weekly limit
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["CLAUDE_USAGE_LIMIT", "CODEX_USAGE_LIMIT", "UsageLimit", "builtin_usage_limit", "reset_from_text"]
+__all__ = ["CLAUDE_USAGE_LIMIT", "CODEX_USAGE_LIMIT", "UsageLimit", "reset_from_text"]
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,3 @@ CODEX_USAGE_LIMIT = UsageLimit(
     reset_at=lambda m, now: reset_from_text(re.sub(r"^at\s+", "", m.group("when"), flags=re.I), now),
 )
 
-
-def builtin_usage_limit(kind: str) -> UsageLimit | None:
-    """The usage-limit rule of a built-in agent kind (claude, demo, codex), else None."""
-    return {"claude": CLAUDE_USAGE_LIMIT, "demo": CLAUDE_USAGE_LIMIT, "codex": CODEX_USAGE_LIMIT}.get(kind)

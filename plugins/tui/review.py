@@ -13,13 +13,14 @@ from .forms import Form, FormField
 from .state import as_dict, as_list
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
+    from .agentview import AgentView
+    from .host import UiHost
 
 
-def comment(tui: ArgusTui) -> None:
+def comment(tui: UiHost, agent: AgentView) -> None:
     """``c``: a form for a comment on the selected lines, added to the task's draft review."""
-    diff = tui.agent.diff
-    task_id = tui.agent.task_id
+    diff = agent.diff
+    task_id = agent.task_id
     picked = diff.selection()
     if task_id is None or picked is None:
         tui.set_status("move the cursor to a changed line of one file (unified view) to comment", error=True)
@@ -41,9 +42,9 @@ def comment(tui: ArgusTui) -> None:
                         on_close=tui.close_modal, run=tui.spawn))
 
 
-def send(tui: ArgusTui) -> None:
+def send(tui: UiHost, agent: AgentView) -> None:
     """``R``: confirm and send the draft review (with an optional overall note)."""
-    task_id = tui.agent.task_id
+    task_id = agent.task_id
     if task_id is None:
         return
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from argus.plugins.tasks.api import CLAUDE_USAGE_LIMIT, CODEX_USAGE_LIMIT, AgentKind, UsageLimit, reset_from_text
-from argus.plugins.tasks.limits import builtin_usage_limit
+from argus.plugins.tasks.kinds import claude, codex, demo, pi
 
 PARIS = ZoneInfo("Europe/Paris")
 HOST = timezone(timedelta(hours=2))  # the "host" zone of these tests: UTC+2
@@ -82,9 +82,9 @@ def test_codex_without_a_time_plans_nothing() -> None:
 
 
 def test_rules_of_builtin_kinds() -> None:
-    assert builtin_usage_limit("claude") is CLAUDE_USAGE_LIMIT and builtin_usage_limit("demo") is CLAUDE_USAGE_LIMIT
-    assert builtin_usage_limit("codex") is CODEX_USAGE_LIMIT
-    assert builtin_usage_limit("pi") is None and builtin_usage_limit("generic") is None
+    assert claude.CLAUDE.usage_limit is CLAUDE_USAGE_LIMIT and demo.DEMO.usage_limit is CLAUDE_USAGE_LIMIT
+    assert codex.CODEX.usage_limit is CODEX_USAGE_LIMIT
+    assert pi.PI.usage_limit is None
 
 
 def test_reset_from_text_edge_cases() -> None:
