@@ -34,9 +34,11 @@ from prompt_toolkit.layout import (
 from prompt_toolkit.layout.controls import UIContent, UIControl
 from prompt_toolkit.layout.dimension import Dimension
 
+from . import review
 from .client import ApiError, task_path
+from .diffview import DiffPane
 from .host import UiHost
-from .panes import ChangesPane, DiffPane, FilesPane
+from .panes import ChangesPane, FilesPane
 from .state import as_dict, as_list, task_name
 from .terminal import Terminal
 from .termview import InputSender, decode_output, lines_content, message_content, screen_content
@@ -202,6 +204,7 @@ class AgentView:
         tid = str(data.get("task_id") or data.get("id") or task.get("id") or meta.get("task_id") or "")
         if tid != self.task_id:
             return
+        review.on_event(self.tui, self, etype)
         if etype == "session.started" or (etype == "task.updated" and task.get("running")
                                           and self.exited is not None):
             self._restarted.set()
@@ -503,6 +506,7 @@ class AgentView:
             return
         self.diff.load(body, path)
         self.set_focus("diff")
+        await review.refresh(self.tui, self)
 
     def selected_path(self) -> str | None:
         """The worktree-relative path under the cursor (or of the open diff)."""

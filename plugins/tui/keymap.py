@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from prompt_toolkit.filters import Condition
 from prompt_toolkit.key_binding import KeyPressEvent
 from prompt_toolkit.keys import Keys
 
@@ -219,6 +220,12 @@ def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
         hint="shell")
     add("pane.open-file", "open the file with the default app", ["o"], panes, act.pane_open_default)
     add("pane.reveal", "reveal the file in its folder", ["f"], panes, lambda: act.pane_open_default(reveal=True))
+    # after pane.editor: with the cursor on a draft comment, e edits the comment
+    on_comment = Condition(lambda: agent.diff.comment_at_cursor() is not None)
+    add("review.edit", "edit the draft comment under the cursor", ["e"], diff, lambda: review.edit(tui, agent),
+        hint="edit comment", when=on_comment)
+    add("review.delete", "delete the draft comment under the cursor", ["x", "d"], diff,
+        lambda: review.delete(tui, agent), hint="delete comment")
 
 
 def hera_passthrough(tui: ArgusTui, event: KeyPressEvent) -> None:
