@@ -105,7 +105,10 @@ class TaskService:
 
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
-        self.store = Store(kernel.db, on_status=self._status_changed)
+        self.store = Store(kernel.db, on_status=self._status_changed, on_change=self._task_changed)
+        #: The input path's cache: task id → its session id (``None``: no session), so a keystroke
+        #: reads no SQLite row. Every write to a task row drops its entry (``Store.on_change``).
+        self._session_ids: dict[str, str | None] = {}
         self.idle = IdleDetector(self._idle_changed)
         self.stopping: set[str] = set()      # session ids being stopped on purpose
         self.rerendering: set[str] = set()   # session ids being restarted for a re-render
@@ -189,6 +192,19 @@ class TaskService:
                 for key, value in fields.items():
                     out.setdefault(key, value)  # plugins add keys; they never override the core ones
         return out
+
+    def _task_changed(self, task_id: str) -> None:
+        """``Store.on_change``: forget what the input path cached about the task."""
+        self._session_ids.pop(task_id, None)
+
+    def input_session(self, task_id: str) -> Any | None:
+        """The task's live session for input, from the in-memory cache (NotFound for no task)."""
+        try:
+            sid = self._session_ids[task_id]
+        except KeyError:
+            sid = self._session_ids[task_id] = self.get(task_id)["session_id"]
+        session = self.sessions.get(sid) if sid else None
+        return session if session is not None and session.alive else None
 
     def _status_changed(self, task_id: str, old: str, new: str) -> None:
         """``Store.on_status``: tell plugins (``argus_task_status_changed``)."""
@@ -1119,8 +1135,7 @@ class TaskService:
         if queue is not None:  # the session is being replaced at a new width: deliver it to the new one
             queue.append(data)
             return len(data)
-        row = self.get(task_id)
-        session = self.live_session(row)
+        session = self.input_session(task_id)
         if session is None:
             raise Conflict("the agent is not running; resume the task first")
         await session.write(data)
