@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -302,3 +303,19 @@ async def test_queued_chunks_are_received_as_one_batch() -> None:
         assert await sub.receive_batch(1000) == Chunk(100, b"g")
         assert await sub.receive_batch(1000) is None
 
+
+
+# -- the package boundary ---------------------------------------------------------------------
+
+
+def test_the_supervisor_contract_forbids_every_other_kernel_module() -> None:
+    """The import-linter contract keeping the supervisor apart lists modules by name: a kernel
+    module added later must be added to it."""
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"]
+                    if c["source_modules"] == ["argus.kernel.supervisor"])
+    allowed = {"errors", "paths", "pidlock", "__init__", "supervisor"}
+    kernel = {p.stem for p in (root / "kernel").iterdir()
+              if (p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists())) and p.stem not in allowed}
+    assert {f"argus.kernel.{m}" for m in kernel} == set(contract["forbidden_modules"])
