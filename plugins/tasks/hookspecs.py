@@ -30,7 +30,8 @@ def argus_task_created(task: dict[str, Any]) -> None:
 @hookspec
 def argus_task_status_changed(task: dict[str, Any], old: str, new: str) -> None:
     """Called after a task's status changed from ``old`` to ``new`` (``pending``, ``in_progress``,
-    ``in_review``, ``complete``), whatever changed it: an agent exit, a stop, a resume, the user.
+    ``in_review``, ``complete``, ``limit``), whatever changed it: an agent exit, a stop, a resume, the
+    user, the agent's usage-limit message (``limit``) or the resume after its reset.
 
     ``task`` already shows ``new``. Not called for the creation itself (see ``argus_task_created``).
     """
@@ -118,9 +119,11 @@ def argus_agent_kinds() -> Sequence[AgentKind]:
     """Return the agent CLI kinds this plugin provides (``argus.plugins.tasks.api.AgentKind``).
 
     Asked whenever tasks lists backends, creates or launches a task: return constants, quickly.
-    A kind becomes selectable as a backend ``kind`` (``POST /api/backends`` with ``"kind"``) and
-    is listed as a backend of its own name; its ``build_argv`` builds the agent's argv for a new
-    launch and a resume, its ``waiting``/``busy`` patterns drive idle detection. A kind named
-    like a built-in one (claude, codex, opencode, pi, demo, generic) or an earlier plugin's is
+    The built-in kinds (claude, codex, opencode, pi, demo) are answers of this hook too, from the
+    tasks plugin's ``kinds`` modules (``tryfirst``). A kind claiming ``executables`` is the kind
+    of every backend whose command runs one; any other kind is selectable as a backend ``kind``
+    (``POST /api/backends`` with ``"kind"``) and listed as a backend of its own name. Its
+    ``build_argv`` builds the agent's argv for a new launch and a resume, its ``waiting``/``busy``
+    patterns drive idle detection. A kind named ``generic`` or like an earlier answer's is
     ignored, with a warning in the log.
     """
