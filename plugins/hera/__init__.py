@@ -13,4 +13,5 @@ from .hooks import (  # noqa: F401 - registered by pluggy from this module
     argus_migrations,
     argus_register,
     argus_settings_sections,
+    argus_task_field_models,
 )

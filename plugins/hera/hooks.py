@@ -10,13 +10,15 @@ that acts does nothing while ``[hera] enabled`` is false.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from argus.kernel.api import BackgroundJob, Field, Migration, NotFound, SettingsSection, hookimpl
+from pydantic import BaseModel
 
 from .plugin import HERA, HeraPlugin
 from .store import MIGRATIONS
+from .wire import HeraTaskField
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,12 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
               "The hera_* MCP tools and the Hera tab (2). Off: the tab shows the dependency DAG and no "
               "hera tool is served."),
     ])]
+
+
+@hookimpl(optionalhook=True)
+def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
+    """The ``hera`` key of the Task JSON (a hook of the tasks plugin)."""
+    return {"hera": HeraTaskField}
 
 
 @hookimpl

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
 
 from .compat import ops_state
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
 
 
 class OpsState:
@@ -52,6 +55,14 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
             Field("model", "string", "", "Model", "Model for the naming call (empty: haiku for Claude Code)"),
         ]),
     ]
+
+
+@hookimpl(optionalhook=True)
+def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
+    """The ``usage`` key of the Task JSON (a hook of the tasks plugin)."""
+    from .models import Usage
+
+    return {"usage": Usage}
 
 
 @hookimpl

@@ -6,12 +6,14 @@ Each fire creates a fresh task through the tasks plugin. Surfaces: ``/api/schedu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, StashKey, hookimpl
+from pydantic import BaseModel
 
 from . import tools
+from .models import ScheduleTaskField
 from .routes import make_routes
 from .service import MIGRATIONS, Scheduler
 
@@ -55,6 +57,12 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
         Field("time_zone", "string", "", "Time zone",
               "IANA zone for cron expressions (e.g. Europe/Paris); empty = the host's"),
     ])]
+
+
+@hookimpl(optionalhook=True)
+def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
+    """The ``schedule`` key of the Task JSON (a hook of the tasks plugin)."""
+    return {"schedule": ScheduleTaskField}
 
 
 @hookimpl
