@@ -1,7 +1,7 @@
 """The TUI and the PWA read only Task fields the Task schema of ``/api/openapi.json`` declares
 (issue 9 item 3): the core fields of the tasks plugin and the namespaced ones other plugins add
 through ``argus_task_fields`` and declare with ``argus_task_field_models`` (``hera``, ``sandbox``,
-``schedule``, ``usage``).
+``schedule``).
 
 The reads are found by a regex scan: in the TUI (Python, the Task JSON is a dict)
 ``task.get("f")`` / ``task["f"]`` / ``t.get("f")`` / ``t["f"]``; in the PWA's JavaScript
@@ -65,8 +65,7 @@ def test_ui_task_reads_are_declared_in_the_openapi_task_schema(argus_daemon: Any
     undeclared = {field: sorted(places)[:3] for field, places in task_reads().items() if field not in props}
     assert not undeclared, f"the TUI/PWA read Task fields the Task schema does not declare: {undeclared}"
     # The plugins' namespaced fields are optional objects described by their plugin's model.
-    for key, inner in (("hera", "orchestrator_id"), ("sandbox", "sandboxed"), ("schedule", "name"),
-                       ("usage", "input_tokens")):
+    for key, inner in (("hera", "orchestrator_id"), ("sandbox", "sandboxed"), ("schedule", "name")):
         assert {"type": "null"} in props[key]["anyOf"], key
         assert inner in resolve(doc, props[key])["properties"], key
     assert key not in doc["components"]["schemas"]["Task"].get("required", [])
