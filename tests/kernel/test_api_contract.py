@@ -84,7 +84,7 @@ def test_the_stash_is_keyed_by_key_identity() -> None:
     assert a not in stash and len(stash) == 1
 
 
-def test_two_kernels_keep_their_hera_push_and_scheduler_apart(kernels: list[Kernel]) -> None:
+def test_two_kernels_keep_their_hera_push_scheduler_and_sandbox_apart(kernels: list[Kernel]) -> None:
     from argus.plugins.hera.plugin import HERA
     from argus.plugins.push import PUSH
     from argus.plugins.scheduler import SCHEDULER
@@ -94,6 +94,7 @@ def test_two_kernels_keep_their_hera_push_and_scheduler_apart(kernels: list[Kern
         assert one.stash[key] is not two.stash[key], key
         assert one.stash[key].kernel is one and two.stash[key].kernel is two
         assert one.pm.get_plugin(hooks) is not two.pm.get_plugin(hooks)
+    assert one.pm.get_plugin("sandbox.runtime").detector is not two.pm.get_plugin("sandbox.runtime").detector
     # push: a task deleted on one kernel is forgotten by that kernel's notifier only
     for kernel in kernels:
         kernel.stash[PUSH].last_sent["t_gone"] = 1.0
