@@ -14,7 +14,7 @@ from argus.plugins.tasks.api import TasksAPI, tasks_of
 from kernel_helpers import write_config
 
 PROTOCOL_SURFACE = {
-    "http": ["add_blueprint", "add_public_prefix", "add_master_only", "add_routes"],
+    "http": ["add_blueprint", "add_public_prefix", "add_master_only", "add_routes", "add_schema_fields"],
     "db": ["execute", "query", "one", "scalar", "transaction"],
     "events": ["publish", "subscribe", "add_listener"],
     "settings": ["get", "section", "raw"],
