@@ -22,6 +22,7 @@ from argus.kernel.api import (
 from . import hookspecs, kinds, routes_orch, tools
 from .api import TASKS, TasksFacade
 from .kinds.claude import PERMISSION_MODES
+from .limit_resume import SETTINGS as LIMIT_SETTINGS
 from .orch import Orchestration
 from .overlaps import OverlapIndex
 from .reconcile import reconcile
@@ -69,7 +70,8 @@ def argus_migrations() -> Sequence[Migration]:
 
 @hookimpl
 def argus_settings_sections() -> Sequence[SettingsSection]:
-    """The ``defaults`` section: backend, permission mode, share-target project."""
+    """The ``defaults`` section (backend, permission mode, share-target project) and ``limits``
+    (the continue message typed after a usage limit resets, and the margin after the reset)."""
     default_backend = "claude" if shutil.which("claude") else "demo"
     return [SettingsSection("defaults", "Defaults", [
         Field("backend", "string", default_backend, "Default backend",
@@ -80,7 +82,7 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
               "Project preselected when the PWA share target lands a payload"),
         Field("resume_interrupted", "bool", True, "Resume interrupted agents",
               "Resume a task whose agent was lost with the session-supervisor once it is back"),
-    ])]
+    ]), LIMIT_SETTINGS]
 
 
 @hookimpl
@@ -111,11 +113,15 @@ def argus_register(kernel: Kernel) -> None:
 
 @hookimpl
 def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
-    """Message delivery into idle agents' terminals; the "conflicts with" scans."""
+    """Message delivery into idle agents' terminals; resumes after usage limits; the "conflicts with" scans."""
     orch = kernel.stash.get(ORCH, None)
     index = kernel.stash.get(OVERLAPS, None)
-    return [job for job in (orch.mail.delivery_loop if orch is not None else None,
-                            index.worker if index is not None else None) if job is not None]
+    jobs: list[BackgroundJob] = []
+    if orch is not None:
+        jobs += [orch.mail.delivery_loop, orch.svc.limits.run]
+    if index is not None:
+        jobs.append(index.worker)
+    return jobs
 
 
 @hookimpl
@@ -124,6 +130,7 @@ def argus_started(kernel: Kernel) -> None:
     then reconcile what a crash left behind (``reconcile.py``) in the background."""
     svc = service(kernel)
     svc.recover()
+    svc.limits.recover()
     dag = kernel.stash[ORCH].dag
     dag.recover()
     sessions, now = list(svc.sessions.all()), utcnow()

@@ -95,6 +95,8 @@ def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
     add("task.status.prev", "revert the status", ["S"], on, lambda: tasks.advance(-1), hint="status")
     add("task.archive", "archive / unarchive", ["a"], on, tasks.toggle_archive, hint="archive")
     add("task.pin", "pin / unpin (★ section on top)", ["P"], on, tasks.toggle_pin, hint="pin")
+    add("task.limit.cancel", "cancel the resume planned after the agent's usage limit (status limit)", ["L"], on,
+        tasks.cancel_limit_resume, hint="cancel limit resume")
     add("task.rename", "rename (display name only; branch and worktree keep theirs)", ["r"], on,
         tasks.rename_task, hint="rename")
     add("task.merge", "merge: ahead / behind and conflicts, then rebase, merge or push a PR", ["m"], on,
