@@ -28,6 +28,7 @@ import trio
 
 from . import errors, pidlock
 from . import supervisor_proto as proto
+from .faults import fault_point
 from .paths import Paths, atomic_write, private_file, secure_home
 from .ptyhost import DEFAULT_RING_BYTES, PtySession, SubscriberLagged, validate_session_id
 
@@ -268,6 +269,7 @@ class Supervisor:
             raise errors.Unavailable("the supervisor is shutting down")
         pty = PtySession.spawn(session_id, argv, cwd, env, rows=rows, cols=cols, meta=meta,
                                log_dir=self.paths.sessions, ring_bytes=self.ring_bytes)
+        fault_point("supervisor.spawned")
         self.sessions[session_id] = pty
         self._session_nursery.start_soon(self._run_session, pty)
         log.info("spawned session %s pid %d: %s", session_id, pty.pid, argv[0])

@@ -60,6 +60,9 @@ Environment variables:
 - ``CODEX_HOME``: as Codex (``FAKEAGENT_AS=codex``), a new session writes its rollout file under
   ``$CODEX_HOME/sessions/YYYY/MM/DD/`` (first line ``session_meta`` with ``id`` and ``cwd``).
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
+- ``FAKEAGENT_TRANSCRIPT``: a folder; every byte the agent writes to its terminal is also appended
+  to ``<folder>/<pid>.out`` once the terminal took it (before the PTY's ``\\n`` → ``\\r\\n``), so
+  tests can compare a session's log with what the agent wrote.
 - ``FAKEAGENT_IGNORE_HUP=1``: ignore SIGHUP (survive the terminal's hangup), as some real CLIs do.
 - ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex``, ``pi`` or ``opencode``, which report only
   through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``
@@ -495,6 +498,9 @@ class Terminal:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.keys: deque[str] = deque()
         self.eof = False
+        folder = os.environ.get("FAKEAGENT_TRANSCRIPT")
+        self._transcript = os.open(os.path.join(folder, f"{os.getpid()}.out"),
+                                   os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if folder else None
         if os.isatty(fd_in):
             import termios
 
@@ -521,6 +527,8 @@ class Terminal:
         view = memoryview(text.encode("utf-8", "replace"))
         while view:
             written = os.write(self.fd_out, view)
+            if self._transcript is not None:
+                os.write(self._transcript, view[:written])
             view = view[written:]
 
     def _readable(self, timeout: float | None) -> bool:

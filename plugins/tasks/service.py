@@ -32,6 +32,7 @@ from argus.kernel.api import (
     NotFound,
     TooLarge,
     Unavailable,
+    fault_point,
     strip_ansi,
     utcnow,
 )
@@ -524,6 +525,7 @@ class TaskService:
         async with self._task_lock(task_id), UndoStack() as undo:
             _checkpoint("insert")
             self.store.insert_task(row)
+            fault_point("create.inserted")
 
             def undo_insert() -> None:
                 self.kernel.tokens.revoke_task(task_id)
@@ -531,6 +533,7 @@ class TaskService:
             undo.push(undo_insert, "delete task row and its tokens")
             _checkpoint("worktree")
             await gitops.create_worktree(proj["path"], worktree, row["branch"], base, undo)
+            fault_point("create.worktree")
             _checkpoint("worktreeinclude")
             await gitops.copy_worktreeinclude(proj["path"], worktree)
             _checkpoint("context")
@@ -552,6 +555,7 @@ class TaskService:
             if hold is None:
                 session = await self._spawn(task, resume=False)
                 undo.push(lambda: self._discard_session(session), "kill the agent, forget its session and log")
+                fault_point("create.spawned")
             _checkpoint("started")
             undo.commit()
         task = self.get(task_id)
@@ -691,6 +695,7 @@ class TaskService:
             argv, task["worktree_path"], env, rows=rows or DEFAULT_ROWS, cols=cols or DEFAULT_COLS,
             meta={"task_id": task["id"], "backend": be["name"], "kind": be["kind"]},
         )
+        fault_point("spawn.before_status")
         now = utcnow()
         meta = json.loads(self.get(task["id"])["meta"] or "{}")
         meta["sessions"] = [*meta.get("sessions", []), session.id]
@@ -1179,6 +1184,7 @@ class TaskService:
         try:
             self.rerendering.add(session.id)
             await session.terminate(grace=2.0)
+            fault_point("rerender.terminated")
             try:
                 new = await self._spawn(self.get(task_id), resume=True, cols=cols, rows=rows)
             except Exception:
