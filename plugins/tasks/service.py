@@ -1183,16 +1183,24 @@ class TaskService:
         queue = self.rerender_input[task_id] = []
         try:
             self.rerendering.add(session.id)
+            # Marked in the row first: a crash between the kill and the new spawn is finished later.
+            self._mark_rerender(task_id, {"cols": cols, "rows": rows, "status": status})
             await session.terminate(grace=2.0)
             fault_point("rerender.terminated")
             try:
                 new = await self._spawn(self.get(task_id), resume=True, cols=cols, rows=rows)
-            except Exception:
-                # The old agent is gone and the new one did not start: the task needs the user.
+            except Exception as exc:
+                # The old agent is gone and the new one did not start: the task needs the user,
+                # unless the supervisor is only gone for a moment (then it is finished when it is back).
                 if status in ("in_progress", "pending"):
                     self.store.update_task(task_id, status="in_review", ended_at=utcnow())
                 self.changed(task_id)
+                if isinstance(exc, Unavailable):
+                    self.kernel.spawn_background(lambda: self._finish_rerender(task_id), f"rerender:{task_id}")
+                else:
+                    self._mark_rerender(task_id, None)
                 raise
+            self._mark_rerender(task_id, None)
             if status != "in_progress":  # a resize never moves the status
                 self.store.update_task(task_id, status=status)
                 self.changed(task_id)
@@ -1201,6 +1209,56 @@ class TaskService:
                 self.idle.input(new.id)
         finally:
             self.rerender_input.pop(task_id, None)
+
+    def _mark_rerender(self, task_id: str, mark: dict[str, Any] | None) -> None:
+        """Record (or clear) a re-render in flight in the task's meta, so a crash cannot end it half-way."""
+        row = self.store.task(task_id)
+        if row is None:
+            return
+        meta = json.loads(row["meta"] or "{}")
+        if mark is None and "rerender" not in meta:
+            return
+        if mark is None:
+            meta.pop("rerender", None)
+        else:
+            meta["rerender"] = mark
+        self.store.update_task(task_id, meta=json.dumps(meta))
+
+    async def _finish_rerender(self, task_id: str) -> None:
+        """A re-render cut short by a crash (its mark is still in the row): once a supervisor
+        answers, start the agent again at the new size and put the status back."""
+        with trio.move_on_after(RESUME_WAIT):
+            while True:
+                await trio.sleep(0.2)
+                if not getattr(self.sessions, "connected", True):
+                    continue
+                try:
+                    async with self._task_lock(task_id):
+                        await self._complete_rerender(task_id)
+                    return
+                except Unavailable:
+                    continue
+                except Exception as exc:  # the task changed or cannot start: the user sees it in review
+                    log.warning("could not finish the re-render of task %s: %s", task_id, exc)
+                    self._mark_rerender(task_id, None)
+                    return
+        log.warning("could not finish the re-render of task %s: no session-supervisor within %gs",
+                    task_id, RESUME_WAIT)
+        self._mark_rerender(task_id, None)
+
+    async def _complete_rerender(self, task_id: str) -> None:
+        row = self.store.task(task_id)
+        mark = json.loads(row["meta"] or "{}").get("rerender") if row is not None else None
+        if row is None or not isinstance(mark, dict):
+            return
+        if self.live_session(row) is None:
+            await self._spawn(row, resume=True, cols=mark.get("cols"), rows=mark.get("rows"))
+            log.info("finished the re-render of task %s after a crash", task_id)
+        self._mark_rerender(task_id, None)
+        status = mark.get("status")
+        if isinstance(status, str) and status != self.get(task_id)["status"] and status != "pending":
+            self.store.update_task(task_id, status=status)
+        self.changed(task_id)
 
     async def links(self, task_id: str) -> list[dict[str, str]]:
         """URLs found in the recent output, newest first, de-duplicated."""
@@ -1214,8 +1272,22 @@ class TaskService:
     # -- recovery --------------------------------------------------------------------------
 
     def recover(self) -> None:
-        """At daemon start: watch live sessions; in_progress tasks without one go to in_review."""
+        """At daemon start: finish re-renders a crash cut short; watch live sessions; in_progress
+        tasks without one go to in_review."""
+        for row in self.store.tasks(archived="all"):
+            if "rerender" not in json.loads(row["meta"] or "{}"):
+                continue
+            if self.live_session(row) is not None:  # the crash came before the old agent was killed
+                self._mark_rerender(row["id"], None)
+            else:
+                if row["session_id"]:
+                    self.rerendering.add(row["session_id"])  # its exit is the re-render's, not the task's
+                task_id = row["id"]
+                self.kernel.spawn_background(lambda task_id=task_id: self._finish_rerender(task_id),
+                                             f"rerender:{task_id}")
         for row in self.store.tasks(status="in_progress", archived="all"):
+            if row["session_id"] in self.rerendering:
+                continue
             session = self.session_of(row)
             if session is not None and session.alive:
                 # The kind recorded at launch: the backend may have been edited or deleted since.
