@@ -1,4 +1,4 @@
-"""The scripted agent (plugins/tasks/demo_agent.py and its tests/fakeagent wrappers), in real PTYs."""
+"""The scripted agent (plugins/tasks/demo_agent/ and its tests/fakeagent wrappers), in real PTYs."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from argus.kernel.api import ArgusError, Invalid, strip_ansi
 
-from . import gitops
+from . import worktrees
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def fork(svc: Any, source_id: str, *, name: Any = None, prompt: Any = None
     output = _trim_tail(strip_ansi(raw.decode("utf-8", "replace")).strip("\n"), OUTPUT_CHARS)
     diff = ""
     try:
-        result = await gitops.git_diff(src["worktree_path"], src["base_branch"], None)
+        result = await worktrees.git_diff(src["worktree_path"], src["base_branch"], None)
         diff = str(result.get("diff") or "")
         if result.get("truncated"):
             diff += "\n# [diff truncated]\n"

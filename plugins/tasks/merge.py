@@ -15,11 +15,11 @@ from typing import Any
 import trio
 from argus.kernel.api import Conflict, Invalid
 
-from . import gitops
+from . import worktrees
 
 
 async def _lines(cwd: str, *args: str) -> list[str]:
-    res = await gitops.git(cwd, *args)
+    res = await worktrees.git(cwd, *args)
     if not res.ok:
         raise Invalid(f"git {args[0]} failed: {res.error()}")
     return [ln for ln in res.stdout.splitlines() if ln.strip()]
@@ -32,14 +32,14 @@ async def _dirty(path: str) -> list[str]:
 
 async def _identity(repo: str) -> list[str]:
     """``-c`` options naming a committer when the repository has none configured (merge commits)."""
-    if (await gitops.git(repo, "config", "user.email")).ok:
+    if (await worktrees.git(repo, "config", "user.email")).ok:
         return []
     return ["-c", "user.name=Argus", "-c", "user.email=argus@localhost"]
 
 
 async def base_worktree(repo: str, base: str) -> str | None:
     """The worktree where ``base`` is checked out (None when no worktree has it)."""
-    for wt in await gitops.list_worktrees(repo):
+    for wt in await worktrees.list_worktrees(repo):
         if wt.get("branch") == base and not wt.get("bare"):
             return str(wt["path"])
     return None
@@ -47,7 +47,7 @@ async def base_worktree(repo: str, base: str) -> str | None:
 
 async def conflicts(repo: str, base: str, branch: str) -> list[str]:
     """The files a merge of ``branch`` into ``base`` would conflict on (``git merge-tree``)."""
-    res = await gitops.git(repo, "merge-tree", "--write-tree", "--name-only", "--no-messages", base, branch)
+    res = await worktrees.git(repo, "merge-tree", "--write-tree", "--name-only", "--no-messages", base, branch)
     if res.returncode == 0:
         return []
     if res.returncode == 1:  # conflicts: the tree id, then one conflicted path per line
@@ -77,7 +77,7 @@ async def changed_files(worktree: str, base: str) -> set[str]:
     """Files the task changed against ``base``: its commits and its uncommitted work."""
     if not os.path.isdir(worktree):
         return set()
-    res = await gitops.git(worktree, "diff", "--name-only", f"{base}...HEAD")
+    res = await worktrees.git(worktree, "diff", "--name-only", f"{base}...HEAD")
     files = {ln for ln in res.stdout.splitlines() if ln.strip()} if res.ok else set()
     for line in await _dirty(worktree):
         path = line[3:]
@@ -89,10 +89,10 @@ async def rebase(worktree: str, branch: str, base: str) -> dict[str, Any]:
     """Rebase the task's branch onto ``base`` in its worktree; a conflict aborts and refuses."""
     if await _dirty(worktree):
         raise Conflict("the task's worktree has uncommitted changes; commit or stash them before rebasing")
-    res = await gitops.git(worktree, *await _identity(worktree), "rebase", base)
+    res = await worktrees.git(worktree, *await _identity(worktree), "rebase", base)
     if not res.ok:
         files = await _lines(worktree, "diff", "--name-only", "--diff-filter=U")
-        await gitops.git(worktree, "rebase", "--abort")
+        await worktrees.git(worktree, "rebase", "--abort")
         raise Conflict(f"rebasing {branch} onto {base} conflicts ({', '.join(files) or res.error()}); "
                        "nothing changed", conflicts=files)
     return {"action": "rebase", "head": (await _lines(worktree, "rev-parse", "HEAD"))[0]}
@@ -107,7 +107,7 @@ async def merge(repo: str, branch: str, base: str) -> dict[str, Any]:
     if conflicted:
         raise Conflict(f"merging {branch} into {base} would conflict ({', '.join(conflicted)}); "
                        "rebase the task and resolve them first", conflicts=conflicted)
-    ff = (await gitops.git(repo, "merge-base", "--is-ancestor", base, branch)).ok
+    ff = (await worktrees.git(repo, "merge-base", "--is-ancestor", base, branch)).ok
     wt = await base_worktree(repo, base)
     if wt is not None:
         dirty = await _dirty(wt)
@@ -116,9 +116,9 @@ async def merge(repo: str, branch: str, base: str) -> dict[str, Any]:
                            "before merging", dirty=dirty)
         args = ["merge", "--ff-only", branch] if ff else [*await _identity(repo), "merge", "--no-ff", "--no-edit",
                                                           "-m", f"Merge branch '{branch}'", branch]
-        res = await gitops.git(wt, *args)
+        res = await worktrees.git(wt, *args)
         if not res.ok:
-            await gitops.git(wt, "merge", "--abort")
+            await worktrees.git(wt, "merge", "--abort")
             raise Conflict(f"git merge failed: {res.error()}; nothing changed")
     else:  # the base is checked out nowhere: move its ref (a merge commit made from merge-tree)
         old = (await _lines(repo, "rev-parse", base))[0]
@@ -135,9 +135,9 @@ async def merge(repo: str, branch: str, base: str) -> dict[str, Any]:
 async def pull_request(worktree: str, branch: str, base: str, title: str, body: str,
                        remote: str = "origin") -> dict[str, Any]:
     """Push the branch to ``remote``; open a PR with ``gh`` when it is installed."""
-    if not (await gitops.git(worktree, "remote", "get-url", remote)).ok:
+    if not (await worktrees.git(worktree, "remote", "get-url", remote)).ok:
         raise Conflict(f"the repository has no remote {remote!r} to push to")
-    res = await gitops.git(worktree, "push", "-u", remote, f"{branch}:{branch}")
+    res = await worktrees.git(worktree, "push", "-u", remote, f"{branch}:{branch}")
     if not res.ok:
         raise Conflict(f"git push failed: {res.error()}")
     gh = shutil.which("gh")

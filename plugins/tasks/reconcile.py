@@ -27,7 +27,7 @@ from typing import Any
 
 from argus.kernel.api import utcnow
 
-from . import gitops
+from . import worktrees
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +86,14 @@ async def _stuck_creations(svc: Any, has_parents: Callable[[str], bool], before:
         repo = await svc._repo_of(row)
         path = row["worktree_path"]
         if repo is not None and os.path.isdir(path):
-            reason = await gitops.worktree_dirty(repo, path, row["branch"], row["base_branch"])
+            reason = await worktrees.worktree_dirty(repo, path, row["branch"], row["base_branch"])
             if reason:
                 svc.store.update_task(row["id"], status="in_review")
                 svc.changed(row["id"])
                 report["kept"].append(f"{row['id']}: {reason}")
                 continue
         if repo is not None:
-            await gitops.remove_worktree(repo, path, row["branch"], force=True, base_branch=row["base_branch"])
+            await worktrees.remove_worktree(repo, path, row["branch"], force=True, base_branch=row["base_branch"])
         shutil.rmtree(svc._run_dir(row["id"]), ignore_errors=True)
         svc.kernel.tokens.revoke_task(row["id"])
         svc.store.delete_task(row["id"])
@@ -106,9 +106,9 @@ async def _strays(svc: Any, report: dict[str, list[str]]) -> None:
     known_paths = {os.path.realpath(r["worktree_path"]) for r in rows if r["worktree_path"]}
     for project in svc.projects():
         repo = project.get("path") or ""
-        if not repo or not await gitops.is_git_repo(repo):
+        if not repo or not await worktrees.is_git_repo(repo):
             continue
-        base = project.get("branch") or await gitops.default_branch(repo)
+        base = project.get("branch") or await worktrees.default_branch(repo)
         branches = {r["branch"] for r in rows if r["project"] == project["name"]}
         folder = svc.kernel.paths.worktrees / project["name"]
         entries = sorted(folder.iterdir()) if folder.is_dir() else []
@@ -116,28 +116,28 @@ async def _strays(svc: Any, report: dict[str, list[str]]) -> None:
             if not entry.is_dir() or os.path.realpath(entry) in known_paths:
                 continue
             branch = f"argus/{entry.name}"
-            head = await gitops.git(str(entry), "rev-parse", "--abbrev-ref", "HEAD")
+            head = await worktrees.git(str(entry), "rev-parse", "--abbrev-ref", "HEAD")
             if not head.ok or head.stdout.strip() != branch or branch in branches:
                 report["kept"].append(f"{entry}: not provably an Argus worktree")
                 continue
-            reason = await gitops.worktree_dirty(repo, str(entry), branch, base)
+            reason = await worktrees.worktree_dirty(repo, str(entry), branch, base)
             if reason:
                 report["kept"].append(f"{entry}: {reason}")
                 continue
-            await gitops.remove_worktree(repo, str(entry), branch, force=True, base_branch=base)
+            await worktrees.remove_worktree(repo, str(entry), branch, force=True, base_branch=base)
             report["removed_worktrees"].append(str(entry))
-        listed = await gitops.git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/argus/")
-        used = await gitops.git(repo, "worktree", "list", "--porcelain")
+        listed = await worktrees.git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/argus/")
+        used = await worktrees.git(repo, "worktree", "list", "--porcelain")
         checked_out = {line.split()[1].removeprefix("refs/heads/") for line in used.stdout.splitlines()
                        if line.startswith("branch ")} if used.ok else set()
         for branch in listed.stdout.split() if listed.ok else []:
             if branch in branches or branch in checked_out:
                 continue
             nowhere = os.path.join(repo, ".git", "argus-no-worktree")  # only the branch's commits count
-            reason = await gitops.worktree_dirty(repo, nowhere, branch, base)
+            reason = await worktrees.worktree_dirty(repo, nowhere, branch, base)
             if reason:
                 report["kept"].append(f"{repo} {branch}: {reason}")
                 continue
-            res = await gitops.git(repo, "branch", "-D", "--", branch)
+            res = await worktrees.git(repo, "branch", "-D", "--", branch)
             if res.ok:
                 report["removed_branches"].append(f"{project['name']}:{branch}")

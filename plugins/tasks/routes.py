@@ -12,8 +12,8 @@ from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_messa
 from quart import Response, request
 
 from . import claude_sessions as claude_sessions_of
-from . import gitops
 from . import models as m
+from . import worktrees
 from .service import TaskService
 
 STREAM_TAIL = 64 * 1024
@@ -240,17 +240,17 @@ def make_routes(svc: TaskService) -> list[Route]:
     async def git_status(task_id: str) -> dict[str, Any]:
         """Changed files of the worktree against its base branch."""
         row = svc.get(task_id)
-        return await gitops.git_status(row["worktree_path"], row["base_branch"])
+        return await worktrees.git_status(row["worktree_path"], row["base_branch"])
 
     async def git_diff(task_id: str, query: m.DiffQuery) -> dict[str, Any]:
         """The worktree's diff against its base branch (one ``path`` or all)."""
         row = svc.get(task_id)
-        return await gitops.git_diff(row["worktree_path"], row["base_branch"], query.path or None)
+        return await worktrees.git_diff(row["worktree_path"], row["base_branch"], query.path or None)
 
     async def files(task_id: str, query: m.FilesQuery) -> dict[str, Any]:
         """One directory of the worktree."""
         row = svc.get(task_id)
-        return await gitops.list_files(row["worktree_path"], query.dir)
+        return await worktrees.list_files(row["worktree_path"], query.dir)
 
     async def merge_preview(task_id: str) -> dict[str, Any]:
         """Commits ahead/behind the base branch and a conflict preview (``git merge-tree``)."""

@@ -37,7 +37,7 @@ from argus.kernel.api import (
     utcnow,
 )
 
-from . import claude_sessions, gitops, merge
+from . import claude_sessions, merge, worktrees
 from .api import AgentKind
 from .backends import (
     BUILTIN_KINDS,
@@ -275,17 +275,17 @@ class TaskService:
         path = os.path.abspath(os.path.expanduser(path.strip()))
         if not os.path.isdir(path):
             raise Invalid(f"path does not exist or is not a directory: {path}")
-        if not await gitops.is_git_repo(path):
+        if not await worktrees.is_git_repo(path):
             raise Invalid(f"not a git repository: {path}")
-        root = await gitops.repo_root(path)
+        root = await worktrees.repo_root(path)
         branch = body.get("branch") or ""
         if not isinstance(branch, str):
             raise Invalid("branch must be a string")
         if branch:
-            if not await gitops.branch_exists(root, branch):
+            if not await worktrees.branch_exists(root, branch):
                 raise Invalid(f"branch {branch!r} does not exist in {root}")
         else:
-            branch = await gitops.default_branch(root)
+            branch = await worktrees.default_branch(root)
         backend = body.get("backend") or ""
         if not isinstance(backend, str) or (backend and self.store.backend(backend) is None):
             raise Invalid(f"unknown backend {backend!r}")
@@ -304,13 +304,13 @@ class TaskService:
             path = body["path"]
             if not isinstance(path, str) or not os.path.isdir(os.path.expanduser(path)):
                 raise Invalid(f"path does not exist: {path}")
-            if not await gitops.is_git_repo(os.path.expanduser(path)):
+            if not await worktrees.is_git_repo(os.path.expanduser(path)):
                 raise Invalid(f"not a git repository: {path}")
-            fields["path"] = await gitops.repo_root(os.path.expanduser(path))
+            fields["path"] = await worktrees.repo_root(os.path.expanduser(path))
         repo = fields.get("path") or self.store.project(name)["path"]  # type: ignore[index]
         if "branch" in body:
-            branch = body["branch"] or await gitops.default_branch(repo)
-            if not isinstance(branch, str) or not await gitops.branch_exists(repo, branch):
+            branch = body["branch"] or await worktrees.default_branch(repo)
+            if not isinstance(branch, str) or not await worktrees.branch_exists(repo, branch):
                 raise Invalid(f"branch {branch!r} does not exist in {repo}")
             fields["branch"] = branch
         if "backend" in body:
@@ -348,7 +348,7 @@ class TaskService:
             except trio.RunFinishedError:
                 pass
 
-        repos: list[dict[str, Any]] = await gitops.scan_repos(root, on_progress=progress)  # gains "registered"
+        repos: list[dict[str, Any]] = await worktrees.scan_repos(root, on_progress=progress)  # gains "registered"
         known = {p["path"] for p in self.projects()}
         for r in repos:
             r["registered"] = r["path"] in known
@@ -482,7 +482,7 @@ class TaskService:
         require_executable(be)
         if model is not None and not isinstance(model, str):
             raise Invalid("model must be a string")
-        base = base_branch or proj["branch"] or await gitops.default_branch(proj["path"])
+        base = base_branch or proj["branch"] or await worktrees.default_branch(proj["path"])
         if not isinstance(base, str):
             raise Invalid("base_branch must be a string")
         if plan_slug is not None and not isinstance(plan_slug, str):
@@ -532,10 +532,10 @@ class TaskService:
                 self.store.delete_task(task_id)
             undo.push(undo_insert, "delete task row and its tokens")
             _checkpoint("worktree")
-            await gitops.create_worktree(proj["path"], worktree, row["branch"], base, undo)
+            await worktrees.create_worktree(proj["path"], worktree, row["branch"], base, undo)
             fault_point("create.worktree")
             _checkpoint("worktreeinclude")
-            await gitops.copy_worktreeinclude(proj["path"], worktree)
+            await worktrees.copy_worktreeinclude(proj["path"], worktree)
             _checkpoint("context")
             saved = self._save_uploads(worktree, uploads, context_files or {})
             if saved:
@@ -938,7 +938,7 @@ class TaskService:
         except NotFound:
             pass
         if os.path.isdir(row["worktree_path"]):
-            res = await gitops.git(row["worktree_path"], "rev-parse", "--path-format=absolute", "--git-common-dir")
+            res = await worktrees.git(row["worktree_path"], "rev-parse", "--path-format=absolute", "--git-common-dir")
             if res.ok and res.stdout.strip():
                 return os.path.dirname(res.stdout.strip().rstrip("/"))
         return None
@@ -959,7 +959,7 @@ class TaskService:
                 os.replace(path, target)
                 moved.append((path, target))
         if not force and repo is not None:
-            reason = await gitops.worktree_dirty(repo, row["worktree_path"], row["branch"],
+            reason = await worktrees.worktree_dirty(repo, row["worktree_path"], row["branch"],
                                                  row["base_branch"])
             if reason:
                 for original, target in moved:
@@ -971,7 +971,7 @@ class TaskService:
             self.stopping.add(session.id)
             await session.terminate(grace=2.0)
         if repo is not None:
-            await gitops.remove_worktree(repo, row["worktree_path"], row["branch"], force=True,
+            await worktrees.remove_worktree(repo, row["worktree_path"], row["branch"], force=True,
                                          base_branch=row["base_branch"])
         shutil.rmtree(self._run_dir(task_id), ignore_errors=True)
         self.kernel.tokens.revoke_task(task_id)
@@ -1018,7 +1018,7 @@ class TaskService:
             if action == "rebase":
                 result = await merge.rebase(row["worktree_path"], branch, base)
             elif action == "merge":
-                async with gitops.repo_lock(repo):
+                async with worktrees.repo_lock(repo):
                     result = await merge.merge(repo, branch, base)
             elif action == "pr":
                 result = await merge.pull_request(row["worktree_path"], branch, base, title or row["name"],
@@ -1086,7 +1086,7 @@ class TaskService:
                 continue
         for proj in self.projects():
             try:
-                await gitops.prune_worktrees(proj["path"])
+                await worktrees.prune_worktrees(proj["path"])
             except Exception:
                 log.debug("worktree prune failed for %s", proj["name"], exc_info=True)
         return {"deleted": deleted, "skipped": skipped}

@@ -16,6 +16,7 @@ from typing import Any
 import trio
 from argus.kernel import sessions
 from argus.kernel.paths import Paths
+from argus.kernel.sessions import supervised
 
 
 def publish(type_: str, data: dict[str, Any]) -> None:
@@ -25,7 +26,7 @@ def publish(type_: str, data: dict[str, Any]) -> None:
 
 async def main(home: str, session_id: str, cwd: str, argv: list[str]) -> None:
     """Spawn the session and keep following it until killed."""
-    sessions.OFFSETS_PERSIST_INTERVAL = 0.1
+    supervised.OFFSETS_PERSIST_INTERVAL = 0.1
     manager = sessions.SessionManager(Paths(Path(home)), publish)
     async with trio.open_nursery() as nursery:
         await nursery.start(manager.run)

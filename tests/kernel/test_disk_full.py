@@ -12,24 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argus.kernel import ptyhost
-from argus.kernel.ptyhost import OutputStream
+from argus.kernel.supervisor import output as ptyhost_output
+from argus.kernel.supervisor.output import OutputStream
 from argus_testkit import Daemon
 
 
 class Disk:
-    """Makes ``ptyhost._write_at`` fail with ENOSPC while ``full``."""
+    """Makes ``ptyhost_output._write_at`` fail with ENOSPC while ``full``."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.full = False
-        real = ptyhost._write_at
+        real = ptyhost_output._write_at
 
         def write_at(fd: int, data: memoryview, offset: int) -> int:
             if self.full:
                 raise OSError(errno.ENOSPC, "No space left on device")
             return real(fd, data, offset)
 
-        monkeypatch.setattr(ptyhost, "_write_at", write_at)
+        monkeypatch.setattr(ptyhost_output, "_write_at", write_at)
 
 
 async def test_the_log_catches_up_when_space_returns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

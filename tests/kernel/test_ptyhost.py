@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import trio
 from argus.kernel import errors
-from argus.kernel.ptyhost import OutputStream, PtySession, Ring, SubscriberLagged
+from argus.kernel.supervisor.output import OutputStream, Ring, SubscriberLagged
+from argus.kernel.supervisor.ptyhost import PtySession
 
 BASH = ["bash", "--norc", "--noprofile"]
 

@@ -1,4 +1,4 @@
-"""kernel/sessions.py: the daemon-side API, through the supervisor and in-process (same tests),
+"""kernel/sessions: the daemon-side API, through the supervisor and in-process (same tests),
 plus daemon restarts against a live supervisor (the daemon stand-in is a real process)."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import trio
 from argus.kernel import errors
-from argus.kernel import sessions as sessions_mod
-from argus.kernel import supervisor_proto as proto
 from argus.kernel.paths import Paths
 from argus.kernel.sessions import Session, SessionManager, SubscriberLagged
+from argus.kernel.sessions import supervised as supervised_mod
+from argus.kernel.supervisor import protocol as proto
 from argus.kernel.supervisor import start_supervisor, stop_supervisor, supervisor_status
 
 HERE = Path(__file__).resolve().parent
@@ -300,7 +300,7 @@ async def test_supervisor_crash_marks_its_sessions_lost(sup_paths: Paths, tmp_pa
 
 async def test_run_raises_unavailable_when_no_supervisor_can_start(
         sup_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sessions_mod, "SUPERVISOR_START_WAIT", 1.0)
+    monkeypatch.setattr(supervised_mod, "SUPERVISOR_START_WAIT", 1.0)
     sup_paths.supervisor_sock.mkdir()  # nothing can listen there
     manager = SessionManager(sup_paths, lambda t, d: None)
     with pytest.raises(errors.Unavailable, match="session-supervisor"), trio.fail_after(30):

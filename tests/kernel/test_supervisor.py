@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from argus.kernel import errors
-from argus.kernel import supervisor_proto as proto
 from argus.kernel.paths import Paths
+from argus.kernel.supervisor import protocol as proto
 from argus.kernel.supervisor import start_supervisor, stop_supervisor, supervisor_status
 
 

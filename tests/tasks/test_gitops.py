@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import trio
 from argus.kernel.errors import Conflict, Invalid, NotFound
-from argus.plugins.tasks import gitops
-from argus.plugins.tasks.gitops import (
+from argus.plugins.tasks import worktrees
+from argus.plugins.tasks.undo import UndoStack
+from argus.plugins.tasks.worktrees import (
     branch_exists,
     copy_worktreeinclude,
     create_worktree,
@@ -28,7 +29,6 @@ from argus.plugins.tasks.gitops import (
     unpushed_or_dirty_summary,
     worktree_dirty,
 )
-from argus.plugins.tasks.undo import UndoStack
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +57,7 @@ def sh(cwd: Path | str, *args: str) -> str:
 
 async def agit(cwd: Path | str, *args: str) -> str:
     """Run git from async tests."""
-    res = await gitops.git(cwd, *args)
+    res = await worktrees.git(cwd, *args)
     assert res.ok, (args, res.stderr)
     return res.stdout
 
@@ -148,7 +148,7 @@ async def test_scan_repos_finds_nested_repos_within_depth(
     make_repo(root / "a" / "b" / "c" / "d" / "too-deep")  # depth 5
     for i in range(30):
         (root / "filler" / f"d{i}").mkdir(parents=True)
-    monkeypatch.setattr(gitops, "PROGRESS_EVERY", 5)
+    monkeypatch.setattr(worktrees.scan, "PROGRESS_EVERY", 5)
     progress: list[tuple[int, str]] = []
     found = await scan_repos(str(root), max_depth=4, on_progress=lambda n, p: progress.append((n, p)))
     names = [r["name"] for r in found]
@@ -199,7 +199,7 @@ async def test_create_worktree_makes_path_and_branch(repo: Path, tmp_path: Path)
     assert str(wt.resolve()) in worktree_paths(repo)
     assert sh(wt, "rev-parse", "--abbrev-ref", "HEAD").strip() == "argus/fix-login"
     # no upstream is configured for the task branch
-    res = await gitops.git(wt, "rev-parse", "--abbrev-ref", "@{upstream}")
+    res = await worktrees.git(wt, "rev-parse", "--abbrev-ref", "@{upstream}")
     assert not res.ok
 
 

@@ -1,92 +1,26 @@
-"""The session-supervisor: a long-lived, detached process that owns every agent PTY.
-
-It is the parent of the agent processes, so the daemon can restart without interrupting them. It
-serves :mod:`argus.kernel.supervisor_proto` on ``$ARGUS_HOME/supervisor.sock`` (mode 0600), is a
-single instance per ARGUS_HOME (an flock on ``supervisor.lock``; the lock file and
-``supervisor.pid`` hold its pid), and keeps
-exited sessions (with their exit status) until they are forgotten or it stops, so a daemon that was
-down when an agent exited still learns the real exit code.
-
-It knows nothing about tasks, SQLite or HTTP. Run it with ``python -m argus.kernel.supervisor``;
-the CLI uses :func:`start_supervisor`, :func:`stop_supervisor` and :func:`supervisor_status`.
-"""
+"""The supervisor's server: its sessions and the protocol handlers on ``supervisor.sock``."""
 
 from __future__ import annotations
 
-import argparse
-import fcntl
 import logging
 import os
 import signal as signal_mod
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import trio
 
-from . import errors, pidlock
-from . import supervisor_proto as proto
-from .faults import fault_point
-from .paths import Paths, atomic_write, private_file, secure_home
-from .ptyhost import DEFAULT_RING_BYTES, PtySession, SubscriberLagged, validate_session_id
+from .. import errors
+from ..faults import fault_point
+from ..paths import Paths, secure_home
+from . import protocol as proto
+from .lock import SupervisorLock
+from .output import DEFAULT_RING_BYTES, SubscriberLagged
+from .ptyhost import PtySession, validate_session_id
 
 log = logging.getLogger("argus.supervisor")
 
 #: Seconds between SIGHUP, SIGTERM and SIGKILL when the supervisor stops its sessions.
 SHUTDOWN_GRACE = 2.0
-
-
-class _Lock:
-    """The single-instance flock on ``supervisor.lock`` (the file holds the owner's pid)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise Conflict naming the pid that holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise errors.Conflict(
-                f"another supervisor (pid {_pid_file_owner(self.path)}) holds {self.path}") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self.fd = fd
-        try:  # a plain pid file too, for tools that look for one
-            atomic_write(self.pid_path, f"{os.getpid()}\n".encode())
-        except OSError as exc:
-            log.warning("cannot write %s: %s", self.pid_path, exc)
-
-    @property
-    def pid_path(self) -> Path:
-        """``supervisor.pid`` next to the lock file."""
-        return self.path.with_name("supervisor.pid")
-
-    def release(self) -> None:
-        """Drop the lock (and the pid file)."""
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            if _pid_file_owner(self.pid_path) == os.getpid():
-                self.pid_path.unlink(missing_ok=True)
-            os.close(fd)
-
-
-def _pid_file_owner(path: Path) -> int | None:
-    """The pid written in a pid (or lock) file, if any."""
-    try:
-        return int(path.read_text().strip() or 0) or None
-    except (OSError, ValueError):
-        return None
-
-
-def _lock_is_held(path: Path) -> bool:
-    """True while some process holds the supervisor lock."""
-    return pidlock.lock_is_held(path)
 
 
 class Supervisor:
@@ -104,7 +38,7 @@ class Supervisor:
         """Listen until a ``shutdown`` request or SIGTERM/SIGINT, then stop every session."""
         secure_home(self.paths.home)
         self.paths.sessions.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock = _Lock(self.paths.supervisor_lock)
+        lock = SupervisorLock(self.paths.supervisor_lock)
         lock.acquire()
         listener: trio.SocketListener | None = None
         try:
@@ -328,136 +262,3 @@ async def serve(paths: Paths, *, ring_bytes: int = DEFAULT_RING_BYTES,
                 task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """Run a supervisor for ``paths`` until shutdown (raises Conflict if one already runs)."""
     await Supervisor(paths, ring_bytes=ring_bytes).serve(task_status=task_status)
-
-
-def _probe(paths: Paths, timeout: float = 2.0) -> dict[str, Any] | None:
-    """The supervisor's hello reply, or ``None`` if nothing answers on the socket."""
-    try:
-        client = proto.SyncClient(paths.supervisor_sock, timeout)
-    except (OSError, errors.ArgusError):
-        return None
-    try:
-        return client.hello
-    finally:
-        client.close()
-
-
-def start_supervisor(paths: Paths, wait: float = 10.0) -> int:
-    """Start a detached supervisor for ``paths`` and return its pid once it answers hello.
-
-    A no-op returning the running supervisor's pid if one already answers. Raises Unavailable if
-    none answers within ``wait`` seconds (see ``supervisor.log``).
-    """
-    hello = _probe(paths)
-    if hello is not None:
-        return int(hello["pid"])
-    secure_home(paths.home)
-    env = {**os.environ, "ARGUS_HOME": str(paths.home)}
-    with open(private_file(paths.supervisor_log), "ab") as logf:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "argus.kernel.supervisor", "--home", str(paths.home), "--detach"],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
-            close_fds=True, cwd="/", env=env)
-    deadline = time.monotonic() + wait
-    try:
-        launcher.wait(timeout=wait)  # it forks the supervisor and exits at once
-    except subprocess.TimeoutExpired:
-        pass
-    while time.monotonic() < deadline:
-        hello = _probe(paths, timeout=1.0)
-        if hello is not None:
-            return int(hello["pid"])
-        time.sleep(0.05)
-    raise errors.Unavailable(
-        f"the session-supervisor did not answer within {wait:g}s; see {paths.supervisor_log}")
-
-
-def stop_supervisor(paths: Paths, timeout: float = 20.0) -> bool:
-    """Ask the supervisor to shut down (it kills its sessions) and wait until it is gone.
-
-    Returns False if none was running. One that has not exited after ``timeout`` seconds is
-    SIGKILLed (its agents then get SIGHUP from their closed PTYs).
-    """
-    try:
-        client = proto.SyncClient(paths.supervisor_sock, 2.0)
-    except (OSError, errors.ArgusError):
-        return False
-    try:
-        client.request("shutdown")
-        client.sock.settimeout(timeout)
-        try:
-            while client.receive() is not None:
-                pass
-        except OSError:
-            pass
-    except (OSError, errors.ArgusError):
-        pass
-    finally:
-        client.close()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _lock_is_held(paths.supervisor_lock):
-        time.sleep(0.05)
-    if _lock_is_held(paths.supervisor_lock):
-        pid = _pid_file_owner(paths.supervisor_lock)
-        if pid and not pidlock.holds_lock(pid, paths.supervisor_lock, "argus", "supervisor"):
-            log.warning("the supervisor did not stop within %gs, but pid %s does not hold %s: "
-                        "not signalling it", timeout, pid, paths.supervisor_lock)
-            return True
-        log.warning("the supervisor (pid %s) did not stop within %gs; killing it", pid, timeout)
-        if pid:
-            try:
-                os.kill(pid, signal_mod.SIGKILL)
-            except ProcessLookupError:
-                pass
-            end = time.monotonic() + 5.0
-            while time.monotonic() < end and _lock_is_held(paths.supervisor_lock):
-                time.sleep(0.05)
-    return True
-
-
-def supervisor_status(paths: Paths) -> dict[str, Any]:
-    """``{running, pid, socket, protocol, sessions}``; ``sessions`` is the list of session infos."""
-    status: dict[str, Any] = {"running": False, "pid": None, "socket": str(paths.supervisor_sock),
-                              "protocol": proto.PROTOCOL_VERSION, "sessions": []}
-    try:
-        client = proto.SyncClient(paths.supervisor_sock, 2.0)
-    except (OSError, errors.ArgusError):
-        return status
-    try:
-        status.update(running=True, pid=client.hello.get("pid"), protocol=client.hello.get("version"),
-                      sessions=client.request("list")["sessions"])
-    except (OSError, errors.ArgusError):
-        pass
-    finally:
-        client.close()
-    return status
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m argus.kernel.supervisor [--home DIR] [--detach]``."""
-    parser = argparse.ArgumentParser(prog="argus session-supervisor")
-    parser.add_argument("--home", help="ARGUS_HOME (default: $ARGUS_HOME or ~/.argus)")
-    parser.add_argument("--detach", action="store_true", help="fork into the background first")
-    args = parser.parse_args(argv)
-    if args.home:
-        os.environ["ARGUS_HOME"] = args.home
-    paths = Paths.default()
-    if args.detach:
-        if os.fork():
-            os._exit(0)
-        try:
-            os.setsid()  # no controlling terminal, even when started by hand from a shell
-        except OSError:
-            pass
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    signal_mod.signal(signal_mod.SIGHUP, signal_mod.SIG_IGN)
-    try:
-        trio.run(serve, paths)
-    except errors.Conflict as exc:
-        log.error("%s", exc.message)
-        return 3
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

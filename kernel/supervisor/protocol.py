@@ -49,7 +49,7 @@ from typing import Any
 
 import trio
 
-from . import errors
+from .. import errors
 
 PROTOCOL_VERSION = 1
 #: Largest encoded frame accepted or sent, newline included.
