@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -183,9 +184,11 @@ async def one_case(n: int, mode: str, profile: bool) -> dict[str, Any]:
                 dup += r.duplicated
                 common = min(len(log), len(r.data))
                 mismatched += sum(1 for a, b in zip(log[:common], r.data[:common], strict=True) if a != b)
+            attached = re.findall(r"re-attached \d+ session\(s\) in (\d+) ms", (d.home / "daemon.log").read_text())
+            reattach = float(attached[-1]) / 1000 if attached else 0.0  # the restart's (the last) line
             if prof is not None:
                 bounce(d, "stop")  # cProfile writes its file at a clean exit
-            return {"n": n, "mode": mode, "down": down, "status": status_at,
+            return {"n": n, "mode": mode, "down": down, "status": status_at, "reattach": reattach,
                     "answer": max((p["answer"] for p in per), default=status_at),
                     "echo": max((p["echo"] for p in per), default=status_at),
                     "lost": lost, "dup": dup, "mismatched": mismatched}
@@ -206,13 +209,15 @@ async def main_async(args: argparse.Namespace) -> None:
         for n in counts:
             rows.append(await one_case(n, mode, args.profile))
             rows[-1]["base"] = base["status"]
-    print(f"\n{'sessions':>8} {'bounce':>6} {'down':>8} {'status':>8} {'answer':>8} {'echo':>8} "
+    print(f"\n{'sessions':>8} {'bounce':>6} {'down':>8} {'attach':>8} {'status':>8} {'answer':>8} {'echo':>8} "
           f"{'vs 0':>7} {'lost B':>7} {'dup B':>6} {'diff B':>6}")
     for r in rows:
         vs = f"{r['echo'] / r['base']:.2f}x" if r.get("base") else "base"
-        print(f"{r['n']:>8} {r['mode']:>6} {ms(r['down']):>8} {ms(r['status']):>8} {ms(r['answer']):>8} "
+        print(f"{r['n']:>8} {r['mode']:>6} {ms(r['down']):>8} {ms(r['reattach']):>8} {ms(r['status']):>8} "
+              f"{ms(r['answer']):>8} "
               f"{ms(r['echo']):>8} {vs:>7} {r['lost']:>7} {r['dup']:>6} {r['mismatched']:>6}")
-    print("\ndown: the kill or stop; status: launch → GET /api/status; answer: launch → every task answers"
+    print("\ndown: the kill or stop; attach: the daemon's re-attach of every session (its log line);"
+          " status: launch → GET /api/status; answer: launch → every task answers"
           " with its agent running; echo: launch → every task echoed a key; vs 0: echo / the 0-session"
           " daemon's status time (same run)")
 
