@@ -51,7 +51,11 @@ class AgentLaunch:
     ``command`` is the backend's command template split into words (executable first). ``prompt``
     is the task's prompt for a new launch and None for a resume. ``session_id`` is the task's
     agent session id ('' when unknown; assigned up front when the kind sets ``session_ids``).
-    ``model`` is the task's model, else the backend's ('' for none).
+    ``model`` is the task's model, else the backend's ('' for none). ``token`` is this launch's
+    task token (MCP and agent hook; the previous launch's stops working), ``hook_url`` the agent
+    hook endpoint (``POST``, see ``ARGUS_HOOK_URL``), ``run_dir`` a private directory (0700) for
+    files the kind generates for this launch (never the user's own CLI configuration), and
+    ``permission_mode`` the ``defaults.permission_mode`` setting.
     """
 
     command: builtins.list[str]
@@ -62,23 +66,41 @@ class AgentLaunch:
     prompt_flag: str
     task: dict[str, Any]
     mcp_url: str
+    token: str = ""
+    hook_url: str = ""
+    run_dir: str = ""
+    permission_mode: str = ""
 
 
 @dataclass(frozen=True)
 class AgentKind:
     """An agent CLI family a plugin teaches tasks (returned by the ``argus_agent_kinds`` hook).
 
-    - ``name``: the backend ``kind`` that selects it (letters, digits, ``.``, ``_``, ``-``); the
-      built-in kinds (claude, codex, opencode, pi, demo, generic) cannot be replaced. A backend of
+    The built-in kinds (claude, codex, opencode, pi, demo) are registered the same way, by modules
+    of the tasks plugin (``argus.plugins.tasks.kinds``); ``generic`` is the fallback for a command
+    no kind claims. What a kind says:
+
+    - ``name``: the backend ``kind`` that selects it (letters, digits, ``.``, ``_``, ``-``); a name
+      already registered (the built-in ones come first) or ``generic`` is refused. A backend of
       that name (``command`` or the name itself) is listed while no stored backend has the name.
-    - ``build_argv(launch)``: the full argv for a new launch or a resume (see :class:`AgentLaunch`);
-      raise ``Invalid`` to refuse the launch. The environment always carries ``ARGUS_TASK_ID``,
-      ``ARGUS_MCP_URL``, ``ARGUS_MCP_TOKEN`` (the task token), ``ARGUS_HOOK_URL`` and ``ARGUS_HOOK_TOKEN``.
-    - ``waiting`` / ``busy``: regular expressions (multi-line) on the last lines of the agent's
-      screen, without escape sequences, that show it waits for input / is mid-turn (idle detection).
-    - ``reads_mcp_config``: the CLI reads a project-local ``.mcp.json``; tasks writes one in the
-      worktree naming Argus's MCP server (with ``${ARGUS_MCP_TOKEN}``), as for generic backends.
-    - ``session_ids``: tasks assigns a new session id at creation (passed as ``session_id``).
+    - ``executables``: command basenames (``claude``) for which a backend naming no ``kind`` is
+      of this kind.
+    - Launch flags: ``build_argv(launch)`` returns the full argv for a new launch or a resume (see
+      :class:`AgentLaunch`); raise ``Invalid`` to refuse the launch. ``build_env(launch)`` may add
+      environment variables. The environment always carries ``ARGUS_TASK_ID``, ``ARGUS_MCP_URL``,
+      ``ARGUS_HOOK_URL`` and ``ARGUS_HOOK_TOKEN``.
+    - Idle rule: ``waiting`` / ``busy`` are regular expressions (multi-line) on the last lines of
+      the agent's screen, without escape sequences, that show it waits for input / is mid-turn.
+    - MCP injection: ``token_in_env`` puts the task token in ``ARGUS_MCP_TOKEN`` (a kind that
+      writes it into its own config file from ``launch.token`` turns it off); ``reads_mcp_config``
+      means the CLI reads a project-local ``.mcp.json``: tasks writes one in the worktree naming
+      Argus's MCP server (with ``${ARGUS_MCP_TOKEN}``).
+    - Resume rule: ``session_ids``: tasks assigns a new session id at creation (passed as
+      ``session_id``); ``session_from_hook(payload)``: the CLI's session id found in an agent-hook
+      payload, remembered for resumes; ``find_session(worktree)``: the CLI's newest session for a
+      worktree, looked up (in a thread) before a resume without a known id; ``resume_without_id``:
+      a resume works without an id (else a task without one starts anew); ``conversations``: the
+      CLI keeps Claude Code conversations, which the user may switch between.
     """
 
     name: str
@@ -88,6 +110,13 @@ class AgentKind:
     busy: str = r"esc to interrupt"
     reads_mcp_config: bool = False
     session_ids: bool = False
+    executables: tuple[str, ...] = ()
+    build_env: Callable[[AgentLaunch], dict[str, str]] | None = None
+    token_in_env: bool = True
+    session_from_hook: Callable[[Any], str | None] | None = None
+    find_session: Callable[[str], str | None] | None = None
+    resume_without_id: bool = False
+    conversations: bool = False
 
 
 class TasksAPI(Protocol):

@@ -19,9 +19,9 @@ from argus.kernel.api import (
     utcnow,
 )
 
-from . import hookspecs, routes_orch, tools
+from . import hookspecs, kinds, routes_orch, tools
 from .api import TASKS, TasksFacade
-from .backends import PERMISSION_MODES
+from .kinds.claude import PERMISSION_MODES
 from .orch import Orchestration
 from .reconcile import reconcile
 from .routes import make_routes
@@ -83,7 +83,9 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 @hookimpl
 def argus_register(kernel: Kernel) -> None:
-    """Seed backends, mount the REST routes, open the agent-hook route, register the MCP tools."""
+    """Register the built-in agent kinds (``kinds/``), seed backends, mount the REST routes, open the
+    agent-hook route, register the MCP tools."""
+    kinds.register(kernel.pm)
     svc = TaskService(kernel)
     svc.store.seed_backends()
     kernel.stash[SERVICE] = svc

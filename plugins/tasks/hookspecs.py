@@ -118,9 +118,11 @@ def argus_agent_kinds() -> Sequence[AgentKind]:
     """Return the agent CLI kinds this plugin provides (``argus.plugins.tasks.api.AgentKind``).
 
     Asked whenever tasks lists backends, creates or launches a task: return constants, quickly.
-    A kind becomes selectable as a backend ``kind`` (``POST /api/backends`` with ``"kind"``) and
-    is listed as a backend of its own name; its ``build_argv`` builds the agent's argv for a new
-    launch and a resume, its ``waiting``/``busy`` patterns drive idle detection. A kind named
-    like a built-in one (claude, codex, opencode, pi, demo, generic) or an earlier plugin's is
+    The built-in kinds (claude, codex, opencode, pi, demo) are answers of this hook too, from the
+    tasks plugin's ``kinds`` modules (``tryfirst``). A kind claiming ``executables`` is the kind
+    of every backend whose command runs one; any other kind is selectable as a backend ``kind``
+    (``POST /api/backends`` with ``"kind"``) and listed as a backend of its own name. Its
+    ``build_argv`` builds the agent's argv for a new launch and a resume, its ``waiting``/``busy``
+    patterns drive idle detection. A kind named ``generic`` or like an earlier answer's is
     ignored, with a warning in the log.
     """

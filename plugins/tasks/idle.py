@@ -4,7 +4,7 @@ Two signals, best first:
 1. the agent's own hooks (Claude Code ``Stop``/``Notification``/``UserPromptSubmit``, Codex
    ``notify``) reported to ``POST /api/agent/hook``;
 2. the screen: after output goes quiet for a short debounce, the ANSI-stripped tail is matched
-   against the backend's "waiting for input" and "busy" patterns.
+   against the "waiting for input" and "busy" patterns of the backend's agent kind.
 
 A watcher per live session consumes its output stream (no polling); typing into a session clears
 its idle flag (as does the agent's ``UserPromptSubmit`` hook; once a hook said "idle", output that
@@ -23,7 +23,8 @@ from typing import Any
 import trio
 from argus.kernel.api import strip_ansi
 
-from .backends import SCREEN_RULES
+from .kinds import GENERIC
+from .launch import screen_rules
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ DEBOUNCE_SECONDS = 0.25
 REARM_SECONDS = 10.0
 TAIL_CHARS = 4096
 SCAN_LINES = 12
+GENERIC_RULES = screen_rules(GENERIC)
 
 @dataclass
 class IdleState:
@@ -38,7 +40,7 @@ class IdleState:
 
     session_id: str
     kind: str
-    rules: dict[str, re.Pattern[str]] | None = None  # a plugin kind's rules (else SCREEN_RULES[kind])
+    rules: dict[str, re.Pattern[str]] | None = None  # the kind's rules (else the generic ones)
     idle: bool = False
     tail: str = ""
     busy_since_input: bool = True
@@ -96,12 +98,12 @@ class IdleDetector:
         return "\n".join(lines[-n:])
 
     def _busy_on_screen(self, state: IdleState) -> bool:
-        rules = state.rules or SCREEN_RULES.get(state.kind, SCREEN_RULES["generic"])
+        rules = state.rules or GENERIC_RULES
         return bool(rules["busy"].search(self._last_lines(state, 3)))
 
     def evaluate(self, state: IdleState) -> None:
         """Apply the screen rule to the tail (called after the quiet debounce)."""
-        rules = state.rules or SCREEN_RULES.get(state.kind, SCREEN_RULES["generic"])
+        rules = state.rules or GENERIC_RULES
         lines = [ln for ln in strip_ansi(state.tail).split("\n") if ln.strip()]
         screen = "\n".join(lines[-SCAN_LINES:])
         last_lines = "\n".join(lines[-3:])
@@ -118,8 +120,8 @@ class IdleDetector:
     # -- the watcher -----------------------------------------------------------------------
 
     async def watch(self, session: Any, kind: str, rules: dict[str, re.Pattern[str]] | None = None) -> None:
-        """Follow one session's output until it exits (run in the kernel nursery); ``rules`` are a
-        plugin kind's screen rules."""
+        """Follow one session's output until it exits (run in the kernel nursery); ``rules`` are its
+        agent kind's screen rules (``launch.screen_rules``)."""
         state = IdleState(session.id, kind, rules)
         self.states[session.id] = state
         start, data = session.tail(TAIL_CHARS)

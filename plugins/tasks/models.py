@@ -557,6 +557,12 @@ class ReviewCommentBody(Wire):
                                                 "pass it for removed lines)")
 
 
+class ReviewCommentEdit(Wire):
+    """``PUT /api/tasks/{id}/review/comments/{cid}``: the new text of a draft comment."""
+
+    body: str = Field(min_length=1, description="the comment")
+
+
 class ReviewComment(Out):
     """A review comment (``review_id`` is null while it is a draft)."""
 

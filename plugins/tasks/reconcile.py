@@ -53,7 +53,7 @@ async def reconcile(svc: Any, has_parents: Callable[[str], bool], sessions: list
 async def _sessions(svc: Any, sessions: list[Any], report: dict[str, list[str]]) -> None:
     for session in sessions:
         task_id = (session.meta or {}).get("task_id")
-        if not session.alive or task_id in svc._locks:
+        if not session.alive or svc.locks.busy(task_id):
             continue
         row = svc.store.task(task_id) if isinstance(task_id, str) else None
         if row is not None and row["session_id"] == session.id:
@@ -68,22 +68,22 @@ async def _sessions(svc: Any, sessions: list[Any], report: dict[str, list[str]])
             svc.changed(row["id"])
             report["adopted"].append(session.id)
             continue
-        svc.stopping.add(session.id)
+        svc.intents.stopping.add(session.id)
         try:
             await session.terminate(grace=2.0)
         except Exception:
             log.debug("killing stray session %s failed", session.id, exc_info=True)
-        await svc._forget(session.id)
+        await svc.launcher.forget(session.id)
         report["killed"].append(session.id)
 
 
 async def _stuck_creations(svc: Any, has_parents: Callable[[str], bool], before: str,
                            report: dict[str, list[str]]) -> None:
     for row in svc.store.tasks(status="pending", archived="all"):
-        if row["session_id"] or row["created_at"] >= before or row["id"] in svc._locks \
-                or has_parents(row["id"]) or svc._hold_reason(row):
+        if row["session_id"] or row["created_at"] >= before or svc.locks.busy(row["id"]) \
+                or has_parents(row["id"]) or svc.launcher.hold_reason(row):
             continue
-        repo = await svc._repo_of(row)
+        repo = await svc.lifecycle.repo_of(row)
         path = row["worktree_path"]
         if repo is not None and os.path.isdir(path):
             reason = await worktrees.worktree_dirty(repo, path, row["branch"], row["base_branch"])
@@ -94,7 +94,7 @@ async def _stuck_creations(svc: Any, has_parents: Callable[[str], bool], before:
                 continue
         if repo is not None:
             await worktrees.remove_worktree(repo, path, row["branch"], force=True, base_branch=row["base_branch"])
-        shutil.rmtree(svc._run_dir(row["id"]), ignore_errors=True)
+        shutil.rmtree(svc.launcher.run_dir(row["id"]), ignore_errors=True)
         svc.kernel.tokens.revoke_task(row["id"])
         svc.store.delete_task(row["id"])
         svc.publish("task.deleted", {"id": row["id"]})

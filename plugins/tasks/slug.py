@@ -1,4 +1,6 @@
-"""Task slugs: the safe, stable name a task's branch (``argus/<slug>``) and worktree directory use.
+"""Task names and slugs. A name is display text (checked by :func:`check_name`).
+
+Slugs: the safe, stable name a task's branch (``argus/<slug>``) and worktree directory use.
 
 A slug is lowercase ASCII made of ``[a-z0-9._-]``: valid as one git ref component and as one path
 component, and free of whitespace and shell metacharacters, so it can appear in a branch name, a
@@ -10,8 +12,29 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
-from argus.kernel.api import Conflict
+from argus.kernel.api import Conflict, Invalid
+
+MAX_NAME = 200  # task names, everywhere (REST, MCP, and the UIs through them)
+
+
+
+def check_name(name: Any, *, required: bool = True) -> str:
+    """A task name, stripped: text of at most ``MAX_NAME`` characters without control characters
+    (ESC, NUL, newlines, ...) or lone surrogates. Invalid otherwise (or when empty and ``required``)."""
+    if not isinstance(name, str):
+        raise Invalid("name must be a string")
+    name = name.strip()
+    if required and not name:
+        raise Invalid("name is required")
+    if len(name) > MAX_NAME:
+        raise Invalid(f"name is longer than {MAX_NAME} characters")
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")), None)
+    if bad is not None:
+        raise Invalid(f"name must not contain control characters (found U+{ord(bad):04X})")
+    return name
+
 
 DEFAULT_SLUG = "task"
 MAX_SLUG_LEN = 48

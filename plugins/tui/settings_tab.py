@@ -12,17 +12,15 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 from .client import ApiError
 from .forms import Confirm, Form, FormField
+from .host import UiHost
 from .state import as_dict, as_list
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
 
 TUI_VERSION = "0.1.0"
 SCAN_DEPTH = 3
@@ -90,7 +88,7 @@ def _show(value: Any) -> str:
 class SettingsTab:
     """Rows, selection and actions of the Settings tab."""
 
-    def __init__(self, tui: ArgusTui) -> None:
+    def __init__(self, tui: UiHost) -> None:
         self.tui = tui
         self.index = 0
         self.rows: list[SRow] = []

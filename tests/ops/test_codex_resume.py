@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from argus.plugins.tasks.service import codex_session_for, codex_thread_id
+from argus.plugins.tasks.kinds.codex import codex_session_for, codex_thread_id
 from argus_testkit import Daemon, wait_for
 
 

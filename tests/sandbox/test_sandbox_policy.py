@@ -188,7 +188,7 @@ def test_policy_json_is_serialisable(platform: str) -> None:
 
 
 def test_config_toml_project_sandbox_accepts_both_spellings() -> None:
-    from argus.plugins.tasks.service import _config_sandbox
+    from argus.plugins.tasks.projects import config_sandbox as _config_sandbox
 
     assert _config_sandbox({"enabled": True, "denyread": ["~/.ssh"], "extra_write": ["/x"], "network": False}) == {
         "enabled": True, "network": False, "deny_read": ["~/.ssh"], "extra_write": ["/x"], "allow_apple_events": []}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from argus.kernel.api import Invalid
 from argus.plugins.tasks.api import AgentKind
-from argus.plugins.tasks.backends import build_kind_launch, screen_rules
+from argus.plugins.tasks.launch import build_launch, screen_rules
 from orch_helpers import eventually
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "agent_kind.py"
@@ -93,15 +93,15 @@ def test_a_kind_whose_builder_fails_refuses_the_launch_with_its_reason() -> None
     task = {"id": "t_1", "agent_session_id": None, "model": ""}
     args = {"backend": backend, "task": task, "prompt": "hi", "resume": False, "mcp_url": "u", "hook_url": "h",
             "token": "tok"}
-    ok = build_kind_launch(AgentKind("x", lambda spec: [*spec.command, spec.prompt or ""]), **args)
+    ok = build_launch(AgentKind("x", lambda spec: [*spec.command, spec.prompt or ""]), **args)
     assert ok.argv == ["fakeagent", "--flag", "hi"] and ok.env["ARGUS_MCP_TOKEN"] == "tok"
 
     def broken(spec: Any) -> list[str]:
         raise KeyError("oops")
 
     with pytest.raises(Invalid, match="agent kind 'x' could not build the command"):
-        build_kind_launch(AgentKind("x", broken), **args)
+        build_launch(AgentKind("x", broken), **args)
     with pytest.raises(Invalid, match="built no command"):
-        build_kind_launch(AgentKind("x", lambda spec: []), **args)
+        build_launch(AgentKind("x", lambda spec: []), **args)
     rules = screen_rules(AgentKind("x", broken, waiting=r"^ready>$"))
     assert rules["waiting"].search("work\nready>") and rules["busy"].search("Esc To Interrupt")

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from argus.plugins.tasks.service import RERENDER_QUIET
+from argus.plugins.tasks.terminal import RERENDER_QUIET
 from argus_testkit import Daemon, wait_for
 from test_tasks_api import agent_env, create_task, events_until, get_task, pid_alive, send, wait_idle, wait_output
 

@@ -128,6 +128,7 @@ export function taskView(main, params, query) {
     if (pane) pane.dispose();
     if (window.argus && window.argus.terminal === pane) window.argus.terminal = null;
     if (artifacts.dispose) artifacts.dispose();
+    if (diff.dispose) diff.dispose();
     setTitle('');
   };
 }
