@@ -3,6 +3,7 @@ the idle agent is replaced at the new width, resuming its conversation), and the
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -187,8 +188,7 @@ class TerminalIO:
                 continue
             if row["session_id"]:
                 self.intents.rerendering.add(row["session_id"])  # its exit is the re-render's, not the task's
-            task_id = row["id"]
-            self._spawn_background(lambda task_id=task_id: self.finish_rerender(task_id), f"rerender:{task_id}")
+            self._spawn_background(functools.partial(self.finish_rerender, row["id"]), f"rerender:{row['id']}")
 
     async def finish_rerender(self, task_id: str) -> None:
         """A re-render cut short by a crash: once a supervisor answers, start the agent again at the
