@@ -174,13 +174,16 @@ def _settle(d: Daemon, repo: Path, witnesses: list[dict[str, Any]]) -> None:
 
 # -- output ---------------------------------------------------------------------------------------
 
-def _stream_bytes(d: Daemon, task_id: str, want: int) -> bytes:
-    """The current session's output from offset 0 as the daemon streams it (``want`` bytes)."""
+def _stream_bytes(d: Daemon, task_id: str, want: int, seen: list[str]) -> bytes:
+    """The current session's output from offset 0 as the daemon streams it (``want`` bytes); the
+    events other than output go to ``seen`` (for failure messages)."""
     out = bytearray()
     with d.client.stream("GET", f"/api/tasks/{task_id}/stream", params={"since": 0},
                          timeout=httpx.Timeout(15, read=5)) as resp:
         assert resp.status_code == 200
         for msg in parse_lines(resp.iter_lines()):
+            if msg.event != "output":
+                seen.append(f"{msg.event}: {msg.data}")
             if msg.event == "output":
                 data = msg.json()
                 assert data["offset"] == len(out), "a gap or an overlap in the stream"
@@ -207,9 +210,11 @@ def _exact(d: Daemon, transcripts: Path, t: dict[str, Any], *, whole: bool) -> N
         assert wrote.startswith(logged), "the log has bytes the agent never wrote"
     logged = log.read_bytes()
     if whole:
-        streamed = _stream_bytes(d, t["id"], len(logged))
-        assert task(d.client, t["id"])["session_id"] == t["session_id"], "the task changed sessions meanwhile"
-        assert streamed == logged
+        seen: list[str] = []
+        streamed = _stream_bytes(d, t["id"], len(logged), seen)
+        now = task(d.client, t["id"])
+        assert now["session_id"] == t["session_id"], "the task changed sessions meanwhile"
+        assert streamed == logged, f"stream {len(streamed)} B, log {len(logged)} B; events {seen}; task {now}"
 
 
 # -- fixtures -------------------------------------------------------------------------------------
