@@ -34,6 +34,7 @@ from common import BenchDaemon, create_task, ms, sse
 
 CREATE_PARALLEL = 6
 BUSY_BEFORE_BOUNCE = "/sleep 0.6\r"
+RECONNECT_PAUSE = 0.5  # a reader's pause between reconnections (200 of them must not load the machine)
 
 
 @dataclass
@@ -71,7 +72,7 @@ class Reader:
                         self.feed(int(msg.data["offset"]), msg.output())
             except (httpx.HTTPError, OSError):
                 pass
-            await trio.sleep(0.1)
+            await trio.sleep(RECONNECT_PAUSE)
 
     async def echo(self, client: httpx.AsyncClient, key: bytes) -> None:
         """Type ``key`` and wait until it shows on the stream."""
