@@ -80,7 +80,8 @@ class ArgusTui:
         self.plugin_view: PluginView | None = None
         self.sync = Sync(self, on_event=self._on_event, on_loaded=self._spin_wake.set,
                          status_error=lambda: self.status_error,
-                         loaders={"dag": self.dag.load, "hera": lambda: self.hera.load()})
+                         loaders={"dag": self.dag.load, "hera": lambda: self.hera.load(),
+                                  "ops": self.settings.extras.load})  # Settings: auto-start, usage
 
         self.tasks_window = Window(FormattedTextControl(lambda: self.tasklist.fragments(self.width()),
                                                         focusable=True, show_cursor=False), wrap_lines=False)
@@ -160,6 +161,7 @@ class ArgusTui:
         self.hera.sync_panes()
         if tab.builtin == "settings":
             self.request_refresh("status")
+            self.request_refresh("ops")
         self.focus_body()
         self.invalidate()
 

@@ -95,6 +95,8 @@ def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
     add("task.status.prev", "revert the status", ["S"], on, lambda: tasks.advance(-1), hint="status")
     add("task.archive", "archive / unarchive", ["a"], on, tasks.toggle_archive, hint="archive")
     add("task.pin", "pin / unpin (★ section on top)", ["P"], on, tasks.toggle_pin, hint="pin")
+    add("task.limit.cancel", "cancel the resume planned after the agent's usage limit (status limit)", ["L"], on,
+        tasks.cancel_limit_resume, hint="cancel limit resume")
     add("task.rename", "rename (display name only; branch and worktree keep theirs)", ["r"], on,
         tasks.rename_task, hint="rename")
     add("task.merge", "merge: ahead / behind and conflicts, then rebase, merge or push a PR", ["m"], on,
@@ -112,8 +114,8 @@ def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
     on = ["settings"]
     add("settings.down", "move down", ["j", "down"], on, lambda: settings.move(1), hint="move")
     add("settings.up", "move up", ["k", "up"], on, lambda: settings.move(-1), hint="move")
-    add("settings.enter", "change a setting, open a plugin section, Update Argus, Doctor", ["enter"], on,
-        lambda: settings.key("enter"), hint="change")
+    add("settings.enter", "change a setting, open a plugin section, Update Argus, Doctor, toggle Auto-start, "
+        "Usage per day", ["enter"], on, lambda: settings.key("enter"), hint="change")
     add("settings.next", "next choice of a setting", ["right", "l"], on, lambda: settings.key("right"), hint="change")
     add("settings.prev", "previous choice of a setting", ["left", "h"], on, lambda: settings.key("left"),
         hint="change")

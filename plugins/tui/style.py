@@ -23,6 +23,7 @@ STYLE = Style.from_dict({
     "status.needs": "ansiyellow bold",
     "status.complete": "ansigreen",
     "status.failed": "ansired",
+    "status.conflict": "ansimagenta",
     "status.pending": "#808080",
     "status.stopped": "#808080",
     "form": "bg:#262626",

@@ -1,5 +1,6 @@
 """The Tasks tab's actions: new task, fork, status, archive, pin, copy, rename, merge, delete, prune,
-open the repository. Each acts on the task under the list's cursor and reports in the status line.
+open the repository, cancel a usage limit's planned resume. Each acts on the task under the list's
+cursor and reports in the status line.
 """
 
 from __future__ import annotations
@@ -132,6 +133,17 @@ class TaskActions:
             return
         self._act(self.tui.client.post(task_path(str(task["id"]), "/status"), {"status": new}),
                   f"{task_name(task)} → {new}")
+
+    def cancel_limit_resume(self) -> None:
+        """``L``: cancel the resume Argus planned for a task whose agent hit its usage limit."""
+        task = self._selected()
+        if task is None:
+            return
+        if task.get("status") != "limit" or not task.get("limit_resume_at"):
+            self.tui.set_status(f"{task_name(task)} has no planned limit resume")
+            return
+        self._act(self.tui.client.delete(task_path(str(task["id"]), "/limit-resume")),
+                  f"{task_name(task)}: limit resume cancelled")
 
     def toggle_archive(self) -> None:
         """``a``: archive / unarchive."""
