@@ -196,25 +196,28 @@ def _stream_bytes(d: Daemon, task_id: str, want: int, seen: list[str]) -> bytes:
 
 
 def _exact(d: Daemon, transcripts: Path, t: dict[str, Any], *, whole: bool) -> None:
-    """The session's log equals what the agent wrote (``whole``; else a prefix of it: a killed
-    supervisor loses what the agent wrote after its last read), and the daemon's stream equals the log."""
+    """The session's log equals what the agent wrote (``whole``: once the agent sits at its prompt;
+    else a prefix of it: a killed supervisor loses what the agent wrote after its last read), and
+    the daemon's stream from offset 0 holds the log's bytes, in order, with no gap or overlap."""
     log = d.home / "sessions" / f"{t['session_id']}.log"
     mine = transcripts / f"{t['pid']}.out"
     wait_for(lambda: mine.exists() and log.exists(), what="the agent's transcript and log")
-    wrote = mine.read_bytes().replace(b"\n", b"\r\n")
     if whole:
-        wait_for(lambda: log.read_bytes() == mine.read_bytes().replace(b"\n", b"\r\n"), 20,
-                 what="the log to hold exactly what the agent wrote")
-    else:
-        logged = log.read_bytes()
-        assert wrote.startswith(logged), "the log has bytes the agent never wrote"
-    logged = log.read_bytes()
-    if whole:
+        def settled() -> bytes | None:  # compared once the agent is quiet at its prompt
+            logged = log.read_bytes()
+            return logged if logged.endswith(b"> ") and logged == \
+                mine.read_bytes().replace(b"\n", b"\r\n") else None
+
+        logged = wait_for(settled, 20, what="the log to hold exactly what the agent wrote")
         seen: list[str] = []
         streamed = _stream_bytes(d, t["id"], len(logged), seen)
         now = task(d.client, t["id"])
         assert now["session_id"] == t["session_id"], "the task changed sessions meanwhile"
-        assert streamed == logged, f"stream {len(streamed)} B, log {len(logged)} B; events {seen}; task {now}"
+        assert streamed[:len(logged)] == logged, \
+            f"stream {len(streamed)} B, log {len(logged)} B; events {seen}; task {now}"
+    else:
+        assert mine.read_bytes().replace(b"\n", b"\r\n").startswith(log.read_bytes()), \
+            "the log has bytes the agent never wrote"
 
 
 # -- fixtures -------------------------------------------------------------------------------------
