@@ -28,6 +28,7 @@ from .errors import (
 )
 from .events import Event, EventBus, utcnow
 from .eventstream import SseEvent, SseParser, parse_lines
+from .faults import fault_point
 from .http import json_body, principal, sse, sse_message
 from .listeners import tailscale_ipv4
 from .local import BASE_URL as LOCAL_URL
@@ -61,7 +62,8 @@ __all__ = [
     "PROJECT", "ArgusError", "BackgroundJob", "Conflict", "Database", "Event", "EventBus", "Field", "FieldType",
     "Forbidden", "HttpAPI", "Invalid", "Kernel", "Migration", "NotFound", "Paths", "Principal", "Registry",
     "Settings", "SettingsSection", "Stash", "StashKey", "TooLarge", "TooMany", "ToolContext", "ToolHandler",
-    "Unauthorized", "Unavailable", "argus_home", "atomic_write", "client_plugins", "hookimpl", "hookspec",
+    "Unauthorized", "Unavailable", "argus_home", "atomic_write", "client_plugins", "fault_point", "hookimpl",
+    "hookspec",
     "json_body", "principal", "sse", "sse_message", "utcnow",
     # the wire: declared routes, the SSE parser, terminal text, the local daemon
     "LOCAL_URL", "LocalDaemon", "Route", "migration_plan", "tailscale_ipv4",

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import utcnow
+from .faults import fault_point
 from .paths import PRIVATE_FILE, private_file
 from .values import Migration
 
@@ -194,6 +195,7 @@ class Database:
                 with self.transaction():
                     for stmt in _split_sql(m.sql):
                         self.execute(stmt)
+                    fault_point("migrate.step")
                     self.execute(
                         "INSERT INTO schema_migrations (plugin, version, applied_at) VALUES (?, ?, ?)",
                         (plugin, m.version, utcnow()),

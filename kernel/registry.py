@@ -175,7 +175,8 @@ class Registry:
             input_schema = {"type": "object", "properties": {}}
         if not isinstance(input_schema, dict):
             raise Invalid("input_schema must be a JSON Schema object")
-        check_schema(input_schema)
+        if input_model is None:  # pydantic's generated schemas are valid (checking costs ~15 ms each)
+            check_schema(input_schema)
         existing = self.tools.get(name)
         if external:
             if not name.startswith(f"{scope}_"):

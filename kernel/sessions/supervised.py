@@ -218,8 +218,10 @@ class SupervisorHost:
 
     async def _reconcile(self, link: Link, offsets: dict[str, int]) -> None:
         """Match the supervisor's sessions with ours and attach to each one still worth following."""
+        began = trio.current_time()
         listing = (await link.request("list"))["sessions"]
         present: set[str] = set()
+        follow: list[tuple[Session, int | None]] = []  # (session, offset to prefill its ring up to)
         for info in listing:
             session_id = info["session_id"]
             present.add(session_id)
@@ -230,11 +232,28 @@ class SupervisorHost:
                 if resume is None or not 0 <= resume <= end:
                     resume = int(info["start_offset"])
                 session = self._new_session(info, start_offset=resume)
-                await session._output.prefill_from_log(resume)
                 self.resumed_from[session_id] = resume
-            elif session.exit is not None:
-                continue
-            await link.request("attach", session_id=session_id, offset=session.end_offset)
+                follow.append((session, resume))
+            elif session.exit is None:
+                follow.append((session, None))
+        # Every session at once (a daemon restart with many agents waits for the slowest one, not
+        # for the sum): each one's ring is prefilled from its log, then it is attached.
+        failures: list[errors.ArgusError] = []
+
+        async def attach(session: Session, prefill: int | None) -> None:
+            try:
+                if prefill is not None:
+                    await session._output.prefill_from_log(prefill)
+                await link.request("attach", session_id=session.id, offset=session.end_offset)
+            except errors.ArgusError as exc:
+                failures.append(exc)
+
+        async with trio.open_nursery() as nursery:
+            for session, prefill in follow:
+                nursery.start_soon(attach, session, prefill)
+        if failures:
+            raise failures[0]
+        log.info("re-attached %d session(s) in %.0f ms", len(follow), (trio.current_time() - began) * 1000)
         for session in list(self.manager._sessions.values()):
             if session.id not in present and session.alive:
                 log.warning("session %s is gone with its supervisor", session.id)

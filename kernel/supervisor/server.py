@@ -10,6 +10,7 @@ from typing import Any
 import trio
 
 from .. import errors
+from ..faults import fault_point
 from ..paths import Paths, secure_home
 from . import protocol as proto
 from .lock import SupervisorLock
@@ -224,6 +225,7 @@ class Supervisor:
             raise errors.Unavailable("the supervisor is shutting down")
         pty = PtySession.spawn(session_id, argv, cwd, env, rows=rows, cols=cols, meta=meta,
                                log_dir=self.paths.sessions, ring_bytes=self.ring_bytes)
+        fault_point("supervisor.spawned")
         self.sessions[session_id] = pty
         self._session_nursery.start_soon(self._run_session, pty)
         log.info("spawned session %s pid %d: %s", session_id, pty.pid, argv[0])

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from argus.kernel.api import Invalid
+from argus.kernel.api import Invalid, fault_point
 
 from . import worktrees
 from .backends import Backends
@@ -143,6 +143,7 @@ class Creation:
         async with self.locks.hold(task_id), UndoStack() as undo:
             _checkpoint("insert")
             self.store.insert_task(row)
+            fault_point("create.inserted")
 
             def undo_insert() -> None:
                 self.tokens.revoke_task(task_id)
@@ -150,6 +151,7 @@ class Creation:
             undo.push(undo_insert, "delete task row and its tokens")
             _checkpoint("worktree")
             await worktrees.create_worktree(proj["path"], worktree, row["branch"], base, undo)
+            fault_point("create.worktree")
             _checkpoint("worktreeinclude")
             await worktrees.copy_worktreeinclude(proj["path"], worktree)
             _checkpoint("context")
@@ -174,6 +176,7 @@ class Creation:
             if self.launcher.hold_reason(task) is None:
                 session = await self.launcher.spawn(task, resume=False)
                 undo.push(lambda: self.launcher.discard(session), "kill the agent, forget its session and log")
+                fault_point("create.spawned")
             _checkpoint("started")
             undo.commit()
         task = self.view.get(task_id)

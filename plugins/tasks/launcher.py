@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Conflict, Invalid, utcnow
+from argus.kernel.api import Conflict, Invalid, fault_point, utcnow
 
 from .backends import Backends
 from .coordination import EndIntents
@@ -100,6 +100,7 @@ class Launcher:
             argv, task["worktree_path"], env, rows=rows or DEFAULT_ROWS, cols=cols or DEFAULT_COLS,
             meta={"task_id": task["id"], "backend": be["name"], "kind": be["kind"]},
         )
+        fault_point("spawn.before_status")
         now = utcnow()
         meta = json.loads(self.view.get(task["id"])["meta"] or "{}")
         meta["sessions"] = [*meta.get("sessions", []), session.id]

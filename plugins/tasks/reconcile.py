@@ -45,6 +45,8 @@ async def reconcile(svc: Any, has_parents: Callable[[str], bool], sessions: list
     done = {k: v for k, v in report.items() if v}
     if done:
         log.warning("start-up reconciliation: %s", json.dumps(done))
+    else:
+        log.info("start-up reconciliation: nothing to do")
     return report
 
 

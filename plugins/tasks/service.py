@@ -76,7 +76,8 @@ class TaskService:
             resume=self.lifecycle.resume, spawn_background=kernel.spawn_background)
         self.terminal = TerminalIO(store=self.store, view=self.view, backends=self.backend_registry,
                                    launcher=self.launcher, locks=self.locks, intents=self.intents,
-                                   session_logs=lambda: Path(kernel.paths.sessions))
+                                   session_logs=lambda: Path(kernel.paths.sessions), sessions=sessions,
+                                   spawn_background=kernel.spawn_background)
         self.merges = MergeActions(store=self.store, view=self.view, locks=self.locks,
                                    repo_of=self.lifecycle.repo_of, publish=publish)
         # Usage limits: the ``limit`` status and the resume planned at the reset (limit_resume.py).
@@ -263,7 +264,9 @@ class TaskService:
         self.session_events.on_session_exited(data)
 
     def recover(self) -> None:
-        """At daemon start: watch live sessions; orphaned in_progress tasks go to in_review."""
+        """At daemon start: finish re-renders a crash cut short; watch live sessions; orphaned
+        in_progress tasks go to in_review."""
+        self.terminal.recover_rerenders()
         self.session_events.recover()
 
     def agent_hook(self, body: dict[str, Any], principal: Any) -> None:

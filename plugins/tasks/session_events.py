@@ -141,6 +141,8 @@ class SessionEvents:
     def recover(self) -> None:
         """At daemon start: watch live sessions; in_progress tasks without one go to in_review."""
         for row in self.store.tasks(status="in_progress", archived="all"):
+            if row["session_id"] in self.intents.rerendering:  # a re-render being finished
+                continue
             session = self.view.session_of(row)
             if session is not None and session.alive:
                 # The kind recorded at launch: the backend may have been edited or deleted since.

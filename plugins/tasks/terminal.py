@@ -3,13 +3,16 @@ the idle agent is replaced at the new width, resuming its conversation), and the
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
-from argus.kernel.api import ArgusError, Conflict, Invalid, strip_ansi, utcnow
+from argus.kernel.api import ArgusError, Conflict, Invalid, Unavailable, fault_point, strip_ansi, utcnow
 
 from .backends import Backends
 from .coordination import EndIntents, TaskLocks
@@ -18,7 +21,10 @@ from .launcher import Launcher
 from .store import Store
 from .view import TaskView
 
+log = logging.getLogger(__name__)
+
 RERENDER_COLS = 15
+RESUME_WAIT = 30.0  # seconds a re-render cut short by a crash waits for a supervisor
 RERENDER_QUIET = 3.0  # seconds since a client last typed before a resize may re-render
 URL_RE = re.compile(r"https?://[^\s<>\"'`\x1b\x07]+")
 CLEAR_LINE = b"\x15"  # ctrl-U: clear the agent's input line before typing into it
@@ -29,8 +35,11 @@ class TerminalIO:
     """Output, input and size of tasks' terminals."""
 
     def __init__(self, *, store: Store, view: TaskView, backends: Backends, launcher: Launcher,
-                 locks: TaskLocks, intents: EndIntents, session_logs: Callable[[], Any]) -> None:
-        """``session_logs``: the directory of session output logs (``$ARGUS_HOME/sessions``)."""
+                 locks: TaskLocks, intents: EndIntents, session_logs: Callable[[], Any],
+                 sessions: Callable[[], Any], spawn_background: Callable[[Callable[[], Awaitable[None]], str], None],
+                 ) -> None:
+        """``session_logs``: the directory of session output logs (``$ARGUS_HOME/sessions``);
+        ``sessions``: the kernel's session manager; ``spawn_background``: the kernel's."""
         self.store = store
         self.view = view
         self.backends = backends
@@ -38,6 +47,8 @@ class TerminalIO:
         self.locks = locks
         self.intents = intents
         self._session_logs = session_logs
+        self._sessions = sessions
+        self._spawn_background = spawn_background
         self.rerender_input: dict[str, list[bytes]] = {}  # task id → input typed during its re-render
 
     async def output(self, task_id: str, nbytes: int) -> bytes:
@@ -123,15 +134,24 @@ class TerminalIO:
         self.rerender_input[task_id] = queue
         try:
             self.intents.rerendering.add(session.id)
+            # Marked in the row first: a crash between the kill and the new spawn is finished later.
+            self._mark_rerender(task_id, {"cols": cols, "rows": rows, "status": status})
             await session.terminate(grace=2.0)
+            fault_point("rerender.terminated")
             try:
                 new = await self.launcher.spawn(self.view.get(task_id), resume=True, cols=cols, rows=rows)
-            except Exception:
-                # The old agent is gone and the new one did not start: the task needs the user.
+            except Exception as exc:
+                # The old agent is gone and the new one did not start: the task needs the user,
+                # unless the supervisor is only gone for a moment (then it is finished when it is back).
                 if status in ("in_progress", "pending"):
                     self.store.update_task(task_id, status="in_review", ended_at=utcnow())
                 self.view.changed(task_id)
+                if isinstance(exc, Unavailable):
+                    self._spawn_background(lambda: self.finish_rerender(task_id), f"rerender:{task_id}")
+                else:
+                    self._mark_rerender(task_id, None)
                 raise
+            self._mark_rerender(task_id, None)
             if status != "in_progress":  # a resize never moves the status
                 self.store.update_task(task_id, status=status)
                 self.view.changed(task_id)
@@ -140,6 +160,70 @@ class TerminalIO:
                 self.view.idle.input(new.id)
         finally:
             self.rerender_input.pop(task_id, None)
+
+    def _mark_rerender(self, task_id: str, mark: dict[str, Any] | None) -> None:
+        """Record (or clear) a re-render in flight in the task's meta, so a crash cannot end it half-way."""
+        row = self.store.task(task_id)
+        if row is None:
+            return
+        meta = json.loads(row["meta"] or "{}")
+        if mark is None and "rerender" not in meta:
+            return
+        if mark is None:
+            meta.pop("rerender", None)
+        else:
+            meta["rerender"] = mark
+        self.store.update_task(task_id, meta=json.dumps(meta))
+
+    def recover_rerenders(self) -> None:
+        """At daemon start, before the sessions are recovered: a re-render a crash cut short (its
+        mark is in the row and no agent runs) is finished in the background; a mark whose old agent
+        still runs (the crash came before the kill) is dropped."""
+        for row in self.store.tasks(archived="all"):
+            if "rerender" not in json.loads(row["meta"] or "{}"):
+                continue
+            if self.view.live_session(row) is not None:
+                self._mark_rerender(row["id"], None)
+                continue
+            if row["session_id"]:
+                self.intents.rerendering.add(row["session_id"])  # its exit is the re-render's, not the task's
+            self._spawn_background(functools.partial(self.finish_rerender, row["id"]), f"rerender:{row['id']}")
+
+    async def finish_rerender(self, task_id: str) -> None:
+        """A re-render cut short by a crash: once a supervisor answers, start the agent again at the
+        new size and put the status back (up to ``RESUME_WAIT`` seconds; then the task stays in review)."""
+        with trio.move_on_after(RESUME_WAIT):
+            while True:
+                await trio.sleep(0.2)
+                if not getattr(self._sessions(), "connected", True):
+                    continue
+                try:
+                    async with self.locks.hold(task_id):
+                        await self._complete_rerender(task_id)
+                    return
+                except Unavailable:
+                    continue
+                except Exception as exc:  # the task changed or cannot start: the user sees it in review
+                    log.warning("could not finish the re-render of task %s: %s", task_id, exc)
+                    self._mark_rerender(task_id, None)
+                    return
+        log.warning("could not finish the re-render of task %s: no session-supervisor within %gs",
+                    task_id, RESUME_WAIT)
+        self._mark_rerender(task_id, None)
+
+    async def _complete_rerender(self, task_id: str) -> None:
+        row = self.store.task(task_id)
+        mark = json.loads(row["meta"] or "{}").get("rerender") if row is not None else None
+        if row is None or not isinstance(mark, dict):
+            return
+        if self.view.live_session(row) is None:
+            await self.launcher.spawn(row, resume=True, cols=mark.get("cols"), rows=mark.get("rows"))
+            log.info("finished the re-render of task %s after a crash", task_id)
+        self._mark_rerender(task_id, None)
+        status = mark.get("status")
+        if isinstance(status, str) and status not in ("pending", self.view.get(task_id)["status"]):
+            self.store.update_task(task_id, status=status)
+        self.view.changed(task_id)
 
     async def links(self, task_id: str) -> list[dict[str, str]]:
         """URLs found in the recent output, newest first, de-duplicated."""

@@ -65,6 +65,9 @@ Environment variables:
 - ``CODEX_HOME``: as Codex (``FAKEAGENT_AS=codex``), a new session writes its rollout file under
   ``$CODEX_HOME/sessions/YYYY/MM/DD/`` (first line ``session_meta`` with ``id`` and ``cwd``).
 - ``FAKEAGENT_MCP_TIMEOUT``: seconds per MCP HTTP request (default 30).
+- ``FAKEAGENT_TRANSCRIPT``: a folder; every byte the agent writes to its terminal is also appended
+  to ``<folder>/<pid>.out`` just before it goes to the terminal (so a killed agent's log is a prefix of
+  it; the PTY then turns ``\\n`` into ``\\r\\n``): tests compare a session's log with what the agent wrote.
 - ``FAKEAGENT_IGNORE_HUP=1``: ignore SIGHUP (survive the terminal's hangup), as some real CLIs do.
 - ``ARGUS_HOOK_URL``: when set (and not imitating ``claude``, ``codex``, ``pi`` or ``opencode``, which report only
   through their own hooks/notify, or not at all), POST ``{"event": "Stop", "task_id", "session_id", "cwd"}``

@@ -24,6 +24,9 @@ class Terminal:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.keys: deque[str] = deque()
         self.eof = False
+        folder = os.environ.get("FAKEAGENT_TRANSCRIPT")
+        self._transcript = os.open(os.path.join(folder, f"{os.getpid()}.out"),
+                                   os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if folder else None
         if os.isatty(fd_in):
             import termios
 
@@ -48,6 +51,8 @@ class Terminal:
     def write(self, text: str) -> None:
         """Write ``text`` (UTF-8) completely."""
         view = memoryview(text.encode("utf-8", "replace"))
+        if self._transcript is not None:
+            os.write(self._transcript, view)
         while view:
             written = os.write(self.fd_out, view)
             view = view[written:]
