@@ -71,6 +71,7 @@ def test_builtin_and_plugin_kinds_are_registered_the_same_way(pm: pluggy.PluginM
     assert {name: listed[name]["kind"] for name in listed} == {name: name for name in listed}
     assert listed["codex"]["command"] == "codex --dangerously-bypass-approvals-and-sandbox"
     assert listed["fake"]["command"] == "fakeagent"
+    assert listed["opencode"]["prompt_flag"] == "--prompt" and listed["fake"]["prompt_flag"] == ""
 
 
 def test_unregistering_a_kind_removes_it_and_its_backend(pm: pluggy.PluginManager, registry: Backends) -> None:
