@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
+from .autostart import set_enabled as autostart_set_enabled
+from .autostart import state as autostart_state
 from .db import Database, migration_plan
 from .errors import (
     ArgusError,
@@ -62,6 +64,8 @@ __all__ = [
     "json_body", "principal", "sse", "sse_message", "utcnow",
     # the wire: declared routes, the SSE parser, terminal text, the local daemon
     "LOCAL_URL", "LocalDaemon", "Route", "migration_plan", "tailscale_ipv4",
+    # auto-start at login (the systemd user unit / LaunchAgent of ``argus daemon install``)
+    "autostart_set_enabled", "autostart_state",
     "SseEvent", "SseParser", "parse_lines", "read_token", "strip_ansi",
     "terminal_lines",
 ]

@@ -6,6 +6,8 @@
 - Linux: ``~/.config/systemd/user/argus-daemon.service`` running ``argus daemon run``, restarted on
   failure but not after a clean stop. Where ``systemctl --user`` cannot run (containers, no user
   session) the unit is still written and the answer says so, with ``loginctl enable-linger``.
+  ``ARGUS_SYSTEMD_USER_DIR`` overrides the unit directory and ``ARGUS_SYSTEMCTL`` the ``systemctl``
+  command (split like a shell line; tests point them at a temporary directory and a fake).
 - macOS: ``~/Library/LaunchAgents/com.drn.argus.daemon.plist`` with ``RunAtLoad`` and
   ``KeepAlive {SuccessfulExit = false}`` (a crash restarts it, a clean ``argus daemon stop`` is
   honoured), logs in ``$ARGUS_HOME/launchd.log``. It runs ``$ARGUS_HOME/argusd``, a symlink to the
@@ -17,6 +19,7 @@ from __future__ import annotations
 import getpass
 import os
 import plistlib
+import shlex
 import shutil
 import subprocess
 import sys
@@ -39,9 +42,22 @@ def system() -> str:
 # -- systemd ------------------------------------------------------------------------------------
 
 def unit_path() -> Path:
-    """Where the user unit lives (honours XDG_CONFIG_HOME)."""
+    """Where the user unit lives: ``$ARGUS_SYSTEMD_USER_DIR``, else ``$XDG_CONFIG_HOME/systemd/user``
+    (``~/.config`` by default)."""
+    override = os.environ.get("ARGUS_SYSTEMD_USER_DIR")
+    if override:
+        return Path(override) / UNIT_NAME
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "systemd" / "user" / UNIT_NAME
+
+
+def systemctl_argv() -> list[str]:
+    """The ``systemctl`` command: ``$ARGUS_SYSTEMCTL`` (split like a shell line) or ``systemctl``."""
+    try:
+        words = shlex.split(os.environ.get("ARGUS_SYSTEMCTL", ""))
+    except ValueError:
+        words = []
+    return words or ["systemctl"]
 
 
 def unit_text(paths: Paths) -> str:
@@ -74,7 +90,18 @@ def _run(argv: list[str]) -> tuple[bool, str]:
 
 
 def _systemctl(*args: str) -> tuple[bool, str]:
-    return _run(["systemctl", "--user", *args])
+    return _run([*systemctl_argv(), "--user", *args])
+
+
+def _user_manager() -> tuple[bool, str]:
+    """Whether a systemd user manager answers; else why not (for the Settings row)."""
+    ok, out = _systemctl("show-environment")
+    if ok:
+        return True, ""
+    if out.endswith("not found"):
+        return False, "systemctl not found (no systemd here)"
+    first = out.splitlines()[0] if out else "systemctl --user failed"
+    return False, f"no systemd user session ({first})"
 
 
 def _linger() -> bool | None:
@@ -110,8 +137,16 @@ def _systemd_uninstall() -> dict[str, object]:
 
 def _systemd_state() -> dict[str, object]:
     path = unit_path()
-    enabled, _ = _systemctl("is-enabled", UNIT_NAME) if path.exists() else (False, "")
-    return {"system": "systemd", "unit": str(path), "installed": path.exists(), "enabled": enabled}
+    available, reason = _user_manager()
+    enabled = active = False
+    if available and path.exists():
+        enabled = _systemctl("is-enabled", UNIT_NAME)[0]
+        active = _systemctl("is-active", UNIT_NAME)[0]
+    out: dict[str, object] = {"system": "systemd", "unit": str(path), "installed": path.exists(),
+                              "enabled": enabled, "active": active, "available": available, "reason": reason}
+    if not available:
+        out["hint"] = LINGER_HINT.format(user=getpass.getuser())
+    return out
 
 
 # -- launchd ------------------------------------------------------------------------------------
@@ -193,7 +228,9 @@ def _launchd_uninstall(paths: Paths) -> dict[str, object]:
 def _launchd_state() -> dict[str, object]:
     path = plist_path()
     loaded, _ = _run(["launchctl", "print", f"{_domain()}/{LAUNCHD_LABEL}"]) if path.exists() else (False, "")
-    return {"system": "launchd", "plist": str(path), "installed": path.exists(), "loaded": loaded}
+    available = shutil.which("launchctl") is not None
+    return {"system": "launchd", "plist": str(path), "installed": path.exists(), "loaded": loaded,
+            "available": available, "reason": "" if available else "launchctl not found"}
 
 
 # -- the API the CLI uses -----------------------------------------------------------------------
@@ -211,5 +248,14 @@ def uninstall(paths: Paths | None = None, kind: str | None = None) -> dict[str, 
 
 
 def state(kind: str | None = None) -> dict[str, object]:
-    """Installed / enabled state for ``argus daemon status`` and the Settings row."""
+    """Installed / enabled state for ``argus daemon status`` and the Settings row: ``installed``
+    (the unit or plist exists), ``enabled``/``active`` (systemd) or ``loaded`` (launchd), and
+    ``available`` with the ``reason`` (and a ``hint``) when the service manager cannot be used."""
     return _launchd_state() if (kind or system()) == "launchd" else _systemd_state()
+
+
+def set_enabled(paths: Paths, enabled: bool, kind: str | None = None) -> dict[str, object]:
+    """Install (``enabled``) or uninstall the service; the answer of :func:`install` or
+    :func:`uninstall` under ``"result"``, and the new :func:`state` merged in."""
+    result = install(paths, kind) if enabled else uninstall(paths, kind)
+    return {**state(kind), "result": result}

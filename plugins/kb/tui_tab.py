@@ -95,7 +95,7 @@ class NotesTab:
         path = self.results[self.selected]["path"]
         self.note = await self.tui.client.get("/api/kb/note", path=path)
         self.scroll = 0
-        self.tui.app.layout.focus(self.list_window)
+        self.tui.focus(self.list_window)
         self.tui.invalidate()
 
     def _current(self) -> dict[str, Any] | None:
@@ -106,8 +106,7 @@ class NotesTab:
     async def attach(self) -> None:
         """Type a reference to the current note into the selected task's agent (without Enter)."""
         note = self._current()
-        tasklist = getattr(self.tui, "tasklist", None)
-        task = tasklist.selected() if tasklist is not None else None
+        task = self.tui.selected_task()
         if note is None:
             self.tui.set_status("No note to attach.", error=True)
             return
@@ -192,7 +191,7 @@ class NotesTab:
         def _escape(event: KeyPressEvent) -> None:
             if self.note is not None:
                 self.note = None
-                self.tui.app.layout.focus(self.search_window)
+                self.tui.focus(self.search_window)
             elif event.app.layout.has_focus(self.search_window):
                 event.app.layout.focus(self.list_window)
             self.tui.invalidate()

@@ -56,13 +56,17 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 @hookimpl
 def argus_register(kernel: Any) -> None:
-    """Mount ``/api/source-path``, ``/api/update``, ``/api/doctor``; listen for created tasks."""
+    """Mount ``/api/source-path``, ``/api/update``, ``/api/autostart``, ``/api/doctor``, ``/api/usage``;
+    listen for created tasks."""
+    from . import autostart
     from .routes import make_routes
 
     state = ops_state(kernel, lambda: OpsState(kernel))
     kernel.http.add_master_only(r"^/api/source-path/?$")
     kernel.http.add_master_only(r"^/api/update/?$")
+    kernel.http.add_master_only(r"^/api/autostart/?$")
     kernel.http.add_routes("ops", make_routes(kernel, state.updater, state.usage))
+    kernel.http.add_routes("ops", autostart.make_routes(kernel))
     kernel.events.add_listener(state.namer.on_event)
     kernel.events.add_listener(state.usage.on_event)
     kernel.pm.register(state.usage, name=f"ops-usage-{id(kernel)}")  # its argus_task_fields, per kernel

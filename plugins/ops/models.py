@@ -125,3 +125,26 @@ class TaskUsage(Out):
 
     task_id: str
     usage: Usage | None
+
+
+class AutostartBody(Wire):
+    """``PUT /api/autostart``: true installs the login service (systemd user unit / LaunchAgent),
+    false removes it."""
+
+    enabled: bool = Field(strict=True)
+
+
+class AutostartState(Out):
+    """Whether the daemon starts at login, and why it cannot when the service manager is unusable."""
+
+    system: str = Field(description="systemd or launchd")
+    installed: bool = Field(description="the unit (or plist) file exists")
+    enabled: bool = Field(False, description="systemd: enabled for the user's login")
+    active: bool = Field(False, description="systemd: the unit is running now")
+    loaded: bool = Field(False, description="launchd: the LaunchAgent is loaded")
+    available: bool = Field(description="the service manager answers (a systemd user session, launchctl)")
+    reason: str = Field("", description="why it is unavailable")
+    hint: str = Field("", description="what to do about it (e.g. loginctl enable-linger)")
+    unit: str = Field("", description="systemd: the unit file's path")
+    plist: str = Field("", description="launchd: the plist's path")
+    result: dict[str, Any] | None = Field(None, description="PUT: what installing or removing did")

@@ -8,7 +8,8 @@
   ``token_count`` events carry the session's running ``total_token_usage``. Codex reports no cost.
 
 Usage is refreshed when a task goes idle or stops, and on demand by ``GET /api/usage/tasks/{id}``;
-it is stored per task and day in ``ops_usage`` so it outlives the CLI's files.
+it is stored per task and day in ``ops_usage`` so it outlives the CLI's files. A refresh that
+changes a task's totals re-publishes the task (``task.updated``) so the task lists redraw it.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ class UsageTracker:
         if found is None:
             return
         source, days = found
+        before = self.for_task(task_id)
         db = self.kernel.db
         with db.transaction():
             db.execute("DELETE FROM ops_usage WHERE task_id = ?", (task_id,))
@@ -198,6 +200,8 @@ class UsageTracker:
                            "cache_read_tokens, cache_write_tokens, cost_usd, source) VALUES (?,?,?,?,?,?,?,?,?)",
                            (task_id, day, task.get("project") or "", d["input_tokens"], d["output_tokens"],
                             d["cache_read_tokens"], d["cache_write_tokens"], d["cost_usd"], source))
+        if self.for_task(task_id) != before:
+            tasks.changed(task_id)  # task.updated: the lists show the new totals
 
     def for_task(self, task_id: str) -> dict[str, Any] | None:
         """The task's totals, or None when its CLI reported nothing."""

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from argus.kernel.api import ArgusError, Invalid, NotFound, StashKey
 
 from . import caller as callers
+from .limits import CLAUDE_USAGE_LIMIT, CODEX_USAGE_LIMIT, UsageLimit, reset_from_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from argus.kernel.api import Kernel
 
     from .service import TaskService
 
-__all__ = ["AgentKind", "AgentLaunch", "CreateTask", "TasksAPI", "TasksFacade", "tasks_of"]
+__all__ = ["CLAUDE_USAGE_LIMIT", "CODEX_USAGE_LIMIT", "AgentKind", "AgentLaunch", "CreateTask", "TasksAPI",
+           "TasksFacade", "UsageLimit", "reset_from_text", "tasks_of"]
 
 
 @dataclass
@@ -103,6 +105,11 @@ class AgentKind:
       worktree, looked up (in a thread) before a resume without a known id; ``resume_without_id``:
       a resume works without an id (else a task without one starts anew); ``conversations``: the
       CLI keeps Claude Code conversations, which the user may switch between.
+    - Usage limit: ``usage_limit`` says how the CLI reports it hit its usage limit (a
+      :class:`UsageLimit`: a regular expression on the last screen lines and a function giving the
+      reset time from the match). When it shows, the task goes to ``limit`` and Argus types the
+      continue message after the reset (docs/plugins.md). ``CLAUDE_USAGE_LIMIT`` /
+      ``CODEX_USAGE_LIMIT`` are the built-in kinds' rules and ``reset_from_text`` reads a reset time.
     """
 
     name: str
@@ -120,6 +127,7 @@ class AgentKind:
     find_session: Callable[[str], str | None] | None = None
     resume_without_id: bool = False
     conversations: bool = False
+    usage_limit: UsageLimit | None = None
 
 
 class TasksAPI(Protocol):
@@ -148,7 +156,8 @@ class TasksAPI(Protocol):
         """Delete the task, its worktree and branch (``Conflict`` on unsaved work unless ``force``)."""
 
     def set_status(self, task_id: str, status: str) -> dict[str, Any]:
-        """Set the status directly (``pending``, ``in_progress``, ``in_review``, ``complete``)."""
+        """Set the status directly (``pending``, ``in_progress``, ``in_review``, ``complete``; ``limit``
+        is set only by usage-limit detection, and leaving it cancels the planned resume)."""
 
     async def send_text(self, task_id: str, text: str) -> None:
         """Type one line into the agent: clear its input line, the text, then Enter."""
@@ -164,6 +173,10 @@ class TasksAPI(Protocol):
 
     def rename(self, task_id: str, name: str) -> dict[str, Any]:
         """Change a task's display name (its slug, branch and worktree stay)."""
+
+    def changed(self, task_id: str) -> None:
+        """Publish ``task.updated`` with the task's current JSON (after this plugin's
+        ``argus_task_fields`` answer changed, so clients redraw it); nothing for an unknown task."""
 
     def backends(self) -> builtins.list[dict[str, Any]]:
         """Every backend (name, command, prompt_flag, model, kind, default, available)."""
@@ -246,6 +259,11 @@ class TasksFacade:
     def rename(self, task_id: str, name: str) -> dict[str, Any]:
         """Change a task's display name (its slug, branch and worktree stay)."""
         return self._svc.to_json(self._svc.rename(task_id, name))
+
+    def changed(self, task_id: str) -> None:
+        """Publish ``task.updated`` with the task's current JSON (after this plugin's
+        ``argus_task_fields`` answer changed, so clients redraw it); nothing for an unknown task."""
+        self._svc.changed(task_id)
 
     def backends(self) -> builtins.list[dict[str, Any]]:
         """Every backend (name, command, prompt_flag, model, kind, default, available)."""

@@ -22,7 +22,9 @@ from argus.kernel.api import (
 from . import hookspecs, kinds, routes_orch, tools
 from .api import TASKS, TasksFacade
 from .kinds.claude import PERMISSION_MODES
+from .limit_resume import SETTINGS as LIMIT_SETTINGS
 from .orch import Orchestration
+from .overlaps import OverlapIndex
 from .reconcile import reconcile
 from .routes import make_routes
 from .service import TaskService
@@ -30,6 +32,7 @@ from .store import MIGRATIONS
 
 SERVICE = StashKey[TaskService]()
 ORCH = StashKey[Orchestration]()
+OVERLAPS = StashKey[OverlapIndex]()
 
 
 def service(kernel: Kernel) -> TaskService:
@@ -67,7 +70,8 @@ def argus_migrations() -> Sequence[Migration]:
 
 @hookimpl
 def argus_settings_sections() -> Sequence[SettingsSection]:
-    """The ``defaults`` section: backend, permission mode, share-target project."""
+    """The ``defaults`` section (backend, permission mode, share-target project) and ``limits``
+    (the continue message typed after a usage limit resets, and the margin after the reset)."""
     default_backend = "claude" if shutil.which("claude") else "demo"
     return [SettingsSection("defaults", "Defaults", [
         Field("backend", "string", default_backend, "Default backend",
@@ -78,7 +82,7 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
               "Project preselected when the PWA share target lands a payload"),
         Field("resume_interrupted", "bool", True, "Resume interrupted agents",
               "Resume a task whose agent was lost with the session-supervisor once it is back"),
-    ])]
+    ]), LIMIT_SETTINGS]
 
 
 @hookimpl
@@ -100,13 +104,24 @@ def argus_register(kernel: Kernel) -> None:
     kernel.http.add_routes("tasks", routes_orch.make_routes(orch))
     tools.register(kernel, orch)
     kernel.pm.register(KernelHooks(svc, orch), name="tasks.kernel")
+    # The "conflicts with" mark (overlaps.py): cached off the request path, read by the Task JSON.
+    index = OverlapIndex(svc)
+    kernel.stash[OVERLAPS] = index
+    kernel.events.add_listener(index.on_event)
+    kernel.pm.register(index, name=f"tasks.overlaps-{id(kernel)}")
 
 
 @hookimpl
 def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
-    """Message delivery into idle agents' terminals."""
+    """Message delivery into idle agents' terminals; resumes after usage limits; the "conflicts with" scans."""
     orch = kernel.stash.get(ORCH, None)
-    return [orch.mail.delivery_loop] if orch is not None else []
+    index = kernel.stash.get(OVERLAPS, None)
+    jobs: list[BackgroundJob] = []
+    if orch is not None:
+        jobs += [orch.mail.delivery_loop, orch.svc.limits.run]
+    if index is not None:
+        jobs.append(index.worker)
+    return jobs
 
 
 @hookimpl
@@ -115,6 +130,7 @@ def argus_started(kernel: Kernel) -> None:
     then reconcile what a crash left behind (``reconcile.py``) in the background."""
     svc = service(kernel)
     svc.recover()
+    svc.limits.recover()
     dag = kernel.stash[ORCH].dag
     dag.recover()
     sessions, now = list(svc.sessions.all()), utcnow()

@@ -30,7 +30,8 @@ def argus_task_created(task: dict[str, Any]) -> None:
 @hookspec
 def argus_task_status_changed(task: dict[str, Any], old: str, new: str) -> None:
     """Called after a task's status changed from ``old`` to ``new`` (``pending``, ``in_progress``,
-    ``in_review``, ``complete``), whatever changed it: an agent exit, a stop, a resume, the user.
+    ``in_review``, ``complete``, ``limit``), whatever changed it: an agent exit, a stop, a resume, the
+    user, the agent's usage-limit message (``limit``) or the resume after its reset.
 
     ``task`` already shows ``new``. Not called for the creation itself (see ``argus_task_created``).
     """

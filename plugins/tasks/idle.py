@@ -10,6 +10,10 @@ A watcher per live session consumes its output stream (no polling); typing into 
 its idle flag (as does the agent's ``UserPromptSubmit`` hook; once a hook said "idle", output that
 raced it cannot undo it), and the screen rule only re-flags it once the agent has been busy again (or the
 prompt has sat untouched for ``REARM_SECONDS``), so half-typed input does not flicker.
+
+The same quiet-time check looks for the agent kind's usage-limit message (``limits.py``) in the
+output that arrived since the watcher started or last reported one, and reports it with its reset
+time to ``on_limit(session_id, reset_at, text)`` (``limit_resume.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import trio
@@ -25,6 +30,7 @@ from argus.kernel.api import strip_ansi
 
 from .kinds import GENERIC
 from .launch import screen_rules
+from .limits import UsageLimit
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +54,20 @@ class IdleState:
     quiet_check_pending: bool = False
     hook_idle: bool = False  # idle was reported by the agent's own hook: the screen may not undo it
     reasons: list[str] = field(default_factory=list)
+    limit: UsageLimit | None = None  # the kind's usage-limit message
+    limit_re: re.Pattern[str] | None = None
+    unchecked: int = 0  # characters of the tail not yet searched for a usage-limit message
+
+
+LimitListener = Callable[[str, datetime, str], None]
 
 
 class IdleDetector:
     """Tracks every live session; calls ``on_change(session_id, idle, reason)`` on transitions."""
 
-    def __init__(self, on_change: Callable[[str, bool, str], None]) -> None:
+    def __init__(self, on_change: Callable[[str, bool, str], None], on_limit: LimitListener | None = None) -> None:
         self.on_change = on_change
+        self.on_limit = on_limit  # (session_id, reset_at, message) when a usage-limit message shows
         self.states: dict[str, IdleState] = {}
 
     def is_idle(self, session_id: str | None) -> bool:
@@ -101,8 +114,27 @@ class IdleDetector:
         rules = state.rules or GENERIC_RULES
         return bool(rules["busy"].search(self._last_lines(state, 3)))
 
+    def check_limit(self, state: IdleState) -> None:
+        """Look for the kind's usage-limit message in the output not searched yet; report it once."""
+        if state.limit is None or state.limit_re is None or not state.unchecked:
+            return
+        fresh = state.tail[-min(state.unchecked, len(state.tail)):]
+        lines = [ln for ln in strip_ansi(fresh).split("\n") if ln.strip()]
+        match = state.limit_re.search("\n".join(lines[-SCAN_LINES:]))
+        if match is None:
+            return
+        state.unchecked = 0
+        try:
+            reset_at = state.limit.reset_at(match, datetime.now().astimezone())
+        except Exception:  # a plugin kind's parser failed: no plan, and the message is logged
+            log.warning("usage-limit reset time of %r could not be read", match.group(0), exc_info=True)
+            return
+        if reset_at is not None and reset_at.tzinfo is not None and self.on_limit is not None:
+            self.on_limit(state.session_id, reset_at, " ".join(match.group(0).split()))
+
     def evaluate(self, state: IdleState) -> None:
         """Apply the screen rule to the tail (called after the quiet debounce)."""
+        self.check_limit(state)
         rules = state.rules or GENERIC_RULES
         lines = [ln for ln in strip_ansi(state.tail).split("\n") if ln.strip()]
         screen = "\n".join(lines[-SCAN_LINES:])
@@ -119,10 +151,12 @@ class IdleDetector:
 
     # -- the watcher -----------------------------------------------------------------------
 
-    async def watch(self, session: Any, kind: str, rules: dict[str, re.Pattern[str]] | None = None) -> None:
+    async def watch(self, session: Any, kind: str, rules: dict[str, re.Pattern[str]] | None = None,
+                    limit: UsageLimit | None = None) -> None:
         """Follow one session's output until it exits (run in the kernel nursery); ``rules`` are its
-        agent kind's screen rules (``launch.screen_rules``)."""
-        state = IdleState(session.id, kind, rules)
+        agent kind's screen rules (``launch.screen_rules``), ``limit`` its usage-limit message (output
+        shown before the watch started is not searched for it)."""
+        state = IdleState(session.id, kind, rules, limit=limit, limit_re=limit.compile() if limit else None)
         self.states[session.id] = state
         start, data = session.tail(TAIL_CHARS)
         state.tail = data.decode("utf-8", "replace")
@@ -146,6 +180,7 @@ class IdleDetector:
                             offset = chunk.offset + len(chunk.data)
                             text = chunk.data.decode("utf-8", "replace")
                             state.tail = (state.tail + text)[-TAIL_CHARS:]
+                            state.unchecked += len(text)
                             state.quiet_check_pending = True
                             # Busy only if the marker is on the last lines now: a chunk that ends
                             # with the prompt after a last spinner frame is not busy.

@@ -22,6 +22,7 @@ from argus.kernel.api import Invalid
 
 from .api import AgentKind, AgentLaunch
 from .kinds.common import MCP_TOKEN_ENV, mcp_server_entry
+from .limits import UsageLimit
 
 
 @dataclass
@@ -82,7 +83,12 @@ def base_env(task: dict[str, Any], mcp_url: str, hook_url: str, token: str) -> d
 
 
 def screen_rules(kind: AgentKind) -> dict[str, re.Pattern[str]]:
-    """A kind's idle rules, compiled (``re.error`` if invalid)."""
+    """A kind's idle rules, compiled (``re.error`` if invalid, or if its ``usage_limit`` is not a
+    :class:`UsageLimit` with a valid pattern)."""
+    if kind.usage_limit is not None:
+        if not isinstance(kind.usage_limit, UsageLimit) or not callable(kind.usage_limit.reset_at):
+            raise re.error("usage_limit must be a UsageLimit(pattern, reset_at)")
+        kind.usage_limit.compile()
     return {"waiting": re.compile(kind.waiting, re.M), "busy": re.compile(kind.busy, re.M | re.I)}
 
 

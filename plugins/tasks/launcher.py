@@ -125,7 +125,7 @@ class Launcher:
         rules = screen_rules(found)
 
         async def watcher() -> None:
-            await self.view.idle.watch(session, kind, rules)
+            await self.view.idle.watch(session, kind, rules, found.usage_limit)
 
         self._spawn_background(watcher, f"idle:{session.id}")
 

@@ -59,10 +59,11 @@ class Lifecycle:
         async with self.locks.hold(task_id):
             row = self.view.get(task_id)
             session = self.view.live_session(row)
-            # Only a task still at work goes to review; a complete (or already reviewed) one keeps its status.
-            status = "in_review" if row["status"] in ("in_progress", "pending") else row["status"]
+            # Only a task still at work (or waiting for its usage limit) goes to review; a complete (or
+            # already reviewed) one keeps its status.
+            status = "in_review" if row["status"] in ("in_progress", "pending", "limit") else row["status"]
             if session is None:
-                if row["status"] == "in_progress":
+                if row["status"] in ("in_progress", "limit"):
                     self.store.update_task(task_id, status=status, ended_at=utcnow())
                     self.view.changed(task_id)
                 return self.view.get(task_id)
@@ -235,8 +236,8 @@ class Lifecycle:
     def set_status(self, task_id: str, status: Any) -> dict[str, Any]:
         """Set the status directly (the TUI's s/S, the PWA's status menu)."""
         row = self.view.get(task_id)
-        if status not in STATUSES:
-            raise Invalid(f"status must be one of {', '.join(STATUSES)}")
+        if status not in STATUSES or status == "limit":  # limit: only usage-limit detection sets it
+            raise Invalid(f"status must be one of {', '.join(s for s in STATUSES if s != 'limit')}")
         fields: dict[str, Any] = {"status": status}
         if status == "complete":
             fields["ended_at"] = row["ended_at"] or utcnow()

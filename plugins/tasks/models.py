@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .store import STATUSES
 
-Status = Literal["pending", "in_progress", "in_review", "complete"]
-StatusFilter = Literal["pending", "in_progress", "in_review", "complete", "idle"]
+Status = Literal["pending", "in_progress", "in_review", "complete", "limit"]
+ManualStatus = Literal["pending", "in_progress", "in_review", "complete"]  # what a client may set
+StatusFilter = Literal["pending", "in_progress", "in_review", "complete", "limit", "idle"]
 Archived = Literal["0", "1", "all"]
 MessageKind = Literal["note", "question", "answer"]
 MessageId = int | str  # ids are integers; REST clients may send them as decimal strings
@@ -36,6 +37,17 @@ class Out(BaseModel):
 
 
 # -- the Task JSON (docs/rest.md) ---------------------------------------------------------------
+
+
+class UsageTotals(Out):
+    """Tokens and cost an agent CLI reported for a task (the ops plugin records them; nothing estimated)."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float | None = Field(None, description="null when the CLI reported no cost")
+    source: str = Field("", description="where it was read: claude transcript, codex rollout")
 
 
 class Task(Out):
@@ -67,7 +79,15 @@ class Task(Out):
     parent_ids: list[str] = Field(default_factory=list, description="tasks this one depends on")
     parent_id: str | None = Field(None, description="the task that created this one through a plugin (a coordinator)")
     hidden: bool = Field(False, description="kept out of the UIs' main lists (e.g. a coordinator's workers)")
+    limit_resets_at: str | None = Field(None, description="status limit: when the agent's usage limit resets "
+                                                          "(RFC3339 UTC); null without a planned resume")
+    limit_resume_at: str | None = Field(None, description="status limit: when Argus types the continue message "
+                                                          "(the reset plus the margin); null without a plan")
     extra: dict[str, Any] = Field(default_factory=dict, description="plugin fields given at creation")
+    usage: UsageTotals | None = Field(None, description="tokens and cost the agent CLI reported; absent when unknown")
+    conflicts_with: list[str] = Field(
+        default_factory=list,
+        description="ids of other live tasks of the project whose changed files overlap this one's")
     created_at: str
     started_at: str | None
     ended_at: str | None
@@ -290,9 +310,9 @@ class PinBody(Wire):
 
 
 class StatusBody(Wire):
-    """``POST /api/tasks/{id}/status``."""
+    """``POST /api/tasks/{id}/status`` (``limit`` is set only by usage-limit detection)."""
 
-    status: Status
+    status: ManualStatus
 
 
 class MergeBody(Wire):
@@ -555,6 +575,12 @@ class ReviewCommentBody(Wire):
     body: str = Field(min_length=1, description="the comment")
     quote: str | None = Field(None, description="the quoted lines (default: read from the worktree; "
                                                 "pass it for removed lines)")
+
+
+class ReviewCommentEdit(Wire):
+    """``PUT /api/tasks/{id}/review/comments/{cid}``: the new text of a draft comment."""
+
+    body: str = Field(min_length=1, description="the comment")
 
 
 class ReviewComment(Out):

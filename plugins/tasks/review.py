@@ -145,6 +145,23 @@ class Reviews:
         self.svc.publish("review.comment", {"task_id": task_id, "comment": out})
         return out
 
+    def edit(self, task_id: str, comment_id: int, body: str) -> dict[str, Any]:
+        """Replace the text of a draft comment (sent comments belong to the history and stay)."""
+        self.svc.get(task_id)
+        if not body.strip():
+            raise Invalid("body (the comment) is required")
+        if len(body.encode()) > MAX_BODY:
+            raise Invalid(f"a comment is at most {MAX_BODY // 1024} KiB")
+        cur = self.db.execute("UPDATE task_review_comments SET body = ? WHERE id = ? AND task_id = ? "
+                              "AND review_id IS NULL", (body.strip(), comment_id, task_id))
+        if not cur.rowcount:
+            raise NotFound(f"no draft comment {comment_id} on task {task_id}")
+        comment = self.db.one(f"SELECT {COMMENT_COLUMNS} FROM task_review_comments WHERE id = ?", (comment_id,))
+        assert comment is not None
+        out = self.comment_json(comment)
+        self.svc.publish("review.comment_updated", {"task_id": task_id, "comment": out})
+        return out
+
     def remove(self, task_id: str, comment_id: int) -> None:
         """Delete a draft comment (sent comments belong to the history and stay)."""
         self.svc.get(task_id)

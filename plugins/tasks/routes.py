@@ -160,6 +160,10 @@ def make_routes(svc: TaskService) -> list[Route]:
         """Set the status by hand."""
         return {"task": task_out(svc.set_status(task_id, body.status))}
 
+    async def cancel_limit_resume(task_id: str) -> dict[str, Any]:
+        """Cancel the resume planned after the agent's usage limit (404 when none is planned)."""
+        return {"task": task_out(svc.limits.cancel(task_id))}
+
     async def stop_all() -> dict[str, Any]:
         """Stop every running agent."""
         return {"stopped": await svc.stop_all()}
@@ -297,6 +301,7 @@ def make_routes(svc: TaskService) -> list[Route]:
         Route("POST", f"{task}/rename", rename_task, body=m.RenameBody, response=m.TaskReply),
         Route("POST", f"{task}/pin", pin_task, body=m.PinBody, body_required=False, response=m.TaskReply),
         Route("POST", f"{task}/status", status_task, body=m.StatusBody, response=m.TaskReply),
+        Route("DELETE", f"{task}/limit-resume", cancel_limit_resume, response=m.TaskReply),
         Route("POST", "/api/sessions/stop-all", stop_all),
         Route("POST", "/api/maintenance/prune-completed", prune_completed),
         Route("POST", f"{task}/upload", upload, consumes=("multipart/form-data",)),

@@ -110,11 +110,18 @@ def make_routes(orch: Orchestration) -> list[Route]:
         """Add a draft comment on a line or range of a changed file."""
         return {"comment": orch.reviews.add(task_id, body.path, body.line, body.end_line, body.body, body.quote)}
 
-    async def review_comment_delete(task_id: str, comment_id: str) -> dict[str, Any]:
-        """Delete a draft comment."""
+    def comment_number(comment_id: str) -> int:
         if not comment_id.isascii() or not comment_id.isdigit() or len(comment_id) > 18:
             raise NotFound(f"no draft comment {comment_id!r}")
-        orch.reviews.remove(task_id, int(comment_id))
+        return int(comment_id)
+
+    async def review_comment_edit(task_id: str, comment_id: str, body: m.ReviewCommentEdit) -> dict[str, Any]:
+        """Replace the text of a draft comment."""
+        return {"comment": orch.reviews.edit(task_id, comment_number(comment_id), body.body)}
+
+    async def review_comment_delete(task_id: str, comment_id: str) -> dict[str, Any]:
+        """Delete a draft comment."""
+        orch.reviews.remove(task_id, comment_number(comment_id))
         return {"ok": True}
 
     async def review_send(task_id: str, body: m.ReviewSendBody) -> dict[str, Any]:
@@ -130,6 +137,8 @@ def make_routes(orch: Orchestration) -> list[Route]:
         Route("GET", f"{task}/review/comments", review_comments, response=m.ReviewCommentList),
         Route("POST", f"{task}/review/comments", review_comment_add, body=m.ReviewCommentBody,
               response=m.ReviewCommentReply, status=201),
+        Route("PUT", f"{task}/review/comments/{{comment_id}}", review_comment_edit, body=m.ReviewCommentEdit,
+              response=m.ReviewCommentReply),
         Route("DELETE", f"{task}/review/comments/{{comment_id}}", review_comment_delete, response=m.OkReply),
         Route("POST", f"{task}/review", review_send, body=m.ReviewSendBody, body_required=False,
               response=m.ReviewReply, status=201),

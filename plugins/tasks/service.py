@@ -8,7 +8,9 @@ dependencies it needs (see docs/plugins.md, "Inside the tasks plugin"):
   resume, restart, delete and the user's flags; :class:`~.session_events.SessionEvents`: exits,
   agent hook reports, recovery;
 - :class:`~.terminal.TerminalIO`: output, input, resize and re-render;
-- :class:`~.merge_actions.MergeActions`: the merge preview and actions.
+- :class:`~.merge_actions.MergeActions`: the merge preview and actions;
+- :class:`~.limit_resume.LimitResumes`: the ``limit`` status and the resume planned at a usage
+  limit's reset.
 
 The REST routes, MCP tools, orchestration and the ``argus.plugins.tasks.api`` facade call the
 methods below; the parts share nothing but what they are given (the store, the view, the task
@@ -27,6 +29,7 @@ from .creation import Creation
 from .kinds.claude import PERMISSION_MODES
 from .launcher import Launcher
 from .lifecycle import Lifecycle
+from .limit_resume import LimitResumes
 from .merge_actions import MergeActions
 from .projects import Projects
 from .session_events import SessionEvents
@@ -74,6 +77,11 @@ class TaskService:
                                    session_logs=lambda: Path(kernel.paths.sessions))
         self.merges = MergeActions(store=self.store, view=self.view, locks=self.locks,
                                    repo_of=self.lifecycle.repo_of, publish=publish)
+        # Usage limits: the ``limit`` status and the resume planned at the reset (limit_resume.py).
+        self.limits = LimitResumes(self)
+        self.view.limit_fields = self.limits.fields
+        self.view.status_listeners.append(self.limits.status_changed)
+        self.idle.on_limit = self.limits.detected
 
     # -- shared ----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from argus.kernel.api import Conflict, Database, Migration, NotFound, utcnow
 
-STATUSES = ("pending", "in_progress", "in_review", "complete")
+STATUSES = ("pending", "in_progress", "in_review", "complete", "limit")
 
 MIGRATIONS = [
     Migration("tasks", 1, """
@@ -131,6 +131,26 @@ CREATE INDEX task_review_comments_task ON task_review_comments(task_id, review_i
     # the kind follows from the command's executable.
     Migration("tasks", 5, """
 ALTER TABLE backends ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+"""),
+    # Usage limits (limit_resume.py): the ``limit`` status (the agent hit its usage limit) and the
+    # planned resume of such a task. SQLite cannot ALTER a CHECK constraint; widening it changes no
+    # stored row, so the table's recorded SQL is edited in place (SQLite's documented procedure
+    # for constraint changes that leave the stored content valid; rebuilding the table instead
+    # would fire the ON DELETE CASCADE of every table referencing tasks).
+    Migration("tasks", 6, """
+PRAGMA writable_schema = ON;
+UPDATE sqlite_master SET sql = replace(sql, '''in_review'', ''complete'')',
+                                            '''in_review'', ''complete'', ''limit'')')
+ WHERE type = 'table' AND name = 'tasks';
+PRAGMA writable_schema = RESET;
+CREATE TABLE task_limit_resumes (
+    task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+    resets_at TEXT NOT NULL,
+    resume_at TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX task_limit_resumes_due ON task_limit_resumes(resume_at);
 """),
 ]
 

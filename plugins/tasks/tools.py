@@ -87,6 +87,11 @@ def register(kernel: Any, orch: Orchestration) -> None:
     async def task_resume(args: m.Caller, ctx: ToolContext) -> Any:
         return out(await svc.resume(resolve(svc, args.who(), ctx)["id"]))
 
+    @tool("task_limit_cancel", "Cancel the resume Argus planned for a task whose agent hit its usage limit "
+          "(status limit): the continue message will not be typed. Pass id or cwd.", m.Caller)
+    async def task_limit_cancel(args: m.Caller, ctx: ToolContext) -> Any:
+        return out(svc.limits.cancel(resolve(svc, args.who(), ctx)["id"]))
+
     @tool("task_archive", "Archive or unarchive a task. Pass cwd (from the agent's pwd) to resolve by worktree, "
           "or id. Omit archived to toggle.", m.ArchiveArgs)
     async def task_archive(args: m.ArchiveArgs, ctx: ToolContext) -> Any:

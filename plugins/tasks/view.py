@@ -33,6 +33,10 @@ class TaskView:
         self._sessions = sessions
         self.idle = IdleDetector(self._idle_changed)
         store.on_status = self._status_changed
+        # Set by the service: the usage-limit plan's Task JSON keys, and who hears status changes first.
+        self.limit_fields: Callable[[str], dict[str, Any]] = lambda task_id: {
+            "limit_resets_at": None, "limit_resume_at": None}
+        self.status_listeners: list[Callable[[str, str, str], None]] = []
 
     def get(self, task_id: str) -> dict[str, Any]:
         """The task row, or NotFound."""
@@ -76,7 +80,8 @@ class TaskView:
             "exit_code": row["exit_code"], "plan_slug": row["plan_slug"],
             "result": json.loads(result) if result else None,
             "parent_ids": meta.get("depends_on", []), "parent_id": row.get("parent_id"),
-            "hidden": _bool(row, "hidden"), "extra": json.loads(row.get("extra") or "{}"),
+            "hidden": _bool(row, "hidden"), **self.limit_fields(row["id"]),
+            "extra": json.loads(row.get("extra") or "{}"),
             "created_at": row["created_at"], "started_at": row["started_at"], "ended_at": row["ended_at"],
             "updated_at": row["updated_at"],
         }
@@ -100,7 +105,9 @@ class TaskView:
             self.publish("task.updated", {"task": self.to_json(row)})
 
     def _status_changed(self, task_id: str, old: str, new: str) -> None:
-        """``Store.on_status``: tell plugins (``argus_task_status_changed``)."""
+        """``Store.on_status``: tell the listeners, then plugins (``argus_task_status_changed``)."""
+        for listener in self.status_listeners:
+            listener(task_id, old, new)
         row = self.store.task(task_id)
         if row is not None:
             self.hook.argus_task_status_changed(task=self.to_json(row), old=old, new=new)

@@ -14,10 +14,10 @@ import asyncio
 import base64
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from argus.kernel.api import terminal_lines
-from prompt_toolkit.data_structures import Point
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.input.ansi_escape_sequences import REVERSE_ANSI_SEQUENCES
@@ -34,15 +34,16 @@ from prompt_toolkit.layout import (
 from prompt_toolkit.layout.controls import UIContent, UIControl
 from prompt_toolkit.layout.dimension import Dimension
 
+from . import review
 from .client import ApiError, task_path
-from .panes import ChangesPane, DiffPane, FilesPane
+from .diffview import DiffPane
+from .host import UiHost
+from .panes import ChangesPane, FilesPane
 from .state import as_dict, as_list, task_name
 from .terminal import Terminal
+from .termview import InputSender, decode_output, lines_content, message_content, screen_content
 
 PRESENCE_EVERY = 30.0  # seconds between presence reports while a task is on screen
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
 
 IGNORED_KEYS = {Keys.CPRResponse, Keys.Vt100MouseEvent, Keys.WindowsMouseEvent, Keys.Ignore,
                 Keys.ScrollUp, Keys.ScrollDown, Keys.SIGINT}
@@ -91,18 +92,10 @@ class TerminalControl(UIControl):
         if view.scroll_lines is not None:
             lines = view.scroll_lines
             end = max(0, len(lines) - view.scroll_offset)
-            window = lines[max(0, end - height):end]
-            return UIContent(get_line=lambda i: window[i] if i < len(window) else [],
-                             line_count=max(1, len(window)), show_cursor=False)
+            return lines_content(lines[max(0, end - height):end])
         if term is None:
-            msg: list[StyleAndTextTuples] = [[("class:task.dim", " connecting…")]]
-            return UIContent(get_line=lambda i: msg[i], line_count=1, show_cursor=False)
-        snapshot = term.lines
-        x, y = term.cursor
-        return UIContent(get_line=lambda i: snapshot[i] if 0 <= i < len(snapshot) else [],
-                         line_count=max(1, len(snapshot)),
-                         cursor_position=Point(x=x, y=min(y, max(0, len(snapshot) - 1))),
-                         show_cursor=not term.cursor_hidden)
+            return message_content(" connecting…")
+        return screen_content(term)
 
     def get_key_bindings(self) -> KeyBindings:
         """Raw passthrough of every key (the app's own agent-view keys are eager and win)."""
@@ -112,7 +105,7 @@ class TerminalControl(UIControl):
 class AgentView:
     """The agent view's state and widgets; ``open(task_id)`` attaches, ``close()`` detaches."""
 
-    def __init__(self, tui: ArgusTui) -> None:
+    def __init__(self, tui: UiHost) -> None:
         self.tui = tui
         self.task_id: str | None = None
         self.terminal: Terminal | None = None
@@ -124,12 +117,14 @@ class AgentView:
         self._scroll_last = 0.0
         self._scroll_speed = 1
         self._tasks: list[asyncio.Task[Any]] = []
-        self._input: asyncio.Queue[bytes] = asyncio.Queue()
+        self._input = InputSender()
         self._size: tuple[int, int] | None = None
         self._posted_size: tuple[int, int] | None = None
         self._resize_task: asyncio.Task[Any] | None = None
         self._restarted = asyncio.Event()
         self.keys_sent = 0
+        # The header's key reminder: set by the app from its command registry.
+        self.header_hint: Callable[[], str] = lambda: ""
 
         self.passthrough = KeyBindings()
 
@@ -177,12 +172,12 @@ class AgentView:
         self._posted_size = None
         cols, rows = self._size or (80, 24)
         self.terminal = Terminal(cols, rows, on_update=self.tui.invalidate, executor=self.tui.executor)
-        self._input = asyncio.Queue()
+        self._input = InputSender()
         self._restarted = asyncio.Event()
         self._tasks = [
             self.tui.spawn(self.terminal.run(), name="pyte feeder"),
             self.tui.spawn(self._stream(task_id, self.terminal), name="output stream"),
-            self.tui.spawn(self._send_input(task_id), name="input sender"),
+            self.tui.spawn(self._input.run(self.tui, task_id, self._count_sent), name="input sender"),
             self.tui.spawn(self._presence(task_id), name="presence"),
         ]
         if self._size:
@@ -209,6 +204,7 @@ class AgentView:
         tid = str(data.get("task_id") or data.get("id") or task.get("id") or meta.get("task_id") or "")
         if tid != self.task_id:
             return
+        review.on_event(self.tui, self, etype)
         if etype == "session.started" or (etype == "task.updated" and task.get("running")
                                           and self.exited is not None):
             self._restarted.set()
@@ -249,15 +245,10 @@ class AgentView:
                 async for ev in self.tui.client.sse(task_path(task_id, "/stream"), params):
                     backoff = 0.3
                     if ev.event == "output":
-                        msg = as_dict(ev.json())
-                        try:
-                            data = base64.b64decode(str(msg.get("data") or ""))
-                            start = int(msg.get("offset", since or 0))
-                        except (ValueError, TypeError):
+                        chunk = decode_output(ev, since)  # without the overlap after a reconnect
+                        if chunk is None:
                             continue
-                        if since is not None and start < since:  # overlap after a reconnect
-                            data = data[since - start:]
-                        end = int(ev.id) if ev.id and ev.id.isdigit() else start + len(data)
+                        data, _, end = chunk
                         since = end
                         term.push(data, end)
                         if term.flooding_for() > SKIP_AHEAD_AFTER:
@@ -330,18 +321,10 @@ class AgentView:
 
     def send(self, data: bytes) -> None:
         """Queue bytes for the agent's stdin (sent in order, bursts coalesced)."""
-        self._input.put_nowait(data)
+        self._input.put(data)
 
-    async def _send_input(self, task_id: str) -> None:
-        while True:
-            data = await self._input.get()
-            while not self._input.empty():
-                data += self._input.get_nowait()
-            try:
-                await self.tui.client.send_input(task_id, data)
-                self.keys_sent += len(data)
-            except ApiError as exc:
-                self.tui.set_status(f"input not delivered: {exc}", error=True)
+    def _count_sent(self, n: int) -> None:
+        self.keys_sent += n
 
     # ---- size -----------------------------------------------------------------------------
 
@@ -460,11 +443,8 @@ class AgentView:
         self.files.focused = which == "files"
         target = {"terminal": self.term_window, "changes": self.changes.window, "files": self.files.window,
                   "diff": self.diff.window}[which]
-        if self.tui.modal is None:  # an open dialog keeps the focus; closing it refocuses this
-            try:
-                self.tui.app.layout.focus(target)
-            except ValueError:
-                pass
+        if not self.tui.modal_open:  # an open dialog keeps the focus; closing it refocuses this
+            self.tui.focus(target)
         self.tui.invalidate()
 
     def focus_terminal(self) -> None:
@@ -526,6 +506,7 @@ class AgentView:
             return
         self.diff.load(body, path)
         self.set_focus("diff")
+        await review.refresh(self.tui, self)
 
     def selected_path(self) -> str | None:
         """The worktree-relative path under the cursor (or of the open diff)."""
@@ -554,7 +535,9 @@ class AgentView:
         if term is not None:
             cols, rows = term.size
             parts.append(("class:agent.dim", f" {cols}×{rows} "))
-        parts.append(("class:agent.dim", " ctrl+q back · ctrl+z panes · ctrl+k tasks · ctrl+l links "))
+        hint = self.header_hint()
+        if hint:
+            parts.append(("class:agent.dim", f" {hint} "))
         return parts
 
 

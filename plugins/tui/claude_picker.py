@@ -11,26 +11,27 @@ from .forms import Picker, PickerItem
 from .state import as_dict, as_list, task_name
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
+    from .agentview import AgentView
+    from .host import UiHost
 
 CLAUDE_KINDS = ("claude", "demo")
 
 
-def is_claude(tui: ArgusTui, task: dict[str, Any]) -> bool:
+def is_claude(tui: UiHost, task: dict[str, Any]) -> bool:
     """Whether the task runs a Claude-style backend (known from the backends list)."""
     name = task.get("backend")
     kinds = {b.get("name"): b.get("kind") for b in tui.state.backends if isinstance(b, dict)}
     return kinds.get(name, name) in CLAUDE_KINDS
 
 
-def open_picker(tui: ArgusTui) -> None:
+def open_picker(tui: UiHost, agent: AgentView) -> None:
     """``ctrl+r`` in the agent view."""
-    task = tui.agent.task
-    task_id = tui.agent.task_id
+    task = agent.task
+    task_id = agent.task_id
     if not task_id:
         return
     if not is_claude(tui, task):
-        tui.agent.send(b"\x12")  # not Claude: the agent's own ctrl+r
+        agent.send(b"\x12")  # not Claude: the agent's own ctrl+r
         return
 
     async def load() -> None:

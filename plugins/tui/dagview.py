@@ -9,18 +9,16 @@ shown and after task events while it is visible (debounced), never on a timer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 from .client import ApiError
 from .forms import Confirm, Picker, PickerItem
+from .host import UiHost
 from .state import as_dict, as_list, task_name
 from .tasklist import status_icon
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
 
 
 def dag_lines(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
@@ -60,7 +58,7 @@ class DagView:
 
     title = "DAG"
 
-    def __init__(self, tui: ArgusTui) -> None:
+    def __init__(self, tui: UiHost) -> None:
         self.tui = tui
         self.rows: list[tuple[int, dict[str, Any]]] = []
         self.edges: list[dict[str, Any]] = []

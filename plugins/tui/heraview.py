@@ -16,13 +16,11 @@ a coordinator's details between the roster and the DAG, ctrl+q returns to the ra
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from prompt_toolkit.data_structures import Point
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.layout import DynamicContainer, FormattedTextControl, HSplit, VSplit, Window
 from prompt_toolkit.layout.controls import UIContent, UIControl
@@ -30,11 +28,13 @@ from prompt_toolkit.layout.dimension import Dimension
 
 from .client import ApiError, task_path
 from .forms import Confirm, Form, FormField
+from .host import UiHost
 from .state import as_dict, as_list
 from .terminal import Terminal
+from .termview import InputSender, decode_output, message_content, screen_content
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
+    from .dagview import DagView
 
 STATUS_STYLE = {"idle": "class:task.dim", "working": "class:status.running", "blocked": "class:status.needs",
                 "done": "class:status.complete"}
@@ -63,13 +63,13 @@ class Row:
 class PaneTerm:
     """One task's live terminal inside the Hera tab (rendered at the pane's size)."""
 
-    def __init__(self, tui: ArgusTui) -> None:
+    def __init__(self, tui: UiHost) -> None:
         self.tui = tui
         self.task_id: str | None = None
         self.terminal: Terminal | None = None
         self.ended = False
         self._tasks: list[asyncio.Task[Any]] = []
-        self._input: asyncio.Queue[bytes] = asyncio.Queue()
+        self._input = InputSender()
         self.control = _TermControl(self)
 
     def show(self, task_id: str | None) -> None:
@@ -82,10 +82,10 @@ class PaneTerm:
             return
         self.ended = False
         self.terminal = Terminal(80, 24, on_update=self.tui.invalidate, executor=self.tui.executor)
-        self._input = asyncio.Queue()
+        self._input = InputSender()
         self._tasks = [self.tui.spawn(self.terminal.run(), name="hera pane feeder"),
                        self.tui.spawn(self._stream(task_id, self.terminal), name="hera pane stream"),
-                       self.tui.spawn(self._send_input(task_id, self._input), name="hera pane input")]
+                       self.tui.spawn(self._input.run(self.tui, task_id), name="hera pane input")]
 
     def close(self) -> None:
         """Stop following."""
@@ -107,15 +107,10 @@ class PaneTerm:
             try:
                 async for ev in self.tui.client.sse(task_path(task_id, "/stream"), {"since": since}):
                     if ev.event == "output":
-                        msg = as_dict(ev.json())
-                        try:
-                            data = base64.b64decode(str(msg.get("data") or ""))
-                            start = int(msg.get("offset", since or 0))
-                        except (ValueError, TypeError):
+                        chunk = decode_output(ev, since)
+                        if chunk is None:
                             continue
-                        if since is not None and start < since:
-                            data = data[since - start:]
-                        since = int(ev.id) if ev.id and ev.id.isdigit() else start + len(data)
+                        data, _, since = chunk
                         term.push(data, since)
                     elif ev.event == "exit":
                         self.ended = True
@@ -130,18 +125,8 @@ class PaneTerm:
 
     def send(self, data: bytes) -> None:
         """Queue keys for the agent (sent in order, bursts coalesced)."""
-        if self.task_id and data:
-            self._input.put_nowait(data)
-
-    async def _send_input(self, task_id: str, queue: asyncio.Queue[bytes]) -> None:
-        while True:
-            data = await queue.get()
-            while not queue.empty():
-                data += queue.get_nowait()
-            try:
-                await self.tui.client.send_input(task_id, data)
-            except ApiError as exc:
-                self.tui.set_status(f"input not delivered: {exc}", error=True)
+        if self.task_id:
+            self._input.put(data)
 
 
 class _TermControl(UIControl):
@@ -154,23 +139,19 @@ class _TermControl(UIControl):
     def create_content(self, width: int, height: int) -> UIContent:
         term = self.pane.terminal
         if term is None:
-            msg: StyleAndTextTuples = [("class:task.dim", " no agent")]
-            return UIContent(get_line=lambda i: msg, line_count=1, show_cursor=False)
+            return message_content(" no agent")
         term.resize(max(10, width), max(4, height))
-        snapshot = list(term.lines)
-        if self.pane.ended:
-            snapshot = snapshot[:-1] + [[("class:status.failed", " session ended — Enter re-attaches")]]
-        x, y = term.cursor
-        return UIContent(get_line=lambda i: snapshot[i] if 0 <= i < len(snapshot) else [],
-                         line_count=max(1, len(snapshot)),
-                         cursor_position=Point(x=x, y=min(y, max(0, len(snapshot) - 1))), show_cursor=False)
+        ended: StyleAndTextTuples = [("class:status.failed", " session ended — Enter re-attaches")]
+        return screen_content(term, cursor=False, last_line=ended if self.pane.ended else None)
 
 
 class HeraView:
     """The Hera tab's data, widgets and actions."""
 
-    def __init__(self, tui: ArgusTui) -> None:
+    def __init__(self, tui: UiHost, dag: DagView, dag_window: Window) -> None:
         self.tui = tui
+        self.dag = dag
+        self.dag_window = dag_window  # the DAG shown in a coordinator's details (g)
         self.enabled: bool | None = None
         self.orchestrators: list[dict[str, Any]] = []
         self.index = 0
@@ -307,7 +288,7 @@ class HeraView:
 
     def sync_panes(self) -> None:
         """Point the coordinator and worker panes at the selection (only while the tab is shown)."""
-        shown = self.tui.mode == "tabs" and self.tui.current_tab().builtin == "hera" and bool(self.enabled)
+        shown = self.tui.showing("hera") and bool(self.enabled)
         orch = self.selected_orch() if shown else None
         coord = self.coordinator(orch) if orch else None
         self.coord.show(str(coord["task_id"]) if coord and coord.get("task_id") else None)
@@ -342,7 +323,7 @@ class HeraView:
         role = self.selected_role()
         if role and role.get("kind") != "coordinator":
             return self.worker_window
-        return self.tui.dag_window if self.details_mode == "dag" else self.roster_window
+        return self.dag_window if self.details_mode == "dag" else self.roster_window
 
     def rail_fragments(self) -> StyleAndTextTuples:
         """The rail lines."""
@@ -452,10 +433,7 @@ class HeraView:
         if target is None:
             details = self._details()
             target = details if isinstance(details, Window) else self.rail_window
-        try:
-            self.tui.app.layout.focus(target)
-        except ValueError:
-            pass
+        self.tui.focus(target)
         self.tui.invalidate()
 
     def pane_for_focus(self) -> PaneTerm | None:
@@ -582,5 +560,5 @@ class HeraView:
             return
         self.details_mode = "dag" if self.details_mode == "roster" else "roster"
         if self.details_mode == "dag":
-            self.tui.spawn(self.tui.dag.load(), name="dag")
+            self.tui.spawn(self.dag.load(), name="dag")
         self.tui.invalidate()

@@ -49,6 +49,6 @@ def argus_cli(cli: click.Group) -> None:
     @click.option("--token", metavar="TOKEN", envvar="ARGUS_TOKEN", help="API token for --remote.")
     def tui(remote: str | None, token: str | None) -> None:
         """Open the terminal UI (starting the local daemon if it is not running)."""
-        from .app import run_tui
+        from .launch import run_tui
 
         sys.exit(run_tui(remote, token))

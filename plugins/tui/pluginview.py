@@ -19,10 +19,9 @@ import asyncio
 import json
 import ssl
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from prompt_toolkit.data_structures import Point
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
@@ -41,11 +40,10 @@ from wsproto.events import (
 )
 
 from .agentview import key_bytes
+from .host import UiHost
 from .state import as_dict, as_list
 from .terminal import Terminal
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
+from .termview import message_content, screen_content
 
 DOUBLE_CTRL_Q = 0.4
 
@@ -178,13 +176,8 @@ class _Control(UIControl):
         self.view.on_size(width, height)
         term = self.view.terminal
         if term is None:
-            lines: list[StyleAndTextTuples] = [[("class:task.dim", f" {self.view.state_text}")]]
-            return UIContent(get_line=lambda i: lines[i], line_count=1)
-        snap = term.lines
-        x, y = term.cursor
-        return UIContent(get_line=lambda i: snap[i] if i < len(snap) else [], line_count=max(1, len(snap)),
-                         cursor_position=Point(x, min(y, max(0, len(snap) - 1))),
-                         show_cursor=not term.cursor_hidden)
+            return message_content(f" {self.view.state_text}")
+        return screen_content(term)
 
     def get_key_bindings(self) -> KeyBindings:
         return self.view.keys
@@ -193,7 +186,7 @@ class _Control(UIControl):
 class PluginView:
     """One open plugin view (``open`` connects, ``close`` releases)."""
 
-    def __init__(self, tui: ArgusTui, view: dict[str, Any]) -> None:
+    def __init__(self, tui: UiHost, view: dict[str, Any]) -> None:
         self.tui = tui
         self.view = view
         self.title = str(view.get("title") or view.get("id") or "plugin")

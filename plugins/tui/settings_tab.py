@@ -12,17 +12,16 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
 from .client import ApiError
 from .forms import Confirm, Form, FormField
+from .host import UiHost
 from .state import as_dict, as_list
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import ArgusTui
+from .status_extras import StatusExtras
 
 TUI_VERSION = "0.1.0"
 SCAN_DEPTH = 3
@@ -90,12 +89,13 @@ def _show(value: Any) -> str:
 class SettingsTab:
     """Rows, selection and actions of the Settings tab."""
 
-    def __init__(self, tui: ArgusTui) -> None:
+    def __init__(self, tui: UiHost) -> None:
         self.tui = tui
         self.index = 0
         self.rows: list[SRow] = []
         self.update_text = "Enter: pull the source, reinstall, restart the daemon (agents keep running)"
         self.doctor_text = "Enter: check the installation"
+        self.extras = StatusExtras(tui)  # Auto-start at login and Usage (the ops plugin's routes)
 
     # ---- rows -----------------------------------------------------------------------------
 
@@ -118,6 +118,7 @@ class SettingsTab:
         if any(isinstance(s, dict) and s.get("name") == "update" for s in as_list(st.settings.get("schema"))):
             rows.append(SRow("action", "status", "Update Argus", self.update_text, {"action": "update"}))
             rows.append(SRow("action", "status", "Doctor", self.doctor_text, {"action": "doctor"}))
+        rows.extend(SRow(kind, "status", label, value, data) for kind, label, value, data in self.extras.rows())
         if st.setting("sandbox", "available") is not None:
             sbx_on = bool(st.setting("sandbox", "available"))
             sbx_txt = (f"available · {st.setting('sandbox', 'backend', '')}" if sbx_on
@@ -232,7 +233,8 @@ class SettingsTab:
         elif row.kind == "plugin" and key == "enter":
             self.plugin_form(row)
         elif row.kind == "action" and key == "enter":
-            {"update": self.run_update, "doctor": self.run_doctor}[str(row.data.get("action"))]()
+            {"update": self.run_update, "doctor": self.run_doctor, "autostart": self.extras.toggle_autostart,
+             "usage": self.extras.show_usage}[str(row.data.get("action"))]()
         else:
             self.tui.set_status(self.why_not(row, key))
 
@@ -249,7 +251,8 @@ class SettingsTab:
                                                                   else " — no scheduler section is loaded"),
             "r": "on a Scheduled Tasks row (run a schedule now)" + ("" if self.tui.state.schedules is not None
                                                                    else " — no scheduler section is loaded"),
-            "enter": "on a setting (change it), a plugin section (its form), Update Argus or Doctor",
+            "enter": "on a setting (change it), a plugin section (its form), Update Argus, Doctor, "
+                     "Auto-start at login or Usage",
             "left": "on a setting (previous choice)", "right": "on a setting (next choice)",
         }.get(key, "")
         what = {"header": "a section title", "status": "a status row", "project": "a project",

@@ -13,7 +13,8 @@ from typing import Any
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 
-from .state import AppState, elapsed, is_hidden, needs_you, task_name
+from .marks import conflicts_text, usage_text
+from .state import AppState, elapsed, is_hidden, needs_you, parse_time, task_name
 
 SPINNERS: dict[str, tuple[tuple[str, ...], float]] = {
     "progress": (tuple(chr(c) for c in range(0xEE06, 0xEE0C)), 0.15),
@@ -22,7 +23,7 @@ SPINNERS: dict[str, tuple[tuple[str, ...], float]] = {
     "classic": (tuple("|/-\\"), 0.15),
 }
 
-_STATUS_RANK = {"in_progress": 0, "pending": 1, "in_review": 2, "complete": 3}
+_STATUS_RANK = {"in_progress": 0, "pending": 1, "limit": 1, "in_review": 2, "complete": 3}
 
 
 def spinner_frame(style: str, now: float | None = None) -> str:
@@ -111,6 +112,8 @@ def status_icon(task: dict[str, Any], spinner_style: str, now: float | None = No
         return ("class:task.archived", "▫")
     if status == "complete":
         return ("class:status.complete", "✓")
+    if status == "limit":  # the agent hit its usage limit: Argus resumes it after the reset
+        return ("class:status.pending", "⧗")
     if task.get("running") is False and isinstance(code, int) and code != 0 and status != "pending":
         return ("class:status.failed", "✗")
     if needs_you(task):
@@ -124,10 +127,18 @@ def status_icon(task: dict[str, Any], spinner_style: str, now: float | None = No
     return ("class:status.unknown", "?")
 
 
+def limit_words(task: dict[str, Any]) -> str:
+    """``limit · resumes 15:01`` (local time) for a task in ``limit``; ``limit`` without a plan."""
+    when = parse_time(task.get("limit_resume_at"))
+    return f"limit · resumes {when.astimezone():%H:%M}" if when else "limit"
+
+
 def render_task_line(task: dict[str, Any], *, selected: bool, spinner_style: str, show_icons: bool = True,
-                     show_elapsed: bool = True, width: int = 80,
-                     now: datetime | None = None) -> StyleAndTextTuples:
-    """One task row as fragments: icon, name, status words, elapsed time."""
+                     show_elapsed: bool = True, width: int = 80, now: datetime | None = None,
+                     tasks: dict[str, dict[str, Any]] | None = None) -> StyleAndTextTuples:
+    """One task row as fragments: icon, name, status words, "conflicts with", usage, elapsed time.
+
+    ``tasks`` (id → task) names the tasks of the "conflicts with" mark."""
     base = "class:task.selected" if selected else ("class:task.archived" if task.get("archived") else "")
     frags: StyleAndTextTuples = [(base, "  ")]
     if show_icons:
@@ -140,7 +151,15 @@ def render_task_line(task: dict[str, Any], *, selected: bool, spinner_style: str
         right.append((f"{base} class:status.needs", " ◀ needs you"))
     elif task.get("status") == "pending":
         right.append((f"{base} class:task.dim", " pending"))
+    elif task.get("status") == "limit":
+        right.append((f"{base} class:status.pending", " " + limit_words(task)))
     wide = 0
+    clash = "" if task.get("archived") else conflicts_text(task, tasks or {})
+    if clash:
+        right.append((f"{base} class:status.conflict", f"  {clash}"))
+    used_tokens = usage_text(task.get("usage"))
+    if used_tokens:
+        right.append((f"{base} class:task.dim", f"  {used_tokens}"))
     if (task.get("sandbox") or {}).get("sandboxed"):
         right.append((f"{base} class:task.dim", " 🔒"))  # the agent runs sandboxed
         wide = 1  # the lock takes two cells
@@ -217,7 +236,8 @@ class TaskList:
                 out.append(("[SetCursorPosition]", ""))
             try:
                 out.extend(render_task_line(task, selected=sel, spinner_style=style, show_icons=show_icons,
-                                            show_elapsed=show_elapsed, width=width, now=now))
+                                            show_elapsed=show_elapsed, width=width, now=now,
+                                            tasks=self.state.tasks))
             except Exception:  # bad server data must never take the list down
                 out.append(("class:status.failed", f"  {row.task_id} (unreadable task)"))
             out.append(("", "\n"))

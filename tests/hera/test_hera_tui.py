@@ -118,7 +118,7 @@ def test_hera_tab_rail_keys_and_live_terminals(daemon: Any, project: dict[str, A
         h.keys(TAB)
         h.keys("write the docs" + ENTER)
         await h.until(lambda: role(daemon, "docs")["task_id"], timeout=30, what="worker spawned")
-        await h.until_screen("docs")
+        await h.until_screen("docs worke")  # the rail line (the form also showed "docs")
         # ctrl+d deletes the selected role with its task
         await h.until(lambda: h.tui.modal is None, what="the form closed")
         h.keys("j")

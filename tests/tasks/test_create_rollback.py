@@ -48,7 +48,8 @@ def assert_nothing_left(d: Daemon, repo: Path, record: Path) -> None:
     """No row, worktree, branch, run dir or live agent remains after a failed create."""
     c = d.client
     assert c.get("/api/tasks", params={"archived": "all"}).json() == {"tasks": []}
-    assert c.get("/api/status").json()["tasks"] == {"pending": 0, "in_progress": 0, "in_review": 0, "complete": 0}
+    assert c.get("/api/status").json()["tasks"] == {"pending": 0, "in_progress": 0, "in_review": 0, "complete": 0,
+                                                 "limit": 0}
     project_dir = d.home / "worktrees" / PROJECT
     assert not project_dir.exists() or list(project_dir.iterdir()) == []
     assert argus_branches(repo) == []

@@ -34,7 +34,7 @@ EXPECTED_TOOLS = {
     "task_create", "task_list", "task_get", "task_stop", "task_archive", "task_rename", "task_complete",
     "task_link", "task_unlink", "task_deps", "task_halt_downstream", "task_set_plan_slug", "task_set_result",
     "task_resume", "task_fork", "task_message_send", "task_inbox", "task_message_ack", "task_ask",
-    "argus_clipboard_set", "artifact_register", "task_merge", "task_review",
+    "argus_clipboard_set", "artifact_register", "task_merge", "task_review", "task_limit_cancel",
 }
 
 

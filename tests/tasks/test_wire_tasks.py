@@ -32,13 +32,15 @@ def test_openapi_lists_every_tasks_route_with_models(daemon: Daemon) -> None:
         ("get", "/api/tasks/{task_id}/stream"), ("get", "/api/tasks/{task_id}/artifacts/{filename}"),
         ("post", "/api/tasks/{task_id}/messages"), ("get", "/api/dag"), ("post", "/api/backends"),
         ("get", "/api/projects/full"), ("post", "/api/agent/hook"), ("get", "/api/events/stream"),
+        ("delete", "/api/tasks/{task_id}/limit-resume"),
     }
     missing = [(m, p) for m, p in expected if m not in paths.get(p, {})]
     assert not missing, missing
     schemas = doc["components"]["schemas"]
     task = schemas["Task"]
     assert {"id", "status", "display_status", "worktree_path", "parent_ids"} <= set(task["properties"])
-    assert task["properties"]["status"]["enum"] == ["pending", "in_progress", "in_review", "complete"]
+    assert task["properties"]["status"]["enum"] == ["pending", "in_progress", "in_review", "complete", "limit"]
+    assert {"limit_resets_at", "limit_resume_at"} <= set(task["properties"])
     get_task = paths["/api/tasks/{task_id}"]["get"]
     assert get_task["tags"] == ["tasks"]
     assert get_task["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("TaskReply")

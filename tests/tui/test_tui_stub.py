@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from argus.plugins.tui.app import load_plugin_tabs
 from argus.plugins.tui.client import ArgusClient
+from argus.plugins.tui.launch import load_plugin_tabs
 from prompt_toolkit.layout import FormattedTextControl, Window
 from tui_harness import Harness, run_scenario
 from wsproto import ConnectionType, WSConnection

@@ -101,14 +101,15 @@ class Harness:
 
 def run_scenario(client: ArgusClient, scenario: Callable[[Harness], Awaitable[None]], *,
                  cols: int = COLS, rows: int = ROWS, plugin_tabs: list[dict[str, Any]] | None = None,
-                 timeout: float = 60.0) -> None:
+                 plugin_commands: list[dict[str, Any]] | None = None, timeout: float = 60.0) -> None:
     """Start the TUI on ``client``, run ``scenario``, quit, and re-raise what the scenario raised."""
 
     async def main() -> None:
         sink = ScreenSink(cols, rows)
         output = Vt100_Output(sink, lambda: Size(rows=rows, columns=cols), term="xterm-256color")  # type: ignore[arg-type]
         with create_pipe_input() as pipe:
-            tui = ArgusTui(client, input=pipe, output=output, plugin_tabs=plugin_tabs)
+            tui = ArgusTui(client, input=pipe, output=output, plugin_tabs=plugin_tabs,
+                           plugin_commands=plugin_commands)
             app_task = asyncio.ensure_future(tui.run())
             h = Harness(tui, pipe, sink)
             try:

@@ -24,6 +24,9 @@ What it does, in order:
 Slash commands: ``/exit [N]`` exits N (default 0); ``/crash`` prints a traceback-like text and
 exits 1; ``/flood N`` prints N KB of numbered lines quickly, then ``flood done: N KB``;
 ``/sleep S`` is busy for S seconds; ``/link`` prints ``https://example.com/argus/<session>``;
+``/limit S`` prints a usage-limit message whose reset is S seconds ahead (Claude Code's wording,
+``5-hour limit reached ∙ resets 3:15:42pm``, with seconds; as ``codex``: ``You've hit your usage
+limit. ... try again in S seconds.``) and waits for input;
 ``/mcp TOOL [JSON]`` calls an MCP tool now; ``/help`` lists them.
 
 Options (unknown flags are ignored, like a tolerant CLI wrapper; flags known to take a value in
@@ -48,6 +51,8 @@ Environment variables:
 
 - ``FAKEAGENT_BUSY``: seconds of each busy phase, initial work and every answer (default 1.5).
 - ``FAKEAGENT_EXIT``: exit with this code right after the banner.
+- ``FAKEAGENT_LIMIT``: seconds; after the initial prompt's work, print the ``/limit`` message with
+  its reset that far ahead (a resumed session does not print it again).
 - ``FAKEAGENT_EDIT_FILE``: file in the cwd to append to (default ``ARGUS_DEMO.md``).
 - ``FAKEAGENT_NO_EDIT``: when set (and not ``0``), edit nothing.
 - ``FAKEAGENT_NAME``: the name in the banner (default: ``FAKEAGENT_AS`` or ``demo``).

@@ -236,12 +236,15 @@ class Agent:
             self.last_answer = f"https://example.com/argus/{self.opts.session_id}"
             self.say(f"● {self.last_answer}")
             return
+        if command == "/limit":
+            self.limit(float(rest or "5"))
+            return
         if command == "/mcp":
             tool, _, raw = rest.partition(" ")
             self.run_mcp_calls([(tool, raw.strip() or "{}")] if tool else [])
             return
         if command == "/help":
-            self.say("● commands: /exit [N] /crash /flood KB /sleep S /link /mcp TOOL [JSON] /help")
+            self.say("● commands: /exit [N] /crash /flood KB /sleep S /link /limit S /mcp TOOL [JSON] /help")
             return
         if command.startswith("/"):
             self.say(f"● unknown command {command} (try /help)")
@@ -250,6 +253,18 @@ class Agent:
             return
         self.last_answer = f"I'm the Argus demo agent; I can't code, but I heard: {line}"
         self.say(f"● {self.last_answer}")
+
+    def limit(self, seconds: float) -> None:
+        """Print a usage-limit message whose reset is ``seconds`` ahead (local time), as the imitated CLI."""
+        if self.opts.imitate == "codex":
+            self.last_answer = ("■ You've hit your usage limit. Upgrade to Pro (https://openai.com/chatgpt/pricing) "
+                                f"or try again in {max(1, round(seconds))} seconds.")
+        else:
+            t = time.localtime(time.time() + seconds)
+            clock = f"{t.tm_hour % 12 or 12}:{t.tm_min:02d}:{t.tm_sec:02d}{'am' if t.tm_hour < 12 else 'pm'}"
+            self.last_answer = f"5-hour limit reached ∙ resets {clock}"
+        self.say(f"  ⎿  {self.last_answer}")
+        self.say("     /upgrade to increase your usage limit.")
 
     def flood(self, kilobytes: int) -> None:
         """Print ``kilobytes`` KB of numbered 64-byte lines, fast."""
@@ -280,6 +295,8 @@ class Agent:
             return o.exit_code
         if o.prompt and not o.resume:
             self.first_work()
+            if self.env.get("FAKEAGENT_LIMIT"):
+                self.limit(float(self.env["FAKEAGENT_LIMIT"]))
         self.run_mcp_calls(o.mcp_calls)
         try:
             while True:

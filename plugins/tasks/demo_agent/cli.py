@@ -30,7 +30,7 @@ The Argus demo agent: a scripted agent CLI that looks like Claude Code.
   --busy S                 seconds of each busy phase
   --edit-file NAME         file to append to (default ARGUS_DEMO.md)
   --no-edit                edit nothing
-Commands at the prompt: /exit [N] /crash /flood KB /sleep S /link /mcp TOOL [JSON] /help
+Commands at the prompt: /exit [N] /crash /flood KB /sleep S /link /limit S /mcp TOOL [JSON] /help
 """
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from argus.kernel.api import atomic_write, hookimpl
 
 from ..api import AgentKind, AgentLaunch
+from ..limits import CLAUDE_USAGE_LIMIT
 from .common import hook_command, model_and_prompt, split_command, write_mcp_config
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "bypass-allow", "bypass-active")
@@ -56,7 +57,8 @@ def build_argv(launch: AgentLaunch) -> list[str]:
 
 
 CLAUDE = AgentKind(name="claude", command="claude", build_argv=build_argv, executables=("claude",),
-                   waiting=WAITING, busy=BUSY, session_ids=True, token_in_env=False, conversations=True)
+                   waiting=WAITING, busy=BUSY, session_ids=True, token_in_env=False, conversations=True,
+                   usage_limit=CLAUDE_USAGE_LIMIT)
 
 
 @hookimpl(tryfirst=True)

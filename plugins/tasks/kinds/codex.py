@@ -17,6 +17,7 @@ from typing import Any
 from argus.kernel.api import hookimpl
 
 from ..api import AgentKind, AgentLaunch
+from ..limits import CODEX_USAGE_LIMIT
 from .common import MCP_TOKEN_ENV, hook_argv, model_and_prompt, split_command
 
 WAITING = r"^\s*[›>]\s|Ctrl\+J newline|send\s+⏎|\? for shortcuts"
@@ -64,7 +65,7 @@ def build_argv(launch: AgentLaunch) -> list[str]:
 
 CODEX = AgentKind(name="codex", command="codex --dangerously-bypass-approvals-and-sandbox", build_argv=build_argv,
                   executables=("codex",), waiting=WAITING, busy=BUSY, resume_without_id=True,
-                  find_session=codex_session_for, session_from_hook=codex_thread_id)
+                  find_session=codex_session_for, session_from_hook=codex_thread_id, usage_limit=CODEX_USAGE_LIMIT)
 
 
 @hookimpl(tryfirst=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from argus.kernel.api import hookimpl
 
 from ..api import AgentKind, AgentLaunch
+from ..limits import CLAUDE_USAGE_LIMIT
 from .claude import BUSY, WAITING, session_flags
 from .common import model_and_prompt, split_command, write_mcp_config
 
@@ -19,7 +20,8 @@ def build_argv(launch: AgentLaunch) -> list[str]:
 
 
 DEMO = AgentKind(name="demo", command="argus-demo", build_argv=build_argv, executables=("argus-demo",),
-                 waiting=WAITING, busy=BUSY, session_ids=True, token_in_env=False, conversations=True)
+                 waiting=WAITING, busy=BUSY, session_ids=True, token_in_env=False, conversations=True,
+                 usage_limit=CLAUDE_USAGE_LIMIT)
 
 
 @hookimpl(tryfirst=True)

@@ -7,8 +7,15 @@ import { navigate } from './router.js';
 
 export const STATUS_LABEL = {
   pending: 'Pending', in_progress: 'In progress', in_review: 'In review', complete: 'Complete',
-  needs_you: 'Needs you',
+  needs_you: 'Needs you', limit: 'Usage limit',
 };
+
+/** "limit · resumes 15:01" (local time) for a task whose agent hit its usage limit. */
+export function limitWords(t) {
+  if (!t.limit_resume_at) return 'limit';
+  const when = new Date(t.limit_resume_at);
+  return `limit · resumes ${when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+}
 
 async function run(label, fn) {
   try {
@@ -29,6 +36,10 @@ export const taskActions = {
     () => post(`/api/tasks/${enc(t.id)}/${t.archived ? 'unarchive' : 'archive'}`)),
   pin: (t) => run(t.pinned ? 'Unpin' : 'Pin', () => post(`/api/tasks/${enc(t.id)}/pin`, { pinned: !t.pinned })),
   status: (t, status) => run('Status', () => post(`/api/tasks/${enc(t.id)}/status`, { status })),
+  async cancelLimit(t) {
+    const out = await run('Cancel limit resume', () => del(`/api/tasks/${enc(t.id)}/limit-resume`));
+    if (out !== undefined) toast('Limit resume cancelled', 'ok');
+  },
   async rename(t) {
     const name = await promptDialog('Rename task', 'Display name', t.name);
     if (!name || name === t.name) return;
@@ -123,6 +134,8 @@ export function openActions(t) {
       t.running ? item('Stop', () => taskActions.stop(t)) : null,
       !t.running && t.status !== 'complete' ? item('Resume', () => taskActions.resume(t)) : null,
       !t.running ? item('Restart', () => taskActions.restart(t)) : null,
+      t.status === 'limit' && t.limit_resume_at
+        ? item('Cancel limit resume', () => taskActions.cancelLimit(t)) : null,
       item(t.pinned ? 'Unpin' : 'Pin', () => taskActions.pin(t)),
       item('Rename', () => taskActions.rename(t)),
       item('Fork', () => taskActions.fork(t)),

@@ -193,7 +193,7 @@ export function displayStatus(task) {
   return task.status;
 }
 
-const ORDER = { needs_you: 0, in_review: 1, in_progress: 2, pending: 3, complete: 4 };
+const ORDER = { needs_you: 0, in_review: 1, in_progress: 2, limit: 2, pending: 3, complete: 4 };
 
 /** Sort tasks: needs-you first, then by status, then newest first (stable while they work). */
 export function sortTasks(list) {

@@ -2,10 +2,13 @@
 // expand-all and a wrap toggle. One request fetches the whole diff; files it does not cover
 // (untracked, say) fetch their own diff when opened.
 // Review in place: tap (or click) a line, tap another (or shift-click) to make it a range, write a
-// comment; comments gather in the draft review above the files, and "Send review" sends them to
-// the agent as one message (typed when it is idle).
-import { get, post, del, enc } from '../api.js';
+// comment; comments gather in the draft review above the files and show inline under their lines
+// (Edit, Delete; outdated ones at the top of their file), and "Send review" sends them to the agent
+// as one message (typed when it is idle). The sent reviews are listed below the draft.
+import { get, post, put, del, enc } from '../api.js';
 import { h, mount, toast } from '../dom.js';
+import { onEvent } from '../store.js';
+import { decorate, label, renderHistory } from './review.js';
 
 const WRAP_KEY = 'argus.diffWrap';
 
@@ -86,7 +89,10 @@ function renderLines(text) {
 export function diffView(taskId) {
   const body = h('div.diff-files');
   let review; // the draft review panel (set below)
+  let historyBox; // the sent reviews (set below)
   let drafts = [];
+  let outdatedIds = new Set();
+  const rendered = new Map(); // path -> { content, pre }: the file diffs on screen
   let sel = null; // the selected lines: { pre, path, a, b } (indexes into the pre's commentable lines)
   const base = `/api/tasks/${enc(taskId)}/review`;
   const summary = h('div.diff-summary.muted.small');
@@ -98,7 +104,8 @@ export function diffView(taskId) {
       h('label.check.small', wrap, 'Wrap'),
       h('span.grow'),
       h('button.icon-btn', { type: 'button', 'aria-label': 'Refresh diff', on: { click: () => load() } }, '↻')),
-    summary, review = h('div.review-draft#review-draft'), body);
+    summary, review = h('div.review-draft#review-draft'), historyBox = h('div.review-history#review-history'),
+    body);
   wrap.addEventListener('change', () => {
     el.classList.toggle('wrap', wrap.checked);
     localStorage.setItem(WRAP_KEY, wrap.checked ? '1' : '0');
@@ -113,6 +120,8 @@ export function diffView(taskId) {
   function panel(file, text) {
     const commentOn = (pre) => {
       pre.addEventListener('click', (ev) => onLine(ev, file.path, pre));
+      rendered.set(file.path, { content, pre });
+      queueMicrotask(() => showComments(file.path));
       return pre;
     };
     const c = counts(text);
@@ -145,6 +154,22 @@ export function diffView(taskId) {
 
   // -- review in place -----------------------------------------------------------------------
 
+  const actions = { edit, remove };
+
+  /** Draw the draft comments of one rendered file (or of all of them) in the diff. */
+  function showComments(only) {
+    for (const [path, { content, pre }] of rendered) {
+      if (only && path !== only) continue;
+      if (!content.isConnected || !content.contains(pre)) { rendered.delete(path); continue; }
+      const ids = decorate(content, pre, path, drafts, actions);
+      for (const c of drafts) if (c.path === path) outdatedIds.delete(c.id);
+      for (const id of ids) outdatedIds.add(id);
+    }
+    for (const li of review.querySelectorAll('.review-item')) {
+      li.classList.toggle('outdated', outdatedIds.has(Number(li.dataset.id)));
+    }
+  }
+
   function commentable(pre) {
     return [...pre.querySelectorAll('.dl[data-n]')];
   }
@@ -175,10 +200,10 @@ export function diffView(taskId) {
     const nums = picked.map((x) => Number(x.dataset.n));
     const line = Math.min(...nums);
     const endLine = Math.max(...nums);
-    const label = `${path}:${line}${endLine !== line ? `-${endLine}` : ''}`;
-    const area = h('textarea#review-text', { rows: 3, placeholder: `Comment on ${label}` });
+    const where = label({ path, line, end_line: endLine });
+    const area = h('textarea#review-text', { rows: 3, placeholder: `Comment on ${where}` });
     const form = h('div.review-form',
-      h('div.small.muted', label, picked.length === 1 ? ' · tap another line for a range' : ''),
+      h('div.small.muted', where, picked.length === 1 ? ' · tap another line for a range' : ''),
       area,
       h('div.row',
         h('button.btn.small.primary#review-add', { type: 'button', on: { click: add } }, 'Add comment'),
@@ -201,6 +226,7 @@ export function diffView(taskId) {
   }
 
   function renderDrafts() {
+    showComments();
     if (!drafts.length) {
       mount(review);
       return;
@@ -208,8 +234,10 @@ export function diffView(taskId) {
     const note = h('input#review-summary', { type: 'text', placeholder: 'Overall note (optional)' });
     mount(review,
       h('div.review-head', h('strong', `Draft review · ${drafts.length} comment${drafts.length === 1 ? '' : 's'}`)),
-      h('ul.review-list', drafts.map((c) => h('li.review-item', { dataset: { id: String(c.id) } },
-        h('span.mono.small', `${c.path}:${c.line}${c.end_line !== c.line ? `-${c.end_line}` : ''}`),
+      h('ul.review-list', drafts.map((c) => h('li.review-item', { dataset: { id: String(c.id) },
+        class: outdatedIds.has(c.id) ? 'outdated' : null },
+        h('span.mono.small', label(c)),
+        h('span.outdated-badge.badge', 'outdated'),
         h('span.grow', c.body),
         h('button.icon-btn.small', { type: 'button', 'aria-label': 'Delete comment',
           on: { click: () => remove(c.id) } }, '×')))),
@@ -219,12 +247,24 @@ export function diffView(taskId) {
   }
 
   async function loadDrafts() {
-    try {
-      drafts = (await get(`${base}/comments`)).comments || [];
-    } catch {
-      drafts = [];
-    }
+    const [comments, sent] = await Promise.all([
+      get(`${base}/comments`).then((out) => out.comments || []).catch(() => []),
+      get(`/api/tasks/${enc(taskId)}/reviews`).then((out) => out.reviews || []).catch(() => null),
+    ]);
+    drafts = comments;
     renderDrafts();
+    if (sent) renderHistory(historyBox, sent);
+  }
+
+  async function edit(id, bodyText) {
+    try {
+      await put(`${base}/comments/${id}`, { body: bodyText });
+    } catch (err) {
+      toast(err.message, 'error');
+      return false;
+    }
+    await loadDrafts();
+    return true;
   }
 
   async function remove(id) {
@@ -250,7 +290,7 @@ export function diffView(taskId) {
 
   async function load() {
     // A comment being written keeps its lines on screen: the refresh waits for the next one.
-    if (el.querySelector('#review-text')?.value.trim()) return;
+    if (el.querySelector('#review-text')?.value.trim() || el.querySelector('.review-inline.editing')) return;
     const scroller = el.parentElement;
     if (!loadedOnce) mount(body, h('p.muted.pad', 'Loading diff…'));
     if (!el.querySelector('.review-form')) loadDrafts();
@@ -275,6 +315,7 @@ export function diffView(taskId) {
       // before the fetch: a panel opened (or "Expand all") while it ran must stay open.
       const wasOpen = new Set([...body.querySelectorAll('details[open]')].map((d) => d.dataset.path));
       const scroll = scroller ? scroller.scrollTop : 0;
+      rendered.clear();
       mount(body, files.map((f) => panel(f, byPath.get(f.path))));
       if (!loadedOnce && files.length <= 3) setAll(true);
       for (const d of body.querySelectorAll('details')) if (wasOpen.has(d.dataset.path)) d.open = true;
@@ -285,5 +326,14 @@ export function diffView(taskId) {
     }
   }
 
-  return { el, load };
+  // Another client (or MCP) changed the draft or sent a review; a delivery updates the history.
+  // A comment being written or edited stays as it is until the next change.
+  const stop = onEvent((ev) => {
+    const d = ev.data || {};
+    if (!ev.type.startsWith('review.') || d.task_id !== taskId || !el.isConnected) return;
+    if (el.querySelector('.review-inline.editing, .review-form')) return;
+    loadDrafts();
+  });
+
+  return { el, load, dispose: stop };
 }

@@ -6,6 +6,7 @@ import { state, refresh, whenMasterKnown, onEvent } from '../store.js';
 import { schemaForm } from '../forms.js';
 import { pushSection } from '../push.js';
 import { schedulesCard } from '../schedules.js';
+import { opsCards } from '../opscards.js';
 
 function card(title, ...body) {
   return h('section.card', { dataset: { section: title.toLowerCase().replace(/\W+/g, '-') } }, h('h3', title), body);
@@ -260,6 +261,7 @@ export function settingsView(main, params, query, ctx) {
 function drawSettings(main, { logout }) {
   const push = h('div#push-slot', { dataset: { state: 'probing' } });
   const schedules = h('div#schedules-slot', { dataset: { state: 'probing' } });
+  const ops = h('div#ops-slot', { dataset: { state: 'probing' } });
   const sections = h('div', h('p.muted', 'Loading settings…'));
   const plugins = h('div');
   mount(main, h('section.page.settings',
@@ -277,6 +279,7 @@ function drawSettings(main, { logout }) {
     backendsCard(),
     state.isMaster ? updateCard() : null,
     doctorCard(),
+    ops,
     schedules,
     sections,
     plugins));
@@ -288,6 +291,7 @@ function drawSettings(main, { logout }) {
     if (el) mount(schedules, el);
     schedules.dataset.state = el ? 'shown' : 'absent'; // absent: the scheduler plugin is off
   }).catch(() => { schedules.dataset.state = 'absent'; });
+  opsCards(ops); // Auto-start at login (master token) and Usage
   sectionsCards(sections);
   pluginSections(plugins);
 }

@@ -9,6 +9,7 @@ import { composeBar, keyBar } from '../compose.js';
 import { diffView } from './diff.js';
 import { filesView, linksView, artifactsView } from './worktree.js';
 import { setTitle } from '../chrome.js';
+import { conflictLine, usageText } from '../marks.js';
 import { watchPresence } from '../presence.js';
 
 const TABS = [
@@ -22,6 +23,7 @@ export function taskView(main, params, query) {
   const meta = h('span.task-meta.small');
   const streamState = h('span.stream-state.small.muted');
   const quick = h('span.quick');
+  const marks = h('div.task-marks');
   const tabButtons = new Map();
   const panels = new Map();
 
@@ -60,7 +62,7 @@ export function taskView(main, params, query) {
     h('button.icon-btn#task-actions', { type: 'button', 'aria-label': 'Task actions',
       on: { click: () => { const t = state.tasks.get(id); if (t) openActions(t); } } }, '⋯'));
 
-  mount(main, h('section.task-view', { dataset: { taskId: id } }, header, tabBar,
+  mount(main, h('section.task-view', { dataset: { taskId: id } }, header, marks, tabBar,
     h('div.tab-panels', [...panels.values()].map((p) => p.el))));
 
   let pane = null;
@@ -94,7 +96,8 @@ export function taskView(main, params, query) {
     const ds = displayStatus(t);
     status.textContent = STATUS_LABEL[ds] || ds;
     status.dataset.status = ds;
-    mount(meta, [t.project, t.backend, t.model].filter(Boolean).join(' · '));
+    mount(meta, [t.project, t.backend, t.model, usageText(t.usage)].filter(Boolean).join(' · '));
+    mount(marks, conflictLine(t, state.tasks));
     mount(quick, t.running
       ? null
       : h('button.btn.small', { type: 'button', on: { click: () => taskActions.restart(t) } },
@@ -128,6 +131,7 @@ export function taskView(main, params, query) {
     if (pane) pane.dispose();
     if (window.argus && window.argus.terminal === pane) window.argus.terminal = null;
     if (artifacts.dispose) artifacts.dispose();
+    if (diff.dispose) diff.dispose();
     setTitle('');
   };
 }

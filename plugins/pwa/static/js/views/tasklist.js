@@ -3,10 +3,11 @@
 import { h, mount, ago } from '../dom.js';
 import { enc } from '../api.js';
 import { state, subscribe, refresh, displayStatus, sortTasks } from '../store.js';
-import { openActions, STATUS_LABEL } from '../actions.js';
+import { openActions, STATUS_LABEL, limitWords, taskActions } from '../actions.js';
+import { conflictBadge, usageText } from '../marks.js';
 
 const COLLAPSE_KEY = 'argus.collapsed';
-const ICON = { needs_you: '◐', in_review: '◑', in_progress: '●', pending: '○', complete: '✓' };
+const ICON = { needs_you: '◐', in_review: '◑', in_progress: '●', pending: '○', complete: '✓', limit: '⧗' };
 
 function collapsed() {
   try { return new Set(JSON.parse(localStorage.getItem(COLLAPSE_KEY) || '[]')); } catch { return new Set(); }
@@ -21,6 +22,8 @@ function toggleCollapsed(key) {
 function row(t, selectedId) {
   const ds = displayStatus(t);
   const meta = [t.backend, t.model].filter(Boolean).join(' · ');
+  const used = usageText(t.usage);
+  const clash = conflictBadge(t, state.tasks);
   return h('li.task-row', { dataset: { taskId: t.id, status: ds }, class: t.id === selectedId ? 'selected' : null },
     h('a.task-link', { href: `/task/${enc(t.id)}`, 'data-link': '' },
       h('span.status-ico', { title: STATUS_LABEL[ds] || ds, 'aria-label': STATUS_LABEL[ds] || ds }, ICON[ds] || '•'),
@@ -29,9 +32,17 @@ function row(t, selectedId) {
           t.sandbox && t.sandbox.sandboxed
             ? h('span.lock', { title: `sandboxed (${t.sandbox.backend || 'sandbox'})`, 'aria-label': 'sandboxed' }, ' 🔒')
             : null),
-        h('span.task-meta', meta, t.archived ? ' · archived' : '', t.running ? '' : ' · no session')),
+        h('span.task-meta', meta, t.archived ? ' · archived' : '', t.running ? '' : ' · no session'),
+        used || clash ? h('span.task-extra', used ? h('span.task-usage', used) : null, clash) : null),
       ds === 'needs_you' ? h('span.badge.attn', 'needs you') : null,
+      ds === 'limit' ? h('span.badge.limit', { title: 'Usage limit: Argus types the continue message then' },
+        limitWords(t)) : null,
       h('span.task-age', ago(t.updated_at || t.created_at))),
+    ds === 'limit' && t.limit_resume_at
+      ? h('button.icon-btn.limit-cancel', { type: 'button', title: 'Do not resume after the usage limit',
+        'aria-label': `Cancel the limit resume of ${t.name}`,
+        on: { click: (e) => { e.stopPropagation(); taskActions.cancelLimit(t); } } }, '⊘')
+      : null,
     h('button.icon-btn.more', { type: 'button', 'aria-label': `Actions for ${t.name}`,
       on: { click: (e) => { e.stopPropagation(); openActions(t); } } }, '⋯'));
 }
