@@ -118,7 +118,8 @@ def test_builtin_and_plugin_kinds_launch_through_the_same_builder(registry: Back
 
 
 LIFECYCLE = ["service.py", "view.py", "backends.py", "launch.py", "launcher.py", "creation.py", "lifecycle.py",
-             "session_events.py", "terminal.py", "merge_actions.py", "idle.py", "hooks.py", "reconcile.py"]
+             "session_events.py", "terminal.py", "merge_actions.py", "idle.py", "hooks.py", "reconcile.py",
+             "limit_resume.py"]
 
 
 def test_the_lifecycle_code_names_no_agent_cli() -> None:
