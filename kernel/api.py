@@ -7,7 +7,7 @@ of ``argus.kernel.hookspecs`` (and those other plugins publish through ``argus_a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
@@ -54,6 +54,7 @@ from .values import (
 from .wire import Route
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
     from quart import Blueprint
 
 __all__ = [
@@ -80,6 +81,11 @@ class HttpAPI(Protocol):
     def add_routes(self, plugin: str, routes: list[Route]) -> None:
         """Mount declared routes (``Route(method, path, handler, body=, query=, response=)``):
         validated from their models, listed in ``/api/openapi.json``."""
+
+    def add_schema_fields(self, model: type[BaseModel], fields: Mapping[str, type[BaseModel]]) -> None:
+        """Document extra keys of a response model: ``/api/openapi.json`` lists each key of
+        ``fields`` as an optional, nullable property of ``model``'s schema, described by its model
+        (how the tasks plugin documents the namespaced fields other plugins add to the Task JSON)."""
 
     def add_public_prefix(self, prefix: str) -> None:
         """Serve ``prefix`` without a token (the plugin authenticates those requests itself)."""

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from quart import Blueprint, Response, g, request
@@ -30,7 +30,10 @@ from .values import Principal
 from .wire import DeclaredRoute, Route, mount
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
+
     from .kernel import Kernel
+    from .openapi import SchemaFields
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +161,7 @@ class Http:
         self.public_prefixes: list[str] = []
         self.master_only: list[MasterOnlyRule] = []
         self.declared: list[DeclaredRoute] = []
+        self.schema_fields: SchemaFields = {}
         self.app.before_request(self._check_host)
         self.app.before_request(self._authenticate)
         self.app.after_request(self._settle_body)
@@ -174,11 +178,18 @@ class Http:
         """Mount a plugin's declared routes (see ``wire.Route``): validated in, documented out."""
         mount(self.app, plugin, list(routes), lambda: principal().is_master, self.declared)
 
+    def add_schema_fields(self, model: type[BaseModel], fields: Mapping[str, type[BaseModel]]) -> None:
+        """Document extra keys of a response model: in ``/api/openapi.json`` the schema of ``model``
+        lists each key as an optional, nullable property described by its model (keys ``model``
+        declares itself are left alone)."""
+        self.schema_fields.setdefault(model, {}).update(fields)
+
     async def _openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of every route the daemon serves."""
         from .openapi import build
 
-        return build(self.app, self.declared, version=self.kernel.version, public_prefixes=self.public_prefixes)
+        return build(self.app, self.declared, version=self.kernel.version, public_prefixes=self.public_prefixes,
+                     fields=self.schema_fields)
 
     def add_blueprint(self, bp: Blueprint) -> None:
         """Mount a plugin's routes."""

@@ -5,6 +5,10 @@ their response model and their master-only flag. Routes still mounted as plain q
 (a plugin that has not declared its routes yet) are listed too, from the URL map, with their
 path parameters and the docstring of their view, so the document names every route the daemon
 serves.
+
+A model's schema can list keys other plugins add to it (``kernel.http.add_schema_fields``): each
+is an optional, nullable property whose value is described by the contributing plugin's model,
+e.g. the ``hera`` object of the tasks plugin's ``Task``.
 """
 
 from __future__ import annotations
@@ -36,23 +40,47 @@ def _operation_id(endpoint: str, method: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", f"{endpoint}_{method.lower()}").strip("_")
 
 
+SchemaFields = dict[type[BaseModel], dict[str, type[BaseModel]]]
+"""Model → extra key → the model of that key's value (``kernel.http.add_schema_fields``)."""
+
+
 class _Schemas:
     """Collects every model once and hands back ``$ref``s into ``components.schemas``."""
 
-    def __init__(self, declared: list[DeclaredRoute]) -> None:
+    def __init__(self, declared: list[DeclaredRoute], fields: SchemaFields | None = None) -> None:
+        fields = fields or {}
         wanted: list[tuple[type[BaseModel], Any]] = []
+
+        def want(model: type[BaseModel] | None, mode: str) -> None:
+            if model is not None and (model, mode) not in wanted:
+                wanted.append((model, mode))
+
         for d in declared:
             r = d.route
             for model, mode in ((r.body, "validation"), (r.query, "validation"),
                                 (r.path_params, "validation"), (r.response, "serialization")):
-                if model is not None and (model, mode) not in wanted:
-                    wanted.append((model, mode))
+                want(model, mode)
+        for model, extra in fields.items():
+            want(model, "serialization")
+            for value_model in extra.values():
+                want(value_model, "serialization")
         self.refs: dict[tuple[type[BaseModel], str], dict[str, Any]] = {}
         self.components: dict[str, Any] = {"Error": ERROR}
         if wanted:
             refs, top = models_json_schema(wanted, ref_template=REF)
             self.refs = dict(refs)  # type: ignore[arg-type]
             self.components.update(top.get("$defs", {}))
+        for model, extra in fields.items():
+            schema = self.resolve(model, "serialization")
+            props = schema.setdefault("properties", {})
+            for key, value_model in extra.items():
+                if key in props:
+                    continue  # a model's own fields are never redefined
+                prop: dict[str, Any] = {"anyOf": [self.ref(value_model, "serialization"), {"type": "null"}]}
+                doc = (value_model.__doc__ or "").strip().split("\n")[0]
+                if doc:
+                    prop["description"] = doc
+                props[key] = prop
 
     def ref(self, model: type[BaseModel], mode: str) -> dict[str, Any]:
         return self.refs[(model, mode)]
@@ -149,8 +177,9 @@ def _plain_operation(rule: Any, method: str, view: Any, public: bool) -> dict[st
 
 
 def build(app: Any, declared: list[DeclaredRoute], *, version: str,
-          public_prefixes: list[str] | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``app``: declared routes in full, the others from the URL map."""
+          public_prefixes: list[str] | None = None, fields: SchemaFields | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``app``: declared routes in full, the others from the URL map;
+    ``fields`` adds optional keys to models' schemas."""
     prefixes = list(public_prefixes or [])
 
     def is_public(path: str) -> bool:
@@ -158,7 +187,7 @@ def build(app: Any, declared: list[DeclaredRoute], *, version: str,
             return True
         return any(path.startswith(p) for p in prefixes)
 
-    schemas = _Schemas(declared)
+    schemas = _Schemas(declared, fields)
     by_endpoint = {d.endpoint: d for d in declared}
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):

@@ -22,9 +22,15 @@ ANSI_RE = re.compile(ESCAPE + r"|[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 """Escape sequences and control characters other than ``\\t``, ``\\n`` and ``\\r``."""
 
 
-def strip_ansi(text: str) -> str:
-    """``text`` without escapes and control characters; each ``\\r``-redrawn line keeps its last drawing."""
+def strip_ansi(text: str, *, redraws: bool = False) -> str:
+    """``text`` without escapes and control characters; each ``\\r``-redrawn line keeps its last drawing.
+
+    With ``redraws=True`` every drawing is kept (the ``\\r`` stay): for a search of everything a
+    terminal ever showed, e.g. whether a line was typed at all.
+    """
     text = ANSI_RE.sub("", text)
+    if redraws:
+        return text
     # The line's own terminator (the \r of a PTY's \r\n) is dropped first, or it would hide that
     # last drawing.
     return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))

@@ -35,31 +35,46 @@ class _Pending:
         self.reply: dict[str, Any] | None = None
 
 
-class Link:
-    """One connection to the supervisor: requests with replies, and output/exit events."""
+OnEvent = Callable[[dict[str, Any]], None]
+OnOutput = Callable[[proto.DataFrame], None]
 
-    def __init__(self, stream: trio.SocketStream, on_event: Callable[[dict[str, Any]], None]) -> None:
+
+class Link:
+    """One connection to the supervisor: requests with replies, output and exit events, and
+    (protocol version 2) input sent without waiting for a reply."""
+
+    def __init__(self, stream: trio.SocketStream, on_event: OnEvent, on_output: OnOutput) -> None:
         self.conn = proto.Connection(stream)
         self.closed = trio.Event()
         self.hello: dict[str, Any] = {}
         self._on_event = on_event
+        self._on_output = on_output
         self._pending: dict[int, _Pending] = {}
         self._next = 0
 
+    @property
+    def version(self) -> int:
+        """The protocol version the handshake settled on."""
+        return self.conn.version
+
     @classmethod
-    async def open(cls, path: os.PathLike[str], on_event: Callable[[dict[str, Any]], None]) -> Link:
-        """Connect and exchange hello (raises OSError if nothing listens, or the version error)."""
+    async def open(cls, path: os.PathLike[str], on_event: OnEvent, on_output: OnOutput, *,
+                   versions: tuple[int, ...] = proto.SUPPORTED_VERSIONS) -> Link:
+        """Connect and exchange hello offering ``versions`` (the highest both sides speak wins);
+        raises OSError if nothing listens, or the version error."""
         stream = await proto.connect_unix(path)  # type: ignore[arg-type]
-        link = cls(stream, on_event)
+        link = cls(stream, on_event, on_output)
         try:
             with trio.fail_after(REQUEST_TIMEOUT):
-                await link.conn.send({"op": "hello", "req": 0, "version": proto.PROTOCOL_VERSION,
-                                      "pid": os.getpid()})
+                await link.conn.send(proto.hello_request(0, versions=versions))
                 frame = await link.conn.receive()
             if frame is None:
                 raise errors.Unavailable("the supervisor closed the connection during hello")
+            if not isinstance(frame, dict):
+                raise proto.ProtocolError("the supervisor answered hello with a data frame")
             if not frame.get("ok"):
                 raise proto.error_from_reply(frame)
+            link.conn.use_version(proto.chosen_version(frame, versions))
             link.hello = frame
         except BaseException:
             with trio.CancelScope(shield=True):
@@ -81,6 +96,12 @@ class Link:
                     break
                 if frame is None:
                     break
+                if isinstance(frame, proto.DataFrame):
+                    try:
+                        self._on_output(frame)
+                    except Exception:
+                        log.exception("handling supervisor output of %s failed", frame.session_id)
+                    continue
                 if "event" in frame:
                     try:
                         self._on_event(frame)
@@ -120,6 +141,20 @@ class Link:
         if not reply.get("ok"):
             raise proto.error_from_reply(reply)
         return reply
+
+    async def send_input(self, session_id: str, data: bytes) -> None:
+        """Version 2: send input as data frames and return without waiting for a reply.
+
+        Frames on the connection keep their order, so input keeps the order of the calls; a
+        refusal comes back later as an ``input_error`` event. Raises Unavailable if the link is down.
+        """
+        if self.closed.is_set():
+            raise errors.Unavailable("the supervisor link is down")
+        try:
+            for at in range(0, len(data), proto.MAX_INPUT_DATA):
+                await self.conn.send_data(proto.KIND_INPUT, session_id, 0, data[at:at + proto.MAX_INPUT_DATA])
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            raise errors.Unavailable("the supervisor link is down") from None
 
     async def aclose(self) -> None:
         """Close the connection."""

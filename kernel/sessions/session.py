@@ -89,7 +89,12 @@ class Session:
             raise errors.Conflict(f"session {self.id} has exited")
 
     async def write(self, data: bytes) -> None:
-        """Send input bytes to the PTY (in order). Raises Conflict if the session exited."""
+        """Send input bytes to the PTY (in order). Raises Conflict if the session exited.
+
+        Through the supervisor (protocol version 2) this returns once the bytes are sent, without
+        waiting for the supervisor: writes keep their order, and one the supervisor refuses (the
+        session ended meanwhile, too much input pending) is logged when the refusal comes back.
+        """
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError("Session.write takes bytes")
         self._require_alive()

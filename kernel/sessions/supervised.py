@@ -109,6 +109,10 @@ class SupervisorHost:
         self._state_path = manager.paths.sessions / OFFSETS_FILE
         self._saved_state: dict[str, Any] | None = None
         self._reconciled = False  # offsets.json is only rewritten once we know the sessions
+        #: Protocol versions offered to the supervisor (tests narrow it to play an older daemon).
+        self.versions: tuple[int, ...] = proto.SUPPORTED_VERSIONS
+        #: Input refusals reported by the supervisor after the write returned (version 2).
+        self.input_errors = 0
 
     @property
     def connected(self) -> bool:
@@ -205,12 +209,12 @@ class SupervisorHost:
     async def _connect(self) -> Link:
         sock = self.manager.paths.supervisor_sock
         try:
-            return await Link.open(sock, self._on_event)
+            return await Link.open(sock, self._on_event, self._on_output, versions=self.versions)
         except OSError:
             pass
         pid = await trio.to_thread.run_sync(start_supervisor, self.manager.paths, SUPERVISOR_START_WAIT)
         log.info("started the session-supervisor (pid %d)", pid)
-        return await Link.open(sock, self._on_event)
+        return await Link.open(sock, self._on_event, self._on_output, versions=self.versions)
 
     async def _reconcile(self, link: Link, offsets: dict[str, int]) -> None:
         """Match the supervisor's sessions with ours and attach to each one still worth following."""
@@ -252,11 +256,20 @@ class SupervisorHost:
         session = self.manager._sessions.get(frame.get("session_id"))  # type: ignore[arg-type]
         if session is None or session._host is not self:
             return
-        if frame["event"] == "output":
+        if frame["event"] == "output":  # protocol version 1
             session._output.feed(proto.b64decode(frame.get("data")), int(frame["offset"]))
         elif frame["event"] == "exit":
             code, sig = frame.get("code"), frame.get("signal")
             session._set_exit(ExitInfo(code, sig, int(frame.get("end_offset", session.end_offset))))
+        elif frame["event"] == "input_error":  # protocol version 2: input sent without a reply was refused
+            self.input_errors += 1
+            log.warning("the supervisor refused input for session %s: %s", session.id, frame.get("error"))
+
+    def _on_output(self, frame: proto.DataFrame) -> None:
+        """Protocol version 2: an output data frame."""
+        session = self.manager._sessions.get(frame.session_id)
+        if session is not None and session._host is self and frame.kind == proto.KIND_OUTPUT:
+            session._output.feed(frame.data, frame.offset)
 
     # -- offsets.json -------------------------------------------------------------------------
 
@@ -327,8 +340,12 @@ class SupervisorHost:
         return session
 
     async def write(self, session: Session, data: bytes) -> None:
-        """Send input, split to the protocol's per-frame cap."""
+        """Send input, split to the protocol's per-frame cap: as data frames without waiting for a
+        reply (version 2; in order, refusals logged when they come back), else as requests."""
         link = self._link()
+        if link.conn.data_frames:
+            await link.send_input(session.id, data)
+            return
         for at in range(0, len(data), proto.MAX_INPUT_DATA):
             await link.request("input", session_id=session.id,
                                data=proto.b64encode(data[at:at + proto.MAX_INPUT_DATA]))

@@ -120,7 +120,9 @@ def supervisor_status(paths: Paths) -> dict[str, Any]:
     except (OSError, errors.ArgusError):
         return status
     try:
-        status.update(running=True, pid=client.hello.get("pid"), protocol=client.hello.get("version"),
+        versions = client.hello.get("versions")  # a version-1 supervisor does not list them
+        protocol = max(versions) if isinstance(versions, list) and versions else client.hello.get("version")
+        status.update(running=True, pid=client.hello.get("pid"), protocol=protocol,
                       sessions=client.request("list")["sessions"])
     except (OSError, errors.ArgusError):
         pass

@@ -138,6 +138,7 @@ class Subscription:
         self._live_from = live_from
         self._receive = receive
         self._sub = sub
+        self._held: Chunk | None = None  # taken from the channel by a batch it did not fit in
 
     def __aiter__(self) -> Subscription:
         return self
@@ -152,14 +153,48 @@ class Subscription:
                 break
             self.next_offset = chunk.end
             return chunk
-        try:
-            chunk = await self._receive.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            if self._sub.lagged:
-                raise SubscriberLagged(self.next_offset) from None
-            raise StopAsyncIteration from None
+        if self._held is not None:
+            chunk, self._held = self._held, None
+        else:
+            try:
+                chunk = await self._receive.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                if self._sub.lagged:
+                    raise SubscriberLagged(self.next_offset) from None
+                raise StopAsyncIteration from None
         self.next_offset = chunk.end
         return chunk
+
+    async def receive_batch(self, max_bytes: int) -> Chunk | None:
+        """The next chunk merged with the live chunks already queued behind it, up to ``max_bytes``
+        (a single larger chunk comes whole); ``None`` at the end. Raises :class:`SubscriberLagged`.
+
+        One message per batch instead of one per PTY read is what keeps a relay of a fast
+        producer (a supervisor connection, an SSE stream) cheap.
+        """
+        try:
+            first = await self.__anext__()
+        except StopAsyncIteration:
+            return None
+        if self.next_offset < self._live_from or len(first.data) >= max_bytes:
+            return first
+        parts = [first.data]
+        size = len(first.data)
+        while size < max_bytes:
+            try:
+                chunk = self._receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break  # the end or a lag shows at the next call
+            if size + len(chunk.data) > max_bytes or chunk.offset != first.offset + size:  # too big, or a gap
+                self._held = chunk
+                break
+            parts.append(chunk.data)
+            size += len(chunk.data)
+        if len(parts) == 1:
+            return first
+        merged = Chunk(first.offset, b"".join(parts))
+        self.next_offset = merged.end
+        return merged
 
 
 class OutputStream:

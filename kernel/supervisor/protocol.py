@@ -1,34 +1,59 @@
-"""The session-supervisor wire protocol (version 1): newline-delimited JSON over a unix socket.
+"""The session-supervisor wire protocol (versions 1 and 2) over a unix socket.
 
 Frames
 ------
-One JSON object per line, UTF-8, at most :data:`MAX_FRAME_BYTES` bytes including the newline.
-Binary data travels base64-encoded in a ``"data"`` field.
+Control frames are JSON objects, one per line, UTF-8, at most :data:`MAX_FRAME_BYTES` bytes
+including the newline:
 
 - request: ``{"op": <name>, "req": <id: int or str>, ...arguments}``
 - reply:   ``{"req": <id>, "ok": true, ...result}`` or
            ``{"req": <id or null>, "ok": false, "error": <message>, "kind": <ArgusError class name>}``
-- event:   ``{"event": "output", "session_id", "offset", "data"}`` and
-           ``{"event": "exit", "session_id", "code", "signal", "end_offset"}`` (after ``attach``)
+- event:   ``{"event": "output", "session_id", "offset", "data"}`` (version 1 only),
+           ``{"event": "exit", "session_id", "code", "signal", "end_offset"}`` (after ``attach``) and
+           ``{"event": "input_error", "session_id", "error", "kind"}`` (version 2: a refused data
+           frame of input)
 
-The first request on a connection must be ``hello`` ``{"version": 1, "pid": <client pid>}``; the
-reply carries the supervisor's ``{"version": 1, "pid": ...}``. A different major version gets an
-error reply and the connection is closed. A bad frame (not JSON, not an object, over the size cap,
-unknown op, bad argument) gets an error reply and the connection stays usable. Unknown extra keys
-are ignored (room for additive changes within version 1).
+Version 2 adds **data frames** for terminal bytes, next to the JSON lines: a 16-byte header
+``struct ">BBBxIQ"`` = (:data:`DATA_MAGIC` 0x00, kind, session id length, payload length, offset),
+then the session id (ASCII), then the raw payload (at most :data:`MAX_FRAME_BYTES`). A JSON line
+never starts with a NUL byte, so the two kinds are told apart by the first byte. Kinds:
+
+- ``O`` (:data:`KIND_OUTPUT`, supervisor → daemon): output of an attached session at ``offset``;
+  replaces the base64 ``output`` event.
+- ``I`` (:data:`KIND_INPUT`, daemon → supervisor): input for a session (``offset`` unused, 0);
+  no reply. Input is queued for the PTY in the order it arrives on the connection; an input that
+  cannot be queued (unknown or exited session, too much pending) is reported asynchronously by an
+  ``input_error`` event. The JSON ``input`` op (with a reply) still works.
+
+In version 1, binary data travels base64-encoded in a ``"data"`` field.
+
+Handshake
+---------
+The first request on a connection must be ``hello`` ``{"version": <int>, "versions": [<int>...],
+"pid": <client pid>}``. ``versions`` lists every version the client speaks (a version-1 client
+sends only ``version``); the supervisor answers with the highest version both speak
+``{"version": <chosen>, "versions": [<its versions>], "pid": ...}``, and both sides use it from the
+next frame on. A client that wants to reach a version-1 supervisor too sends ``"version": 1`` and
+``"versions": [1, 2]``: a version-1 supervisor ignores the unknown key and answers 1. With no
+common version the client gets an error reply and the connection is closed. A bad frame (not JSON,
+not an object, over the size cap, unknown op, bad argument) gets an error reply and the connection
+stays usable. Unknown extra keys are ignored (room for additive changes within a version).
+
+The supervisor outlives daemon restarts and updates, so a new daemon may meet an old supervisor
+(and an old daemon a new one): the handshake picks the version both speak.
 
 Ops (arguments → result)
 ------------------------
-- ``hello`` {version, pid} → {version, pid}
+- ``hello`` {version, versions, pid} → {version, versions, pid}
 - ``spawn`` {session_id, argv, cwd, env, rows, cols, meta} → {session: <session info>}
 - ``list`` {} → {sessions: [<session info>]}; session info = {session_id, pid, argv, cwd, meta, rows,
   cols, start_cols, start_offset, end_offset, started_at, exited, exit_code, exit_signal}
-- ``attach`` {session_id, offset} → {offset, end_offset}; then ``output`` events starting exactly at
+- ``attach`` {session_id, offset} → {offset, end_offset}; then output starting exactly at
   ``offset`` (from the ring, else the log file; else from the earliest available byte, with its real
   offset, so a gap is visible), then live output, then one ``exit`` event. Attaching again to the
   same session on the same connection replaces the previous attach.
 - ``detach`` {session_id} → {}
-- ``input`` {session_id, data} → {} (queued in order for the PTY)
+- ``input`` {session_id, data: base64} → {} (queued in order for the PTY)
 - ``resize`` {session_id, rows, cols} → {}
 - ``signal`` {session_id, signal: int} → {}
 - ``kill`` {session_id, grace: float = 3.0} → {} (SIGHUP, then SIGTERM, then SIGKILL; exit follows)
@@ -40,10 +65,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import collections
 import json
 import os
 import socket
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +77,18 @@ import trio
 
 from .. import errors
 
-PROTOCOL_VERSION = 1
+#: The newest protocol version (this supervisor's and this daemon's preference).
+PROTOCOL_VERSION = 2
+#: Every version spoken here, oldest first.
+SUPPORTED_VERSIONS = (1, 2)
+#: The first version with data frames.
+DATA_FRAMES_VERSION = 2
 #: Largest encoded frame accepted or sent, newline included.
 MAX_FRAME_BYTES = 1024 * 1024
-#: Largest raw payload of one ``output`` event (base64 keeps the frame well under the cap).
+#: Largest raw payload of one version-1 ``output`` event (base64 keeps the frame well under the cap).
 MAX_OUTPUT_DATA = 64 * 1024
+#: Largest payload of one version-2 output data frame (queued chunks are merged up to it).
+MAX_OUTPUT_BATCH = 256 * 1024
 #: Largest raw payload of one ``input`` request.
 MAX_INPUT_DATA = 512 * 1024
 
@@ -72,12 +105,46 @@ ERROR_KINDS: dict[str, type[errors.ArgusError]] = {
 }
 
 
+#: First byte of a data frame (a JSON line never starts with it).
+DATA_MAGIC = 0x00
+#: Data frame kinds.
+KIND_OUTPUT = ord("O")
+KIND_INPUT = ord("I")
+DATA_KINDS = frozenset({KIND_OUTPUT, KIND_INPUT})
+#: Data frame header: magic, kind, session id length, (pad), payload length, offset.
+DATA_HEADER = struct.Struct(">BBBxIQ")
+
+
 class ProtocolError(errors.Invalid):
     """A frame that breaks the protocol (bad JSON, not an object, bad argument)."""
 
 
 class FrameTooLarge(ProtocolError):
-    """A frame over :data:`MAX_FRAME_BYTES` (it was skipped up to its newline)."""
+    """A frame over :data:`MAX_FRAME_BYTES` (it was skipped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataFrame:
+    """A version-2 data frame: terminal bytes of one session (``offset``: absolute, output only)."""
+
+    kind: int
+    session_id: str
+    offset: int
+    data: bytes
+
+
+#: What a connection receives: a JSON control frame or a data frame.
+Frame = dict[str, Any] | DataFrame
+
+
+def encode_data(kind: int, session_id: str, offset: int, data: bytes) -> bytes:
+    """One data frame; raises FrameTooLarge over the cap, ProtocolError for a bad session id."""
+    sid = session_id.encode("ascii", "strict") if session_id.isascii() else b""
+    if not sid or len(sid) > 255:
+        raise ProtocolError(f"bad session id for a data frame: {session_id!r}")
+    if len(data) > MAX_FRAME_BYTES:
+        raise FrameTooLarge(f"data frame of {len(data)} bytes exceeds the {MAX_FRAME_BYTES}-byte cap")
+    return DATA_HEADER.pack(DATA_MAGIC, kind, len(sid), len(data), offset) + sid + data
 
 
 def encode(frame: dict[str, Any]) -> bytes:
@@ -134,13 +201,45 @@ def error_from_reply(reply: dict[str, Any]) -> errors.ArgusError:
     return cls(str(reply.get("error") or "supervisor error"))
 
 
-def check_version(frame: dict[str, Any]) -> int:
-    """The peer's major version from a hello frame; raises ProtocolError if it is not ours."""
+def offered_versions(frame: dict[str, Any]) -> set[int]:
+    """The versions a hello frame offers (``versions``, else its single ``version``)."""
     version = frame.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise ProtocolError("hello needs an integer 'version'")
-    if version != PROTOCOL_VERSION:
-        raise ProtocolError(f"protocol version mismatch: supervisor speaks {PROTOCOL_VERSION}, peer {version}")
+    offered = {version}
+    versions = frame.get("versions")
+    if isinstance(versions, list):
+        offered |= {v for v in versions if isinstance(v, int) and not isinstance(v, bool)}
+    return offered
+
+
+def negotiate(frame: dict[str, Any], spoken: tuple[int, ...] = SUPPORTED_VERSIONS) -> int:
+    """The version to speak with the peer of a hello frame: the highest both speak.
+
+    Raises ProtocolError if there is none.
+    """
+    offered = offered_versions(frame)
+    common = offered & set(spoken)
+    if not common:
+        raise ProtocolError(f"protocol version mismatch: supervisor speaks {_spoken(spoken)}, "
+                            f"peer {_spoken(tuple(sorted(offered)))}")
+    return max(common)
+
+
+def _spoken(versions: tuple[int, ...] = SUPPORTED_VERSIONS) -> str:
+    return ", ".join(map(str, versions))
+
+
+def hello_request(req: object = 0, *, versions: tuple[int, ...] = SUPPORTED_VERSIONS) -> dict[str, Any]:
+    """A client's hello offering ``versions`` (``version`` is the oldest, for version-1 peers)."""
+    return {"op": "hello", "req": req, "version": min(versions), "versions": list(versions), "pid": os.getpid()}
+
+
+def chosen_version(reply: dict[str, Any], offered: tuple[int, ...] = SUPPORTED_VERSIONS) -> int:
+    """The version a hello reply settled on; raises ProtocolError if we did not offer it."""
+    version = reply.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version not in offered:
+        raise ProtocolError(f"the supervisor answered hello with version {version!r}; we speak {_spoken()}")
     return version
 
 
@@ -162,90 +261,153 @@ def arg(frame: dict[str, Any], name: str, kind: type | tuple[type, ...], default
     return value
 
 
-class LineBuffer:
+class FrameBuffer:
     """Splits received bytes into frames, enforcing the size cap (shared by async and sync ends).
 
-    A line over the cap is dropped as it arrives (never buffered whole) and reported, in its place,
-    as a FrameTooLarge from :meth:`next_frame`.
+    JSON lines always; data frames too once :attr:`binary` is set (after a version-2 handshake).
+    Bytes are parsed lazily by :meth:`next_frame`, so switching :attr:`binary` right after the
+    hello applies to every later frame. A frame over the cap is dropped as it arrives (never
+    buffered whole) and reported, in its place, as a FrameTooLarge from :meth:`next_frame`.
     """
-
-    _TOO_LARGE = None
 
     def __init__(self, max_frame: int = MAX_FRAME_BYTES) -> None:
         self.max_frame = max_frame
-        self._partial = bytearray()
-        self._ready: collections.deque[bytes | None] = collections.deque()
-        self._discarding = False
+        self.binary = False
+        self._buf = bytearray()
+        self._pos = 0        # start of the first unparsed byte
+        self._scanned = 0    # no newline in _buf[_pos:_scanned] (a long line arriving in pieces)
+        self._skip = 0       # bytes still to drop of an oversized data frame
+        self._discarding = False  # dropping an oversized line up to its newline
 
     def feed(self, data: bytes | bytearray) -> None:
         """Add received bytes."""
-        start = 0
-        while (idx := data.find(b"\n", start)) >= 0:
-            if self._discarding:
-                self._discarding = False
-                self._ready.append(self._TOO_LARGE)
-            else:
-                self._partial += data[start:idx]
-                too_large = len(self._partial) + 1 > self.max_frame
-                self._ready.append(self._TOO_LARGE if too_large else bytes(self._partial))
-            self._partial.clear()
-            start = idx + 1
-        if not self._discarding:
-            self._partial += data[start:]
-            if len(self._partial) + 1 > self.max_frame:
-                self._discarding = True
-                self._partial.clear()
+        if self._pos:
+            del self._buf[:self._pos]
+            self._scanned = max(0, self._scanned - self._pos)
+            self._pos = 0
+        self._buf += data
 
-    def next_frame(self) -> dict[str, Any] | None:
+    def _too_large(self) -> FrameTooLarge:
+        return FrameTooLarge(f"frame exceeds the {self.max_frame}-byte cap")
+
+    def next_frame(self) -> Frame | None:
         """The next complete frame, ``None`` if none is complete; raises ProtocolError for a bad one."""
-        while self._ready:
-            line = self._ready.popleft()
-            if line is self._TOO_LARGE:
-                raise FrameTooLarge(f"frame exceeds the {self.max_frame}-byte cap")
-            assert line is not None
+        buf = self._buf
+        while True:
+            pos = self._pos
+            avail = len(buf) - pos
+            if avail <= 0:
+                return None
+            if self._skip:
+                dropped = min(self._skip, avail)
+                self._skip -= dropped
+                self._pos += dropped
+                if not self._skip:
+                    raise self._too_large()
+                return None
+            if self._discarding:
+                idx = buf.find(b"\n", pos)
+                if idx < 0:
+                    self._pos = len(buf)
+                    return None
+                self._pos = self._scanned = idx + 1
+                self._discarding = False
+                raise self._too_large()
+            if self.binary and buf[pos] == DATA_MAGIC:
+                if avail < DATA_HEADER.size:
+                    return None
+                _magic, kind, sid_len, length, offset = DATA_HEADER.unpack_from(buf, pos)
+                total = DATA_HEADER.size + sid_len + length
+                if length > self.max_frame:
+                    self._pos += min(total, avail)
+                    self._skip = total - min(total, avail)
+                    if not self._skip:
+                        raise self._too_large()
+                    return None
+                if avail < total:
+                    return None
+                body = pos + DATA_HEADER.size
+                sid = bytes(buf[body:body + sid_len])
+                data = bytes(buf[body + sid_len:pos + total])
+                self._pos = self._scanned = pos + total
+                if kind not in DATA_KINDS:
+                    raise ProtocolError(f"bad data frame: unknown kind {kind}")
+                if not sid or not sid.isascii():
+                    raise ProtocolError("bad data frame: bad session id")
+                return DataFrame(kind, sid.decode("ascii"), offset, data)
+            idx = buf.find(b"\n", max(pos, self._scanned))
+            if idx < 0:
+                self._scanned = len(buf)
+                if avail + 1 > self.max_frame:
+                    self._discarding = True
+                    self._pos = len(buf)
+                return None
+            self._pos = self._scanned = idx + 1
+            if idx - pos + 1 > self.max_frame:
+                raise self._too_large()
+            line = bytes(buf[pos:idx])
             if line.strip():
                 return decode(line)
-        return None
 
 
 class Connection:
-    """Frames over a trio stream: ``receive`` (one reader) and ``send`` (serialized by a lock)."""
+    """Frames over a trio stream: ``receive`` (one reader); ``send``/``send_data`` (serialized)."""
 
     def __init__(self, stream: trio.abc.Stream) -> None:
         self.stream = stream
-        self._lines = LineBuffer()
+        self.version = 1
+        self._frames = FrameBuffer()
         self._send_lock = trio.Lock()
         self._eof = False
         self._broken = False
 
-    async def receive(self) -> dict[str, Any] | None:
+    def use_version(self, version: int) -> None:
+        """Speak ``version`` from the next frame on (both directions)."""
+        self.version = version
+        self._frames.binary = version >= DATA_FRAMES_VERSION
+
+    @property
+    def data_frames(self) -> bool:
+        """Whether terminal bytes travel as data frames on this connection (version 2)."""
+        return self.version >= DATA_FRAMES_VERSION
+
+    async def receive(self) -> Frame | None:
         """The next frame, ``None`` at end of stream; raises ProtocolError for a bad frame."""
         while True:
-            frame = self._lines.next_frame()
+            frame = self._frames.next_frame()
             if frame is not None:
                 return frame
             if self._eof:
                 return None
-            data = await self.stream.receive_some(65536)
+            data = await self.stream.receive_some(262144)
             if not data:
                 self._eof = True
                 continue
-            self._lines.feed(data)
+            self._frames.feed(data)
 
     async def send(self, frame: dict[str, Any]) -> None:
-        """Send one frame (whole frames never interleave).
+        """Send one JSON frame (whole frames never interleave); see :meth:`_send_bytes`."""
+        await self._send_bytes(encode(frame))
+
+    async def send_data(self, kind: int, session_id: str, offset: int, data: bytes) -> None:
+        """Send one data frame (version 2 only)."""
+        if not self.data_frames:
+            raise ProtocolError("data frames need protocol version 2")
+        await self._send_bytes(encode_data(kind, session_id, offset, data))
+
+    async def _send_bytes(self, payload: bytes) -> None:
+        """Write one encoded frame.
 
         The write is shielded from cancellation (a frame cut in half would corrupt the stream);
         a peer that does not take it within :data:`SEND_TIMEOUT` seconds gets disconnected
         (BrokenResourceError).
         """
-        line = encode(frame)
         async with self._send_lock:
             if self._broken:
                 raise trio.BrokenResourceError("connection closed after a stalled send")
             with trio.CancelScope(shield=True) as scope:
                 scope.deadline = trio.current_time() + SEND_TIMEOUT
-                await self.stream.send_all(line)
+                await self.stream.send_all(payload)
             if scope.cancelled_caught:
                 self._broken = True
                 with trio.CancelScope(shield=True):
@@ -325,14 +487,17 @@ async def listen_unix(path: Path) -> trio.SocketListener:
 
 
 class SyncClient:
-    """A blocking client for the CLI helpers (start/stop/status): hello, then request/reply."""
+    """A blocking client for the CLI helpers (start/stop/status): hello, then request/reply.
+
+    It speaks version 1 (JSON only), which every supervisor understands.
+    """
 
     def __init__(self, path: Path, timeout: float = 2.0) -> None:
         self.sock = connect_unix_sync(path, timeout)
-        self._lines = LineBuffer()
+        self._lines = FrameBuffer()  # version 1: JSON lines only
         self._next = 0
         try:
-            self.hello = self.request("hello", version=PROTOCOL_VERSION, pid=os.getpid())
+            self.hello = self.request("hello", version=1, pid=os.getpid())
         except BaseException:
             self.close()
             raise
@@ -355,7 +520,7 @@ class SyncClient:
         """The next frame (``None`` at end of stream)."""
         while True:
             frame = self._lines.next_frame()
-            if frame is not None:
+            if isinstance(frame, dict):
                 return frame
             data = self.sock.recv(65536)
             if not data:

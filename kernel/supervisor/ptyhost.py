@@ -34,6 +34,8 @@ log = logging.getLogger("argus.ptyhost")
 
 #: Bytes read from the master fd per read.
 READ_SIZE = 64 * 1024
+#: Most bytes read in one go (reads repeated while the PTY has more) before they are fed on.
+READ_BURST = 256 * 1024
 #: Input accepted but not yet written to the PTY (beyond it, ``write`` raises TooMany).
 MAX_PENDING_INPUT = 4 * 1024 * 1024
 #: After the child exits, how long to keep draining output (a background grandchild may keep the
@@ -106,6 +108,34 @@ def _reap(pid: int) -> int | None:
     """Non-blocking waitpid: the status if ``pid`` has exited, else ``None``."""
     got, status = os.waitpid(pid, os.WNOHANG)
     return status if got else None
+
+
+def _read_burst(fd: int) -> tuple[bytes, bool]:
+    """Read what the PTY has ready now, up to :data:`READ_BURST` bytes, as one chunk.
+
+    A terminal hands out a few KiB per read; taking a burst at once means one ring append, one log
+    write and one message to each subscriber per burst instead of per read. Returns the bytes and
+    whether the PTY may have more (``False``: the child side is gone). Raises BlockingIOError when
+    nothing is ready at all.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while size < READ_BURST:
+        try:
+            data = os.read(fd, READ_SIZE)
+        except BlockingIOError:
+            if not parts:
+                raise
+            break
+        except OSError as exc:
+            if exc.errno == errno.EIO:  # every slave fd closed: the child is gone
+                return b"".join(parts), False
+            raise
+        if not data:
+            return b"".join(parts), False
+        parts.append(data)
+        size += len(data)
+    return (parts[0] if len(parts) == 1 else b"".join(parts)), True
 
 
 def _restore_child_signals() -> None:
@@ -268,17 +298,14 @@ class PtySession:
                 if fd is None:
                     return
                 try:
-                    data = os.read(fd, READ_SIZE)
+                    data, more = _read_burst(fd)
                 except BlockingIOError:
                     await trio.lowlevel.wait_readable(fd)
                     continue
-                except OSError as exc:
-                    if exc.errno == errno.EIO:  # every slave fd closed: the child is gone
-                        return
-                    raise
-                if not data:
+                if data:
+                    self.output.feed(data)
+                if not more:
                     return
-                self.output.feed(data)
                 await trio.lowlevel.checkpoint()
         finally:
             done.set()

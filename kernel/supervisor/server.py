@@ -13,7 +13,7 @@ from .. import errors
 from ..paths import Paths, secure_home
 from . import protocol as proto
 from .lock import SupervisorLock
-from .output import DEFAULT_RING_BYTES, SubscriberLagged
+from .output import DEFAULT_RING_BYTES, Chunk, SubscriberLagged
 from .ptyhost import PtySession, validate_session_id
 
 log = logging.getLogger("argus.supervisor")
@@ -25,9 +25,12 @@ SHUTDOWN_GRACE = 2.0
 class Supervisor:
     """The supervisor's state: its sessions and the protocol handlers."""
 
-    def __init__(self, paths: Paths, *, ring_bytes: int = DEFAULT_RING_BYTES) -> None:
+    def __init__(self, paths: Paths, *, ring_bytes: int = DEFAULT_RING_BYTES,
+                 versions: tuple[int, ...] = proto.SUPPORTED_VERSIONS) -> None:
         self.paths = paths
         self.ring_bytes = ring_bytes
+        #: Protocol versions this supervisor speaks (tests narrow it to play an older supervisor).
+        self.versions = versions
         self.sessions: dict[str, PtySession] = {}
         self.shutdown = trio.Event()
         self._streams = 0  # attach streams still sending
@@ -42,8 +45,8 @@ class Supervisor:
         listener: trio.SocketListener | None = None
         try:
             listener = await proto.listen_unix(self.paths.supervisor_sock)
-            log.info("supervisor %d listening on %s (protocol %d)", os.getpid(),
-                     self.paths.supervisor_sock, proto.PROTOCOL_VERSION)
+            log.info("supervisor %d listening on %s (protocol %s)", os.getpid(),
+                     self.paths.supervisor_sock, "/".join(map(str, self.versions)))
             async with trio.open_nursery() as outer:
                 async with trio.open_nursery() as sessions:
                     self._session_nursery = sessions
@@ -107,6 +110,9 @@ class Supervisor:
                 continue
             if frame is None:
                 return
+            if isinstance(frame, proto.DataFrame):
+                await self._data_frame(conn, frame)
+                continue
             req = frame.get("req")
             try:
                 if isinstance(req, bool) or not isinstance(req, int | str):
@@ -116,12 +122,14 @@ class Supervisor:
                     raise proto.ProtocolError(f"unknown op {op!r}")
                 if op == "hello":
                     try:
-                        proto.check_version(frame)
+                        version = proto.negotiate(frame, self.versions)
                     except proto.ProtocolError as exc:
                         await conn.send(proto.reply_error(req, exc))
-                        return  # a peer speaking another version is disconnected
+                        return  # a peer speaking no version of ours is disconnected
                     greeted = True
-                    await conn.send(proto.reply_ok(req, version=proto.PROTOCOL_VERSION, pid=os.getpid()))
+                    await conn.send(proto.reply_ok(req, version=version, versions=list(self.versions),
+                                                   pid=os.getpid()))
+                    conn.use_version(version)
                     continue
                 if not greeted:
                     raise proto.ProtocolError("the first request must be 'hello'")
@@ -135,6 +143,20 @@ class Supervisor:
             await conn.send(proto.reply_ok(req, **result))
             if op == "shutdown":
                 self.shutdown.set()
+
+    async def _data_frame(self, conn: proto.Connection, frame: proto.DataFrame) -> None:
+        """Version 2 input: queue it for the PTY; no reply, an ``input_error`` event if refused."""
+        try:
+            if frame.kind != proto.KIND_INPUT:
+                raise proto.ProtocolError("a client sends only input data frames")
+            pty = self.sessions.get(frame.session_id)
+            if pty is None:
+                raise errors.NotFound(f"no session {frame.session_id!r}")
+            pty.send_input(frame.data)
+        except errors.ArgusError as exc:
+            error = proto.reply_error(None, exc)
+            await conn.send({"event": "input_error", "session_id": frame.session_id,
+                             "error": error["error"], "kind": error["kind"]})
 
     def _session(self, frame: dict[str, Any]) -> PtySession:
         session_id = proto.arg(frame, "session_id", str)
@@ -236,13 +258,14 @@ class Supervisor:
                 while True:
                     try:
                         async with pty.output.subscribe(since=next_offset) as sub:
-                            async for chunk in sub:
-                                for at in range(0, len(chunk.data), proto.MAX_OUTPUT_DATA):
-                                    piece = chunk.data[at:at + proto.MAX_OUTPUT_DATA]
-                                    await conn.send({"event": "output", "session_id": pty.id,
-                                                     "offset": chunk.offset + at,
-                                                     "data": proto.b64encode(piece)})
-                                next_offset = chunk.end
+                            if conn.data_frames:
+                                while (chunk := await sub.receive_batch(proto.MAX_OUTPUT_BATCH)) is not None:
+                                    await conn.send_data(proto.KIND_OUTPUT, pty.id, chunk.offset, chunk.data)
+                                    next_offset = chunk.end
+                            else:
+                                async for chunk in sub:
+                                    await _send_output_v1(conn, pty.id, chunk)
+                                    next_offset = chunk.end
                         break
                     except SubscriberLagged as lag:  # the client is slow: catch up from the log
                         next_offset = lag.next_offset
@@ -254,6 +277,14 @@ class Supervisor:
             self._streams -= 1
             if attaches.get(pty.id) is scope:
                 del attaches[pty.id]
+
+
+async def _send_output_v1(conn: proto.Connection, session_id: str, chunk: Chunk) -> None:
+    """Version 1 output: base64 JSON ``output`` events of at most ``MAX_OUTPUT_DATA`` bytes each."""
+    for at in range(0, len(chunk.data), proto.MAX_OUTPUT_DATA):
+        piece = chunk.data[at:at + proto.MAX_OUTPUT_DATA]
+        await conn.send({"event": "output", "session_id": session_id, "offset": chunk.offset + at,
+                         "data": proto.b64encode(piece)})
 
 
 async def serve(paths: Paths, *, ring_bytes: int = DEFAULT_RING_BYTES,

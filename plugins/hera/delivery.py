@@ -15,11 +15,11 @@ next idle moment.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
 import trio
+from argus.kernel.api import strip_ansi
 
 from .models import one_line
 from .store import Store
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 4096
 LINE_MAX = 300
 RECOVERY_BYTES = 512 * 1024
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
 def tag(delivery_id: int) -> str:
@@ -121,7 +120,7 @@ class Delivery:
             typed = False
             try:
                 raw = await self.tasks.output(rec["task_id"], RECOVERY_BYTES)
-                typed = tag(rec["id"]) in ANSI.sub("", raw.decode("utf-8", "replace"))
+                typed = tag(rec["id"]) in strip_ansi(raw.decode("utf-8", "replace"), redraws=True)
             except Exception:
                 log.debug("cannot read the output of %s to settle delivery %s", rec["task_id"], rec["id"])
             if typed:

@@ -1,26 +1,65 @@
 """The hera plugin's hook implementations: schema, the ``[hera]`` settings, tools/routes, delivery,
 and the tasks plugin's hooks (idle agents, deleted tasks, the ``hera`` task fields, launch gates).
 
-Every hook that acts does nothing while ``[hera] enabled`` is false.
+The running hera lives in ``kernel.stash[HERA]`` (per kernel, no module state). The hooks that get
+no kernel argument (``argus_event`` and the tasks plugin's hooks) are methods of :class:`KernelHooks`,
+registered on that kernel's plugin manager, so two daemons in one process stay apart. Every hook
+that acts does nothing while ``[hera] enabled`` is false.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Migration, NotFound, SettingsSection, hookimpl
+from pydantic import BaseModel
 
 from .plugin import HERA, HeraPlugin
 from .store import MIGRATIONS
+from .wire import HeraTaskField
 
-# The hooks of the tasks plugin receive no kernel: they reach the running hera through this
-# module-level reference (also in ``kernel.stash[HERA]`` for everything that has the kernel).
-_plugin: HeraPlugin | None = None
+log = logging.getLogger(__name__)
 
 
-def _serving() -> HeraPlugin | None:
-    return _plugin if _plugin is not None and _plugin.serving else None
+class KernelHooks:
+    """The hooks of one kernel's hera that receive no kernel (registered as ``hera.kernel``)."""
+
+    def __init__(self, plugin: HeraPlugin) -> None:
+        self.plugin = plugin
+
+    def _serving(self) -> HeraPlugin | None:
+        return self.plugin if self.plugin.serving else None
+
+    @hookimpl
+    def argus_event(self, event: Any) -> None:
+        """A change of the ``[hera]`` settings serves or withdraws the tools."""
+        self.plugin.on_event(event)
+
+    @hookimpl
+    def argus_task_idle(self, task: dict[str, Any], idle: bool, reason: str) -> None:
+        """An agent waits for input: deliver what waits for its role."""
+        hera = self._serving()
+        if hera is not None and idle and isinstance(task.get("id"), str):
+            hera.delivery.on_idle(task["id"])
+
+    @hookimpl
+    def argus_task_deleted(self, task: dict[str, Any]) -> None:
+        """The bound task is gone: its role stays, unbound."""
+        self.plugin.hera.task_deleted(task)
+
+    @hookimpl
+    def argus_task_fields(self, task: dict[str, Any]) -> dict[str, Any] | None:
+        """``{"hera": {role_id, role, kind, status, orchestrator_id, orchestrator, unread}}`` for a bound task."""
+        hera = self._serving()
+        return hera.hera.task_fields(task) if hera is not None else None
+
+    @hookimpl
+    def argus_launch_gate(self, task: dict[str, Any]) -> str | None:
+        """A worker waits (pending) until the roles it depends on are done."""
+        hera = self._serving()
+        return hera.hera.launch_gate(task) if hera is not None else None
 
 
 @hookimpl
@@ -39,54 +78,29 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
     ])]
 
 
+@hookimpl(optionalhook=True)
+def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
+    """The ``hera`` key of the Task JSON (a hook of the tasks plugin)."""
+    return {"hera": HeraTaskField}
+
+
 @hookimpl
 def argus_register(kernel: Any) -> None:
-    """Mount the REST routes and serve the tools (when enabled)."""
-    global _plugin
-    _plugin = HeraPlugin(kernel)
-    kernel.stash[HERA] = _plugin
-    _plugin.register()
+    """Mount the REST routes and serve the tools (when enabled); hook this hera into the tasks plugin."""
+    try:
+        plugin = HeraPlugin(kernel)
+    except NotFound as exc:
+        log.error("hera not started: it needs the tasks plugin (%s)", exc)
+        return
+    kernel.stash[HERA] = plugin
+    kernel.pm.register(KernelHooks(plugin), name="hera.kernel")
+    plugin.register()
 
 
 @hookimpl
 def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
     """The delivery worker, the starter of held workers, and the settings watcher."""
-    if _plugin is None:
+    plugin = kernel.stash.get(HERA, None)
+    if plugin is None:
         return []
-    return [_plugin.delivery.run, _plugin.starter, _plugin.watch_settings]
-
-
-@hookimpl
-def argus_event(event: Any) -> None:
-    """A change of the ``[hera]`` settings serves or withdraws the tools."""
-    if _plugin is not None:
-        _plugin.on_event(event)
-
-
-@hookimpl
-def argus_task_idle(task: dict[str, Any], idle: bool, reason: str) -> None:
-    """An agent waits for input: deliver what waits for its role."""
-    hera = _serving()
-    if hera is not None and idle and isinstance(task.get("id"), str):
-        hera.delivery.on_idle(task["id"])
-
-
-@hookimpl
-def argus_task_deleted(task: dict[str, Any]) -> None:
-    """The bound task is gone: its role stays, unbound."""
-    if _plugin is not None:
-        _plugin.hera.task_deleted(task)
-
-
-@hookimpl
-def argus_task_fields(task: dict[str, Any]) -> dict[str, Any] | None:
-    """``{"hera": {role_id, role, kind, status, orchestrator_id, orchestrator, unread}}`` for a bound task."""
-    hera = _serving()
-    return hera.hera.task_fields(task) if hera is not None else None
-
-
-@hookimpl
-def argus_launch_gate(task: dict[str, Any]) -> str | None:
-    """A worker waits (pending) until the roles it depends on are done."""
-    hera = _serving()
-    return hera.hera.launch_gate(task) if hera is not None else None
+    return [plugin.delivery.run, plugin.starter, plugin.watch_settings]

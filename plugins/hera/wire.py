@@ -19,6 +19,18 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class HeraTaskField(BaseModel):
+    """The ``hera`` object of a task bound to a role (absent on other tasks)."""
+
+    role_id: str
+    role: str = Field(description="the role's name")
+    kind: Literal["coordinator", "worker", "freelance"]
+    status: Literal["idle", "working", "blocked", "done"]
+    orchestrator_id: str
+    orchestrator: str = Field(description="the orchestrator's name")
+    unread: int = Field(description="messages to the role not read yet")
+
+
 class OrchestratorPatch(Wire):
     """``PATCH /api/hera/orchestrators/{id}``: the fields given change; ``null`` toggles a flag."""
 

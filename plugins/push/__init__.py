@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, StashKey, hookimpl
 
 from .keys import VapidKeys
 from .notifier import Notifier
@@ -18,7 +18,36 @@ from .routes import make_routes
 from .sender import Sender
 from .store import MIGRATIONS, Subscriptions
 
-_notifier: Notifier | None = None
+PUSH = StashKey[Notifier]()
+
+
+class KernelHooks:
+    """The hooks of one kernel's push plugin that receive no kernel (registered as ``push.kernel``),
+    so two daemons in one process keep their own notifier."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    @hookimpl
+    def argus_task_idle(self, task: dict[str, Any], idle: bool, reason: str) -> None:
+        """An agent waiting for input: notify (throttle and presence permitting)."""
+        self.notifier.on_idle(task, idle)
+
+    @hookimpl
+    def argus_task_status_changed(self, task: dict[str, Any], old: str, new: str) -> None:
+        """A task moving from in_progress to in_review: notify."""
+        self.notifier.on_status(task, old, new)
+
+    @hookimpl
+    def argus_task_deleted(self, task: dict[str, Any]) -> None:
+        """Forget a deleted task's throttle and prompt."""
+        self.notifier.forget(task.get("id"))
+
+    @hookimpl
+    def argus_event(self, event: Any) -> None:
+        """Scheduled fires (quick: classification and queueing)."""
+        self.notifier.on_event(event)
+
 
 
 @hookimpl
@@ -44,44 +73,18 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 @hookimpl
 def argus_register(kernel: Any) -> None:
-    """Keys, routes and the notifier."""
-    global _notifier
+    """Keys, routes and the notifier (in ``kernel.stash[PUSH]``, its hooks on this kernel's manager)."""
     keys = VapidKeys.load_or_create(kernel.paths.home)
     subs = Subscriptions(kernel.db)
     sender = Sender(keys, subs, lambda: kernel.settings.section("push"))
-    _notifier = Notifier(kernel, sender)
-    kernel.http.add_routes("push", make_routes(keys.public_key, subs, _notifier))
+    notifier = Notifier(kernel, sender)
+    kernel.stash[PUSH] = notifier
+    kernel.pm.register(KernelHooks(notifier), name="push.kernel")
+    kernel.http.add_routes("push", make_routes(keys.public_key, subs, notifier))
 
 
 @hookimpl
 def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
     """The delivery loop."""
-    return [_notifier.run] if _notifier is not None else []
-
-
-@hookimpl
-def argus_task_idle(task: dict[str, Any], idle: bool, reason: str) -> None:
-    """An agent waiting for input: notify (throttle and presence permitting)."""
-    if _notifier is not None:
-        _notifier.on_idle(task, idle)
-
-
-@hookimpl
-def argus_task_status_changed(task: dict[str, Any], old: str, new: str) -> None:
-    """A task moving from in_progress to in_review: notify."""
-    if _notifier is not None:
-        _notifier.on_status(task, old, new)
-
-
-@hookimpl
-def argus_task_deleted(task: dict[str, Any]) -> None:
-    """Forget a deleted task's throttle and prompt."""
-    if _notifier is not None:
-        _notifier.forget(task.get("id"))
-
-
-@hookimpl
-def argus_event(event: Any) -> None:
-    """Scheduled fires (quick: classification and queueing)."""
-    if _notifier is not None:
-        _notifier.on_event(event)
+    notifier = kernel.stash.get(PUSH, None)
+    return [notifier.run] if notifier is not None else []

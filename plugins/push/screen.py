@@ -7,8 +7,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[PX^_][^\x1b]*\x1b\\|\x1b[@-Z\\-_]")
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+from argus.kernel.api import strip_ansi
+
 DECOR = re.compile(r"^[\s─━│┃┌┐└┘├┤┬┴┼╭╮╯╰═║╔╗╚╝╠╣╦╩╬▔▁█▌▐░▒▓·•…>❯›✻✽✶✢*\-_=~|]*$")
 NOISE = re.compile(r"\? for shortcuts|esc to interrupt|shift\+tab to cycle|bypass permissions on", re.I)
 YES_NO = re.compile(r"[(\[]\s*y(?:es)?\s*/\s*n(?:o)?\s*[)\]]\s*[:?]?\s*$", re.I)  # the line ends asking
@@ -19,14 +19,7 @@ MAX_BODY = 240
 
 def clean_lines(raw: bytes) -> list[str]:
     """The text lines of raw terminal output: escapes removed, carriage-return redraws collapsed."""
-    text = ANSI.sub("", raw.decode("utf-8", errors="replace"))
-    out = []
-    for line in text.split("\n"):
-        if "\r" in line:
-            parts = [p for p in line.split("\r") if p.strip()]
-            line = parts[-1] if parts else ""
-        out.append(CONTROL.sub("", line).rstrip())
-    return out
+    return [line.rstrip() for line in strip_ansi(raw.decode("utf-8", errors="replace")).split("\n")]
 
 
 def meaningful(lines: list[str]) -> list[str]:

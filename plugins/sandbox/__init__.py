@@ -6,6 +6,12 @@ profile (``sbpl.py``), applied through the tasks plugin's ``argus_session_comman
 object (``config.py``). See docs/sandbox.md.
 """
 
-from .hooks import argus_cli, argus_migrations, argus_register, argus_settings_sections
+from .hooks import (
+    argus_cli,
+    argus_migrations,
+    argus_register,
+    argus_settings_sections,
+    argus_task_field_models,
+)
 
-__all__ = ["argus_cli", "argus_migrations", "argus_register", "argus_settings_sections"]
+__all__ = ["argus_cli", "argus_migrations", "argus_register", "argus_settings_sections", "argus_task_field_models"]

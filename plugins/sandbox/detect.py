@@ -2,8 +2,8 @@
 
 Linux needs ``bwrap`` on PATH (or at the configured path) *and* the right to create user and mount
 namespaces, which ``bwrap --ro-bind / / true`` proves. macOS needs ``/usr/bin/sandbox-exec``. The
-answer is cached per executable (path, mtime), so the probe runs once per daemon life unless
-bubblewrap is installed, removed or the setting changes.
+answer is cached per executable (path, mtime) by each kernel's ``Detector``, so the probe runs once
+per daemon life unless bubblewrap is installed, removed or the setting changes.
 """
 
 from __future__ import annotations
@@ -35,9 +35,6 @@ class Availability:
         label = f"{self.backend} {self.version}".strip() if self.backend else None
         return {"available": self.available, "backend": label, "executable": self.executable or None,
                 "reason": self.reason or None}
-
-
-_cache: dict[tuple[str, str, float], Availability] = {}
 
 
 def platform() -> str:
@@ -78,31 +75,42 @@ def _signal_env() -> str:
 
 
 def detect(bwrap: str = "bwrap") -> Availability:
-    """Probe (or recall) the sandbox backend of this host. ``bwrap`` is the configured executable."""
-    plat = platform()
-    if plat == "darwin":
-        if os.access(SANDBOX_EXEC, os.X_OK):
-            return Availability(True, "sandbox-exec", executable=SANDBOX_EXEC)
-        return Availability(False, "sandbox-exec", reason=f"{SANDBOX_EXEC} is missing")
-    if plat != "linux":
-        return Availability(False, None, reason=f"no sandbox backend for platform {plat!r}")
-    exe = shutil.which(bwrap or "bwrap")
-    if exe is None:
-        return Availability(False, "bubblewrap", reason=(
-            f"bubblewrap is not installed ({bwrap!r} not found on PATH): install the 'bubblewrap' "
-            "package, or disable the sandbox"))
-    exe = os.path.realpath(exe)
-    try:
-        mtime = os.stat(exe).st_mtime
-    except OSError:
-        mtime = 0.0
-    key = (plat, exe, mtime)
-    found = _cache.get(key)
-    if found is None:
-        found = _cache[key] = _probe_bwrap(exe)
-    return found
+    """Probe the sandbox backend of this host (no cache). ``bwrap`` is the configured executable."""
+    return Detector().detect(bwrap)
 
 
-def forget() -> None:
-    """Drop cached probes (tests; an admin who just fixed the host)."""
-    _cache.clear()
+class Detector:
+    """Probes remembered per executable (path, mtime): one per kernel (``Sandbox.detector``), so the
+    probe runs once per daemon life unless bubblewrap changes."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str, float], Availability] = {}
+
+    def detect(self, bwrap: str = "bwrap") -> Availability:
+        """Probe (or recall) the sandbox backend of this host. ``bwrap`` is the configured executable."""
+        plat = platform()
+        if plat == "darwin":
+            if os.access(SANDBOX_EXEC, os.X_OK):
+                return Availability(True, "sandbox-exec", executable=SANDBOX_EXEC)
+            return Availability(False, "sandbox-exec", reason=f"{SANDBOX_EXEC} is missing")
+        if plat != "linux":
+            return Availability(False, None, reason=f"no sandbox backend for platform {plat!r}")
+        exe = shutil.which(bwrap or "bwrap")
+        if exe is None:
+            return Availability(False, "bubblewrap", reason=(
+                f"bubblewrap is not installed ({bwrap!r} not found on PATH): install the 'bubblewrap' "
+                "package, or disable the sandbox"))
+        exe = os.path.realpath(exe)
+        try:
+            mtime = os.stat(exe).st_mtime
+        except OSError:
+            mtime = 0.0
+        key = (plat, exe, mtime)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = _probe_bwrap(exe)
+        return found
+
+    def forget(self) -> None:
+        """Drop cached probes (an admin who just fixed the host)."""
+        self._cache.clear()

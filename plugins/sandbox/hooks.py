@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import Migration, SettingsSection, hookimpl
@@ -15,6 +15,7 @@ from .service import MIGRATIONS, Sandbox
 
 if TYPE_CHECKING:
     import click
+    from pydantic import BaseModel
 
 
 @hookimpl
@@ -27,6 +28,14 @@ def argus_migrations() -> Sequence[Migration]:
 def argus_settings_sections() -> Sequence[SettingsSection]:
     """The master-only ``[sandbox]`` section."""
     return [SANDBOX_SECTION]
+
+
+@hookimpl(optionalhook=True)
+def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
+    """The ``sandbox`` key of the Task JSON (a hook of the tasks plugin)."""
+    from .routes import SandboxTaskField
+
+    return {"sandbox": SandboxTaskField}
 
 
 @hookimpl

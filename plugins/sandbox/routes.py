@@ -36,6 +36,15 @@ class NextLaunch(Out):
     policy: dict[str, Any] | None = None
 
 
+class SandboxTaskField(Out):
+    """The ``sandbox`` object of every task: how its last agent launch was confined (``launched``
+    false before the first one)."""
+
+    sandboxed: bool
+    backend: str | None = Field(description='e.g. "bubblewrap 0.8.0"; null when not sandboxed')
+    launched: bool
+
+
 class TaskSandbox(Out):
     """``GET /api/tasks/{id}/sandbox``."""
 

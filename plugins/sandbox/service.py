@@ -68,12 +68,13 @@ class Sandbox:
 
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
+        self.detector = detect.Detector()  # this kernel's cached probes
 
     # -- reading -----------------------------------------------------------------------------
 
     def availability(self) -> detect.Availability:
         """The backend of this host for the configured bwrap executable (cached probe)."""
-        return detect.detect(str(global_values(self.kernel.settings)["bwrap"] or "bwrap"))
+        return self.detector.detect(str(global_values(self.kernel.settings)["bwrap"] or "bwrap"))
 
     def effective(self, task: dict[str, Any]) -> Effective:
         """The settings that apply to ``task``'s next launch."""
@@ -126,7 +127,7 @@ class Sandbox:
         if not eff.enabled:
             self._record(task["id"], None, None)
             return None
-        avail = detect.detect(eff.bwrap)
+        avail = self.detector.detect(eff.bwrap)
         if not avail.available:
             where = "project" if eff.enabled_from == "project" else "global"
             raise Invalid(f"the sandbox is enabled ({where} setting) but unavailable: {avail.reason}",
@@ -175,7 +176,7 @@ class Sandbox:
         """Probe the sandbox backend once at start, off the event loop (later reads hit the cache)."""
         async def warm() -> None:
             bwrap = str(global_values(self.kernel.settings)["bwrap"] or "bwrap")
-            found = await trio.to_thread.run_sync(detect.detect, bwrap)
+            found = await trio.to_thread.run_sync(self.detector.detect, bwrap)
             log.info("sandbox backend: %s", found.to_json())
         return [warm]
 

@@ -6,16 +6,42 @@ Each fire creates a fresh task through the tasks plugin. Surfaces: ``/api/schedu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, StashKey, hookimpl
+from pydantic import BaseModel
 
 from . import tools
+from .models import ScheduleTaskField
 from .routes import make_routes
 from .service import MIGRATIONS, Scheduler
 
-_scheduler: Scheduler | None = None
+SCHEDULER = StashKey[Scheduler]()
+
+
+class KernelHooks:
+    """The hooks of one kernel's scheduler that receive no kernel (registered as ``scheduler.kernel``),
+    so two daemons in one process keep their own schedules."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    @hookimpl
+    def argus_event(self, event: Any) -> None:
+        """A changed ``scheduler.time_zone`` re-times every cron schedule."""
+        if event.type == "settings.updated" and event.data.get("section") == "scheduler":
+            self.scheduler.retime()
+
+    @hookimpl
+    def argus_task_fields(self, task: dict[str, Any]) -> dict[str, Any] | None:
+        """A task a schedule started carries ``"schedule": {"id", "name"}`` (name None once deleted)."""
+        extra = task.get("extra")
+        sid = extra.get("schedule_id") if isinstance(extra, dict) else None
+        if not isinstance(sid, str):
+            return None
+        row = self.scheduler.db.one("SELECT name FROM schedules WHERE id = ?", (sid,))
+        return {"schedule": {"id": sid, "name": row["name"] if row else None}}
 
 
 @hookimpl
@@ -33,34 +59,24 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
     ])]
 
 
+@hookimpl(optionalhook=True)
+def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
+    """The ``schedule`` key of the Task JSON (a hook of the tasks plugin)."""
+    return {"schedule": ScheduleTaskField}
+
+
 @hookimpl
 def argus_register(kernel: Any) -> None:
-    """Routes and MCP tools."""
-    global _scheduler
-    _scheduler = Scheduler(kernel)
-    kernel.http.add_routes("scheduler", make_routes(_scheduler))
-    tools.register(kernel, _scheduler)
+    """Routes and MCP tools; the scheduler in ``kernel.stash[SCHEDULER]``, its hooks on this kernel's manager."""
+    scheduler = Scheduler(kernel)
+    kernel.stash[SCHEDULER] = scheduler
+    kernel.pm.register(KernelHooks(scheduler), name="scheduler.kernel")
+    kernel.http.add_routes("scheduler", make_routes(scheduler))
+    tools.register(kernel, scheduler)
 
 
 @hookimpl
 def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
     """The firing loop."""
-    return [_scheduler.run] if _scheduler is not None else []
-
-
-@hookimpl
-def argus_event(event: Any) -> None:
-    """A changed ``scheduler.time_zone`` re-times every cron schedule."""
-    if _scheduler is not None and event.type == "settings.updated" and event.data.get("section") == "scheduler":
-        _scheduler.retime()
-
-
-@hookimpl
-def argus_task_fields(task: dict[str, Any]) -> dict[str, Any] | None:
-    """A task a schedule started carries ``"schedule": {"id", "name"}`` (name None once deleted)."""
-    extra = task.get("extra")
-    sid = extra.get("schedule_id") if isinstance(extra, dict) else None
-    if not isinstance(sid, str) or _scheduler is None:
-        return None
-    row = _scheduler.db.one("SELECT name FROM schedules WHERE id = ?", (sid,))
-    return {"schedule": {"id": sid, "name": row["name"] if row else None}}
+    scheduler = kernel.stash.get(SCHEDULER, None)
+    return [scheduler.run] if scheduler is not None else []

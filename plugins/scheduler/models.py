@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ScheduleFields(BaseModel):
@@ -69,6 +69,13 @@ class Schedule(Out):
     last_error: str | None
     created_at: str
     updated_at: str
+
+
+class ScheduleTaskField(Out):
+    """The ``schedule`` object of a task a schedule started (absent on other tasks)."""
+
+    id: str
+    name: str | None = Field(description="null once the schedule was deleted")
 
 
 class ScheduleReply(Out):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Sequence
 from typing import Any
@@ -18,17 +19,21 @@ from argus.kernel.api import (
     hookimpl,
     utcnow,
 )
+from pydantic import BaseModel
 
 from . import hookspecs, kinds, routes_orch, tools
 from .api import TASKS, TasksFacade
 from .kinds.claude import PERMISSION_MODES
 from .limit_resume import SETTINGS as LIMIT_SETTINGS
+from .models import Task
 from .orch import Orchestration
 from .overlaps import OverlapIndex
 from .reconcile import reconcile
 from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
+
+log = logging.getLogger(__name__)
 
 SERVICE = StashKey[TaskService]()
 ORCH = StashKey[Orchestration]()
@@ -54,6 +59,18 @@ class KernelHooks:
         if event.type == "session.exited":
             self.svc.on_session_exited(event.data)
         self.orch.on_event(event)
+
+
+def plugin_task_fields(kernel: Kernel) -> dict[str, type[BaseModel]]:
+    """The keys plugins add to the Task JSON (``argus_task_field_models``) and their models."""
+    fields: dict[str, type[BaseModel]] = {}
+    for answer in kernel.pm.hook.argus_task_field_models():
+        for key, model in (answer or {}).items():
+            if key in Task.model_fields or key in fields:
+                log.warning("task field %r declared twice (or a core field): the first declaration stays", key)
+                continue
+            fields[key] = model
+    return fields
 
 
 @hookimpl
@@ -95,6 +112,7 @@ def argus_register(kernel: Kernel) -> None:
     kernel.stash[SERVICE] = svc
     kernel.stash[TASKS] = TasksFacade(svc)  # what other plugins reach with tasks_of(kernel)
     kernel.http.add_routes("tasks", make_routes(svc))
+    kernel.http.add_schema_fields(Task, plugin_task_fields(kernel))
     kernel.http.add_public_prefix("/api/agent/")
     kernel.http.add_master_only(r"^/api/backends(/.*)?$", ["POST", "PUT", "DELETE", "PATCH"])
     # Orchestration (DAG, messages, clipboard, artifacts, fork, skills): tools + REST mirrors.

@@ -8,12 +8,14 @@ Anything slow goes to the plugin's own background job (e.g. fed by a trio memory
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import hookspec
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
+
     from .api import AgentKind
 
 
@@ -76,6 +78,16 @@ def argus_task_fields(task: dict[str, Any]) -> dict[str, Any] | None:
     ``{"hera": {...}}``), or None. Called whenever the Task JSON is built: keep it cheap.
 
     ``task`` is the Task JSON without other plugins' fields; the core keys cannot be overridden.
+    """
+
+
+@hookspec
+def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
+    """Declare the keys this plugin's ``argus_task_fields`` adds to the Task JSON: key → the
+    pydantic model of its value (e.g. ``{"hera": HeraTaskField}``).
+
+    Asked once when the tasks plugin registers. Each key is documented in ``/api/openapi.json`` as
+    an optional, nullable property of the ``Task`` schema; clients read only declared keys.
     """
 
 

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.25
 REARM_SECONDS = 10.0
 TAIL_CHARS = 4096
+#: Most output bytes the watcher takes at once.
+WATCH_BATCH = 256 * 1024
 SCAN_LINES = 12
 GENERIC_RULES = screen_rules(GENERIC)
 
@@ -165,20 +167,19 @@ class IdleDetector:
             while session.alive:
                 try:
                     async with session.subscribe(since=offset) as chunks:
-                        iterator = chunks.__aiter__()
                         while True:
                             timeout = DEBOUNCE_SECONDS if state.quiet_check_pending else REARM_SECONDS
                             with trio.move_on_after(timeout) as quiet:
-                                try:
-                                    chunk = await iterator.__anext__()
-                                except StopAsyncIteration:
+                                # what queued meanwhile is looked at once (a fast agent costs no more)
+                                chunk = await chunks.receive_batch(WATCH_BATCH)
+                                if chunk is None:
                                     return
                             if quiet.cancelled_caught:
                                 state.quiet_check_pending = False
                                 self.evaluate(state)
                                 continue
                             offset = chunk.offset + len(chunk.data)
-                            text = chunk.data.decode("utf-8", "replace")
+                            text = chunk.data[-4 * TAIL_CHARS:].decode("utf-8", "replace")  # only the tail counts
                             state.tail = (state.tail + text)[-TAIL_CHARS:]
                             state.unchecked += len(text)
                             state.quiet_check_pending = True

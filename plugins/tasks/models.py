@@ -52,7 +52,8 @@ class UsageTotals(Out):
 
 class Task(Out):
     """A task as every client sees it. Plugins add namespaced keys (``hera: {...}``) through the
-    ``argus_task_fields`` hook; clients read only the fields declared here and their own plugin's."""
+    ``argus_task_fields`` hook and declare their models with ``argus_task_field_models`` (listed in
+    this schema in ``/api/openapi.json``); clients read only declared fields."""
 
     id: str
     name: str

@@ -1,6 +1,6 @@
 """The "conflicts with" mark: live tasks whose changed files overlap another live task's.
 
-A task is *live* while it is not archived, not ``complete`` and its worktree exists. Its changed
+A task is *live* while it is not archived, not ``complete``, not hidden, and its worktree exists. Its changed
 files are those of its commits against its base branch (``git diff --name-only <base>...HEAD``)
 plus its uncommitted work (``git status --porcelain``), without the files Argus generated in the
 worktree (a ``.mcp.json``). Two live tasks of the same project conflict when those sets meet.
@@ -150,7 +150,8 @@ class OverlapIndex:
         """Re-read the changed files of ``task_ids`` (None: every live task), recompute the marks,
         and re-publish the tasks whose mark changed."""
         wanted = None if task_ids is None else set(task_ids)
-        rows = {r["id"]: r for r in self.svc.store.tasks(archived="all") if is_live(r)}
+        # Hidden tasks (e.g. a hera team's workers) are part of the task that shows them, not rivals.
+        rows = {r["id"]: r for r in self.svc.store.tasks(archived="all") if is_live(r) and self.svc.view.visible(r)}
         for tid, row in rows.items():
             if wanted is None or tid in wanted or tid not in self.files:
                 self.files[tid] = await self.changed_files(row)

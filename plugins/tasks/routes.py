@@ -19,6 +19,8 @@ from .service import TaskService
 STREAM_TAIL = 64 * 1024
 OUTPUT_MAX = 4 * 1024 * 1024
 KEEPALIVE = 15.0
+#: Largest output message of a task stream (queued chunks are merged up to it).
+STREAM_BATCH = 256 * 1024
 
 
 async def _multipart_files() -> list[tuple[str, bytes]]:
@@ -332,13 +334,10 @@ async def _stream(session: Any, since: int) -> AsyncIterator[str]:
     while True:
         try:
             async with session.subscribe(since=offset) as chunks:
-                iterator = chunks.__aiter__()
                 while True:
                     with trio.move_on_after(KEEPALIVE) as quiet:
-                        try:
-                            chunk = await iterator.__anext__()
-                        except StopAsyncIteration:
-                            chunk = None
+                        # chunks queued meanwhile go out as one message (a fast agent, a slow client)
+                        chunk = await chunks.receive_batch(STREAM_BATCH)
                     if quiet.cancelled_caught:
                         yield ": keepalive\n\n"
                         continue

@@ -168,9 +168,15 @@ StatusListener = Callable[[str, str, str], None]
 class Store:
     """Row access for projects, backends and tasks."""
 
-    def __init__(self, db: Database, on_status: StatusListener | None = None) -> None:
+    def __init__(self, db: Database, on_status: StatusListener | None = None,
+                 on_change: Callable[[str], None] | None = None) -> None:
         self.db = db
         self.on_status = on_status  # (task_id, old, new) after any status change
+        self.on_change = on_change  # (task_id) after any write to a task row (caches drop it)
+
+    def _changed(self, task_id: str) -> None:
+        if self.on_change is not None:
+            self.on_change(task_id)
 
     # -- backends --------------------------------------------------------------------------
 
@@ -274,6 +280,7 @@ class Store:
             f"INSERT INTO tasks ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
             [row[c] for c in cols],
         )
+        self._changed(row["id"])
 
     def update_task(self, task_id: str, **fields: Any) -> None:
         """Update columns of one task; a status change is reported to ``on_status`` afterwards."""
@@ -285,11 +292,13 @@ class Store:
         fields["updated_at"] = utcnow()
         sets = ", ".join(f"{k} = ?" for k in fields)
         self.db.execute(f"UPDATE tasks SET {sets} WHERE id = ?", (*fields.values(), task_id))
+        self._changed(task_id)
         if old is not None and old != fields["status"] and self.on_status is not None:
             self.on_status(task_id, old, fields["status"])
 
     def delete_task(self, task_id: str) -> None:
         self.db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+        self._changed(task_id)
 
     def counts_by_status(self) -> dict[str, int]:
         out = dict.fromkeys(STATUSES, 0)

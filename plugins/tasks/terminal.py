@@ -66,8 +66,7 @@ class TerminalIO:
         if queue is not None:  # the session is being replaced at a new width: deliver it to the new one
             queue.append(data)
             return len(data)
-        row = self.view.get(task_id)
-        session = self.view.live_session(row)
+        session = self.view.input_session(task_id)  # from memory: no SQLite read per keystroke
         if session is None:
             raise Conflict("the agent is not running; resume the task first")
         await session.write(data)

@@ -33,6 +33,10 @@ class TaskView:
         self._sessions = sessions
         self.idle = IdleDetector(self._idle_changed)
         store.on_status = self._status_changed
+        store.on_change = self._task_changed
+        #: The input path's cache: task id → its session id (``None``: no session), so a keystroke
+        #: reads no SQLite row. Every write to a task row drops its entry (``Store.on_change``).
+        self._session_ids: dict[str, str | None] = {}
         # Set by the service: the usage-limit plan's Task JSON keys, and who hears status changes first.
         self.limit_fields: Callable[[str], dict[str, Any]] = lambda task_id: {
             "limit_resets_at": None, "limit_resume_at": None}
@@ -53,6 +57,19 @@ class TaskView:
     def live_session(self, row: dict[str, Any]) -> Any | None:
         """The task's session if it is alive."""
         session = self.session_of(row)
+        return session if session is not None and session.alive else None
+
+    def _task_changed(self, task_id: str) -> None:
+        """``Store.on_change``: forget what the input path cached about the task."""
+        self._session_ids.pop(task_id, None)
+
+    def input_session(self, task_id: str) -> Any | None:
+        """The task's live session for input, from the in-memory cache (NotFound for no task)."""
+        try:
+            sid = self._session_ids[task_id]
+        except KeyError:
+            sid = self._session_ids[task_id] = self.get(task_id)["session_id"]
+        session = self._sessions().get(sid) if sid else None
         return session if session is not None and session.alive else None
 
     def is_idle(self, row: dict[str, Any]) -> bool:

@@ -67,7 +67,8 @@ class DagView:
         self.loaded = False
 
     async def load(self) -> None:
-        """Fetch ``/api/dag``."""
+        """Fetch ``/api/dag``; the selection stays on the same task when the rows reorder."""
+        chosen = self.selected_id()
         try:
             body = as_dict(await self.tui.client.get("/api/dag"))
             self.edges = [e for e in as_list(body.get("edges")) if isinstance(e, dict)]
@@ -76,7 +77,8 @@ class DagView:
         except ApiError as exc:
             self.error = str(exc)
         self.loaded = True
-        self.index = max(0, min(self.index, len(self.rows) - 1))
+        ids = [str(task.get("id")) for _, task in self.rows]
+        self.index = ids.index(chosen) if chosen in ids else max(0, min(self.index, len(self.rows) - 1))
         self.tui.invalidate()
 
     def move(self, step: int) -> None:

@@ -18,7 +18,9 @@ from .state import as_dict, as_list
 
 log = logging.getLogger("argus.tui")
 
-ALL_PARTS = {"tasks", "projects", "backends", "settings", "status", "registry", "hera", "schedules"}
+# What the first snapshot (and a resync) fetches. ``ops`` (Settings → Status: auto-start, usage) is
+# in it so the Settings rows are complete before the tab is first shown, not added under the cursor.
+ALL_PARTS = {"tasks", "projects", "backends", "settings", "status", "registry", "hera", "schedules", "ops"}
 
 
 class Sync:

@@ -14,7 +14,7 @@ from argus.plugins.tasks.api import TasksAPI, tasks_of
 from kernel_helpers import write_config
 
 PROTOCOL_SURFACE = {
-    "http": ["add_blueprint", "add_public_prefix", "add_master_only", "add_routes"],
+    "http": ["add_blueprint", "add_public_prefix", "add_master_only", "add_routes", "add_schema_fields"],
     "db": ["execute", "query", "one", "scalar", "transaction"],
     "events": ["publish", "subscribe", "add_listener"],
     "settings": ["get", "section", "raw"],
@@ -82,3 +82,31 @@ def test_the_stash_is_keyed_by_key_identity() -> None:
     assert stash.setdefault(b, 2) == 2 and stash.setdefault(b, 3) == 2
     del stash[a]
     assert a not in stash and len(stash) == 1
+
+
+def test_two_kernels_keep_their_hera_push_scheduler_and_sandbox_apart(kernels: list[Kernel]) -> None:
+    from argus.plugins.hera.plugin import HERA
+    from argus.plugins.push import PUSH
+    from argus.plugins.scheduler import SCHEDULER
+
+    one, two = kernels
+    for key, hooks in ((HERA, "hera.kernel"), (PUSH, "push.kernel"), (SCHEDULER, "scheduler.kernel")):
+        assert one.stash[key] is not two.stash[key], key
+        assert one.stash[key].kernel is one and two.stash[key].kernel is two
+        assert one.pm.get_plugin(hooks) is not two.pm.get_plugin(hooks)
+    assert one.pm.get_plugin("sandbox.runtime").detector is not two.pm.get_plugin("sandbox.runtime").detector
+    # push: a task deleted on one kernel is forgotten by that kernel's notifier only
+    for kernel in kernels:
+        kernel.stash[PUSH].last_sent["t_gone"] = 1.0
+    one.pm.hook.argus_task_deleted(task={"id": "t_gone", "name": "gone"})
+    assert "t_gone" not in one.stash[PUSH].last_sent and "t_gone" in two.stash[PUSH].last_sent
+    # scheduler: the ``schedule`` task field is answered from the asking kernel's database
+    two.db.execute("INSERT INTO schedules (id, name, project, created_at, updated_at) "
+                   "VALUES ('s_1', 'nightly', 'p', 'x', 'x')")
+    task = {"id": "t_1", "name": "t", "extra": {"schedule_id": "s_1"}}
+
+    def schedule_field(kernel: Kernel) -> object:
+        return next(f["schedule"] for f in kernel.pm.hook.argus_task_fields(task=task) if f and "schedule" in f)
+
+    assert schedule_field(two) == {"id": "s_1", "name": "nightly"}
+    assert schedule_field(one) == {"id": "s_1", "name": None}

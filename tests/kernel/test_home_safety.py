@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from argus.kernel.api import Migration
 from argus.kernel.db import Database, DatabaseUnusable
+from argus_testkit import stop_supervisor_in
 from kernel_helpers import argus, until
 
 
@@ -89,6 +91,69 @@ def test_a_read_only_database_is_refused(tmp_path: Path) -> None:
     os.chmod(path, 0o400)
     with pytest.raises(DatabaseUnusable, match="read-only"):
         Database(path)
+
+
+BIND_RO = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+
+
+def _works(argv: list[str], probe: Path) -> bool:
+    """Whether ``argv + [sh -c 'echo x >> probe']`` runs and finds ``probe`` read-only."""
+    try:
+        out = subprocess.run([*argv, "sh", "-c", f'echo x >> "{probe}"'], capture_output=True, text=True,
+                             timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode != 0 and probe.read_bytes() == b"probe\n"
+
+
+def _read_only_prefix(db: Path) -> tuple[list[str], str] | None:
+    """A command prefix under which ``db`` is read-only for the daemon, even as root, and how.
+
+    Not root: the file's mode (0400) is enough. Root: a read-only bind mount of the file in a
+    private mount namespace (``unshare -m``), else bubblewrap's ``--ro-bind``. None: no way here.
+    """
+    if os.geteuid() != 0:
+        os.chmod(db, 0o400)
+        return [], "mode 0400"
+    probe = db.with_name("probe")
+    probe.write_bytes(b"probe\n")
+    try:
+        unshare = shutil.which("unshare")
+        if unshare and _works([unshare, "-m", "sh", "-c", BIND_RO, str(probe)], probe):
+            return [unshare, "-m", "sh", "-c", BIND_RO, str(db)], "unshare -m, a read-only bind mount"
+        bwrap = shutil.which("bwrap")
+        if bwrap and _works([bwrap, "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--ro-bind",
+                             str(probe), str(probe), "--"], probe):
+            return ([bwrap, "--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--ro-bind", str(db), str(db),
+                     "--"], "bwrap --ro-bind")
+    finally:
+        probe.unlink()
+    return None
+
+
+def test_a_daemon_with_a_read_only_database_refuses_to_start_with_one_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    db = home / "data.sql"
+    Database(db).close()
+    before = db.read_bytes()
+    found = _read_only_prefix(db)
+    if found is None:
+        pytest.skip("no way to make data.sql read-only for a root daemon here (no unshare -m, no bwrap)")
+    prefix, how = found
+    env = {**os.environ, "ARGUS_HOME": str(home), "ARGUS_MCP_PORT": "0"}
+    env.pop("ARGUS_API_PORT", None)
+    try:
+        out = subprocess.run([*prefix, sys.executable, "-m", "argus.kernel.cli", "daemon", "run"], env=env,
+                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    finally:
+        stop_supervisor_in(home)  # nothing should have started one; a regression must not leak it
+    assert out.returncode == 3, (how, out.returncode, out.stderr)
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("argus: "), (how, out.stderr)
+    assert "is read-only" in lines[0] and "chmod u+w" in lines[0] and "Traceback" not in out.stderr, lines
+    assert "refusing to start" in (home / "daemon.log").read_text()
+    assert db.read_bytes() == before  # never touched
 
 
 def test_existing_database_is_backed_up_before_a_migration(tmp_path: Path) -> None:

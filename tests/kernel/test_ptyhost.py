@@ -177,3 +177,25 @@ async def test_spawn_refuses_missing_program_and_cwd(tmp_path: Path) -> None:
         PtySession.spawn("s1", ["true"], str(tmp_path / "missing-dir"), env(), log_dir=tmp_path)
     with pytest.raises(errors.Invalid, match="session id"):
         PtySession.spawn("../x", ["true"], str(tmp_path), env(), log_dir=tmp_path)
+
+
+def test_a_burst_of_ready_output_is_read_as_one_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    from argus.kernel.supervisor import ptyhost
+
+    monkeypatch.setattr(ptyhost, "READ_SIZE", 4096)  # what a terminal hands out per read
+    r, w = os.pipe()
+    try:
+        os.set_blocking(r, False)
+        with pytest.raises(BlockingIOError):
+            ptyhost._read_burst(r)  # nothing ready: the caller waits
+        data = bytes(range(256)) * 200  # 51,200 bytes: 13 reads
+        os.write(w, data)
+        assert ptyhost._read_burst(r) == (data, True)
+        os.write(w, b"last")
+        os.close(w)
+        w = -1
+        assert ptyhost._read_burst(r) == (b"last", False)  # the writer is gone
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)

@@ -43,12 +43,12 @@ class Raw:
 
     def __init__(self, paths: Paths) -> None:
         self.sock = proto.connect_unix_sync(paths.supervisor_sock, 10.0)
-        self.lines = proto.LineBuffer()
+        self.lines = proto.FrameBuffer()
 
     def send(self, data: bytes | dict[str, Any]) -> None:
         self.sock.sendall(data if isinstance(data, bytes) else json.dumps(data).encode() + b"\n")
 
-    def frame(self) -> dict[str, Any] | None:
+    def frame(self) -> Any:
         while True:
             frame = self.lines.next_frame()
             if frame is not None:
@@ -58,10 +58,15 @@ class Raw:
                 return None
             self.lines.feed(data)
 
-    def hello(self) -> dict[str, Any]:
-        self.send({"op": "hello", "req": 0, "version": proto.PROTOCOL_VERSION, "pid": os.getpid()})
+    def hello(self, versions: tuple[int, ...] = (1,)) -> dict[str, Any]:
+        """Greet as a client speaking ``versions`` (default: a version-1 client, JSON only)."""
+        hello: dict[str, Any] = {"op": "hello", "req": 0, "version": min(versions), "pid": os.getpid()}
+        if versions != (1,):
+            hello["versions"] = list(versions)
+        self.send(hello)
         reply = self.frame()
-        assert reply and reply["ok"], reply
+        assert isinstance(reply, dict) and reply["ok"], reply
+        self.lines.binary = reply["version"] >= 2
         return reply
 
     def close(self) -> None:

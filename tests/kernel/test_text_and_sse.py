@@ -36,6 +36,12 @@ def test_strip_ansi_keeps_the_last_drawing_of_a_redrawn_line() -> None:
     assert strip_ansi(raw) == "bold ok\n> "
 
 
+def test_strip_ansi_can_keep_every_drawing_for_a_search() -> None:
+    raw = "> \x1b[1m[hera d3]\x1b[0m hi\r\x1b[2K> \r\n"
+    assert "[hera d3]" not in strip_ansi(raw)
+    assert strip_ansi(raw, redraws=True) == "> [hera d3] hi\r> \r\n"
+
+
 def test_terminal_lines_overlay_carriage_returns_and_expand_tabs() -> None:
     assert terminal_lines(b"\x1b[31mred\x1b[0m\r\nab\rX\x1b]8;;http://x\x07link") == ["red", "Xlink"]
     assert terminal_lines("abc\rX\n\tz\x07") == ["Xbc", "        z"]

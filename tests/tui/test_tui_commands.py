@@ -188,7 +188,7 @@ def test_docs_keymap_is_the_registry() -> None:
 
 @pytest.mark.parametrize("module", ["agentview", "tasklist", "dagview", "heraview", "pluginview", "settings_tab",
                                     "review", "panes", "claude_picker", "termview", "sync", "desktop",
-                                    "status_extras", "marks"])
+                                    "status_extras", "marks", "diffview"])
 def test_views_know_the_uihost_protocol_not_the_app(module: str) -> None:
     source = (ROOT / "plugins" / "tui" / f"{module}.py").read_text()
     assert "from .app import" not in source and "ArgusTui" not in source

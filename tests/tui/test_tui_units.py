@@ -222,3 +222,31 @@ def test_form_choice_fields_take_type_ahead_and_explain_other_keys() -> None:
     ok.type_ahead("q")
     assert "OK is a choice" in form.notice
     assert form.values() == {"name": "", "backend": "claude", "ok": True}
+
+
+async def test_dag_reload_keeps_the_selected_task_when_rows_reorder() -> None:
+    """A reload that puts another task first (a new edge) keeps the cursor on the same task."""
+    from argus.plugins.tui.dagview import DagView
+
+    answers = [
+        {"nodes": [{"id": "a", "name": "alpha"}, {"id": "b", "name": "beta"}], "edges": []},
+        {"nodes": [{"id": "b", "name": "beta"}, {"id": "c", "name": "gamma"}, {"id": "a", "name": "alpha"}],
+         "edges": [{"parent_id": "c", "child_id": "a"}]},
+    ]
+
+    class Client:
+        async def get(self, path: str) -> dict[str, object]:
+            return answers.pop(0)
+
+    class Host:
+        client = Client()
+
+        def invalidate(self) -> None:
+            pass
+
+    view = DagView(Host())  # type: ignore[arg-type]
+    await view.load()
+    view.move(1)
+    assert view.selected_id() == "b"
+    await view.load()
+    assert view.selected_id() == "b"

@@ -1,0 +1,166 @@
+"""Output throughput: an agent writing a large volume → bytes received on the task's SSE stream
+per second, versus the same program read from a raw PTY owned by this process, in the same run.
+
+    python bench/bench_tasks_throughput.py [--mb 50] [--rounds 3]
+
+The program waits for a line of input, then writes ``--mb`` megabytes of printable lines as fast
+as the terminal takes them, then an end marker, and waits. Through Argus the bytes go
+PTY → session-supervisor (ring, scrollback log) → daemon (mirror ring) → SSE (base64) → this
+client; the clock runs from the input that starts it to the end marker on the stream. Rounds
+alternate between the two paths; the best round of each is compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shlex
+import sys
+import time
+
+import httpx
+import trio
+from common import BenchDaemon, RawPty, agent_env, create_task
+
+END = b"@@END-OF-BLAST@@"
+READY = b"@@READY@@"
+
+BLAST_CODE = """\
+import os, sys, time
+size = int(sys.argv[1])
+line = b"".join(b"%05d " % i + b"abcdefghijklmnopqrstuvwxyz0123456789" * 2 + b"\\n" for i in range(1000))
+os.write(1, b"@@READY@@\\n")
+while True:
+    sys.stdin.buffer.readline()
+    left = size
+    while left > 0:
+        piece = line[:left]
+        view = memoryview(piece)
+        while view:
+            view = view[os.write(1, view):]
+        left -= len(piece)
+    os.write(1, b"@@END-OF-BLAST@@\\n")
+"""
+
+
+def blast_argv(size: int) -> list[str]:
+    """The program that writes ``size`` bytes per line of input it reads."""
+    return [sys.executable, "-u", "-c", BLAST_CODE, str(size)]
+
+
+class Tail:
+    """Counts bytes and finds a marker that may straddle chunk boundaries."""
+
+    def __init__(self, marker: bytes) -> None:
+        self.marker = marker
+        self.count = 0
+        self._tail = b""
+
+    def add(self, data: bytes) -> bool:
+        """Count ``data``; True once the marker was seen."""
+        self.count += len(data)
+        window = self._tail + data
+        self._tail = window[-len(self.marker):]
+        return self.marker in window
+
+
+async def through_argus(client: httpx.AsyncClient, stream_client: httpx.AsyncClient, task_id: str) -> tuple[
+        float, int]:
+    """Trigger one blast and read the task's SSE stream until the end marker: (seconds, bytes)."""
+    started = trio.Event()
+    result: list[tuple[float, int]] = []
+    t0: list[float] = []
+
+    async def reader() -> None:
+        tail = Tail(END)
+        async with stream_client.stream("GET", f"/api/tasks/{task_id}/stream") as resp:
+            resp.raise_for_status()
+            event = ""
+            async for line in resp.aiter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "session":
+                    started.set()
+                elif line.startswith("data: ") and event == "output" and t0:
+                    if tail.add(base64.b64decode(json.loads(line[6:])["data"])):
+                        result.append((time.perf_counter() - t0[0], tail.count))
+                        return
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reader)
+        await started.wait()
+        await trio.sleep(0.3)  # the stream's initial tail is through
+        t0.append(time.perf_counter())
+        resp = await client.post(f"/api/tasks/{task_id}/input", content=b"go\r",
+                                 headers={"Content-Type": "application/octet-stream"})
+        resp.raise_for_status()
+        with trio.fail_after(600):
+            while not result:
+                await trio.sleep(0.01)
+    return result[0]
+
+
+async def through_raw(pty: RawPty) -> tuple[float, int]:
+    """Trigger one blast on the raw PTY and read it until the end marker: (seconds, bytes)."""
+    tail = Tail(END)
+    fd = pty.proc.fd
+    t0 = time.perf_counter()
+    pty.write(b"go\r")
+    with trio.fail_after(600):
+        while True:
+            try:
+                data = os.read(fd, 65536)  # what RawPty.read does, without keeping every byte
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(fd)
+                continue
+            if not data:
+                raise EOFError("the blast program exited")
+            if tail.add(data):
+                return time.perf_counter() - t0, tail.count
+
+
+async def run(args: argparse.Namespace) -> None:
+    size = int(args.mb * 1024 * 1024)
+    argv = blast_argv(size)
+    with BenchDaemon() as daemon:
+        async with daemon.client() as client, daemon.client() as stream_client:
+            command = " ".join(shlex.quote(a) for a in argv)
+            (await client.post("/api/backends", json={"name": "blast", "command": command})).raise_for_status()
+            task = await create_task(client, name="blast", backend="blast")
+            with trio.fail_after(60):
+                while READY not in (await client.get(f"/api/tasks/{task['id']}/output",
+                                                     params={"bytes": 4096})).content:
+                    await trio.sleep(0.05)
+            raw = RawPty(argv, str(daemon.repo), agent_env())
+            try:
+                await raw.read_until(READY)
+                rows: dict[str, list[tuple[float, int]]] = {"raw PTY": [], "Argus SSE": []}
+                raw.buffer = b""
+                for _ in range(args.rounds):
+                    rows["raw PTY"].append(await through_raw(raw))
+                    rows["Argus SSE"].append(await through_argus(client, stream_client, task["id"]))
+            finally:
+                raw.close()
+                await client.post("/api/sessions/stop-all")
+    print(f"\noutput throughput: {args.mb:g} MB written by the agent, {args.rounds} rounds each (alternating)")
+    best: dict[str, float] = {}
+    for name, results in rows.items():
+        rates = [n / s / 1e6 for s, n in results]
+        best[name] = max(rates)
+        print(f"  {name:10}  best {max(rates):8.1f} MB/s   all " + "  ".join(f"{r:.1f}" for r in rates)
+              + f"   ({results[0][1]} bytes on the terminal per round)")
+    print(f"\nratio Argus SSE / raw PTY (best rounds): {best['Argus SSE'] / best['raw PTY']:.2f}x")
+
+
+def main() -> None:
+    """Parse arguments and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=float, default=50.0, help="megabytes the agent writes per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    trio.run(run, parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
