@@ -128,6 +128,8 @@ class AgentKind:
       that name (``command`` or the name itself) is listed while no stored backend has the name.
     - ``executables``: command basenames (``claude``) for which a backend naming no ``kind`` is
       of this kind.
+    - ``command`` / ``prompt_flag``: the backend listed under the kind's name (default command:
+      the name; default prompt flag: none, the prompt is positional).
     - Launch flags: ``build_argv(launch)`` returns the full argv for a new launch or a resume (see
       :class:`AgentLaunch`); raise ``Invalid`` to refuse the launch. ``build_env(launch)`` may add
       environment variables. The environment always carries ``ARGUS_TASK_ID``, ``ARGUS_MCP_URL``,
@@ -159,6 +161,7 @@ class AgentKind:
     reads_mcp_config: bool = False
     session_ids: bool = False
     executables: tuple[str, ...] = ()
+    prompt_flag: str = ""
     build_env: Callable[[AgentLaunch], dict[str, str]] | None = None
     token_in_env: bool = True
     session_from_hook: Callable[[Any], str | None] | None = None

@@ -1,11 +1,12 @@
 """Backends and agent kinds.
 
-A backend is a templated command (stored in SQLite, seeded with claude/codex/pi/opencode/demo, and
-overlaid by ``[backends.<name>]`` of config.toml). Its agent kind says how that CLI is launched,
-resumed, watched for idleness and given Argus's MCP server: the kinds are what plugins register
-through ``argus_agent_kinds`` (the built-in ones included, ``kinds/``). A backend names its kind,
-or takes the kind whose ``executables`` claim its command, else ``generic``. A kind that claims
-executables (all the built-in ones do) follows from the command and cannot be named.
+A backend is a templated command: stored in SQLite (seeded with the backends of the built-in
+kinds), overlaid by ``[backends.<name>]`` of config.toml, and one listed per agent kind under its
+name. Its agent kind says how that CLI is launched, resumed, watched for idleness and given Argus's
+MCP server: the kinds are what plugins register through ``argus_agent_kinds`` (the built-in ones
+included, ``kinds/``). A backend names its kind, or takes the kind whose ``executables`` claim its
+command, else ``generic``. A kind that claims executables (all the built-in ones do) follows from
+the command and cannot be named.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class Backends:
         """DB backends overlaid with ``[backends.<name>]`` from config.toml, plus a backend per
         agent kind not otherwise defined; flags the default."""
         kinds = self.agent_kinds()
-        rows = {k.name: {"name": k.name, "command": k.command or k.name, "prompt_flag": "", "model": "",
+        rows = {k.name: {"name": k.name, "command": k.command or k.name, "prompt_flag": k.prompt_flag, "model": "",
                          "kind": k.name, "source": "plugin"} for k in kinds.values()}
         rows.update({b["name"]: b for b in self.store.backends()})
         for name, entry in self._config().items():

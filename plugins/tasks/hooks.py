@@ -108,7 +108,7 @@ def argus_register(kernel: Kernel) -> None:
     agent-hook route, register the MCP tools."""
     kinds.register(kernel.pm)
     svc = TaskService(kernel)
-    svc.store.seed_backends()
+    svc.store.seed_backends((k.name, k.command, k.prompt_flag, "") for k in kinds.builtin_kinds())
     kernel.stash[SERVICE] = svc
     kernel.stash[TASKS] = TasksFacade(svc)  # what other plugins reach with tasks_of(kernel)
     kernel.http.add_routes("tasks", make_routes(svc))

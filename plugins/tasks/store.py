@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from argus.kernel.api import Conflict, Database, Migration, NotFound, utcnow
@@ -155,14 +155,6 @@ CREATE INDEX task_limit_resumes_due ON task_limit_resumes(resume_at);
 ]
 
 # The seeded backends: name → (command, prompt_flag, model).
-SEED_BACKENDS = {
-    "claude": ("claude", "", ""),
-    "codex": ("codex --dangerously-bypass-approvals-and-sandbox", "", ""),
-    "pi": ("pi", "", ""),
-    "opencode": ("opencode", "--prompt", ""),
-    "demo": ("argus-demo", "", ""),
-}
-
 TASK_COLUMNS = (
     "id", "slug", "name", "project", "backend", "model", "prompt", "status", "archived", "pinned",
     "worktree_path", "branch", "base_branch", "session_id", "agent_session_id", "hook_secret",
@@ -188,9 +180,10 @@ class Store:
 
     # -- backends --------------------------------------------------------------------------
 
-    def seed_backends(self) -> None:
-        """Insert the seeded backends that are missing (never overwrites user edits)."""
-        for name, (command, flag, model) in SEED_BACKENDS.items():
+    def seed_backends(self, seeds: Iterable[tuple[str, str, str, str]]) -> None:
+        """Insert the seeded backends (name, command, prompt_flag, model) that are missing (never
+        overwrites user edits)."""
+        for name, command, flag, model in seeds:
             self.db.execute(
                 "INSERT OR IGNORE INTO backends (name, command, prompt_flag, model, created_at) VALUES (?,?,?,?,?)",
                 (name, command, flag, model, utcnow()),

@@ -71,6 +71,7 @@ def test_builtin_and_plugin_kinds_are_registered_the_same_way(pm: pluggy.PluginM
     assert {name: listed[name]["kind"] for name in listed} == {name: name for name in listed}
     assert listed["codex"]["command"] == "codex --dangerously-bypass-approvals-and-sandbox"
     assert listed["fake"]["command"] == "fakeagent"
+    assert listed["opencode"]["prompt_flag"] == "--prompt" and listed["fake"]["prompt_flag"] == ""
 
 
 def test_unregistering_a_kind_removes_it_and_its_backend(pm: pluggy.PluginManager, registry: Backends) -> None:
@@ -117,7 +118,8 @@ def test_builtin_and_plugin_kinds_launch_through_the_same_builder(registry: Back
 
 
 LIFECYCLE = ["service.py", "view.py", "backends.py", "launch.py", "launcher.py", "creation.py", "lifecycle.py",
-             "session_events.py", "terminal.py", "merge_actions.py", "idle.py", "hooks.py", "reconcile.py"]
+             "session_events.py", "terminal.py", "merge_actions.py", "idle.py", "hooks.py", "reconcile.py",
+             "limit_resume.py"]
 
 
 def test_the_lifecycle_code_names_no_agent_cli() -> None:

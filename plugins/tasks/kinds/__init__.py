@@ -12,12 +12,18 @@ from types import ModuleType
 
 import pluggy
 
+from ..api import AgentKind
 from . import claude, codex, demo, opencode, pi
 from .generic import GENERIC
 
 BUILTIN: tuple[ModuleType, ...] = (claude, codex, opencode, pi, demo)
 
-__all__ = ["BUILTIN", "GENERIC", "register"]
+__all__ = ["BUILTIN", "GENERIC", "builtin_kinds", "register"]
+
+
+def builtin_kinds() -> list[AgentKind]:
+    """The built-in kinds (their backends are seeded into a new database)."""
+    return [kind for module in BUILTIN for kind in module.argus_agent_kinds()]
 
 
 def register(pm: pluggy.PluginManager) -> None:

@@ -62,7 +62,8 @@ def build_env(launch: AgentLaunch) -> dict[str, str]:
     return {"OPENCODE_CONFIG": str(config_path(launch))}
 
 
-OPENCODE = AgentKind(name="opencode", command="opencode", build_argv=build_argv, build_env=build_env,
+OPENCODE = AgentKind(name="opencode", command="opencode", prompt_flag="--prompt", build_argv=build_argv,
+                     build_env=build_env,
                      executables=("opencode",), waiting=WAITING, busy=BUSY, resume_without_id=True,
                      find_session=opencode_session_for)
 
