@@ -25,6 +25,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from .errors import ArgusError, Invalid, Misdirected, Unauthorized
+from .models import OpenApiDocument
 from .tokens import MasterOnlyRule, extract_token, query_token_allowed, require_allowed
 from .values import Principal
 from .wire import DeclaredRoute, Route, mount
@@ -171,7 +172,8 @@ class Http:
         self.app.register_error_handler(OSError, self._storage_error)
         self.app.register_error_handler(HTTPException, self._http_error)
         self.add_routes("kernel", [Route("GET", "/api/openapi.json", self._openapi,
-                                         summary="This document: OpenAPI 3.1 of every route")])
+                                         summary="This document: OpenAPI 3.1 of every route",
+                                         response=OpenApiDocument)])
         self.public_prefixes.append("/api/openapi.json")  # the document is public; the routes it lists are not
 
     def add_routes(self, plugin: str, routes: list[Route]) -> None:

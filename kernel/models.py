@@ -171,3 +171,119 @@ class ViewList(Out):
     """``{"views": [ViewOut]}``."""
 
     views: list[ViewOut]
+
+
+# -- status, settings, plugins, the document ------------------------------------------------
+
+
+class SupervisorState(Out):
+    """Whether PTYs run in the session supervisor, and whether it answers."""
+
+    enabled: bool
+    running: bool
+
+
+class DiskState(Out):
+    """Free space under ``ARGUS_HOME`` (null when it cannot be read); ``full`` under 1 MiB free."""
+
+    free_bytes: int | None
+    full: bool | None
+
+
+class StatusReply(Out):
+    """``GET /api/status``: the kernel's part; plugins add keys (tasks: ``sessions``, ``tasks``; kb: ``kb``)."""
+
+    version: str
+    supervisor: SupervisorState
+    disk: DiskState
+
+
+class SettingsField(Out):
+    """One field of a settings form."""
+
+    key: str
+    type: str
+    default: Any
+    label: str
+    help: str
+    choices: list[Any] | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+class SettingsSchema(Out):
+    """One settings section's form."""
+
+    name: str
+    title: str
+    master_only: bool
+    fields: list[SettingsField]
+
+
+class RuntimePorts(Out):
+    """The ports the listeners really bound (null when off)."""
+
+    api_port: int | None
+    mcp_port: int | None
+
+
+class SettingsReply(Out):
+    """``GET``/``PUT /api/settings``: every section's values (also at the top level, one key per
+    section, open: plugins add sections and read-only facts), the forms' schema, where each value
+    comes from and the environment variables that override keys."""
+
+    sections: dict[str, dict[str, Any]]
+    schema_: list[SettingsSchema] = Field(alias="schema")
+    config_error: str | None = Field(description="why the config file was ignored (null when it was read)")
+    sources: dict[str, dict[str, str]] = Field(description="section → key → where the value comes from")
+    configured: dict[str, dict[str, Any]] = Field(description="section → the values the config file sets")
+    env: dict[str, str] = Field(description="section.key → the environment variable overriding it")
+    runtime: RuntimePorts
+
+
+class PluginInfo(Out):
+    """A plugin as loaded (``reason`` only when it was refused)."""
+
+    name: str
+    version: str
+    source: str
+    module: str
+    enabled: bool
+    reason: str | None = None
+
+
+class PluginList(Out):
+    """``{"plugins": [PluginInfo]}``."""
+
+    plugins: list[PluginInfo]
+
+
+class DroppedRegistrations(Out):
+    """What went with a revoked scope token (empty for a device token)."""
+
+    tools: int = 0
+    sections: int = 0
+    views: int = 0
+
+
+class RevokeReply(Out):
+    """``DELETE /api/tokens/{id}``."""
+
+    ok: bool
+    dropped: DroppedRegistrations
+
+
+class SubmitReply(Out):
+    """``POST .../submit``: what the section's plugin answered."""
+
+    ok: bool
+    result: Any = Field(None, description="the plugin's answer, passed through")
+
+
+class OpenApiDocument(Out):
+    """``GET /api/openapi.json``: this OpenAPI 3.1 document."""
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, dict[str, Any]]
+    components: dict[str, Any]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from argus.plugins.tasks.api import TaskModel
 from pydantic import BaseModel, ConfigDict, Field
 
 MessageId = int | str  # REST clients may send ids as decimal strings
@@ -96,6 +97,142 @@ class ReadBody(Wire):
     """``POST /api/hera/roles/{id}/read``."""
 
     message_ids: list[MessageId]
+
+
+# -- REST answers (documented in /api/openapi.json, checked under ARGUS_CHECK_RESPONSES=1) -------
+
+
+class Out(BaseModel):
+    """Base of every response model: a producer may add keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class RoleOut(Out):
+    """A role as tools and REST return it."""
+
+    id: str
+    name: str
+    kind: Literal["coordinator", "worker", "freelance"]
+    status: Literal["idle", "working", "blocked", "done"]
+    orchestrator_id: str
+    orchestrator: str = Field(description="the orchestrator's name")
+    task_id: str | None = Field(description="the bound task (null once it was deleted)")
+    bound: bool = Field(description="whether the bound task still exists")
+    archived: bool
+    pinned: bool
+    depends_on: list[str] = Field(description="role names this role waits for")
+    unread: int
+    created_at: str
+    updated_at: str
+
+
+class OrchestratorOut(Out):
+    """An orchestrator with its roles and their unread counts."""
+
+    id: str
+    name: str
+    archived: bool
+    pinned: bool
+    collapsed: bool
+    created_at: str
+    updated_at: str
+    roles: list[RoleOut]
+    unread: int
+
+
+class MessageOut(Out):
+    """A message to or from a role (``from_role`` null: sent by the user)."""
+
+    id: int
+    orchestrator_id: str
+    from_role: str | None
+    from_: str = Field(alias="from", description="the sender's name")
+    to_role: str
+    to: str = Field(description="the recipient's name")
+    subject: str
+    created_at: str
+    body: str
+    read: bool
+    read_at: str | None
+    delivered_at: str | None
+    delivery: Literal["delivered", "cancelled", "pending"]
+
+
+class SnapshotReply(Out):
+    """``GET /api/hera``: whether hera is enabled, and the tree."""
+
+    enabled: bool
+    orchestrators: list[OrchestratorOut]
+
+
+class OrchestratorsReply(Out):
+    """``GET /api/hera/orchestrators``: the tree."""
+
+    orchestrators: list[OrchestratorOut]
+
+
+class OrchestratorReply(Out):
+    """``{"orchestrator": OrchestratorOut}``."""
+
+    orchestrator: OrchestratorOut
+
+
+class OrchestratorDeleted(Out):
+    """``DELETE /api/hera/orchestrators/{id}``: its id and how many roles went with it."""
+
+    deleted: str
+    roles: int
+
+
+class RoleReply(Out):
+    """``{"role": RoleOut}``."""
+
+    role: RoleOut
+
+
+class RoleDeleted(Out):
+    """``DELETE /api/hera/roles/{id}``: its id and whether its task was deleted too."""
+
+    deleted: str
+    task_deleted: bool
+
+
+class WorkerReply(Out):
+    """``POST /api/hera/orchestrators/{id}/workers``: the new role and its task."""
+
+    role: RoleOut
+    task: TaskModel
+
+
+class ReattachReply(Out):
+    """``POST /api/hera/roles/{id}/reattach``: the role, whether its agent was resumed, its task."""
+
+    role: RoleOut
+    resumed: bool
+    task: TaskModel
+
+
+class RoleMessagesReply(Out):
+    """``GET /api/hera/roles/{id}/messages``: the role and its messages, oldest first."""
+
+    role: RoleOut
+    messages: list[MessageOut]
+
+
+class MessageReply(Out):
+    """``{"message": MessageOut}``."""
+
+    message: MessageOut
+
+
+class ReadReply(Out):
+    """``POST /api/hera/roles/{id}/read``: which messages were marked read."""
+
+    marked: int
+    message_ids: list[int]
+    cancelled_deliveries: list[int] = Field(description="marked messages whose pending delivery was cancelled")
+    unread: int
 
 
 # -- MCP tool arguments (the registry serves their JSON Schema and validates every call) ----------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Wire(BaseModel):
@@ -72,6 +72,10 @@ class UpdateStarted(Out):
     """``202``: the update was queued; progress follows as ``update.*`` events."""
 
     update: UpdateRunOut
+
+
+class UpdateReply(RootModel[DryRunReply | UpdateStarted]):
+    """``POST /api/update``: the commits a pull would bring (``dry_run``, 200), or the queued update (202)."""
 
 
 class UpdateStatus(Out):

@@ -17,6 +17,7 @@ from argus.kernel.api import ArgusError, Invalid, NotFound, StashKey
 
 from . import caller as callers
 from .limits import CLAUDE_USAGE_LIMIT, CODEX_USAGE_LIMIT, UsageLimit, reset_from_text
+from .models import Task as TaskModel  # the Task JSON, for other plugins' response models
 
 if TYPE_CHECKING:  # pragma: no cover
     from argus.kernel.api import Kernel
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .service import TaskService
 
 __all__ = ["CLAUDE_USAGE_LIMIT", "CODEX_USAGE_LIMIT", "AgentKind", "AgentLaunch", "CreateTask", "TaskContext",
-           "TaskOption", "TasksAPI", "TasksFacade", "UsageLimit", "reset_from_text", "tasks_of"]
+           "TaskModel", "TaskOption", "TasksAPI", "TasksFacade", "UsageLimit", "reset_from_text", "tasks_of"]
 
 
 @dataclass

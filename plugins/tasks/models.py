@@ -199,6 +199,258 @@ class DagReply(Out):
     edges: list[Edge]
 
 
+class EdgeLinked(Edge):
+    """``POST /api/tasks/{id}/deps``: the edge, and whether it is new (201) or was there (200)."""
+
+    created: bool
+
+
+class EdgeUnlinked(Edge):
+    """``DELETE /api/tasks/{id}/deps/{parent_id}``: the edge, and whether it existed."""
+
+    deleted: bool
+
+
+class DepsReply(Out):
+    """One-hop upstream (what the task waits for) and downstream (what waits for it) tasks."""
+
+    task_id: str
+    upstream: list[Task]
+    downstream: list[Task]
+
+
+class HaltReply(Out):
+    """``POST /api/tasks/{id}/halt-downstream``: the descendants stopped and archived."""
+
+    task_id: str
+    halted: list[str]
+
+
+class StoppedReply(Out):
+    """``POST /api/sessions/stop-all``: the tasks whose agents were stopped."""
+
+    stopped: list[str]
+
+
+class PruneSkip(Out):
+    """A completed task left alone, and why."""
+
+    id: str
+    reason: str
+
+
+class PruneReply(Out):
+    """``POST /api/maintenance/prune-completed``: tasks deleted and tasks skipped."""
+
+    deleted: list[str]
+    skipped: list[PruneSkip]
+
+
+class UploadReply(Out):
+    """``POST /api/tasks/{id}/upload``: where the files landed, relative to the worktree."""
+
+    paths: list[str]
+
+
+class ScannedRepo(Out):
+    """A git repository found by a scan."""
+
+    name: str
+    path: str
+    branch: str = Field(description="origin/HEAD's branch or the checked-out one (\"\" when detached)")
+    registered: bool = Field(description="whether a project already uses this path")
+
+
+class ScanReply(Out):
+    """``POST /api/projects/scan``."""
+
+    repos: list[ScannedRepo]
+
+
+class Link(Out):
+    """A URL found in the agent's output."""
+
+    label: str
+    url: str
+
+
+class LinksReply(Out):
+    """``GET /api/tasks/{id}/links``: newest first, de-duplicated."""
+
+    links: list[Link]
+
+
+class ResizeReply(Out):
+    """``POST /api/tasks/{id}/resize``: the new size, and whether the agent was re-rendered at it."""
+
+    cols: int
+    rows: int
+    rerendered: bool
+
+
+class ChangedFile(Out):
+    """A changed file of the worktree: ``status`` is the porcelain XY code, trimmed (``M``, ``??``...)."""
+
+    path: str
+    status: str
+
+
+class GitStatusReply(Out):
+    """``GET /api/tasks/{id}/git/status``."""
+
+    branch: str
+    base_branch: str
+    status: str = Field(description="git status --porcelain text")
+    files: list[ChangedFile]
+    diff_stat: str
+    ahead: int = Field(description="commits on the branch not on the base")
+
+
+class GitDiffReply(Out):
+    """``GET /api/tasks/{id}/git/diff``: one file's diff (``path``) or the whole worktree's (null)."""
+
+    path: str | None
+    diff: str
+    truncated: bool
+
+
+class FileEntry(Out):
+    """One entry of a worktree directory (``size`` null for directories)."""
+
+    name: str
+    path: str
+    type: Literal["file", "dir"]
+    size: int | None
+
+
+class FilesReply(Out):
+    """``GET /api/tasks/{id}/files``: one directory, directories first."""
+
+    dir: str
+    entries: list[FileEntry]
+
+
+class MergeCommit(Out):
+    """A commit of the task's branch the base lacks."""
+
+    sha: str
+    subject: str = ""
+
+
+class Overlap(Out):
+    """Another live task of the project changing some of the same files."""
+
+    id: str
+    name: str
+    files: list[str]
+
+
+class MergePreview(Out):
+    """``GET /api/tasks/{id}/merge``: commits ahead/behind, conflicts, what blocks each action."""
+
+    base: str
+    branch: str
+    ahead: int
+    behind: int
+    commits: list[MergeCommit]
+    conflicts: list[str]
+    fast_forward: bool
+    base_worktree: str | None
+    base_dirty: bool
+    worktree_dirty: bool
+    gh: bool = Field(description="whether the gh CLI is installed (pull requests)")
+    overlaps: list[Overlap]
+
+
+class MergeResult(Out):
+    """``POST /api/tasks/{id}/merge``: what the action did, then the new preview."""
+
+    action: Literal["rebase", "merge", "pr"]
+    head: str | None = Field(None, description="rebase, merge: the new head")
+    fast_forward: bool | None = Field(None, description="merge: whether it was a fast-forward")
+    pushed: bool | None = Field(None, description="pr: whether the branch was pushed")
+    pr_url: str | None = Field(None, description="pr: the pull request (null without gh)")
+    note: str | None = None
+    merge: MergePreview
+
+
+class TaskMessage(Out):
+    """A message between tasks."""
+
+    id: int
+    from_id: str | None
+    from_name: str
+    to_id: str
+    to_name: str
+    kind: MessageKind
+    in_reply_to: int | None
+    created_at: str
+    read: bool
+    read_at: str | None
+    delivered_at: str | None
+    body: str
+
+
+class InboxReply(Out):
+    """``GET /api/tasks/{id}/inbox``: messages to the task, oldest first."""
+
+    task_id: str
+    messages: list[TaskMessage]
+    unread: int
+
+
+class AckReply(Out):
+    """``POST /api/tasks/{id}/inbox/ack``."""
+
+    acked: int
+    unread: int
+
+
+class MessageReply(Out):
+    """``POST /api/tasks/{id}/messages``."""
+
+    message: TaskMessage
+
+
+class ClipboardText(Out):
+    """The staged clipboard text, who staged it and until when."""
+
+    text: str
+    task_id: str | None
+    expires_at: str
+
+
+class Artifact(Out):
+    """A file the task's agent registered."""
+
+    name: str
+    title: str
+    type: str
+    size: int
+    created_at: str
+
+
+class ArtifactList(Out):
+    """``GET /api/tasks/{id}/artifacts``."""
+
+    artifacts: list[Artifact]
+
+
+class Skill(Out):
+    """A skill for autocomplete."""
+
+    name: str
+    description: str
+    source: str
+    plugin: str | None = None
+
+
+class SkillList(Out):
+    """``GET /api/skills``."""
+
+    skills: list[Skill]
+
+
 # -- REST inputs --------------------------------------------------------------------------------
 
 
