@@ -2,7 +2,8 @@
 parameters generated from the schemas and then broken (wrong types, missing fields, lone
 surrogates, control characters, over-long strings and path components, huge numbers, deep
 nesting, non-JSON bodies), sent with the master token to a live daemon. No answer may be a 5xx,
-and every 4xx is JSON ``{"error": ...}``.
+every 4xx is JSON ``{"error": ...}``, and every 2xx JSON body fits the response schema the
+operation documents (its ``$ref`` into ``components.schemas``, checked with ``jsonschema``).
 
 ``ARGUS_FUZZ_REQUESTS`` sets how many requests (default 500, the CI profile; run by hand with
 10000 or more), ``ARGUS_FUZZ_SEED`` the seed (a failure prints it with the request).
@@ -20,6 +21,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from argus_testkit import Daemon
+from jsonschema import Draft202012Validator
 
 REQUESTS = int(os.environ.get("ARGUS_FUZZ_REQUESTS", "500"))
 SEED = int(os.environ.get("ARGUS_FUZZ_SEED", str(random.randrange(1 << 30))))
@@ -158,12 +160,58 @@ def test_no_5xx_over_generated_requests(fuzz_daemon: Daemon) -> None:
                 failures.append(f"{method} {url} {params}: transport error {exc!r}")
                 break
             api = url.startswith("/api/")
+            problem = ""
             if resp.status_code >= 500 or (api and 400 <= resp.status_code < 500 and "error" not in _json(resp)):
-                failures.append(f"{method} {url} params={params} body={(content or b'')[:300]!r} -> "
-                                f"{resp.status_code} {resp.text[:300]}")
+                problem = resp.text[:300]
+            elif 200 <= resp.status_code < 300:
+                problem = schema_problems(doc, op, resp)
+            if problem:
+                failures.append(f"{method} {path} ({url}) params={params} body={(content or b'')[:300]!r} -> "
+                                f"{resp.status_code} {problem}")
                 if len(failures) >= 10:
                     break
     assert not failures, f"seed {SEED}:\n" + "\n".join(failures) + d.log_tail(3000)
+
+
+def response_schema(op: dict[str, Any], status: int) -> dict[str, Any] | None:
+    """The JSON schema ``op`` documents for a ``status`` answer (the only 2xx one documented when
+    ``status`` itself is not listed: a route answering 200 or 201), or None when it has none."""
+    responses = op.get("responses", {})
+    documented = responses.get(str(status))
+    if documented is None:
+        ok = [r for code, r in responses.items() if code.startswith("2")]
+        documented = ok[0] if len(ok) == 1 else None
+    media = ((documented or {}).get("content") or {}).get("application/json")
+    return media.get("schema") if media else None
+
+
+def schema_problems(doc: dict[str, Any], op: dict[str, Any], resp: httpx.Response) -> str:
+    """Why a 2xx answer does not fit its documented schema ("" when it fits, or is not JSON)."""
+    if not resp.headers.get("content-type", "").startswith("application/json"):
+        return ""
+    schema = response_schema(op, resp.status_code)
+    if schema is None:
+        return "a JSON answer the operation does not document"
+    try:
+        body = resp.json()
+    except ValueError:
+        return f"not JSON: {resp.text[:200]!r}"
+    # the operation's schema as the root, so its "#/components/schemas/..." refs resolve
+    validator = Draft202012Validator({**schema, "components": doc.get("components", {})})
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))[:3]
+    return "; ".join(f"outside the documented schema at /{'/'.join(map(str, e.absolute_path))}: "
+                     f"{e.message[:200]}" for e in errors)
+
+
+def test_schema_problems_names_the_field(fuzz_daemon: Daemon) -> None:
+    doc = fuzz_daemon.client.get("/api/openapi.json").json()
+    op = doc["paths"]["/api/tasks/{task_id}"]["get"]
+    good = fuzz_daemon.client.get(f"/api/tasks/{fuzz_daemon.client.get('/api/tasks').json()['tasks'][0]['id']}")
+    assert good.status_code == 200 and schema_problems(doc, op, good) == ""
+    bad = httpx.Response(200, json={"task": {**good.json()["task"], "pinned": "yes"}})
+    assert "/task/pinned: 'yes' is not of type 'boolean'" in schema_problems(doc, op, bad)
+    undocumented = {"responses": {"200": {"description": "OK"}}}
+    assert "does not document" in schema_problems(doc, undocumented, good)
 
 
 def _json(resp: httpx.Response) -> dict[str, Any]:
