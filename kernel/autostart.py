@@ -40,8 +40,13 @@ LINGER_HINT = ("systemd user services need a user session: run `loginctl enable-
 
 
 def under_systemd() -> bool:
-    """Whether this process runs as a systemd service (systemd sets ``INVOCATION_ID`` for it)."""
-    return sys.platform != "darwin" and bool(os.environ.get("INVOCATION_ID"))
+    """Whether this process is a systemd service's main process: systemd sets ``INVOCATION_ID``
+    and (since v248) ``SYSTEMD_EXEC_PID``, which must then be this pid; children that merely
+    inherited the variables (a daemon started from a shell inside some other service) are not."""
+    if sys.platform == "darwin" or not os.environ.get("INVOCATION_ID"):
+        return False
+    exec_pid = (os.environ.get("SYSTEMD_EXEC_PID") or "").strip()
+    return not exec_pid or exec_pid == str(os.getpid())
 
 
 def system() -> str:

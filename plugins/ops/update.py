@@ -8,9 +8,10 @@ Steps, in order, each published as an ``update.step`` event (``running`` then ``
 4. ``install``: reinstall into the environment Argus runs from (see ``install.py``);
 5. ``verify``: ``argus daemon check`` run by the *new* code: plugins load, the schema is known;
 6. ``restart``: a detached helper waits for this daemon to exit and starts the new one. Under the
-   systemd user unit (``INVOCATION_ID`` set) the daemon instead exits with ``RESTART_STATUS`` and
-   systemd starts the new code inside the unit. Only the daemon restarts: agents live in the
-   session supervisor (``KillMode=process`` leaves it running) and are re-attached.
+   systemd user unit (``INVOCATION_ID`` set, this is the unit's main process) the daemon instead
+   exits with ``RESTART_STATUS`` and systemd starts the new code inside the unit. Only the daemon
+   restarts: agents live in the session supervisor (``KillMode=process`` leaves it running) and
+   are re-attached.
 
 Any failing step stops the update and leaves the running daemon as it was; ``update.finished``
 carries the step and its output.

@@ -185,7 +185,8 @@ def test_update_under_systemd_exits_for_the_unit_to_restart_it(
     unit = autostart.unit_text(autostart.Paths(argus_home))
     assert "Restart=on-failure" in unit and f"RestartForceExitStatus={autostart.RESTART_STATUS}" in unit
     d = UpdatingDaemon(argus_home, env={"ARGUS_PLUGINS": str(upstream["site"] / "probe.py"),
-                                        "FAKEAGENT_BUSY": "0.2", "INVOCATION_ID": "0123456789abcdef"})
+                                        "FAKEAGENT_BUSY": "0.2", "INVOCATION_ID": "0123456789abcdef",
+                                        "SYSTEMD_EXEC_PID": ""})  # as systemd before v248
     try:
         d.start()
         c = d.client
