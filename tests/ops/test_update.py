@@ -91,7 +91,8 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def updating_daemon(argus_home: Path, upstream: dict[str, Path]) -> Iterator[UpdatingDaemon]:
     d = UpdatingDaemon(argus_home, env={"ARGUS_PLUGINS": str(upstream["site"] / "probe.py"),
-                                        "FAKEAGENT_BUSY": "0.2"})
+                                        "FAKEAGENT_BUSY": "0.2",
+                                        "INVOCATION_ID": ""})  # not a systemd service, even if pytest is
     try:
         d.start()
         yield d
