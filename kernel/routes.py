@@ -84,6 +84,7 @@ def make_routes(kernel: Kernel) -> list[Route]:
                     section.field(key).coerce(values[key])  # type: ignore[union-attr]
                 except ValueError as exc:
                     raise Invalid(str(exc)) from None
+            kernel.settings.check(name, values)
         for name, values in body.items():
             kernel.settings.save(name, values)
             kernel.bus.publish("settings.updated", {"section": name, "keys": sorted(values)})

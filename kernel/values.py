@@ -93,6 +93,8 @@ class SettingsSection:
     title: str
     fields: Sequence[Field]
     master_only: bool = False
+    # Checks the section's values as a whole (after an update); raises ValueError to refuse them.
+    check: Callable[[dict[str, Any]], None] | None = None
 
     def field(self, key: str) -> Field | None:
         """The field called ``key``, or None."""
