@@ -101,7 +101,7 @@ class ArgusTui:
         filter_kb.add("enter")(lambda event: self.end_filter(keep=True))
         self.filter_window = Window(BufferControl(self.filter_buffer, key_bindings=filter_kb), height=1)
         filter_line = ConditionalContainer(
-            VSplit([Window(FormattedTextControl([("class:task.header", " filter /")]), width=10), self.filter_window]),
+            VSplit([Window(FormattedTextControl([("class:task.header", " filter /")]), width=9), self.filter_window]),
             filter=Condition(lambda: self.filtering or bool(self.tasklist.query)))
         tasks_body = HSplit([filter_line, self.tasks_window])
         self.hera = HeraView(self, self.dag, self.dag_window)
