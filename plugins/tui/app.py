@@ -20,12 +20,22 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prompt_toolkit.application import Application
-from prompt_toolkit.input import Input
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.filters import Condition
+from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import DynamicKeyBindings, KeyBindings, KeyPressEvent
-from prompt_toolkit.layout import (AnyContainer, BufferControl, ConditionalContainer, DynamicContainer, Float,
-                                   FormattedTextControl, HSplit, Layout, VSplit, Window)
+from prompt_toolkit.layout import (
+    AnyContainer,
+    BufferControl,
+    ConditionalContainer,
+    DynamicContainer,
+    Float,
+    FormattedTextControl,
+    HSplit,
+    Layout,
+    VSplit,
+    Window,
+)
 from prompt_toolkit.output import Output
 
 from . import keybindings, layout, navkeys

@@ -9,8 +9,8 @@ from typing import Any
 from argus.plugins.tui import keybindings
 from argus.plugins.tui.client import ArgusClient
 from argus.plugins.tui.helpview import HelpOverlay
-from argus.plugins.tui.tasklist import build_rows
 from argus.plugins.tui.state import AppState
+from argus.plugins.tui.tasklist import build_rows
 from tui_harness import Harness, run_scenario
 
 ENTER, ESC = "\r", "\x1b"
