@@ -177,3 +177,32 @@ def test_w_worktree_menu_copies_the_path(stub: Any) -> None:
         await h.until(lambda: h.tui.status_text.startswith("copied /tmp/worktrees/wt-task"), what="path copied")
 
     run_scenario(ArgusClient.local(stub.home), scenario)
+
+
+def test_settings_tab_rebinds_a_key_and_shows_a_refused_conflict(daemon: Any, project: Any) -> None:
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("3")
+        await h.until_screen("demo-proj")
+        tab = h.tui.settings
+
+        def new_row() -> int | None:
+            return next((i for i, r in enumerate(tab.rows) if r.kind == "setting" and r.section == "keybindings"
+                         and r.data["field"]["key"] == "new"), None)
+
+        tab.index = await h.until(new_row, what="the Keybindings section")
+        await h.until_screen("Keybindings")
+        h.keys(ENTER)
+        await h.until_screen("keybindings · New task")
+        h.keys("\x7f" * 5 + "s")  # backspace the default, then a key status holds
+        h.keys(ENTER)
+        await h.until_screen("already keybindings")
+        assert daemon.client.get("/api/settings").json()["keybindings"]["new"] == "n"
+        h.keys("\x7f" + "N")
+        h.keys(ENTER)
+        await h.until_gone("keybindings · New task")
+        await h.until(lambda: h.tui.commands.commands["task.new"].labels() == ["N"], what="remap applied live")
+        h.keys("1")
+        await h.until_screen("N new")
+
+    run_scenario(ArgusClient.local(daemon.home), scenario)
