@@ -176,6 +176,7 @@ class ArgusTui:
         if reg is None:
             reg = self._build_commands(wanted)
         self.commands, self.applied_keys = reg, wanted
+        self.tasklist.new_key = reg.commands["task.new"].labels()[0]
         self._key_bindings = reg.bindings(self.current_view, self._command_failed)
         self.invalidate()
 

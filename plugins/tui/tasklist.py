@@ -192,6 +192,7 @@ class TaskList:
         self.selected_id: str | None = None
         self.rows: list[Row] = []
         self.query = ""  # the ``/`` filter
+        self.new_key = "n"  # the key of ``task.new`` (``[keybindings] new``), named in the empty list
 
     def refresh(self) -> list[Row]:
         """Rebuild rows from the state, keeping the selection on the same task if it is still shown."""
@@ -230,7 +231,7 @@ class TaskList:
             if self.query.strip():
                 return [("class:task.dim", f"  No task matches /{self.query.strip()} (Esc in the filter clears it)\n")]
             if not self.state.tasks:
-                msg = "  No tasks yet. Press n to create one"
+                msg = f"  No tasks yet. Press {self.new_key} to create one"
                 if not self.state.projects:
                     msg += " (add a project first: 3 → Projects → n / i)"
             else:

@@ -74,7 +74,7 @@ def test_remapped_new_key_opens_the_form_and_shows_in_footer_and_help(daemon: An
         await h.ready()
         await h.until(lambda: h.tui.commands.commands["task.new"].labels() == ["N"], what="remap applied")
         await h.until_screen("N new")
-        assert "n new" not in h.screen()
+        assert "n new" not in h.screen() and "Press N to create one" in h.screen()
         h.keys("n")
         h.keys("?")  # the next key proves n was handled (and did nothing)
         await h.until_screen("Keys (Esc closes)")
