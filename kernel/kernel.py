@@ -32,6 +32,7 @@ from .routes import make_routes
 from .settings import ConfigFile, Settings
 from .stash import Stash
 from .tokens import Tokens
+from .values import SupervisorStatus
 
 log = logging.getLogger("argus")
 
@@ -121,7 +122,7 @@ class Kernel:
             self.plugin_list.append({"name": name, "version": "-", "source": "registered by a plugin (refused)",
                                      "module": "", "enabled": False, "reason": reason})
 
-    def supervisor_status(self) -> dict[str, Any]:
+    def supervisor_status(self) -> SupervisorStatus:
         """Whether PTYs run in the supervisor and whether it answers."""
         enabled = bool(self.settings.get("supervisor", "enabled"))
         connected = bool(getattr(self.sessions, "connected", not enabled))

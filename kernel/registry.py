@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from .errors import ArgusError, Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable
 from .validation import check_schema, compile_schema, model_schema, validate, validate_schema
-from .values import Field, ToolContext, ToolHandler
+from .values import Field, ModelToolHandler, ToolContext, ToolHandler
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Tool:
     description: str
     input_schema: dict[str, Any]
     scope: str
-    handler: ToolHandler | None = None
+    handler: ToolHandler | ModelToolHandler | None = None
     callback_url: str | None = None
     auth_header: str | None = None
     touched: float = field(default_factory=time.monotonic)
@@ -155,8 +155,8 @@ class Registry:
 
     # -- tools -----------------------------------------------------------------------------
 
-    def add_tool(self, scope: str, name: str, description: str, input_schema: dict[str, Any],
-                 handler: ToolHandler | None = None, *, callback_url: str | None = None,
+    def add_tool(self, scope: str, name: str, description: str, input_schema: dict[str, Any] | None,
+                 handler: ToolHandler | ModelToolHandler | None = None, *, callback_url: str | None = None,
                  auth_header: str | None = None, external: bool = False,
                  input_model: type[BaseModel] | None = None) -> Tool:
         """Register (or refresh) a tool. External tools must be named ``<scope>_...``.

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, NotFound, SettingsSection, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, NotFound, SettingsSection, hookimpl
 from pydantic import BaseModel
 
 from .plugin import HERA, HeraPlugin
@@ -85,7 +85,7 @@ def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Mount the REST routes and serve the tools (when enabled); hook this hera into the tasks plugin."""
     try:
         plugin = HeraPlugin(kernel)
@@ -98,7 +98,7 @@ def argus_register(kernel: Any) -> None:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The delivery worker, the starter of held workers, and the settings watcher."""
     plugin = kernel.stash.get(HERA, None)
     if plugin is None:

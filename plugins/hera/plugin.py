@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 import trio
-from argus.kernel.api import Conflict, StashKey
+from argus.kernel.api import Conflict, Kernel, StashKey
 
 from . import tools
 from .delivery import Delivery
@@ -30,7 +30,7 @@ STARTS_QUEUE = 256
 class HeraPlugin:
     """Hera bound to one kernel."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.store = Store(kernel.db)
         self.tasks = Tasks(tasks_of(kernel))

@@ -40,7 +40,7 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Mount ``/api/kb``; offer the tools when the kb is enabled and follow ``[kb]`` changes live."""
     kb = KbService(kernel)
     kernel.stash[KB] = kb
@@ -56,7 +56,7 @@ def argus_register(kernel: Any) -> None:
     kernel.events.add_listener(on_event)
 
 
-def _context_notes(kernel: Any) -> int:
+def _context_notes(kernel: Kernel) -> int:
     try:
         value = int(kernel.settings.get(SECTION, "context_notes"))
     except (TypeError, ValueError):
@@ -76,14 +76,14 @@ def argus_task_options(kernel: Kernel) -> Sequence[TaskOption]:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The indexing job: a full scan, then the live watcher, re-started when ``[kb]`` changes."""
     kb = kernel.stash.get(KB, None)
     return [kb.run] if kb is not None else []
 
 
 @hookimpl
-def argus_status(kernel: Any) -> dict[str, Any] | None:
+def argus_status(kernel: Kernel) -> dict[str, Any] | None:
     """``{"kb": {enabled, documents, watcher, indexing}}`` in ``GET /api/status``."""
     kb = kernel.stash.get(KB, None)
     if kb is None:

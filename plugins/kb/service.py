@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Conflict, Invalid, NotFound, TooLarge
+from argus.kernel.api import Conflict, Invalid, Kernel, NotFound, TooLarge
 
 from . import indexer, watcher
 from .parse import WIKI_LINK, compose, normalize_tag, parse_note
@@ -81,7 +81,7 @@ def _iso(ts: float) -> str:
 class KbService:
     """The knowledge base of one daemon."""
 
-    def __init__(self, kernel: Any, index_path: Path | None = None) -> None:
+    def __init__(self, kernel: Kernel, index_path: Path | None = None) -> None:
         self.kernel = kernel
         self.index_path = index_path or Path(kernel.paths.home) / "kb.sql"
         self.index: Index | None = None

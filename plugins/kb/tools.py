@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from argus.kernel.api import ToolContext
+from argus.kernel.api import Kernel, ToolContext
 
 from .models import DeleteInput, IngestInput, ListInput, ReadInput, SearchInput
 from .service import KbConfig, KbService
@@ -55,7 +55,7 @@ def definitions(kb: KbService) -> list[tuple[str, str, Any, Callable[[Any, ToolC
     ]
 
 
-def sync(kernel: Any, kb: KbService, config: KbConfig) -> None:
+def sync(kernel: Kernel, kb: KbService, config: KbConfig) -> None:
     """Offer the tools while the kb is enabled and withdraw them when it is not."""
     if config.enabled:
         for name, description, model, handler in definitions(kb):

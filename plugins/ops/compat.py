@@ -16,6 +16,7 @@ from typing import Any
 from argus.kernel.api import (  # re-exported for the ops modules (listed in __all__)
     Conflict,
     Invalid,
+    Kernel,
     LocalDaemon,
     NotFound,
     Paths,
@@ -37,7 +38,7 @@ __all__ = [
 OPS: StashKey[Any] = StashKey()
 
 
-def ops_state(kernel: Any, factory: Any = None) -> Any:
+def ops_state(kernel: Kernel, factory: Any = None) -> Any:
     """This kernel's ops state (created by ``factory`` on first use), kept in ``kernel.stash``."""
     try:
         return kernel.stash[OPS]
@@ -48,7 +49,7 @@ def ops_state(kernel: Any, factory: Any = None) -> Any:
     return kernel.stash[OPS]
 
 
-def tasks_of(kernel: Any) -> Any | None:
+def tasks_of(kernel: Kernel) -> Any | None:
     """The tasks facade (``argus.plugins.tasks.api``), or None when the tasks plugin is not loaded."""
     from argus.plugins.tasks.api import tasks_of as facade_of
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import trio
+from argus.kernel.api import Kernel
 
 from .compat import tasks_of
 
@@ -89,7 +90,7 @@ def clean_name(answer: str) -> str | None:
 class Namer:
     """Receives created tasks from the event bus and names them in the kernel's nursery."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self._send, self._receive = trio.open_memory_channel[Request](QUEUE)
         self._limit = trio.CapacityLimiter(CONCURRENCY)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import BackgroundJob
+from argus.kernel.api import BackgroundJob, Kernel
 
 from .compat import Conflict, Invalid, atomic_write
 from .install import install_argv, install_mode
@@ -129,7 +129,7 @@ def source_revision(path: str) -> str | None:
 class Updater:
     """Runs updates one at a time in the kernel's nursery and remembers the last one."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.current: UpdateRun | None = None
         self.started_revision = source_revision(self.source_path())

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Migration, hookimpl
+from argus.kernel.api import Kernel, Migration, hookimpl
 
 from .compat import tasks_of
 
@@ -149,7 +149,7 @@ def _kind(command: str) -> str:
 class UsageTracker:
     """Refreshes, stores and sums usage; a per-kernel pluggy plugin adding ``usage`` to Task JSON."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self._send, self._receive = trio.open_memory_channel[str](256)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, StashKey, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, SettingsSection, StashKey, hookimpl
 
 from .keys import VapidKeys
 from .notifier import Notifier
@@ -72,7 +72,7 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Keys, routes and the notifier (in ``kernel.stash[PUSH]``, its hooks on this kernel's manager)."""
     keys = VapidKeys.load_or_create(kernel.paths.home)
     subs = Subscriptions(kernel.db)
@@ -84,7 +84,7 @@ def argus_register(kernel: Any) -> None:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The delivery loop."""
     notifier = kernel.stash.get(PUSH, None)
     return [notifier.run] if notifier is not None else []

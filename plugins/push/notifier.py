@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import trio
-from argus.kernel.api import ArgusError, Conflict, Invalid
+from argus.kernel.api import ArgusError, Conflict, Invalid, Kernel
 from argus.plugins.tasks.api import tasks_of
 
 from .screen import Prompt, excerpt
@@ -45,7 +45,7 @@ class Job:
 class Notifier:
     """Throttle, presence and the send queue of one kernel."""
 
-    def __init__(self, kernel: Any, sender: Sender) -> None:
+    def __init__(self, kernel: Kernel, sender: Sender) -> None:
         self.kernel = kernel
         self.sender = sender
         self._send, self._recv = trio.open_memory_channel[Job](QUEUE)

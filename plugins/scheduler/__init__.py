@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, StashKey, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, SettingsSection, StashKey, hookimpl
 from pydantic import BaseModel
 
 from . import tools
@@ -66,7 +66,7 @@ def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Routes and MCP tools; the scheduler in ``kernel.stash[SCHEDULER]``, its hooks on this kernel's manager."""
     scheduler = Scheduler(kernel)
     kernel.stash[SCHEDULER] = scheduler
@@ -76,7 +76,7 @@ def argus_register(kernel: Any) -> None:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The firing loop."""
     scheduler = kernel.stash.get(SCHEDULER, None)
     return [scheduler.run] if scheduler is not None else []

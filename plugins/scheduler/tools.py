@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.api import ToolContext
+from argus.kernel.api import Kernel, ModelToolHandler, ToolContext
+from pydantic import BaseModel
 
 from .models import NoArgs, ScheduleCreate, ScheduleFields, ScheduleId, ScheduleUpdate
 from .service import Scheduler
@@ -16,7 +17,7 @@ from .service import Scheduler
 SCOPE = "scheduler"
 
 
-def register(kernel: Any, sched: Scheduler) -> None:
+def register(kernel: Kernel, sched: Scheduler) -> None:
     """Register the five schedule tools with ``kernel.registry``."""
 
     async def schedule_list(args: NoArgs, ctx: ToolContext) -> Any:
@@ -37,7 +38,7 @@ def register(kernel: Any, sched: Scheduler) -> None:
         task = await sched.run_now(args.id)
         return {"task_id": task["id"]}
 
-    tools = [
+    tools: list[tuple[ModelToolHandler, str, type[BaseModel]]] = [
         (schedule_list, "List all schedules with name, project, cron expression, enabled state, next/last "
          "fire timestamps, last task id and last error.", NoArgs),
         (schedule_create, "Create a schedule. Params: name, project, prompt, plus exactly one of schedule "

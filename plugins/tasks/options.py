@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from argus.kernel.api import Invalid, Route
+from argus.kernel.api import Invalid, Kernel, Route
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
 from . import models as m
@@ -54,7 +54,7 @@ class TaskOptions:
                 self.options[name] = option
 
     @classmethod
-    def collect(cls, kernel: Any) -> TaskOptions:
+    def collect(cls, kernel: Kernel) -> TaskOptions:
         """Ask every plugin (``argus_task_options``) once."""
         return cls(option for answer in kernel.pm.hook.argus_task_options(kernel=kernel) for option in answer or ())
 

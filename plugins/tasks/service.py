@@ -22,6 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from argus.kernel.api import Kernel
+
 from .api import AgentKind
 from .backends import Backends
 from .coordination import EndIntents, TaskLocks
@@ -42,7 +44,7 @@ from .view import TaskView
 class TaskService:
     """Everything the REST routes, MCP tools and recovery code do with tasks."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         hook = kernel.pm.hook
         publish = self.publish
@@ -100,7 +102,7 @@ class TaskService:
 
     def publish(self, type_: str, data: dict[str, Any]) -> None:
         """Publish an event on the kernel's bus."""
-        self.kernel.bus.publish(type_, data)
+        self.kernel.events.publish(type_, data)
 
     def permission_mode(self) -> str:
         """The ``defaults.permission_mode`` setting (``bypass-active`` when unknown)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from argus.kernel.api import ToolContext
+from argus.kernel.api import Kernel, ToolContext
 from pydantic import BaseModel
 
 from . import models as m
@@ -21,7 +21,7 @@ from .orch import Orchestration
 SCOPE = "tasks"
 
 
-def register(kernel: Any, orch: Orchestration) -> None:
+def register(kernel: Kernel, orch: Orchestration) -> None:
     """Register every tool with ``kernel.registry`` under scope ``tasks``.
 
     Each tool declares its arguments as a model of ``models.py``: the registry serves the JSON
