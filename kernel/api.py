@@ -279,3 +279,14 @@ class Kernel(Protocol):
 
     def request_stop(self) -> None:
         """Ask the daemon to shut down cleanly (how ``argus update`` restarts it)."""
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import kernel as _kernel
+    from . import sessions as _sessions
+    from . import tokens as _tokens
+
+    def _conforms(kernel: _kernel.Kernel, manager: _sessions.SessionManager, session: _sessions.Session,
+                  tokens: _tokens.Tokens) -> tuple[Kernel, SessionManager, Session, TokenService]:
+        """mypy checks here that the kernel's own objects keep the contract above."""
+        return kernel, manager, session, tokens

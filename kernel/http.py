@@ -46,7 +46,8 @@ DRAIN_MAX = 1024 * 1024  # unread bodies up to this size are drained before answ
 
 def principal() -> Principal:
     """The authenticated caller of the current request."""
-    return g.principal
+    caller: Principal = g.principal
+    return caller
 
 
 def sse(events: AsyncIterator[str], headers: dict[str, str] | None = None) -> Response:

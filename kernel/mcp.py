@@ -26,6 +26,9 @@ from .http import reject_surrogates
 from .tokens import extract_token
 from .values import Principal, ToolContext
 
+#: An ASGI ``receive`` callable (each message a dict such as ``{"type": "http.request", ...}``).
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Kernel
 
@@ -81,7 +84,7 @@ def require_token(kernel: Kernel, app: ASGIApp) -> ASGIApp:
     return guarded
 
 
-async def _read_body(receive: Any) -> bytes | None:
+async def _read_body(receive: Receive) -> bytes | None:
     """The whole request body, or None when the client disconnects before sending all of it."""
     chunks: list[bytes] = []
     while True:
@@ -93,7 +96,7 @@ async def _read_body(receive: Any) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Any) -> Any:
+def _replay(body: bytes, receive: Receive) -> Receive:
     """An ASGI ``receive`` that hands over the already-read body first, then the real stream."""
     sent = False
 
@@ -131,7 +134,7 @@ def _quiet_disconnects() -> None:
         sdk.addFilter(DisconnectFilter())
 
 
-async def _drain(receive: Any) -> None:
+async def _drain(receive: Receive) -> None:
     """Read the request body before answering (a keep-alive connection would stall otherwise)."""
     while True:
         message = await receive()

@@ -55,7 +55,7 @@ def req_str(args: dict[str, Any], key: str) -> str:
     return value
 
 
-def role_name(value: Any, key: str = "role_name") -> str:
+def role_name(value: object, key: str = "role_name") -> str:
     """A role or orchestrator name: 1-64 letters, digits, ``_ . -``, starting alphanumeric."""
     if not isinstance(value, str) or not value.strip():
         raise Invalid(f"{key} is required")

@@ -99,7 +99,7 @@ def parse_frontmatter(yaml_text: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ValueError("invalid YAML frontmatter: not a mapping")
-    return _jsonable(data)
+    return {str(k): _jsonable(v) for k, v in data.items()}
 
 
 def dump_frontmatter(data: dict[str, Any]) -> str:

@@ -65,9 +65,10 @@ def supervisor_report(home: str) -> dict[str, Any]:
         proc = subprocess.run([sys.executable, "-m", "argus.kernel.cli", "session-supervisor", "status"],
                               capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
                               env={**os.environ, "ARGUS_HOME": home})
-        return json.loads(proc.stdout)
+        report = json.loads(proc.stdout)
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return {"running": False}
+    return report if isinstance(report, dict) else {"running": False}
 
 
 def local_report() -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import trio
 from argus.kernel.api import BackgroundJob, Kernel
@@ -93,7 +93,15 @@ async def _run(argv: list[str], cwd: str | None, timeout: float, step: str,
     return out
 
 
-def check_source(path: str) -> dict[str, Any]:
+class SourceCheck(TypedDict):
+    """What :func:`check_source` found: the path (expanded), whether it is usable, and why not."""
+
+    source_path: str
+    valid: bool
+    detail: str
+
+
+def check_source(path: str) -> SourceCheck:
     """Validate a source path (synchronously, for PUT /api/source-path): a git work tree."""
     if not path:
         return {"source_path": "", "valid": False, "detail": HOW_TO_SET}

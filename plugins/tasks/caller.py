@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound
+from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, Principal, ToolContext
 
 
 def _norm(path: str) -> str:
@@ -80,9 +80,9 @@ def match_cwd(rows: Iterable[dict[str, Any]], cwd: str) -> dict[str, Any]:
     return best[0]
 
 
-def task_principal(ctx: Any) -> str | None:
+def task_principal(ctx: ToolContext | None) -> str | None:
     """The task id a tool call acts as (a task token), or None for master/device/scope callers."""
-    principal = getattr(ctx, "principal", None)
+    principal: Principal | None = getattr(ctx, "principal", None)
     if principal is not None and principal.kind == "task":
         return principal.task_id
     return None

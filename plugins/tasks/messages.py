@@ -19,10 +19,13 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Database, Invalid, NotFound, TooLarge, TooMany
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import TaskService
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ def one_line(text: str, limit: int) -> str:
 class Mailbox:
     """Messages in ``task_messages``, the send rate limiter, answer waiters and the delivery queue."""
 
-    def __init__(self, svc: Any) -> None:
+    def __init__(self, svc: TaskService) -> None:
         self.svc = svc
         self.db: Database = svc.store.db
         self._sent: dict[str, deque[float]] = {}

@@ -9,7 +9,7 @@ two surfaces behave the same.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Invalid, TooLarge, TooMany
@@ -22,6 +22,9 @@ from .dag import Dag
 from .messages import Mailbox
 from .review import Reviews
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import TaskService
+
 MAX_CREATIONS_IN_FLIGHT = 5
 MAX_RESULT = 64 * 1024
 MAX_PLAN_SLUG = 200
@@ -30,7 +33,7 @@ MAX_PLAN_SLUG = 200
 class Orchestration:
     """The agent-facing features layered on the task service."""
 
-    def __init__(self, svc: Any) -> None:
+    def __init__(self, svc: TaskService) -> None:
         self.svc = svc
         self.dag = Dag(svc)
         self.mail = Mailbox(svc)

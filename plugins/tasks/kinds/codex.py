@@ -48,8 +48,9 @@ def codex_session_for(worktree: str, limit: int = 500) -> str | None:
         except (OSError, ValueError):
             continue
         meta = first.get("payload", first) if isinstance(first, dict) else {}
-        if isinstance(meta, dict) and meta.get("cwd") == worktree and isinstance(meta.get("id"), str):
-            return meta["id"]
+        ident = meta.get("id") if isinstance(meta, dict) and meta.get("cwd") == worktree else None
+        if isinstance(ident, str):
+            return ident
     return None
 
 
