@@ -20,12 +20,15 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Kernel, Migration, hookimpl
 
 from .compat import tasks_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +156,7 @@ class UsageTracker:
         self.kernel = kernel
         self._send, self._receive = trio.open_memory_channel[str](256)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """Bus listener: refresh a task's usage when its agent goes idle or stops."""
         task_id = None
         if event.type == "task.idle":

@@ -25,6 +25,8 @@ import trio
 from argus.kernel.api import Database, Invalid, NotFound, TooLarge, TooMany
 
 if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event, Session
+
     from .service import TaskService
 
 log = logging.getLogger(__name__)
@@ -283,7 +285,7 @@ class Mailbox:
         except trio.WouldBlock:
             log.debug("delivery queue full; %s will be retried on its next idle", task_id)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """``argus_event``: an agent went idle, so deliver what waits for it."""
         if event.type == "task.idle":
             task_id = event.data.get("id")
@@ -299,7 +301,7 @@ class Mailbox:
                 except Exception:
                     log.exception("delivery to %s failed", task_id)
 
-    def idle_session(self, task_id: str) -> Any | None:
+    def idle_session(self, task_id: str) -> Session | None:
         """The live session of ``task_id`` when its agent is idle, else None."""
         row = self.svc.store.task(task_id)
         if row is None:

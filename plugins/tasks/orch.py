@@ -23,6 +23,8 @@ from .messages import Mailbox
 from .review import Reviews
 
 if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
+
     from .service import TaskService
 
 MAX_CREATIONS_IN_FLIGHT = 5
@@ -52,7 +54,7 @@ class Orchestration:
         """Register the DAG's tasks hooks (edges at creation, launch gate, auto-start, forget)."""
         self.svc.kernel.pm.register(self.dag, name="tasks.dag")
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """``argus_event``: idle transitions feed message delivery."""
         self.mail.on_event(event)
 

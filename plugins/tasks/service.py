@@ -20,7 +20,7 @@ locks and the end intents of ``coordination.py``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import Kernel
 
@@ -40,6 +40,10 @@ from .store import Store
 from .terminal import TerminalIO
 from .view import TaskView
 
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Session, SessionManager
+    from pluggy import HookRelay
+
 
 class TaskService:
     """Everything the REST routes, MCP tools and recovery code do with tasks."""
@@ -48,7 +52,7 @@ class TaskService:
         self.kernel = kernel
         hook = kernel.pm.hook
         publish = self.publish
-        def sessions() -> Any:
+        def sessions() -> SessionManager:
             return kernel.sessions
 
         self.store = Store(kernel.db)
@@ -91,12 +95,12 @@ class TaskService:
     # -- shared ----------------------------------------------------------------------------
 
     @property
-    def sessions(self) -> Any:
+    def sessions(self) -> SessionManager:
         """The kernel's session manager."""
         return self.kernel.sessions
 
     @property
-    def hook(self) -> Any:
+    def hook(self) -> HookRelay:
         """The plugin manager's hooks (the tasks hookspecs: ``argus_task_created`` ...)."""
         return self.kernel.pm.hook
 
@@ -115,11 +119,11 @@ class TaskService:
         """The task row, or NotFound."""
         return self.view.get(task_id)
 
-    def session_of(self, row: dict[str, Any]) -> Any | None:
+    def session_of(self, row: dict[str, Any]) -> Session | None:
         """The task's most recent session object (alive or exited), if the manager knows it."""
         return self.view.session_of(row)
 
-    def live_session(self, row: dict[str, Any]) -> Any | None:
+    def live_session(self, row: dict[str, Any]) -> Session | None:
         """The task's session if it is alive."""
         return self.view.live_session(row)
 
@@ -255,7 +259,7 @@ class TaskService:
         """Set the status directly."""
         return self.lifecycle.set_status(task_id, status)
 
-    def watch(self, session: Any, kind: str) -> None:
+    def watch(self, session: Session, kind: str) -> None:
         """Start the idle watcher of a live session."""
         self.launcher.watch(session, kind)
 

@@ -9,7 +9,7 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import ArgusError, Conflict, Invalid, Unavailable, fault_point, strip_ansi, utcnow
@@ -20,6 +20,11 @@ from .launch import require_executable
 from .launcher import Launcher
 from .store import Store
 from .view import TaskView
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+    from argus.kernel.api import SessionManager
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +40,9 @@ class TerminalIO:
     """Output, input and size of tasks' terminals."""
 
     def __init__(self, *, store: Store, view: TaskView, backends: Backends, launcher: Launcher,
-                 locks: TaskLocks, intents: EndIntents, session_logs: Callable[[], Any],
-                 sessions: Callable[[], Any], spawn_background: Callable[[Callable[[], Awaitable[None]], str], None],
-                 ) -> None:
+                 locks: TaskLocks, intents: EndIntents, session_logs: Callable[[], Path],
+                 sessions: Callable[[], SessionManager],
+                 spawn_background: Callable[[Callable[[], Awaitable[None]], str], None]) -> None:
         """``session_logs``: the directory of session output logs (``$ARGUS_HOME/sessions``);
         ``sessions``: the kernel's session manager; ``spawn_background``: the kernel's."""
         self.store = store
