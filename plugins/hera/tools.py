@@ -7,47 +7,48 @@ task. Failures are tool errors with the reason (no binding, unknown role, wrong 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from argus.kernel.api import Kernel, ModelToolHandler, ToolContext, ToolHandler
+from argus.kernel.api import Kernel, ModelToolHandler, ToolContext
 from pydantic import BaseModel
 
 from . import wire as w
 from .models import LIST_MAX
 from .service import AS_TASK, Hera
 
-Handler = ToolHandler
+Handler = Callable[[dict[str, Any], ToolContext], Awaitable[dict[str, Any]]]
 SCOPE = "hera"
 
 
 def tool_specs(hera: Hera) -> list[tuple[str, str, type[BaseModel], Handler]]:
     """``(name, description, argument model, handler)`` of every hera tool (handlers take a dict)."""
 
-    async def new_orchestrator(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def new_orchestrator(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.new_orchestrator(args)
 
-    async def join(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def join(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.join(args)
 
-    async def spawn_worker(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def spawn_worker(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return await hera.spawn_worker(args)
 
-    async def send(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def send(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.send(args)
 
-    async def inbox(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def inbox(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.inbox(args)
 
-    async def mark_read(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def mark_read(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.mark_read(args)
 
-    async def status(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def status(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.status_tool(args)
 
-    async def tree_updates(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def tree_updates(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.tree_updates(args)
 
-    async def get_messages(args: dict[str, Any], ctx: ToolContext) -> Any:
+    async def get_messages(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.get_messages(args)
 
     return [
@@ -99,7 +100,7 @@ TOOL_NAMES = ("hera_new_orchestrator", "hera_join", "hera_spawn_worker", "hera_s
 def _from_model(handler: Handler) -> ModelToolHandler:
     """The registry hands a validated model; hera's service takes the given arguments as a dict,
     plus ``AS_TASK`` when the caller holds a task's token (it then *is* that task)."""
-    async def call(args: BaseModel, ctx: ToolContext) -> Any:
+    async def call(args: BaseModel, ctx: ToolContext) -> dict[str, Any]:
         given = args.model_dump(exclude_none=True)
         principal = ctx.principal
         if principal.kind == "task" and principal.task_id:

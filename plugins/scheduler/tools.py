@@ -20,21 +20,21 @@ SCOPE = "scheduler"
 def register(kernel: Kernel, sched: Scheduler) -> None:
     """Register the five schedule tools with ``kernel.registry``."""
 
-    async def schedule_list(args: NoArgs, ctx: ToolContext) -> Any:
+    async def schedule_list(args: NoArgs, ctx: ToolContext) -> dict[str, Any]:
         return {"schedules": sched.list()}
 
-    async def schedule_create(args: ScheduleCreate, ctx: ToolContext) -> Any:
+    async def schedule_create(args: ScheduleCreate, ctx: ToolContext) -> dict[str, Any]:
         return {"schedule": sched.create(args)}
 
-    async def schedule_update(args: ScheduleUpdate, ctx: ToolContext) -> Any:
+    async def schedule_update(args: ScheduleUpdate, ctx: ToolContext) -> dict[str, Any]:
         fields = ScheduleFields(**args.model_dump(exclude={"id"}, exclude_unset=True))
         return {"schedule": sched.update(args.id, fields)}
 
-    async def schedule_delete(args: ScheduleId, ctx: ToolContext) -> Any:
+    async def schedule_delete(args: ScheduleId, ctx: ToolContext) -> dict[str, Any]:
         sched.delete(args.id)
         return {"deleted": args.id}
 
-    async def schedule_run_now(args: ScheduleId, ctx: ToolContext) -> Any:
+    async def schedule_run_now(args: ScheduleId, ctx: ToolContext) -> dict[str, Any]:
         task = await sched.run_now(args.id)
         return {"task_id": task["id"]}
 
