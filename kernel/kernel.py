@@ -145,7 +145,7 @@ class Kernel:
 
     # -- the main loop ---------------------------------------------------------------------
 
-    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until SIGTERM/SIGINT or ``request_stop``; everything lives in one nursery."""
         from .sessions import SessionManager  # imported late: heavy and optional in tests
 
@@ -191,7 +191,7 @@ class Kernel:
             except FileNotFoundError:
                 pass
 
-    async def _serve_mcp(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def _serve_mcp(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         env_port = os.environ.get("ARGUS_MCP_PORT")
         port = int(env_port) if env_port else int(self.settings.get("mcp", "http_port"))
         ts = tailscale_ipv4()

@@ -7,7 +7,7 @@ through a bus listener added at registration.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import BackgroundJob, Event, Field, Kernel, SettingsSection, StashKey, hookimpl
 from argus.plugins.tasks.api import TaskOption
@@ -16,6 +16,9 @@ from . import context, tools
 from .routes import routes
 from .service import SECTION, KbService
 from .vault import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
 
 KB = StashKey[KbService]()
 MAX_CONTEXT_NOTES = 50
@@ -94,7 +97,7 @@ def argus_status(kernel: Kernel) -> dict[str, Any] | None:
 
 
 @hookimpl
-def argus_cli(cli: Any) -> None:
+def argus_cli(cli: click.Group) -> None:
     """``argus kb status|search|reindex`` against the local daemon."""
     from .cli import register
 

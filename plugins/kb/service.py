@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,7 +164,8 @@ class KbService:
     def _globs(config: KbConfig) -> Globs:
         return Globs(config.include, config.exclude)
 
-    async def _generation(self, config: KbConfig, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def _generation(self, config: KbConfig, *,
+                          task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED) -> None:
         """Index ``config.vault`` and keep it indexed until cancelled.
 
         A failure (an unreadable index file, a full disk) is logged and reported by ``status``;
@@ -222,7 +224,7 @@ class KbService:
             if not started:
                 task_status.started()
 
-    def _on_changes_for(self, vault: Vault) -> Any:
+    def _on_changes_for(self, vault: Vault) -> Callable[[set[tuple[int, str]]], Awaitable[None]]:
         async def on_changes(raw: set[tuple[int, str]]) -> None:
             changes = watcher.sort_changes(raw, vault.rel_of, vault.globs.wanted, vault.globs.dir_excluded)
             if not (changes.files or changes.folders or changes.gone):

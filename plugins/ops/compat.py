@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 import tomllib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import (  # re-exported for the ops modules (listed in __all__)
     Conflict,
@@ -29,16 +30,21 @@ from argus.kernel.api import (  # re-exported for the ops modules (listed in __a
     tailscale_ipv4,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.plugins.tasks.api import TasksAPI
+
+    from .hooks import OpsState
+
 __all__ = [
     "OPS", "Conflict", "Invalid", "LocalDaemon", "NotFound", "Paths", "StashKey", "atomic_write", "client_plugins",
     "json_body", "local_report", "migration_plan", "offline_context", "ops_state", "principal", "supervisor_report",
     "tailscale_ipv4", "tasks_of",
 ]
 
-OPS: StashKey[Any] = StashKey()
+OPS: StashKey[OpsState] = StashKey()
 
 
-def ops_state(kernel: Kernel, factory: Any = None) -> Any:
+def ops_state(kernel: Kernel, factory: Callable[[], OpsState] | None = None) -> OpsState:
     """This kernel's ops state (created by ``factory`` on first use), kept in ``kernel.stash``."""
     try:
         return kernel.stash[OPS]
@@ -49,7 +55,7 @@ def ops_state(kernel: Kernel, factory: Any = None) -> Any:
     return kernel.stash[OPS]
 
 
-def tasks_of(kernel: Kernel) -> Any | None:
+def tasks_of(kernel: Kernel) -> TasksAPI | None:
     """The tasks facade (``argus.plugins.tasks.api``), or None when the tasks plugin is not loaded."""
     from argus.plugins.tasks.api import tasks_of as facade_of
 
