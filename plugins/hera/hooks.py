@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, NotFound, SettingsSection, hookimpl
 from pydantic import BaseModel
@@ -19,6 +19,9 @@ from pydantic import BaseModel
 from .plugin import HERA, HeraPlugin
 from .store import MIGRATIONS
 from .wire import HeraTaskField
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ class KernelHooks:
         return self.plugin if self.plugin.serving else None
 
     @hookimpl
-    def argus_event(self, event: Any) -> None:
+    def argus_event(self, event: Event) -> None:
         """A change of the ``[hera]`` settings serves or withdraws the tools."""
         self.plugin.on_event(event)
 

@@ -8,7 +8,7 @@ VAPID keys are generated on first start (``$ARGUS_HOME/vapid-private.pem``, mode
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, SettingsSection, StashKey, hookimpl
 
@@ -17,6 +17,9 @@ from .notifier import Notifier
 from .routes import make_routes
 from .sender import Sender
 from .store import MIGRATIONS, Subscriptions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 PUSH = StashKey[Notifier]()
 
@@ -44,7 +47,7 @@ class KernelHooks:
         self.notifier.forget(task.get("id"))
 
     @hookimpl
-    def argus_event(self, event: Any) -> None:
+    def argus_event(self, event: Event) -> None:
         """Scheduled fires (quick: classification and queueing)."""
         self.notifier.on_event(event)
 

@@ -7,7 +7,7 @@ Each fire creates a fresh task through the tasks plugin. Surfaces: ``/api/schedu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, SettingsSection, StashKey, hookimpl
 from pydantic import BaseModel
@@ -16,6 +16,9 @@ from . import tools
 from .models import ScheduleTaskField
 from .routes import make_routes
 from .service import MIGRATIONS, Scheduler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 SCHEDULER = StashKey[Scheduler]()
 
@@ -28,7 +31,7 @@ class KernelHooks:
         self.scheduler = scheduler
 
     @hookimpl
-    def argus_event(self, event: Any) -> None:
+    def argus_event(self, event: Event) -> None:
         """A changed ``scheduler.time_zone`` re-times every cron schedule."""
         if event.type == "settings.updated" and event.data.get("section") == "scheduler":
             self.scheduler.retime()
