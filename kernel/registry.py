@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import httpx
@@ -23,6 +23,9 @@ from pydantic import BaseModel
 from .errors import ArgusError, Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable
 from .validation import check_schema, compile_schema, model_schema, validate, validate_schema
 from .values import Field, ModelToolHandler, ToolContext, ToolHandler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jsonschema.protocols import Validator
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ class Tool:
     auth_header: str | None = None
     touched: float = field(default_factory=time.monotonic)
     input_model: type[BaseModel] | None = None
-    _validator: Any = field(default=None, repr=False, compare=False)
+    _validator: Validator | None = field(default=None, repr=False, compare=False)
 
     @property
     def external(self) -> bool:
