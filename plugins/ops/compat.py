@@ -33,6 +33,7 @@ from argus.kernel.api import (  # re-exported for the ops modules (listed in __a
 if TYPE_CHECKING:  # pragma: no cover
     from argus.plugins.tasks.api import TasksAPI
 
+    from .doctor import Context
     from .hooks import OpsState
 
 __all__ = [
@@ -92,7 +93,7 @@ def local_report() -> dict[str, Any] | None:
     return resp.json() if resp.status_code == 200 else None
 
 
-def offline_context() -> Any:
+def offline_context() -> Context:
     """A doctor Context without a daemon: config.toml over declared defaults, known migrations."""
     from .doctor import Context
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Kernel
+from argus.kernel.api import Kernel, Migration
 
 from .install import install_mode
 
@@ -53,7 +53,7 @@ class Context:
 
     home: Path
     setting: Callable[[str, str], Any]  # (section, key) -> value or None
-    migrations: list[Any]
+    migrations: list[Migration]
     backends: list[dict[str, Any]] | None = None  # None: unknown (no daemon)
     default_backend: str | None = None
     kernel: Kernel | None = None  # set when running inside the daemon
