@@ -24,7 +24,7 @@ from .view import TaskView
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
 
-    from argus.kernel.api import SessionManager
+    from argus.kernel.api import Session, SessionManager
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class TerminalIO:
                 await self._rerender(row, session, cols, rows)
             return {"cols": cols, "rows": rows, "rerendered": rerender}
 
-    def _can_rerender(self, row: dict[str, Any], session: Any) -> bool:
+    def _can_rerender(self, row: dict[str, Any], session: Session) -> bool:
         """A re-render (kill + resume at the new width) only when nothing can be lost: the agent is
         idle, the task is not complete, nobody typed in the last seconds, and the relaunch resolves."""
         idle = self.view.idle
@@ -131,7 +131,7 @@ class TerminalIO:
             return False
         return os.path.isdir(row["worktree_path"])
 
-    async def _rerender(self, row: dict[str, Any], session: Any, cols: int, rows: int) -> None:
+    async def _rerender(self, row: dict[str, Any], session: Session, cols: int, rows: int) -> None:
         """Replace the session at the new width; input typed meanwhile is queued and delivered to
         the new session; the task's status is what it was before."""
         task_id, status = row["id"], row["status"]

@@ -17,6 +17,7 @@ from .store import Store
 
 if TYPE_CHECKING:  # pragma: no cover
     from argus.kernel.api import Session, SessionManager
+    from pluggy import HookRelay
 
 
 def _bool(row: dict[str, Any], key: str) -> bool:
@@ -26,7 +27,7 @@ def _bool(row: dict[str, Any], key: str) -> bool:
 class TaskView:
     """Rows to Task JSON (with plugin fields), live sessions and idleness, ``task.*`` events."""
 
-    def __init__(self, store: Store, hook: Any, publish: Callable[[str, dict[str, Any]], None],
+    def __init__(self, store: Store, hook: HookRelay, publish: Callable[[str, dict[str, Any]], None],
                  sessions: Callable[[], SessionManager]) -> None:
         """``hook``: the plugin manager's hook relay; ``sessions``: the kernel's session manager
         (read when needed: it exists once the daemon runs)."""
