@@ -46,7 +46,7 @@ def test_the_guard_pattern_catches_the_usual_spellings() -> None:
 
 def _hookspecs(module: ModuleType) -> Iterator[tuple[str, inspect.Signature]]:
     for name, fn in vars(module).items():
-        if name.startswith("argus_") and inspect.isfunction(fn):
+        if name.startswith("argus_") and inspect.isfunction(fn) and hasattr(fn, "argus_spec"):
             yield name, inspect.signature(fn)
 
 
