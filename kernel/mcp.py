@@ -40,7 +40,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]  # Any: starlette types its own callables
 
 
-def _result_text(value: Any) -> str:
+def _result_text(value: object) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, indent=2, default=str)

@@ -108,7 +108,7 @@ class View:
                 "callback_url": self.callback_url}
 
 
-def _check_url(url: Any, schemes: tuple[str, ...]) -> str:
+def _check_url(url: object, schemes: tuple[str, ...]) -> str:
     if not isinstance(url, str) or not url:
         raise Invalid("callback_url is required")
     parsed = urlparse(url)
@@ -117,7 +117,7 @@ def _check_url(url: Any, schemes: tuple[str, ...]) -> str:
     return url
 
 
-def parse_fields(raw: Any) -> list[dict[str, Any]]:
+def parse_fields(raw: object) -> list[dict[str, Any]]:
     """Validate form fields ``[{key, type: bool|int|string|enum, label?, default?, choices?}]``."""
     if raw is None:
         return []

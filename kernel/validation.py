@@ -8,6 +8,7 @@ with ``jsonschema``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -23,7 +24,7 @@ MAX_REPORTED = 5  # errors quoted in one message; the rest are counted
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
-def _loc(parts: Any) -> str:
+def _loc(parts: Iterable[object]) -> str:
     return ".".join(str(p) for p in parts)
 
 

@@ -65,7 +65,7 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
         return
 
 
-def _int(value: Any) -> int:
+def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 

@@ -51,7 +51,7 @@ class Effective:
     bwrap: str
 
 
-def _strings(value: Any) -> list[str]:
+def _strings(value: object) -> list[str]:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, list):
@@ -59,7 +59,7 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def project_sandbox(value: Any) -> dict[str, Any]:
+def project_sandbox(value: object) -> dict[str, Any]:
     """A project's ``sandbox`` object normalised (aliases folded, unknown keys dropped)."""
     raw = value if isinstance(value, dict) else {}
     out: dict[str, Any] = {"enabled": None, "network": None, **{k: [] for k in LIST_KEYS}}

@@ -41,7 +41,7 @@ def infer_type(name: str) -> str:
     return EXT_TYPES.get(os.path.splitext(name)[1].lower(), "text")
 
 
-def normalize_type(value: Any, name: str) -> str:
+def normalize_type(value: object, name: str) -> str:
     """A valid type from the caller's ``type`` (or the file name when omitted)."""
     if value in (None, ""):
         return infer_type(name)

@@ -55,7 +55,7 @@ def now_rfc3339() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def parse_since(value: Any) -> float | None:
+def parse_since(value: object) -> float | None:
     """An RFC3339 timestamp as epoch seconds (None when empty; Invalid when malformed)."""
     if value in (None, ""):
         return None
@@ -70,7 +70,7 @@ def parse_since(value: Any) -> float | None:
     return parsed.timestamp()
 
 
-def _message_id(value: Any) -> int:
+def _message_id(value: object) -> int:
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip()) if len(value.strip()) <= 19 else MAX_ID + 1
     if isinstance(value, bool) or not isinstance(value, int):
