@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
+from .autostart import RESTART_STATUS, under_systemd
 from .autostart import set_enabled as autostart_set_enabled
 from .autostart import state as autostart_state
 from .db import Database, migration_plan
@@ -75,7 +76,7 @@ __all__ = [
     # the wire: declared routes, the SSE parser, terminal text, the local daemon
     "LOCAL_URL", "LocalDaemon", "Route", "migration_plan", "tailscale_ipv4",
     # auto-start at login (the systemd user unit / LaunchAgent of ``argus daemon install``)
-    "autostart_set_enabled", "autostart_state",
+    "autostart_set_enabled", "autostart_state", "RESTART_STATUS", "under_systemd",
     "SseEvent", "SseParser", "parse_lines", "read_token", "strip_ansi",
     "terminal_lines",
     # what plugins see of the kernel's sessions and tokens (protocols below)
@@ -277,8 +278,9 @@ class Kernel(Protocol):
     def supervisor_status(self) -> SupervisorStatus:
         """Whether PTYs run in the supervisor (``enabled``) and whether it answers (``running``)."""
 
-    def request_stop(self) -> None:
-        """Ask the daemon to shut down cleanly (how ``argus update`` restarts it)."""
+    def request_stop(self, exit_status: int = 0) -> None:
+        """Shut the daemon down cleanly; ``argus daemon run`` then exits with ``exit_status``
+        (``RESTART_STATUS`` asks the systemd unit to start it again)."""
 
 
 if TYPE_CHECKING:  # pragma: no cover
