@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import pluggy
 
@@ -118,6 +118,16 @@ class Principal:
 
 
 ToolHandler = Callable[[dict[str, Any], "ToolContext"], Awaitable[Any]]
+class SupervisorStatus(TypedDict):
+    """``kernel.supervisor_status()``: whether PTYs run in the supervisor and whether it answers."""
+
+    enabled: bool
+    running: bool
+
+
+#: The handler of a tool registered with ``input_model``: it receives the validated model instance
+#: (of that tool's own model class, hence ``Any`` here) instead of a dict.
+ModelToolHandler = Callable[[Any, "ToolContext"], Awaitable[Any]]
 
 
 @dataclass
