@@ -23,9 +23,10 @@ from .tokens import ensure_master_token
 def runtime_info(paths: Paths) -> dict[str, Any]:
     """The running daemon's ``daemon.json`` ({} when absent)."""
     try:
-        return json.loads((paths.home / "daemon.json").read_text())
+        info = json.loads((paths.home / "daemon.json").read_text())
     except (FileNotFoundError, ValueError):
         return {}
+    return info if isinstance(info, dict) else {}
 
 
 def local_client(paths: Paths, timeout: float = 5.0) -> httpx.Client:
@@ -70,7 +71,7 @@ def acquire_daemon_lock(paths: Paths) -> int:
     return fd
 
 
-def start(paths: Paths, wait: float = 20.0) -> int:
+def start(paths: Paths, wait: float = 60.0) -> int:
     """Start a detached daemon (no-op if one answers); return the running daemon's pid.
 
     Concurrent starts race for ``daemon.lock``: one wins, and every caller reports the winner's pid.

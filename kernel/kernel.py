@@ -32,6 +32,7 @@ from .routes import make_routes
 from .settings import ConfigFile, Settings
 from .stash import Stash
 from .tokens import Tokens
+from .values import SupervisorStatus
 
 log = logging.getLogger("argus")
 
@@ -84,6 +85,7 @@ class Kernel:
         self.api_port = 0
         self._api_restart = trio.Event()
         self._stop = trio.Event()
+        self.exit_status = 0  # what `argus daemon run` exits with after a requested stop
         self.bus.add_listener(self._dispatch_event)
 
     @property
@@ -121,7 +123,7 @@ class Kernel:
             self.plugin_list.append({"name": name, "version": "-", "source": "registered by a plugin (refused)",
                                      "module": "", "enabled": False, "reason": reason})
 
-    def supervisor_status(self) -> dict[str, Any]:
+    def supervisor_status(self) -> SupervisorStatus:
         """Whether PTYs run in the supervisor and whether it answers."""
         enabled = bool(self.settings.get("supervisor", "enabled"))
         connected = bool(getattr(self.sessions, "connected", not enabled))
@@ -138,13 +140,14 @@ class Kernel:
         except Exception:
             log.exception("background job %s failed", name)
 
-    def request_stop(self) -> None:
-        """Ask the daemon to shut down cleanly."""
+    def request_stop(self, exit_status: int = 0) -> None:
+        """Ask the daemon to shut down cleanly; ``argus daemon run`` then exits with ``exit_status``."""
+        self.exit_status = exit_status
         self._stop.set()
 
     # -- the main loop ---------------------------------------------------------------------
 
-    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until SIGTERM/SIGINT or ``request_stop``; everything lives in one nursery."""
         from .sessions import SessionManager  # imported late: heavy and optional in tests
 
@@ -190,7 +193,7 @@ class Kernel:
             except FileNotFoundError:
                 pass
 
-    async def _serve_mcp(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def _serve_mcp(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         env_port = os.environ.get("ARGUS_MCP_PORT")
         port = int(env_port) if env_port else int(self.settings.get("mcp", "http_port"))
         ts = tailscale_ipv4()

@@ -14,13 +14,14 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Conflict, Invalid, NotFound, TooLarge
+from argus.kernel.api import Conflict, Invalid, Kernel, NotFound, TooLarge
 
 from . import indexer, watcher
 from .parse import WIKI_LINK, compose, normalize_tag, parse_note
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 SECTION = "kb"
 BATCH = 200
 PROGRESS_EVERY = 0.25  # seconds between kb.index.progress events during a scan
+# Test-only: while the file this variable names exists, a full scan holds after each batch (its
+# progress published), so a test sees "indexing 200/1000" on screen without racing the scan.
+# Never set it outside tests.
+TEST_GATE_ENV = "ARGUS_KB_TEST_GATE"
 SETTINGS_CHECK = 2.0  # config.toml edits are noticed within this (PUT /api/settings at once)
 MAX_READ_BYTES = 2 * 1024 * 1024
 
@@ -81,7 +86,7 @@ def _iso(ts: float) -> str:
 class KbService:
     """The knowledge base of one daemon."""
 
-    def __init__(self, kernel: Any, index_path: Path | None = None) -> None:
+    def __init__(self, kernel: Kernel, index_path: Path | None = None) -> None:
         self.kernel = kernel
         self.index_path = index_path or Path(kernel.paths.home) / "kb.sql"
         self.index: Index | None = None
@@ -163,7 +168,8 @@ class KbService:
     def _globs(config: KbConfig) -> Globs:
         return Globs(config.include, config.exclude)
 
-    async def _generation(self, config: KbConfig, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def _generation(self, config: KbConfig, *,
+                          task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED) -> None:
         """Index ``config.vault`` and keep it indexed until cancelled.
 
         A failure (an unreadable index file, a full disk) is logged and reported by ``status``;
@@ -222,7 +228,7 @@ class KbService:
             if not started:
                 task_status.started()
 
-    def _on_changes_for(self, vault: Vault) -> Any:
+    def _on_changes_for(self, vault: Vault) -> Callable[[set[tuple[int, str]]], Awaitable[None]]:
         async def on_changes(raw: set[tuple[int, str]]) -> None:
             changes = watcher.sort_changes(raw, vault.rel_of, vault.globs.wanted, vault.globs.dir_excluded)
             if not (changes.files or changes.folders or changes.gone):
@@ -270,6 +276,7 @@ class KbService:
             progress.removed += result.removed
             progress.errors += result.errors
             self._progress()
+            await self._test_gate()
 
         def sweep() -> int:
             stale = [p for p in index.stamps() if p not in seen]
@@ -286,6 +293,15 @@ class KbService:
                  vault.root, progress.seen, progress.indexed, progress.unchanged, progress.removed,
                  progress.errors, progress.elapsed)
         return progress
+
+    async def _test_gate(self) -> None:
+        """Test-only (``ARGUS_KB_TEST_GATE``): publish the progress and hold while the gate file exists."""
+        gate = os.environ.get(TEST_GATE_ENV)
+        if not gate or not os.path.exists(gate):
+            return
+        self._progress(force=True)
+        while os.path.exists(gate):
+            await trio.sleep(0.05)
 
     def _progress(self, force: bool = False) -> None:
         now = time.monotonic()
