@@ -24,7 +24,7 @@ from .db import Database
 from .events import Event, EventBus
 from .http import Http
 from .listeners import api_binds, path_dispatcher, serve_app, serve_unix, tailscale_ipv4
-from .mcp import build_mcp_app
+from .mcp import ASGIApp, LazyApp, build_mcp_app, import_sdk
 from .paths import Paths, atomic_write, private_file
 from .plugins import PluginInfo, disabled_plugins, load_plugins, refuse_unknown_hooks
 from .registry import Registry
@@ -81,6 +81,7 @@ class Kernel:
         self.sessions: Any = None  # kernel.sessions.SessionManager once run() starts
         self.nursery: trio.Nursery | None = None
         self.mcp_port = 0
+        self.mcp_app = LazyApp()  # the MCP server, built in the background once the daemon serves
         self.api_port = 0
         self._api_restart = trio.Event()
         self._stop = trio.Event()
@@ -167,6 +168,8 @@ class Kernel:
                 self.bus.publish("daemon.started", {"pid": os.getpid(), "version": self.version})
                 log.info("argus daemon %s up (pid %d, home %s)", self.version, os.getpid(), self.paths.home)
                 task_status.started()
+                # Built after the daemon is up: importing the MCP SDK is most of a bare start-up.
+                nursery.start_soon(self.mcp_app.run, self._build_mcp)
                 with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                     async with trio.open_nursery() as waiter:
                         async def on_signal() -> None:
@@ -191,10 +194,10 @@ class Kernel:
                 pass
 
     async def _serve_mcp(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen for MCP at once; ``/mcp`` requests wait for ``_build_mcp`` (started after start-up)."""
         env_port = os.environ.get("ARGUS_MCP_PORT")
         port = int(env_port) if env_port else int(self.settings.get("mcp", "http_port"))
-        ts = tailscale_ipv4()
-        mcp_app = build_mcp_app(self, [ts] if ts else None)
+        mcp_app = self.mcp_app
         # Agent hook callbacks ride the always-on MCP listener (the API listener may be off).
         app = path_dispatcher({"/mcp": mcp_app, "/api/agent": self.http.app}, lifespan_app=mcp_app)
         async with trio.open_nursery() as nursery:
@@ -202,6 +205,12 @@ class Kernel:
             self.mcp_port = _port_of(binds, port)
             self._write_runtime()
             task_status.started()
+
+    async def _build_mcp(self) -> ASGIApp:
+        """The MCP server app: the SDK imported in a worker thread (the loop keeps serving)."""
+        await trio.to_thread.run_sync(import_sdk)
+        ts = tailscale_ipv4()
+        return build_mcp_app(self, [ts] if ts else None)
 
     def api_enabled(self) -> bool:
         """``api.enabled`` (or ``ARGUS_API_PORT`` set in the environment)."""
