@@ -208,7 +208,12 @@ class Kernel:
 
     async def _build_mcp(self) -> ASGIApp:
         """The MCP server app: the SDK imported in a worker thread (the loop keeps serving)."""
-        await trio.to_thread.run_sync(import_sdk)
+        try:
+            await trio.to_thread.run_sync(import_sdk)
+        except Exception:  # e.g. a rare import deadlock with the loop thread: import here instead
+            log.warning("importing the MCP SDK in a worker thread failed; importing it in the loop",
+                        exc_info=True)
+            import_sdk()
         ts = tailscale_ipv4()
         return build_mcp_app(self, [ts] if ts else None)
 
