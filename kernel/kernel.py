@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from .tokens import Tokens
 log = logging.getLogger("argus")
 
 SWEEP_EVERY = 30.0
+MCP_BUILD_DELAY = 3.0  # seconds after start-up before the MCP server is built unasked
 
 
 def setup_logging(path: os.PathLike[str] | str, level: int = logging.INFO) -> None:
@@ -168,8 +170,10 @@ class Kernel:
                 self.bus.publish("daemon.started", {"pid": os.getpid(), "version": self.version})
                 log.info("argus daemon %s up (pid %d, home %s)", self.version, os.getpid(), self.paths.home)
                 task_status.started()
-                # Built after the daemon is up: importing the MCP SDK is most of a bare start-up.
-                nursery.start_soon(self.mcp_app.run, self._build_mcp)
+                # Built after the daemon is up: importing the MCP SDK is most of a bare start-up. It
+                # waits for the first /mcp request or MCP_BUILD_DELAY, so re-attached sessions and
+                # clients reconnecting after a restart are served first.
+                nursery.start_soon(partial(self.mcp_app.run, self._build_mcp, delay=MCP_BUILD_DELAY))
                 with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                     async with trio.open_nursery() as waiter:
                         async def on_signal() -> None:

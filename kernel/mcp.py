@@ -154,6 +154,7 @@ class LazyApp:
     def __init__(self) -> None:
         self._app: ASGIApp | None = None
         self._ready = trio.Event()
+        self._wanted = trio.Event()  # a request arrived: build now
 
     @property
     def ready(self) -> bool:
@@ -165,6 +166,7 @@ class LazyApp:
         if scope["type"] == "lifespan":
             await _answer_lifespan(receive, send)
             return
+        self._wanted.set()
         await self._ready.wait()
         if self._app is None:
             if scope["type"] == "http":
@@ -177,10 +179,13 @@ class LazyApp:
             return
         await self._app(scope, receive, send)
 
-    async def run(self, build: Callable[[], Awaitable[ASGIApp]], *,
+    async def run(self, build: Callable[[], Awaitable[ASGIApp]], *, delay: float = 0.0,
                   task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Build the real app, run its lifespan, then let waiting requests through; serve until
-        cancelled. A failed build is logged and later requests get 503."""
+        """Build the real app (after ``delay`` seconds, or at once when a request arrives), run its
+        lifespan, then let waiting requests through; serve until cancelled. A failed build is
+        logged and later requests get 503."""
+        with trio.move_on_after(delay):
+            await self._wanted.wait()
         async with trio.open_nursery() as nursery:
             try:
                 app = await build()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,4 +110,30 @@ async def test_lazy_app_answers_503_json_when_the_build_fails() -> None:
         await nursery.start(app.run, build)
         status, body = await _call(app)
         assert status == 503 and "error" in json.loads(body)
+        nursery.cancel_scope.cancel()
+
+
+async def test_lazy_app_waits_for_its_delay_or_the_first_request() -> None:
+    """With a delay, nothing is built until a request arrives; that request then gets the real app."""
+    built: list[str] = []
+
+    async def real(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.complete"})
+            await trio.sleep_forever()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"real"})
+
+    async def build() -> Any:
+        built.append("built")
+        return real
+
+    app = LazyApp()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(app.run, build, delay=3600))
+        await trio.testing.wait_all_tasks_blocked()
+        assert built == [] and not app.ready
+        assert await _call(app) == (200, b"real")
+        assert built == ["built"]
         nursery.cancel_scope.cancel()
