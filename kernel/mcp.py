@@ -31,22 +31,27 @@ from .values import Principal, ToolContext
 
 if TYPE_CHECKING:  # pragma: no cover
     import mcp_types as types
+    from mcp.server.context import ServerRequestContext
 
     from .kernel import Kernel
 
 log = logging.getLogger(__name__)
 
 PRINCIPAL_KEY = "argus.principal"  # where the authenticated caller rides in the ASGI scope
-ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+#: An ASGI ``receive`` callable (each message a dict such as ``{"type": "http.request", ...}``).
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+#: An ASGI ``send`` callable.
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]  # Any: starlette types its own callables
 
 
-def _result_text(value: Any) -> str:
+def _result_text(value: object) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, indent=2, default=str)
 
 
-def _caller(ctx: Any) -> Principal | None:
+def _caller(ctx: ServerRequestContext[Any]) -> Principal | None:
     """The principal the auth wrapper stored for the HTTP request that carried this message."""
     request = getattr(ctx, "request", None)
     scope = getattr(request, "scope", None)
@@ -57,7 +62,7 @@ def _caller(ctx: Any) -> Principal | None:
 def require_token(kernel: Kernel, app: ASGIApp) -> ASGIApp:
     """Wrap an ASGI app so every HTTP request must present a valid token (401 otherwise)."""
 
-    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def guarded(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
@@ -86,7 +91,7 @@ def require_token(kernel: Kernel, app: ASGIApp) -> ASGIApp:
     return guarded
 
 
-async def _read_body(receive: Any) -> bytes | None:
+async def _read_body(receive: Receive) -> bytes | None:
     """The whole request body, or None when the client disconnects before sending all of it."""
     chunks: list[bytes] = []
     while True:
@@ -98,7 +103,7 @@ async def _read_body(receive: Any) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Any) -> Any:
+def _replay(body: bytes, receive: Receive) -> Receive:
     """An ASGI ``receive`` that hands over the already-read body first, then the real stream."""
     sent = False
 
@@ -136,7 +141,7 @@ def _quiet_disconnects() -> None:
         sdk.addFilter(DisconnectFilter())
 
 
-async def _drain(receive: Any) -> None:
+async def _drain(receive: Receive) -> None:
     """Read the request body before answering (a keep-alive connection would stall otherwise)."""
     while True:
         message = await receive()
@@ -161,7 +166,7 @@ class LazyApp:
         """True once the real app serves (or its build failed and requests are refused)."""
         return self._ready.is_set()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         """Serve one ASGI connection: lifespan here, the rest by the real app once it is built."""
         if scope["type"] == "lifespan":
             await _answer_lifespan(receive, send)
@@ -180,7 +185,7 @@ class LazyApp:
         await self._app(scope, receive, send)
 
     async def run(self, build: Callable[[], Awaitable[ASGIApp]], *, delay: float = 0.0,
-                  task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Build the real app (after ``delay`` seconds, or at once when a request arrives), run its
         lifespan, then let waiting requests through; serve until cancelled. A failed build is
         logged and later requests get 503."""
@@ -200,7 +205,7 @@ class LazyApp:
             task_status.started()
 
 
-async def _answer_lifespan(receive: Any, send: Any) -> None:
+async def _answer_lifespan(receive: Receive, send: Send) -> None:
     """Complete the ASGI lifespan protocol with nothing to start or stop."""
     while True:
         message = await receive()
@@ -211,7 +216,7 @@ async def _answer_lifespan(receive: Any, send: Any) -> None:
             return
 
 
-async def _run_lifespan(app: ASGIApp, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+async def _run_lifespan(app: ASGIApp, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """Run ``app``'s ASGI lifespan: started() once its start-up completed; it ends when cancelled."""
     to_app, from_us = trio.open_memory_channel[dict[str, Any]](1)
     started = trio.Event()
@@ -255,14 +260,15 @@ def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> ASGIA
 
     _quiet_disconnects()
 
-    async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+    async def on_list_tools(ctx: ServerRequestContext[Any],
+                            params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         tools = [
             types.Tool(name=t.name, description=t.description, input_schema=t.input_schema)
             for t in sorted(kernel.registry.tools.values(), key=lambda t: t.name)
         ]
         return types.ListToolsResult(tools=tools)
 
-    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def on_call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         args = params.arguments or {}
         try:
             reject_surrogates(args, "arguments")
