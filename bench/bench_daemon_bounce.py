@@ -108,6 +108,15 @@ def launch(d: BenchDaemon, profile: Path | None) -> subprocess.Popen[bytes]:
         log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process ``pid`` has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def answers(client: httpx.AsyncClient, path: str) -> httpx.Response:
     """Poll ``path`` until the daemon answers 200."""
     while True:
@@ -181,12 +190,14 @@ async def one_case(n: int, mode: str, profile: bool) -> dict[str, Any]:
                 d.proc = launch(d, prof)
                 await answers(client, "/api/status")
                 status_at = time.perf_counter() - t0
+                cpu_status = cpu_seconds(d.proc.pid)
                 up.event.set()
                 per: list[dict[str, float]] = [{} for _ in readers]
                 with trio.fail_after(120):
                     async with trio.open_nursery() as inner:
                         for r, out in zip(readers, per, strict=True):
                             inner.start_soon(ready, client, r, b"q", t0, out)
+                cpu_echo = cpu_seconds(d.proc.pid)
                 await trio.sleep(1.5)  # the busy phases end; let the streams catch up
                 nursery.cancel_scope.cancel()
             lost = dup = mismatched = 0
@@ -201,6 +212,7 @@ async def one_case(n: int, mode: str, profile: bool) -> dict[str, Any]:
             if prof is not None:
                 bounce(d, "stop")  # cProfile writes its file at a clean exit
             return {"n": n, "mode": mode, "down": down, "status": status_at, "reattach": reattach,
+                    "cpu_status": cpu_status, "cpu_echo": cpu_echo if readers else cpu_status,
                     "answer": max((p["answer"] for p in per), default=status_at),
                     "echo": max((p["echo"] for p in per), default=status_at),
                     "lost": lost, "dup": dup, "mismatched": mismatched}
@@ -221,17 +233,20 @@ async def main_async(args: argparse.Namespace) -> None:
         for n in counts:
             rows.append(await one_case(n, mode, args.profile))
             rows[-1]["base"] = base["status"]
+    print(f"\nload average (1, 5, 15 min) at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\n{'sessions':>8} {'bounce':>6} {'down':>8} {'attach':>8} {'status':>8} {'answer':>8} {'echo':>8} "
-          f"{'vs 0':>7} {'lost B':>7} {'dup B':>6} {'diff B':>6}")
+          f"{'vs 0':>7} {'cpu st':>8} {'cpu echo':>8} {'lost B':>7} {'dup B':>6} {'diff B':>6}")
     for r in rows:
         vs = f"{r['echo'] / r['base']:.2f}x" if r.get("base") else "base"
         print(f"{r['n']:>8} {r['mode']:>6} {ms(r['down']):>8} {ms(r['reattach']):>8} {ms(r['status']):>8} "
-              f"{ms(r['answer']):>8} "
-              f"{ms(r['echo']):>8} {vs:>7} {r['lost']:>7} {r['dup']:>6} {r['mismatched']:>6}")
+              f"{ms(r['answer']):>8} {ms(r['echo']):>8} {vs:>7} {ms(r['cpu_status']):>8} {ms(r['cpu_echo']):>8} "
+              f"{r['lost']:>7} {r['dup']:>6} {r['mismatched']:>6}")
     print("\ndown: the kill or stop; attach: the daemon's re-attach of every session (its log line);"
           " status: launch → GET /api/status; answer: launch → every task answers"
           " with its agent running; echo: launch → every task echoed a key; vs 0: echo / the 0-session"
-          " daemon's status time (same run)")
+          " daemon's status time (same run); cpu st / cpu echo: CPU time (user + system) the new daemon"
+          " process had used when it answered /api/status / when every task had echoed (a figure a loaded"
+          " machine moves less than the wall-clock ones)")
 
 
 def main() -> None:

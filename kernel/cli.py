@@ -283,7 +283,8 @@ def _register_plugin_commands() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    _register_plugin_commands()
+    if sys.argv[1:3] != ["daemon", "run"]:  # the daemon loads its plugins itself (saved settings honoured)
+        _register_plugin_commands()
     cli(prog_name="argus")
 
 

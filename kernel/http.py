@@ -214,11 +214,11 @@ class Http:
         name, port = split_host(host)
         if not name:
             return False
-        configured = self.kernel.settings.get("api", "allowed_hosts") or []
-        if name in {n.lower().rstrip(".") for n in configured if isinstance(n, str)}:
-            return True
         bound = str(server[0]).lower()
-        return (name in LOCAL_NAMES or name == bound) and port == int(server[1])
+        if (name in LOCAL_NAMES or name == bound) and port == int(server[1]):
+            return True  # decided without reading the settings (a database query per request)
+        configured = self.kernel.settings.get("api", "allowed_hosts") or []
+        return name in {n.lower().rstrip(".") for n in configured if isinstance(n, str)}
 
     async def _check_host(self) -> None:
         # Hypercorn fills ``server`` from parse_socket_addr: (host, port) on TCP, None on the unix socket.

@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from .db import Database
 from .events import Event, EventBus
 from .http import Http
 from .listeners import api_binds, path_dispatcher, serve_app, serve_unix, tailscale_ipv4
-from .mcp import build_mcp_app
+from .mcp import ASGIApp, LazyApp, build_mcp_app, import_sdk
 from .paths import Paths, atomic_write, private_file
 from .plugins import PluginInfo, disabled_plugins, load_plugins, refuse_unknown_hooks
 from .registry import Registry
@@ -37,6 +38,7 @@ from .values import SupervisorStatus
 log = logging.getLogger("argus")
 
 SWEEP_EVERY = 30.0
+MCP_BUILD_DELAY = 3.0  # seconds after start-up before the MCP server is built unasked
 
 
 def setup_logging(path: os.PathLike[str] | str, level: int = logging.INFO) -> None:
@@ -82,6 +84,7 @@ class Kernel:
         self.sessions: Any = None  # kernel.sessions.SessionManager once run() starts
         self.nursery: trio.Nursery | None = None
         self.mcp_port = 0
+        self.mcp_app = LazyApp()  # the MCP server, built in the background once the daemon serves
         self.api_port = 0
         self._api_restart = trio.Event()
         self._stop = trio.Event()
@@ -170,6 +173,10 @@ class Kernel:
                 self.bus.publish("daemon.started", {"pid": os.getpid(), "version": self.version})
                 log.info("argus daemon %s up (pid %d, home %s)", self.version, os.getpid(), self.paths.home)
                 task_status.started()
+                # Built after the daemon is up: importing the MCP SDK is most of a bare start-up. It
+                # waits for the first /mcp request or MCP_BUILD_DELAY, so re-attached sessions and
+                # clients reconnecting after a restart are served first.
+                nursery.start_soon(partial(self.mcp_app.run, self._build_mcp, delay=MCP_BUILD_DELAY))
                 with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                     async with trio.open_nursery() as waiter:
                         async def on_signal() -> None:
@@ -194,10 +201,10 @@ class Kernel:
                 pass
 
     async def _serve_mcp(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen for MCP at once; ``/mcp`` requests wait for ``_build_mcp`` (started after start-up)."""
         env_port = os.environ.get("ARGUS_MCP_PORT")
         port = int(env_port) if env_port else int(self.settings.get("mcp", "http_port"))
-        ts = tailscale_ipv4()
-        mcp_app = build_mcp_app(self, [ts] if ts else None)
+        mcp_app = self.mcp_app
         # Agent hook callbacks ride the always-on MCP listener (the API listener may be off).
         app = path_dispatcher({"/mcp": mcp_app, "/api/agent": self.http.app}, lifespan_app=mcp_app)
         async with trio.open_nursery() as nursery:
@@ -205,6 +212,17 @@ class Kernel:
             self.mcp_port = _port_of(binds, port)
             self._write_runtime()
             task_status.started()
+
+    async def _build_mcp(self) -> ASGIApp:
+        """The MCP server app: the SDK imported in a worker thread (the loop keeps serving)."""
+        try:
+            await trio.to_thread.run_sync(import_sdk)
+        except Exception:  # e.g. a rare import deadlock with the loop thread: import here instead
+            log.warning("importing the MCP SDK in a worker thread failed; importing it in the loop",
+                        exc_info=True)
+            import_sdk()
+        ts = tailscale_ipv4()
+        return build_mcp_app(self, [ts] if ts else None)
 
     def api_enabled(self) -> bool:
         """``api.enabled`` (or ``ARGUS_API_PORT`` set in the environment)."""

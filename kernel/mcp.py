@@ -8,19 +8,21 @@ Every HTTP request to ``/mcp`` carries a token in its headers (``Authorization: 
 ``X-Argus-Auth``; never ``?token=``): the master token, a device or scope token, or the per-launch
 token of a task's agent. Without a valid one the answer is 401 before the SDK sees the request.
 Tools receive the caller as ``ToolContext.principal``.
+
+The SDK takes most of a bare daemon's start-up to import, so this module does not import it:
+``import_sdk`` does (the kernel runs it in a worker thread once the daemon serves) and
+``build_mcp_app`` uses it. ``LazyApp`` stands at ``/mcp`` meanwhile; requests wait for it.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import mcp_types as types
-from mcp.server.context import ServerRequestContext
-from mcp.server.lowlevel import Server
-from mcp.server.transport_security import TransportSecuritySettings
+import trio
 
 from .errors import ArgusError, Unauthorized
 from .http import reject_surrogates
@@ -28,6 +30,9 @@ from .tokens import extract_token
 from .values import Principal, ToolContext
 
 if TYPE_CHECKING:  # pragma: no cover
+    import mcp_types as types
+    from mcp.server.context import ServerRequestContext
+
     from .kernel import Kernel
 
 log = logging.getLogger(__name__)
@@ -144,8 +149,115 @@ async def _drain(receive: Receive) -> None:
             return
 
 
+class LazyApp:
+    """An ASGI app standing in for one built later (the MCP server while the SDK imports).
+
+    Requests wait until ``run`` has built the real app and started its lifespan; the server's own
+    lifespan messages are answered here, since ``run`` drives the real app's lifespan itself.
+    """
+
+    def __init__(self) -> None:
+        self._app: ASGIApp | None = None
+        self._ready = trio.Event()
+        self._wanted = trio.Event()  # a request arrived: build now
+
+    @property
+    def ready(self) -> bool:
+        """True once the real app serves (or its build failed and requests are refused)."""
+        return self._ready.is_set()
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection: lifespan here, the rest by the real app once it is built."""
+        if scope["type"] == "lifespan":
+            await _answer_lifespan(receive, send)
+            return
+        self._wanted.set()
+        await self._ready.wait()
+        if self._app is None:
+            if scope["type"] == "http":
+                body = json.dumps({"error": "the MCP server failed to start; see daemon.log"}).encode()
+                await _drain(receive)
+                await send({"type": "http.response.start", "status": 503,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+            return
+        await self._app(scope, receive, send)
+
+    async def run(self, build: Callable[[], Awaitable[ASGIApp]], *, delay: float = 0.0,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Build the real app (after ``delay`` seconds, or at once when a request arrives), run its
+        lifespan, then let waiting requests through; serve until cancelled. A failed build is
+        logged and later requests get 503."""
+        with trio.move_on_after(delay):
+            await self._wanted.wait()
+        async with trio.open_nursery() as nursery:
+            try:
+                app = await build()
+                await nursery.start(_run_lifespan, app)
+            except Exception:
+                log.exception("the MCP server failed to start")
+                self._ready.set()
+                task_status.started()
+                return
+            self._app = app
+            self._ready.set()
+            task_status.started()
+
+
+async def _answer_lifespan(receive: Receive, send: Send) -> None:
+    """Complete the ASGI lifespan protocol with nothing to start or stop."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _run_lifespan(app: ASGIApp, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run ``app``'s ASGI lifespan: started() once its start-up completed; it ends when cancelled."""
+    to_app, from_us = trio.open_memory_channel[dict[str, Any]](1)
+    started = trio.Event()
+    failed: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return await from_us.receive()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            started.set()
+        elif message["type"] == "lifespan.startup.failed":
+            failed.append(str(message.get("message", "")))
+            started.set()
+
+    async with trio.open_nursery() as nursery:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+        nursery.start_soon(app, scope, receive, send)
+        await to_app.send({"type": "lifespan.startup"})
+        await started.wait()
+        if failed:
+            raise RuntimeError(f"MCP app start-up failed: {failed[0]}")
+        task_status.started()
+
+
+SDK_MODULES = ("mcp_types", "mcp.server.lowlevel", "mcp.server.transport_security", "mcp.server.streamable_http",
+               "mcp.server.streamable_http_manager", "starlette.applications", "starlette.routing")
+
+
+def import_sdk() -> None:
+    """Import the MCP SDK modules ``build_mcp_app`` needs (slow; safe to run in a worker thread)."""
+    for name in SDK_MODULES:
+        importlib.import_module(name)
+
+
 def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> ASGIApp:
     """A fresh streamable-HTTP ASGI app behind the token check (the SDK's app can be run only once)."""
+    import mcp_types as types
+    from mcp.server.lowlevel import Server
+    from mcp.server.transport_security import TransportSecuritySettings
+
     _quiet_disconnects()
 
     async def on_list_tools(ctx: ServerRequestContext[Any],

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from py_vapid import Vapid
 
 KEY_FILE = "vapid-private.pem"
 
@@ -60,7 +63,9 @@ class VapidKeys:
         return b64url(raw)
 
     def vapid(self) -> Vapid:
-        """A py-vapid signer for pywebpush."""
+        """A py-vapid signer for pywebpush (imported on the first send, not at start-up)."""
+        from py_vapid import Vapid
+
         pem = self.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                              serialization.NoEncryption())
         return Vapid.from_pem(pem)

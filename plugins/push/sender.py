@@ -9,12 +9,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
-from pywebpush import WebPushException, webpush
 
 from .keys import VapidKeys
+
+if TYPE_CHECKING:  # pragma: no cover
+    from py_vapid import Vapid
 from .store import Subscriptions, mask
 
 log = logging.getLogger(__name__)
@@ -43,10 +45,14 @@ class Sender:
         self.keys = keys
         self.subs = subs
         self.options = options  # the push settings section (subject, send_timeout)
-        self._vapid = keys.vapid()
+        self._vapid: Vapid | None = None  # made on the first send: pywebpush is slow to import
 
     def _post(self, row: dict[str, Any], data: bytes, timeout: float, subject: str) -> int:
         """One blocking send (worker thread); the HTTP status, or raises on a network error."""
+        from pywebpush import WebPushException, webpush  # imported here: it weighs on daemon start-up
+
+        if self._vapid is None:
+            self._vapid = self.keys.vapid()
         try:
             resp = webpush({"endpoint": row["endpoint"], "keys": {"p256dh": row["p256dh"], "auth": row["auth"]}},
                            data=data, vapid_private_key=self._vapid, vapid_claims={"sub": subject},

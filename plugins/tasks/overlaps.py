@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 REFRESH_EVERY = 60.0  # seconds between full rescans (commits made outside Argus's events)
 DEBOUNCE = 0.2  # seconds to gather a burst of events into one rescan
+# The first full scan (a few git processes per live task) waits this long after start-up, so a
+# daemon restart with many sessions re-attaches and serves its clients first; events queued
+# meanwhile are covered by that scan.
+FIRST_SCAN_DELAY = 5.0
 QUEUE = 512
 # Events after which the task named in them may have changed files (or stopped being live).
 _TASK_EVENTS = {"task.created": "task", "task.idle": "id", "task.merge": "id", "task.forked": "id",
@@ -69,9 +73,11 @@ def overlaps(files: dict[str, frozenset[str]], project_of: dict[str, str]) -> di
 class OverlapIndex:
     """The cached changed files and marks of one kernel's live tasks (a per-kernel pluggy plugin)."""
 
-    def __init__(self, svc: TaskService, interval: float = REFRESH_EVERY) -> None:
+    def __init__(self, svc: TaskService, interval: float = REFRESH_EVERY,
+                 first_scan_delay: float = FIRST_SCAN_DELAY) -> None:
         self.svc = svc
         self.interval = interval
+        self.first_scan_delay = first_scan_delay
         self.files: dict[str, frozenset[str]] = {}
         self.marks: dict[str, tuple[str, ...]] = {}
         self._seen: dict[str, tuple[Any, ...]] = {}
@@ -109,7 +115,14 @@ class OverlapIndex:
             pass
 
     async def worker(self) -> None:
-        """Background job: a first full scan, then rescans on queued events and on the timer."""
+        """Background job: a first full scan (after ``first_scan_delay``), then rescans on queued
+        events and on the timer."""
+        await trio.sleep(self.first_scan_delay)
+        while True:  # what was queued meanwhile is part of the full scan
+            try:
+                self._receive.receive_nowait()
+            except trio.WouldBlock:
+                break
         await self._scan(None)
         while True:
             pending: set[str | None] = set()
