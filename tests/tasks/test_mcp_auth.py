@@ -113,10 +113,15 @@ async def test_mcp_and_hook_auth_matrix(daemon: Any, project: dict[str, Any]) ->
         await call(s, "task_unlink", {"child_id": child["id"], "parent_id": b["id"]})
     assert task(c, b["id"])["name"] == "bravo" and task(c, b["id"])["status"] == "in_progress"
 
-    # -- the agent itself: the fake agent calls with the token of its --mcp-config
+    # -- the agent itself: the fake agent calls with the token of its --mcp-config (once alpha's note
+    # has been typed into it and answered, so the keys below do not land in the middle of it)
+    await wait_for_async(lambda: "heard: [argus] note #1" in output(c, b["id"]), what="alpha's note delivered",
+                         detail=lambda: output(c, b["id"])[-1500:])
+    await wait_for_async(lambda: task(c, b["id"])["idle"], what="bravo idle again")
     c.post(f"/api/tasks/{b['id']}/input", json={"data": "/mcp task_rename " + json.dumps({"name": "by agent"})})
     c.post(f"/api/tasks/{b['id']}/input", json={"data": "\r"})
-    await wait_for_async(lambda: task(c, b["id"])["name"] == "by agent", what="the agent renaming its own task")
+    await wait_for_async(lambda: task(c, b["id"])["name"] == "by agent", what="the agent renaming its own task",
+                         detail=lambda: output(c, b["id"])[-1500:])
     c.post(f"/api/tasks/{b['id']}/input", json={"data": "/mcp task_stop " + json.dumps({"id": a["id"]})})
     c.post(f"/api/tasks/{b['id']}/input", json={"data": "\r"})
     await wait_for_async(lambda: "not yours" in output(c, b["id"]), what="the agent refused another task")
