@@ -67,7 +67,9 @@ def agent_env(**extra: str) -> dict[str, str]:
 class BenchDaemon:
     """``with BenchDaemon(env) as d:`` a running daemon with project ``bench`` registered."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, profile: Path | None = None) -> None:
+        """``profile``: run the daemon under cProfile, writing its stats there when it stops."""
+        self.profile = profile
         self.tmp = Path(tempfile.mkdtemp(prefix="argus-bench-"))
         self.home = self.tmp / "home"
         self.home.mkdir()
@@ -101,7 +103,8 @@ class BenchDaemon:
     def start(self, timeout: float = 60.0) -> None:
         """Start the daemon, wait for its API, register the repository as project ``bench``."""
         log = open(self.home / "daemon.out", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "argus.kernel.cli", "daemon", "run"], env=self.env,
+        prof = ["-m", "cProfile", "-o", str(self.profile)] if self.profile is not None else []
+        self.proc = subprocess.Popen([sys.executable, *prof, "-m", "argus.kernel.cli", "daemon", "run"], env=self.env,
                                      stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
