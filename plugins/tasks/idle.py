@@ -40,6 +40,8 @@ TAIL_CHARS = 4096
 #: Most output bytes the watcher takes at once.
 WATCH_BATCH = 256 * 1024
 SCAN_LINES = 12
+#: Characters at the end of the tail stripped first to find its last lines (grown when too few).
+LAST_LINES_WINDOW = 512
 GENERIC_RULES = screen_rules(GENERIC)
 
 @dataclass
@@ -109,8 +111,24 @@ class IdleDetector:
 
     @staticmethod
     def _last_lines(state: IdleState, n: int) -> str:
-        lines = [ln for ln in strip_ansi(state.tail).split("\n") if ln.strip()]
-        return "\n".join(lines[-n:])
+        """The last ``n`` non-blank lines of the tail, ANSI-stripped. Only the end of the tail is
+        stripped (a window from a line start, grown until it holds ``n`` lines): this runs for
+        every batch of output, and stripping the whole tail each time cost more than the rest of
+        the output path."""
+        tail = state.tail
+        size = LAST_LINES_WINDOW
+        while True:
+            window = tail
+            if size < len(tail):
+                cut = tail.find("\n", len(tail) - size)
+                if cut < 0:  # no line start in the window: take the whole tail
+                    size = len(tail)
+                    continue
+                window = tail[cut + 1:]
+            lines = [ln for ln in strip_ansi(window).split("\n") if ln.strip()]
+            if len(lines) >= n or window is tail:
+                return "\n".join(lines[-n:])
+            size *= 4
 
     def _busy_on_screen(self, state: IdleState) -> bool:
         rules = state.rules or GENERIC_RULES
@@ -184,8 +202,10 @@ class IdleDetector:
                             state.unchecked += len(text)
                             state.quiet_check_pending = True
                             # Busy only if the marker is on the last lines now: a chunk that ends
-                            # with the prompt after a last spinner frame is not busy.
-                            if self._busy_on_screen(state):
+                            # with the prompt after a last spinner frame is not busy. Looked at only
+                            # when it can change something (flagged idle, or not busy since the
+                            # last input): a busy agent's stream of output costs no screen scan.
+                            if (state.idle or not state.busy_since_input) and self._busy_on_screen(state):
                                 state.busy_since_input = True
                                 if not state.hook_idle:
                                     self._set(state, False, "screen:busy")
