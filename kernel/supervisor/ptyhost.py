@@ -306,7 +306,12 @@ class PtySession:
                     self.output.feed(data)
                 if not more:
                     return
-                await trio.lowlevel.checkpoint()
+                if len(data) < READ_BURST:
+                    # The burst ended because the PTY had nothing more: wait for it, rather than
+                    # try a read now that would only find nothing again (a syscall per burst).
+                    await trio.lowlevel.wait_readable(fd)
+                else:
+                    await trio.lowlevel.checkpoint()
         finally:
             done.set()
 
