@@ -35,6 +35,8 @@ from .limits import UsageLimit
 log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.25
+#: Pause after a batch of a busy agent's output, so what follows it comes as one batch.
+GATHER_SECONDS = 0.05
 REARM_SECONDS = 10.0
 TAIL_CHARS = 4096
 #: Most output bytes the watcher takes at once.
@@ -185,9 +187,10 @@ class IdleDetector:
             while session.alive:
                 try:
                     async with session.subscribe(since=offset) as chunks:
+                        quiet_at = 0.0  # when the output counts as quiet (after the last batch)
                         while True:
-                            timeout = DEBOUNCE_SECONDS if state.quiet_check_pending else REARM_SECONDS
-                            with trio.move_on_after(timeout) as quiet:
+                            deadline = quiet_at if state.quiet_check_pending else trio.current_time() + REARM_SECONDS
+                            with trio.move_on_at(deadline) as quiet:
                                 # what queued meanwhile is looked at once (a fast agent costs no more)
                                 chunk = await chunks.receive_batch(WATCH_BATCH)
                                 if chunk is None:
@@ -201,14 +204,21 @@ class IdleDetector:
                             state.tail = (state.tail + text)[-TAIL_CHARS:]
                             state.unchecked += len(text)
                             state.quiet_check_pending = True
+                            quiet_at = trio.current_time() + DEBOUNCE_SECONDS
                             # Busy only if the marker is on the last lines now: a chunk that ends
                             # with the prompt after a last spinner frame is not busy. Looked at only
                             # when it can change something (flagged idle, or not busy since the
-                            # last input): a busy agent's stream of output costs no screen scan.
-                            if (state.idle or not state.busy_since_input) and self._busy_on_screen(state):
-                                state.busy_since_input = True
-                                if not state.hook_idle:
-                                    self._set(state, False, "screen:busy")
+                            # last input).
+                            if state.idle or not state.busy_since_input:
+                                if self._busy_on_screen(state):
+                                    state.busy_since_input = True
+                                    if not state.hook_idle:
+                                        self._set(state, False, "screen:busy")
+                            else:
+                                # A busy agent's output matters only once it goes quiet: let it
+                                # gather into one batch for a moment (the quiet deadline counts
+                                # from the batch before), instead of a wake-up per chunk.
+                                await trio.sleep(GATHER_SECONDS)
                 except Exception as exc:  # a lagging subscriber: resubscribe from our offset
                     if not session.alive:
                         return
