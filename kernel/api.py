@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
+from .autostart import RESTART_STATUS, under_systemd
 from .autostart import set_enabled as autostart_set_enabled
 from .autostart import state as autostart_state
 from .db import Database, migration_plan
@@ -68,7 +69,7 @@ __all__ = [
     # the wire: declared routes, the SSE parser, terminal text, the local daemon
     "LOCAL_URL", "LocalDaemon", "Route", "migration_plan", "tailscale_ipv4",
     # auto-start at login (the systemd user unit / LaunchAgent of ``argus daemon install``)
-    "autostart_set_enabled", "autostart_state",
+    "autostart_set_enabled", "autostart_state", "RESTART_STATUS", "under_systemd",
     "SseEvent", "SseParser", "parse_lines", "read_token", "strip_ansi",
     "terminal_lines",
 ]
@@ -139,3 +140,7 @@ class Kernel(Protocol):
 
     def spawn_background(self, fn: Callable[[], Any], name: str = "") -> None:
         """Run an async callable in the kernel's nursery for the daemon's lifetime."""
+
+    def request_stop(self, exit_status: int = 0) -> None:
+        """Shut the daemon down cleanly; ``argus daemon run`` then exits with ``exit_status``
+        (``RESTART_STATUS`` asks the systemd unit to start it again)."""

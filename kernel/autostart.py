@@ -4,8 +4,10 @@
 ``uninstall`` disables and removes it; ``status`` (and the Settings row) shows what is installed.
 
 - Linux: ``~/.config/systemd/user/argus-daemon.service`` running ``argus daemon run``, restarted on
-  failure but not after a clean stop. Where ``systemctl --user`` cannot run (containers, no user
-  session) the unit is still written and the answer says so, with ``loginctl enable-linger``.
+  failure but not after a clean stop; exit status ``RESTART_STATUS`` (a self-update) is a clean exit
+  that systemd restarts (older units without those lines restart on it too: it is non-zero).
+  Where ``systemctl --user`` cannot run (containers, no user session) the unit is still written
+  and the answer says so, with ``loginctl enable-linger``.
   ``ARGUS_SYSTEMD_USER_DIR`` overrides the unit directory and ``ARGUS_SYSTEMCTL`` the ``systemctl``
   command (split like a shell line; tests point them at a temporary directory and a fake).
 - macOS: ``~/Library/LaunchAgents/com.drn.argus.daemon.plist`` with ``RunAtLoad`` and
@@ -28,10 +30,23 @@ from pathlib import Path
 from .paths import Paths
 
 UNIT_NAME = "argus-daemon.service"
+# The exit status that asks the service manager for a restart (EX_TEMPFAIL): a self-update under
+# the systemd unit exits with it and ``Restart=on-failure`` starts the new code inside the unit.
+RESTART_STATUS = 75
 LAUNCHD_LABEL = "com.drn.argus.daemon"
 LINGER_HINT = ("systemd user services need a user session: run `loginctl enable-linger {user}` (as root or "
                "with sudo) so they start at boot without a login, or start the daemon yourself with "
                "`argus daemon start`")
+
+
+def under_systemd() -> bool:
+    """Whether this process is a systemd service's main process: systemd sets ``INVOCATION_ID``
+    and (since v248) ``SYSTEMD_EXEC_PID``, which must then be this pid; children that merely
+    inherited the variables (a daemon started from a shell inside some other service) are not."""
+    if sys.platform == "darwin" or not os.environ.get("INVOCATION_ID"):
+        return False
+    exec_pid = (os.environ.get("SYSTEMD_EXEC_PID") or "").strip()
+    return not exec_pid or exec_pid == str(os.getpid())
 
 
 def system() -> str:
@@ -72,6 +87,8 @@ def unit_text(paths: Paths) -> str:
         f"Environment=ARGUS_HOME={paths.home}\n"
         f"ExecStart={exe} daemon run\n"
         "Restart=on-failure\n"
+        f"RestartForceExitStatus={RESTART_STATUS}\n"
+        f"SuccessExitStatus={RESTART_STATUS}\n"
         "RestartSec=2\n"
         "KillMode=process\n\n"
         "[Install]\n"

@@ -67,6 +67,9 @@ def daemon_run() -> None:
     try:
         kernel = Kernel(paths)
         trio.run(kernel.run)
+        if kernel.exit_status:  # a self-update under systemd: the unit restarts the daemon
+            logging.getLogger("argus").info("argus daemon exiting with status %d", kernel.exit_status)
+            sys.exit(kernel.exit_status)
     except (SchemaTooNew, DatabaseUnusable) as exc:
         logging.getLogger("argus").error("refusing to start: %s", exc)
         click.echo(f"argus: {exc}", err=True)

@@ -70,7 +70,7 @@ def acquire_daemon_lock(paths: Paths) -> int:
     return fd
 
 
-def start(paths: Paths, wait: float = 20.0) -> int:
+def start(paths: Paths, wait: float = 60.0) -> int:
     """Start a detached daemon (no-op if one answers); return the running daemon's pid.
 
     Concurrent starts race for ``daemon.lock``: one wins, and every caller reports the winner's pid.

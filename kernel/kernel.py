@@ -84,6 +84,7 @@ class Kernel:
         self.api_port = 0
         self._api_restart = trio.Event()
         self._stop = trio.Event()
+        self.exit_status = 0  # what `argus daemon run` exits with after a requested stop
         self.bus.add_listener(self._dispatch_event)
 
     @property
@@ -138,8 +139,9 @@ class Kernel:
         except Exception:
             log.exception("background job %s failed", name)
 
-    def request_stop(self) -> None:
-        """Ask the daemon to shut down cleanly."""
+    def request_stop(self, exit_status: int = 0) -> None:
+        """Ask the daemon to shut down cleanly; ``argus daemon run`` then exits with ``exit_status``."""
+        self.exit_status = exit_status
         self._stop.set()
 
     # -- the main loop ---------------------------------------------------------------------

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 SECTION = "kb"
 BATCH = 200
 PROGRESS_EVERY = 0.25  # seconds between kb.index.progress events during a scan
+# Test-only: while the file this variable names exists, a full scan holds after each batch (its
+# progress published), so a test sees "indexing 200/1000" on screen without racing the scan.
+# Never set it outside tests.
+TEST_GATE_ENV = "ARGUS_KB_TEST_GATE"
 SETTINGS_CHECK = 2.0  # config.toml edits are noticed within this (PUT /api/settings at once)
 MAX_READ_BYTES = 2 * 1024 * 1024
 
@@ -270,6 +274,7 @@ class KbService:
             progress.removed += result.removed
             progress.errors += result.errors
             self._progress()
+            await self._test_gate()
 
         def sweep() -> int:
             stale = [p for p in index.stamps() if p not in seen]
@@ -286,6 +291,15 @@ class KbService:
                  vault.root, progress.seen, progress.indexed, progress.unchanged, progress.removed,
                  progress.errors, progress.elapsed)
         return progress
+
+    async def _test_gate(self) -> None:
+        """Test-only (``ARGUS_KB_TEST_GATE``): publish the progress and hold while the gate file exists."""
+        gate = os.environ.get(TEST_GATE_ENV)
+        if not gate or not os.path.exists(gate):
+            return
+        self._progress(force=True)
+        while os.path.exists(gate):
+            await trio.sleep(0.05)
 
     def _progress(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -81,10 +81,18 @@ class NotesTab:
         self.tui.invalidate()
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        if event.get("type") in ("kb.index.progress",) and not (event.get("data") or {}).get("done", True):
-            data = event["data"]
+        if event.get("type") != "kb.index.progress":
+            return
+        data = event.get("data") or {}
+        if not data.get("done", True):
             self.message = f"Indexing… {data.get('seen', 0)}/{data.get('total') or '?'} files"
-            self.tui.invalidate()
+        elif self.message.startswith("Indexing…") or not self.results:
+            # The scan's final counts, until the next search replaces them.
+            self.message = (f"Indexed {data.get('seen', 0)} files: {data.get('indexed', 0)} read, "
+                            f"{data.get('unchanged', 0)} unchanged, {data.get('errors', 0)} with problems.")
+        else:
+            return
+        self.tui.invalidate()
 
     # -- reading and attaching ----------------------------------------------------------------
 

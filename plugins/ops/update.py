@@ -7,8 +7,11 @@ Steps, in order, each published as an ``update.step`` event (``running`` then ``
 3. ``pull``: ``git pull --ff-only``;
 4. ``install``: reinstall into the environment Argus runs from (see ``install.py``);
 5. ``verify``: ``argus daemon check`` run by the *new* code: plugins load, the schema is known;
-6. ``restart``: a detached helper waits for this daemon to exit and starts the new one. Only the
-   daemon restarts: agents live in the session supervisor and are re-attached.
+6. ``restart``: a detached helper waits for this daemon to exit and starts the new one. Under the
+   systemd user unit (``INVOCATION_ID`` set, this is the unit's main process) the daemon instead
+   exits with ``RESTART_STATUS`` and systemd starts the new code inside the unit. Only the daemon
+   restarts: agents live in the session supervisor (``KillMode=process`` leaves it running) and
+   are re-attached.
 
 Any failing step stops the update and leaves the running daemon as it was; ``update.finished``
 carries the step and its output.
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import BackgroundJob
+from argus.kernel.api import RESTART_STATUS, BackgroundJob, under_systemd
 
 from .compat import Conflict, Invalid, atomic_write
 from .install import install_argv, install_mode
@@ -285,12 +288,16 @@ class Updater:
         self._publish(run, "restart", "running")
         run.status = "restarting"
         self._save(run)  # the new daemon reads it and reports the update as done
+        systemd = under_systemd()
         self.kernel.events.publish("update.finished", {"id": run.id, "ok": True, "restarting": True,
-                                                    "commits": len(run.commits)})
-        await trio.to_thread.run_sync(self._spawn_relauncher)
-        log.info("update %s installed; restarting the daemon (agents keep running)", run.id)
+                                                    "commits": len(run.commits),
+                                                    "via": "systemd" if systemd else "relaunch"})
+        if not systemd:
+            await trio.to_thread.run_sync(self._spawn_relauncher)
+        log.info("update %s installed; restarting the daemon%s (agents keep running)", run.id,
+                 f" through systemd (exit status {RESTART_STATUS})" if systemd else "")
         await trio.sleep(0.2)  # let SSE clients receive the last events
-        self.kernel.request_stop()
+        self.kernel.request_stop(RESTART_STATUS if systemd else 0)
 
     async def _verify(self) -> str:
         env = {"ARGUS_HOME": str(self.kernel.paths.home)}

@@ -129,3 +129,16 @@ def events(client: httpx.Client, kind: str) -> list[dict[str, Any]]:
     except httpx.ReadTimeout:
         pass
     return out
+
+
+GATE_ENV = "ARGUS_KB_TEST_GATE"  # test-only: a full scan holds after each batch while this file exists
+PROGRESS_NOTES = 1000  # five batches of the indexer: the gate holds the scan at 200/1000
+
+
+def many_notes(root: Path, count: int = PROGRESS_NOTES) -> Path:
+    """A vault of ``count`` small notes in ten folders."""
+    for i in range(count):
+        path = root / f"Folder {i % 10}" / f"Note {i:04d}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"# Note {i}\n\nprogressword number {i}.\n", encoding="utf-8")
+    return root

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from argus_testkit import make_repo
-from kb_helpers import enable
+from kb_helpers import GATE_ENV, PROGRESS_NOTES, enable, many_notes
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
@@ -22,6 +23,13 @@ WAIT_MS = 20_000
 
 @pytest.fixture
 def page(daemon: Any) -> Iterator[Any]:
+    with _logged_in(daemon) as pg:
+        yield pg
+
+
+@contextmanager
+def _logged_in(daemon: Any) -> Iterator[Any]:
+    """A headless Chromium page on ``daemon``'s PWA, logged in with the master token, at /notes."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (scripts/install.sh --test installs it)")
     with sync_api.sync_playwright() as p:
@@ -120,3 +128,22 @@ def test_new_task_form_hides_the_notes_option_while_the_kb_is_off(daemon: Any, p
     task = daemon.client.get(f"/api/tasks/{task_id}").json()["task"]
     assert task["prompt"] == "no notes please"
     assert not Path(task["worktree_path"], ".context", "kb-notes.md").exists()
+
+
+def test_notes_screen_shows_indexing_progress_then_the_final_count(daemon_factory: Any, tmp_path: Path) -> None:
+    """A 1000-note vault indexed while the Notes screen is open: "Indexing… 200/1000 files" while
+    the scan is held after its first batch (the test-only gate), then the document count."""
+    gate = tmp_path / "gate"
+    gate.touch()
+    d = daemon_factory("kb", env={GATE_ENV: str(gate)})
+    vault = many_notes(tmp_path / "vault")
+    with _logged_in(d) as pg:
+        pg.goto(d.url + "/notes")
+        pg.wait_for_function("() => document.querySelector('#kb-status')?.textContent.includes('off')")
+        resp = d.client.put("/api/settings", json={"kb": {"enabled": True, "vault_path": str(vault)}})
+        assert resp.status_code == 200, resp.text
+        pg.wait_for_function("(want) => document.querySelector('#kb-status').textContent === want",
+                             arg=f"Indexing… 200/{PROGRESS_NOTES} files")
+        gate.unlink()
+        pg.wait_for_function("(want) => document.querySelector('#kb-status').textContent.startsWith(want)",
+                             arg=f"{PROGRESS_NOTES} notes · watcher running")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from argus.plugins.kb.tui_tab import tab_spec
 from argus.plugins.tui.client import ArgusClient
 from argus_testkit import wait_for
-from kb_helpers import enable
+from kb_helpers import GATE_ENV, PROGRESS_NOTES, enable, many_notes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))  # the TUI's own headless harness
 from tui_harness import Harness, run_scenario  # noqa: E402
@@ -105,3 +106,28 @@ def test_new_task_form_has_no_notes_checkbox_while_the_kb_is_off(daemon: Any, pr
         h.keys(ESC)
 
     run_scenario(ArgusClient.local(daemon.home), scenario)
+
+
+def test_notes_tab_shows_indexing_progress_then_the_final_count(daemon_factory: Any, tmp_path: Path) -> None:
+    """A 1000-note vault indexed while the tab is open: "Indexing… 200/1000 files" while the scan
+    is held after its first batch (the test-only gate), then the final counts."""
+    gate = tmp_path / "gate"
+    gate.touch()
+    d = daemon_factory("kb", env={GATE_ENV: str(gate)})
+    vault = many_notes(tmp_path / "vault")
+
+    def start_indexing() -> None:
+        resp = d.client.put("/api/settings", json={"kb": {"enabled": True, "vault_path": str(vault)}})
+        assert resp.status_code == 200, resp.text
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("4")
+        await h.until_screen("Search notes:")
+        await asyncio.to_thread(start_indexing)
+        await h.until_screen(f"Indexing… 200/{PROGRESS_NOTES} files")
+        gate.unlink()
+        await h.until_screen(f"Indexed {PROGRESS_NOTES} files: {PROGRESS_NOTES} read")
+
+    run_scenario(ArgusClient.local(d.home), scenario, plugin_tabs=[tab_spec()])
+    assert enable(d.client, vault, documents=PROGRESS_NOTES)["documents"] == PROGRESS_NOTES

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "argus.kernel.cli", *args], env=env,
@@ -33,3 +35,22 @@ def test_help_and_plugins_create_no_argus_home(tmp_path: Path) -> None:
     assert run_cli("--help", env=env).returncode == 0
     assert run_cli("plugins", env=env).returncode == 0
     assert not home.exists()
+
+
+def test_under_systemd_only_as_the_services_main_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A self-update exits for the unit to restart it only when this process is the unit's main
+    process: inherited ``INVOCATION_ID``/``SYSTEMD_EXEC_PID`` of another process do not count."""
+    from argus.kernel import autostart
+
+    monkeypatch.delenv("INVOCATION_ID", raising=False)
+    monkeypatch.delenv("SYSTEMD_EXEC_PID", raising=False)
+    assert autostart.under_systemd() is False
+    monkeypatch.setenv("INVOCATION_ID", "0123456789abcdef")
+    assert autostart.under_systemd() is (sys.platform != "darwin")  # systemd before v248: no exec pid
+    monkeypatch.setenv("SYSTEMD_EXEC_PID", str(os.getpid()))
+    assert autostart.under_systemd() is (sys.platform != "darwin")
+    monkeypatch.setenv("SYSTEMD_EXEC_PID", str(os.getppid()))
+    assert autostart.under_systemd() is False
+    unit = autostart.unit_text(autostart.Paths(Path("/home/u/.argus")))
+    assert f"RestartForceExitStatus={autostart.RESTART_STATUS}" in unit
+    assert f"SuccessExitStatus={autostart.RESTART_STATUS}" in unit

@@ -91,7 +91,8 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def updating_daemon(argus_home: Path, upstream: dict[str, Path]) -> Iterator[UpdatingDaemon]:
     d = UpdatingDaemon(argus_home, env={"ARGUS_PLUGINS": str(upstream["site"] / "probe.py"),
-                                        "FAKEAGENT_BUSY": "0.2"})
+                                        "FAKEAGENT_BUSY": "0.2",
+                                        "INVOCATION_ID": ""})  # not a systemd service, even if pytest is
     try:
         d.start()
         yield d
@@ -173,6 +174,49 @@ def test_update_restarts_only_the_daemon_and_runs_the_new_code(
     assert c.post(f"/api/tasks/{task_id}/input", json={"data": "after\r"}).status_code == 200
     text = wait_for(lambda: (o := output(c, task_id)) and "you said: after" in o and o, 20, what="echo after")
     assert text.index("you said: before") < text.index("you said: after")
+
+
+def test_update_under_systemd_exits_for_the_unit_to_restart_it(
+        argus_home: Path, upstream: dict[str, Path], git_repo: Path) -> None:
+    """Under the systemd user unit (systemd sets ``INVOCATION_ID``) the old daemon starts no
+    relauncher: it exits with the status the unit restarts on, and the test plays systemd by
+    starting ``argus daemon run`` again in the same environment. The agent keeps running."""
+    from argus.kernel import autostart
+
+    unit = autostart.unit_text(autostart.Paths(argus_home))
+    assert "Restart=on-failure" in unit and f"RestartForceExitStatus={autostart.RESTART_STATUS}" in unit
+    d = UpdatingDaemon(argus_home, env={"ARGUS_PLUGINS": str(upstream["site"] / "probe.py"),
+                                        "FAKEAGENT_BUSY": "0.2", "INVOCATION_ID": "0123456789abcdef",
+                                        "SYSTEMD_EXEC_PID": ""})  # as systemd before v248
+    try:
+        d.start()
+        c = d.client
+        assert c.post("/api/projects", json={"name": "p", "path": str(git_repo)}).status_code == 201
+        resp = c.post("/api/tasks", json={"name": "survivor", "prompt": "wait", "project": "p", "backend": "demo"})
+        assert resp.status_code == 201, resp.text
+        task_id = resp.json()["task"]["id"]
+        wait_for(lambda: "? for shortcuts" in output(c, task_id), 20, what="agent prompt")
+        agent_pid = c.get(f"/api/tasks/{task_id}").json()["task"]["pid"]
+        configure(d, upstream, copy_probe(upstream))
+        new_head = push_second_commit(upstream["pusher"])
+        old = d.proc
+        assert old is not None
+        assert c.post("/api/update", json={}).status_code == 202
+        assert old.wait(90) == autostart.RESTART_STATUS  # Restart=on-failure restarts on it
+        assert "argus relaunch" not in (argus_home / "daemon.log").read_text()
+
+        d.start()  # what systemd does after RestartSec
+        c = d.client
+        assert probe_version(c) == "2"
+        status = c.get("/api/update").json()
+        assert status["running"]["revision"] == new_head and status["update"]["status"] == "done"
+        assert "argus relaunch" not in (argus_home / "daemon.log").read_text()  # no second daemon either
+        wait_for(lambda: c.get(f"/api/tasks/{task_id}").json()["task"]["running"], 20, what="re-attach")
+        assert c.get(f"/api/tasks/{task_id}").json()["task"]["pid"] == agent_pid
+        assert c.post(f"/api/tasks/{task_id}/input", json={"data": "after\r"}).status_code == 200
+        wait_for(lambda: "you said: after" in output(c, task_id), 20, what="echo after the update")
+    finally:
+        d.cleanup()
 
 
 def test_failing_install_stops_the_update_and_keeps_the_daemon(

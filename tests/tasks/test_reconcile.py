@@ -44,9 +44,20 @@ def _branches(repo: Path) -> set[str]:
     return set(run_git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/").split())
 
 
-def _reconciled(daemon: Any) -> str:
-    return wait_for(lambda: "start-up reconciliation" in (log := (daemon.home / "daemon.log").read_text())
-                    and log, 60, what="the reconciliation log line")
+def _log_size(daemon: Any) -> int:
+    path = daemon.home / "daemon.log"
+    return path.stat().st_size if path.exists() else 0
+
+
+def _reconciled(daemon: Any, since: int) -> str:
+    """The daemon log written after byte ``since`` once it holds the reconciliation line (the log is
+    shared with the daemon's earlier runs in the same home, which logged their own)."""
+    def fresh() -> str:
+        with (daemon.home / "daemon.log").open("rb") as f:
+            f.seek(since)
+            return f.read().decode(errors="replace")
+    return wait_for(lambda: "start-up reconciliation" in (log := fresh()) and log, 60,
+                    what="the reconciliation log line")
 
 
 def test_crash_leftovers_are_cleaned_and_work_is_kept(daemon: Any, project: dict[str, Any]) -> None:
@@ -68,9 +79,10 @@ def test_crash_leftovers_are_cleaned_and_work_is_kept(daemon: Any, project: dict
     (worktrees / "dirty" / "notes.txt").write_text("unsaved work\n")
     run_git(repo, "branch", "argus/lonely", "main")
     run_git(repo, "branch", "feature/mine", "main")
+    since = _log_size(daemon)
     daemon.start()
     c = daemon.client
-    log = _reconciled(daemon)
+    log = _reconciled(daemon, since)
     wait_for(lambda: not _alive(pid), what="the untracked agent killed")
     assert c.get("/api/tasks/t_stuck").status_code == 404
     assert not (worktrees / "stray").exists()
@@ -90,9 +102,10 @@ def test_an_agent_started_just_before_the_crash_is_adopted(daemon: Any, project:
     with _db(daemon) as db:  # the spawn happened, the row update did not
         db.execute("UPDATE tasks SET session_id = NULL, status = 'pending', started_at = NULL WHERE id = ?",
                    (t["id"],))
+    since = _log_size(daemon)
     daemon.start()
     c = daemon.client
-    _reconciled(daemon)
+    _reconciled(daemon, since)
     got = wait_for(lambda: (x := task(c, t["id"]))["session_id"] == session and x, what="the session adopted")
     assert got["status"] == "in_progress" and got["running"] and got["pid"] == pid and _alive(pid)
     # and resuming does not start a second agent in the same worktree

@@ -65,17 +65,23 @@ def _argus_cmd() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "argus.kernel.cli"]
 
 
-@pytest.fixture
-def tmux_argus(argus_home: Path, git_repo: Path) -> Iterator[tuple[Tmux, Path]]:
-    """``argus`` running in a 120×36 tmux pane; stops tmux, the daemon and the supervisor after."""
+def _open_tmux(home: Path, *args: str) -> Tmux:
+    """``argus ARGS`` with ``ARGUS_HOME=home`` in a fresh 120×36 tmux pane (a private server)."""
     t = Tmux(f"argus-test-{os.getpid()}-{int(time.monotonic() * 1000)}")
-    env = {"ARGUS_HOME": str(argus_home), "PATH": os.environ["PATH"], "TERM": "xterm-256color",
+    env = {"ARGUS_HOME": str(home), "PATH": os.environ["PATH"], "TERM": "xterm-256color",
            "ARGUS_TEST_PYTHON": sys.executable, "FAKEAGENT_BUSY": "0.2", "HOME": os.environ.get("HOME", "/root"),
            "LANG": "C.UTF-8"}
     envs = " ".join(f"{k}={v!s}" for k, v in env.items())
-    cmd = f"env -i {envs} {' '.join(_argus_cmd())}; echo TUI-EXITED $?; sleep 600"
+    cmd = f"env -i {envs} {' '.join([*_argus_cmd(), *args])}; echo TUI-EXITED $?; sleep 600"
     subprocess.run([TMUX, "-L", t.name, "-f", "/dev/null", "new-session", "-d", "-s", "argus", "-x", "120",
                     "-y", "36", cmd], check=True, cwd=str(ROOT))
+    return t
+
+
+@pytest.fixture
+def tmux_argus(argus_home: Path, git_repo: Path) -> Iterator[tuple[Tmux, Path]]:
+    """``argus`` running in a 120×36 tmux pane; stops tmux, the daemon and the supervisor after."""
+    t = _open_tmux(argus_home)
     try:
         yield t, argus_home
     finally:
@@ -170,3 +176,69 @@ def test_type_ahead_into_a_dialog_does_not_wedge_it(tmux_argus: Any, git_repo: P
     assert [x["prompt"] for x in tasks] == ["quick typed prompt"], tasks
     t.send("q")
     t.wait("TUI-EXITED 0", timeout=15)
+
+
+@pytest.fixture
+def tmux_remote(daemon: Any, tmp_path: Path) -> Iterator[tuple[Tmux, Any]]:
+    """``argus --remote URL --token DEVICE`` in tmux against a daemon's TCP REST API; the TUI's own
+    ARGUS_HOME is an empty directory (no socket, no database to fall back on)."""
+    device = daemon.client.post("/api/tokens", json={"label": "tmux"})
+    assert device.status_code == 201, device.text
+    elsewhere = tmp_path / "client-home"
+    elsewhere.mkdir()
+    t = _open_tmux(elsewhere, "--remote", daemon.url, "--token", device.json()["token"])
+    try:
+        yield t, daemon
+    finally:
+        subprocess.run([TMUX, "-L", t.name, "kill-server"], capture_output=True)
+
+
+def _rename_with_type_ahead(t: Tmux, api: httpx.Client, task_id: str) -> None:
+    """``r`` and the new name's tail typed at once, before the dialog draws; Esc, ctrl+q and Enter
+    all still reach the dialog and Tab is never typed into the name."""
+    def name() -> str:
+        return str(api.get(f"/api/tasks/{task_id}").json()["task"]["name"])
+
+    t.wait("alpha")
+    # The typed text has list keys in it (q quits, n opens the New Task form): they must land
+    # in the dialog's Name field.
+    t.send("-l", "r quick new name")
+    t.wait("alpha quick new name")
+    t.send("Escape")
+    t.wait_gone("Rename alpha")
+    t.send("-l", "r quick new name")
+    t.wait("alpha quick new name")
+    t.send("C-q")
+    t.wait_gone("Rename alpha")
+    assert name() == "alpha"
+    t.send("-l", "r quick new name")
+    t.wait("alpha quick new name")
+    t.send("Tab")
+    t.send("BTab")
+    t.wait("▸ Name")
+    t.send("Enter")
+    t.wait_gone("Rename alpha")
+    wait_for(lambda: name() == "alpha quick new name", 15, what="the rename", detail=t.last_screen)
+    t.send("q")
+    t.wait("TUI-EXITED 0", timeout=15)
+
+
+def test_type_ahead_into_the_rename_dialog_does_not_wedge_it(tmux_argus: Any, git_repo: Path) -> None:
+    t, home = tmux_argus
+    t.wait("No tasks yet", timeout=60)
+    with _api(home) as api:
+        assert api.post("/api/projects", json={"name": "demo-proj", "path": str(git_repo)}).status_code == 201
+        resp = api.post("/api/tasks", json={"name": "alpha", "prompt": "wait", "project": "demo-proj",
+                                            "backend": "demo"})
+        assert resp.status_code == 201, resp.text
+        _rename_with_type_ahead(t, api, resp.json()["task"]["id"])
+
+
+def test_type_ahead_into_a_remote_tuis_rename_dialog_does_not_wedge_it(tmux_remote: Any,
+                                                                       project: dict[str, Any]) -> None:
+    t, daemon = tmux_remote
+    resp = daemon.client.post("/api/tasks", json={"name": "alpha", "prompt": "wait", "project": project["name"],
+                                                  "backend": "demo"})
+    assert resp.status_code == 201, resp.text
+    t.wait("remote", timeout=60)
+    _rename_with_type_ahead(t, daemon.client, resp.json()["task"]["id"])

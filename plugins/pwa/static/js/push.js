@@ -1,9 +1,11 @@
-// Web Push in the client: subscribe this device through the service worker's PushManager and
-// register it with /api/push/*. The control is hidden when the daemon has no push routes.
+// Web Push in the client: subscribe this device (under a label you choose) through the service
+// worker's PushManager and register it with /api/push/*; list the subscribed devices, remove one,
+// send a test. The control is hidden when the daemon has no push routes.
 import { get, post, del, enc } from './api.js';
 import { h, mount, toast } from './dom.js';
 
 const SUB_KEY = 'argus.pushSubscriptionId';
+const LABEL_KEY = 'argus.pushLabel';
 
 function urlBase64ToBytes(b64) {
   const pad = '='.repeat((4 - (b64.length % 4)) % 4);
@@ -38,9 +40,37 @@ export async function pushSection() {
   const supported = 'serviceWorker' in navigator && 'PushManager' in window && window.isSecureContext;
   const status = h('p.small.muted#push-status');
   const actions = h('div.row.wrap');
+  const devices = h('ul.rows#push-devices');
+  const label = h('input#push-label', { type: 'text', maxlength: 80, placeholder: 'Device label',
+    'aria-label': 'Device label', value: localStorage.getItem(LABEL_KEY) || deviceLabel() });
   const section = h('section.card#push-section', h('h3', 'Notifications'),
     h('p.small', 'Get a notification on this device when an agent goes idle and needs you.'),
-    status, actions);
+    status, actions, devices);
+
+  async function listDevices(mine) {
+    let list = [];
+    try { list = (await get('/api/push/subscriptions')).subscriptions || []; } catch { list = []; }
+    const ownId = localStorage.getItem(SUB_KEY);
+    mount(devices, list.map((s) => {
+      // The list shows endpoints shortened: without a remembered id, match on their tails.
+      const own = ownId ? s.id === ownId : Boolean(mine && s.endpoint && mine.endpoint.endsWith(s.endpoint.slice(-6)));
+      return h('li.push-device', { dataset: { subId: s.id } },
+        h('div.grow', h('strong', s.label || 'Unnamed device'), own ? h('span.muted.small', ' · this device') : null,
+          s.last_error ? h('div.small.error', s.last_error) : null),
+        h('button.btn.push-remove', { type: 'button', on: { click: () => (own ? unsubscribe() : remove(s.id)) } },
+          'Remove'));
+    }));
+  }
+
+  async function remove(id) {
+    try {
+      await del(`/api/push/subscribe/${enc(id)}`);
+      toast('Device removed', 'ok');
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+    render();
+  }
 
   async function current() {
     if (!supported) return null;
@@ -58,14 +88,17 @@ export async function pushSection() {
     }
     const sub = await current();
     const perm = Notification.permission;
-    status.textContent = sub ? 'This device is subscribed.'
+    const named = localStorage.getItem(LABEL_KEY);
+    status.textContent = sub ? `This device is subscribed${named ? ` as “${named}”` : ''}.`
       : perm === 'denied' ? 'Notifications are blocked for this site in the browser settings.'
         : 'This device is not subscribed.';
     mount(actions,
+      sub ? null : label,
       sub ? h('button.btn#push-unsubscribe', { type: 'button', on: { click: unsubscribe } }, 'Turn off')
         : h('button.btn.primary#push-subscribe', { type: 'button', disabled: perm === 'denied',
           on: { click: subscribe } }, 'Turn on'),
       h('button.btn#push-test', { type: 'button', on: { click: test } }, 'Send test'));
+    await listDevices(sub);
   }
 
   async function subscribe() {
@@ -79,10 +112,12 @@ export async function pushSection() {
       const sub = await reg.pushManager.subscribe({ userVisibleOnly: true,
         applicationServerKey: urlBase64ToBytes(key) });
       const json = sub.toJSON();
-      const out = await post('/api/push/subscribe', { label: deviceLabel(), endpoint: json.endpoint,
+      const name = label.value.trim() || deviceLabel();
+      const out = await post('/api/push/subscribe', { label: name, endpoint: json.endpoint,
         keys: { p256dh: json.keys.p256dh, auth: json.keys.auth } });
       const id = out && (out.id || (out.subscription && out.subscription.id));
       if (id) localStorage.setItem(SUB_KEY, String(id));
+      localStorage.setItem(LABEL_KEY, name);
       toast('Notifications on', 'ok');
     } catch (err) {
       toast(`Could not subscribe: ${err.message}`, 'error');

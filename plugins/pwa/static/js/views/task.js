@@ -16,6 +16,20 @@ const TABS = [
   ['terminal', 'Terminal'], ['diff', 'Diff'], ['files', 'Files'], ['links', 'Links'], ['artifacts', 'Artifacts'],
 ];
 
+/** The action sheet for task ``id``; fetches the task first when the list has not loaded it yet. */
+async function openTaskActions(id) {
+  let t = state.tasks.get(id);
+  if (!t) {
+    try {
+      t = (await get(`/api/tasks/${enc(id)}`)).task;
+    } catch {
+      return;
+    }
+    if (t) putTask(t);
+  }
+  if (t) openActions(t);
+}
+
 export function taskView(main, params, query) {
   const id = params.id;
   const cleanups = [watchPresence(id)];
@@ -60,7 +74,7 @@ export function taskView(main, params, query) {
     h('div.task-title', status, meta),
     quick,
     h('button.icon-btn#task-actions', { type: 'button', 'aria-label': 'Task actions',
-      on: { click: () => { const t = state.tasks.get(id); if (t) openActions(t); } } }, '⋯'));
+      on: { click: () => openTaskActions(id) } }, '⋯'));
 
   mount(main, h('section.task-view', { dataset: { taskId: id } }, header, marks, tabBar,
     h('div.tab-panels', [...panels.values()].map((p) => p.el))));
