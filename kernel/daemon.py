@@ -23,9 +23,10 @@ from .tokens import ensure_master_token
 def runtime_info(paths: Paths) -> dict[str, Any]:
     """The running daemon's ``daemon.json`` ({} when absent)."""
     try:
-        return json.loads((paths.home / "daemon.json").read_text())
+        info = json.loads((paths.home / "daemon.json").read_text())
     except (FileNotFoundError, ValueError):
         return {}
+    return info if isinstance(info, dict) else {}
 
 
 def local_client(paths: Paths, timeout: float = 5.0) -> httpx.Client:

@@ -20,8 +20,8 @@ from .values import BackgroundJob, Migration, SettingsSection, hookspec
 if TYPE_CHECKING:  # pragma: no cover
     import click
 
+    from .api import Kernel
     from .events import Event
-    from .kernel import Kernel
 
 
 @hookspec(historic=True)

@@ -46,7 +46,8 @@ DRAIN_MAX = 1024 * 1024  # unread bodies up to this size are drained before answ
 
 def principal() -> Principal:
     """The authenticated caller of the current request."""
-    return g.principal
+    caller: Principal = g.principal
+    return caller
 
 
 def sse(events: AsyncIterator[str], headers: dict[str, str] | None = None) -> Response:
@@ -57,7 +58,7 @@ def sse(events: AsyncIterator[str], headers: dict[str, str] | None = None) -> Re
     return response
 
 
-def sse_message(data: Any, event: str | None = None, id: int | str | None = None) -> str:
+def sse_message(data: object, event: str | None = None, id: int | str | None = None) -> str:
     """Format one SSE message."""
     out = ""
     if id is not None:
@@ -92,7 +93,7 @@ async def json_body(*, required: bool = True) -> dict[str, Any]:
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a \uD800-\uDFFF escape somewhere in the raw JSON
 
 
-def reject_surrogates(value: Any, where: str = "body") -> None:
+def reject_surrogates(value: object, where: str = "body") -> None:
     """Invalid if a string (or key) in ``value`` holds a lone UTF-16 surrogate (``"\\ud800"``): it is
     not text, and would fail later when stored or sent as UTF-8."""
     if isinstance(value, str):

@@ -32,6 +32,7 @@ from .routes import make_routes
 from .settings import ConfigFile, Settings
 from .stash import Stash
 from .tokens import Tokens
+from .values import SupervisorStatus
 
 log = logging.getLogger("argus")
 
@@ -122,7 +123,7 @@ class Kernel:
             self.plugin_list.append({"name": name, "version": "-", "source": "registered by a plugin (refused)",
                                      "module": "", "enabled": False, "reason": reason})
 
-    def supervisor_status(self) -> dict[str, Any]:
+    def supervisor_status(self) -> SupervisorStatus:
         """Whether PTYs run in the supervisor and whether it answers."""
         enabled = bool(self.settings.get("supervisor", "enabled"))
         connected = bool(getattr(self.sessions, "connected", not enabled))
@@ -146,7 +147,7 @@ class Kernel:
 
     # -- the main loop ---------------------------------------------------------------------
 
-    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until SIGTERM/SIGINT or ``request_stop``; everything lives in one nursery."""
         from .sessions import SessionManager  # imported late: heavy and optional in tests
 
@@ -192,7 +193,7 @@ class Kernel:
             except FileNotFoundError:
                 pass
 
-    async def _serve_mcp(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def _serve_mcp(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         env_port = os.environ.get("ARGUS_MCP_PORT")
         port = int(env_port) if env_port else int(self.settings.get("mcp", "http_port"))
         ts = tailscale_ipv4()

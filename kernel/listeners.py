@@ -62,7 +62,8 @@ def _config(binds: list[str]) -> Config:
     return config
 
 
-async def serve_app(app: Any, binds: list[str], *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+async def serve_app(app: Any, binds: list[str], *,
+                    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve an ASGI app on ``binds`` until cancelled; started() once the sockets are bound."""
     for bind in binds:
         host = bind.rsplit(":", 1)[0]
@@ -73,7 +74,8 @@ async def serve_app(app: Any, binds: list[str], *, task_status: Any = trio.TASK_
     await serve(app, _config(binds), task_status=task_status, mode="asgi")
 
 
-async def serve_unix(app: Any, path: Path, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+async def serve_unix(app: Any, path: Path, *,
+                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve on a unix socket with mode 0600 (stale socket files are removed first)."""
     try:
         path.unlink()

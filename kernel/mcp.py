@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.transport_security import TransportSecuritySettings
 
@@ -32,16 +33,20 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 PRINCIPAL_KEY = "argus.principal"  # where the authenticated caller rides in the ASGI scope
-ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+#: An ASGI ``receive`` callable (each message a dict such as ``{"type": "http.request", ...}``).
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+#: An ASGI ``send`` callable.
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]  # Any: starlette types its own callables
 
 
-def _result_text(value: Any) -> str:
+def _result_text(value: object) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, indent=2, default=str)
 
 
-def _caller(ctx: Any) -> Principal | None:
+def _caller(ctx: ServerRequestContext[Any]) -> Principal | None:
     """The principal the auth wrapper stored for the HTTP request that carried this message."""
     request = getattr(ctx, "request", None)
     scope = getattr(request, "scope", None)
@@ -52,7 +57,7 @@ def _caller(ctx: Any) -> Principal | None:
 def require_token(kernel: Kernel, app: ASGIApp) -> ASGIApp:
     """Wrap an ASGI app so every HTTP request must present a valid token (401 otherwise)."""
 
-    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def guarded(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
@@ -81,7 +86,7 @@ def require_token(kernel: Kernel, app: ASGIApp) -> ASGIApp:
     return guarded
 
 
-async def _read_body(receive: Any) -> bytes | None:
+async def _read_body(receive: Receive) -> bytes | None:
     """The whole request body, or None when the client disconnects before sending all of it."""
     chunks: list[bytes] = []
     while True:
@@ -93,7 +98,7 @@ async def _read_body(receive: Any) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Any) -> Any:
+def _replay(body: bytes, receive: Receive) -> Receive:
     """An ASGI ``receive`` that hands over the already-read body first, then the real stream."""
     sent = False
 
@@ -131,7 +136,7 @@ def _quiet_disconnects() -> None:
         sdk.addFilter(DisconnectFilter())
 
 
-async def _drain(receive: Any) -> None:
+async def _drain(receive: Receive) -> None:
     """Read the request body before answering (a keep-alive connection would stall otherwise)."""
     while True:
         message = await receive()
@@ -143,14 +148,15 @@ def build_mcp_app(kernel: Kernel, extra_hosts: list[str] | None = None) -> ASGIA
     """A fresh streamable-HTTP ASGI app behind the token check (the SDK's app can be run only once)."""
     _quiet_disconnects()
 
-    async def on_list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+    async def on_list_tools(ctx: ServerRequestContext[Any],
+                            params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         tools = [
             types.Tool(name=t.name, description=t.description, input_schema=t.input_schema)
             for t in sorted(kernel.registry.tools.values(), key=lambda t: t.name)
         ]
         return types.ListToolsResult(tools=tools)
 
-    async def on_call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def on_call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         args = params.arguments or {}
         try:
             reject_surrogates(args, "arguments")

@@ -65,7 +65,7 @@ class _Schemas:
             for value_model in extra.values():
                 want(value_model, "serialization")
         self.refs: dict[tuple[type[BaseModel], str], dict[str, Any]] = {}
-        self.components: dict[str, Any] = {"Error": ERROR}
+        self.components: dict[str, dict[str, Any]] = {"Error": ERROR}
         if wanted:
             refs, top = models_json_schema(wanted, ref_template=REF)
             self.refs = dict(refs)  # type: ignore[arg-type]

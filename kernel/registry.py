@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import httpx
@@ -22,7 +22,10 @@ from pydantic import BaseModel
 
 from .errors import ArgusError, Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable
 from .validation import check_schema, compile_schema, model_schema, validate, validate_schema
-from .values import Field, ToolContext, ToolHandler
+from .values import Field, ModelToolHandler, ToolContext, ToolHandler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jsonschema.protocols import Validator
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +48,12 @@ class Tool:
     description: str
     input_schema: dict[str, Any]
     scope: str
-    handler: ToolHandler | None = None
+    handler: ToolHandler | ModelToolHandler | None = None
     callback_url: str | None = None
     auth_header: str | None = None
     touched: float = field(default_factory=time.monotonic)
     input_model: type[BaseModel] | None = None
-    _validator: Any = field(default=None, repr=False, compare=False)
+    _validator: Validator | None = field(default=None, repr=False, compare=False)
 
     @property
     def external(self) -> bool:
@@ -105,7 +108,7 @@ class View:
                 "callback_url": self.callback_url}
 
 
-def _check_url(url: Any, schemes: tuple[str, ...]) -> str:
+def _check_url(url: object, schemes: tuple[str, ...]) -> str:
     if not isinstance(url, str) or not url:
         raise Invalid("callback_url is required")
     parsed = urlparse(url)
@@ -114,7 +117,7 @@ def _check_url(url: Any, schemes: tuple[str, ...]) -> str:
     return url
 
 
-def parse_fields(raw: Any) -> list[dict[str, Any]]:
+def parse_fields(raw: object) -> list[dict[str, Any]]:
     """Validate form fields ``[{key, type: bool|int|string|enum, label?, default?, choices?}]``."""
     if raw is None:
         return []
@@ -155,8 +158,8 @@ class Registry:
 
     # -- tools -----------------------------------------------------------------------------
 
-    def add_tool(self, scope: str, name: str, description: str, input_schema: dict[str, Any],
-                 handler: ToolHandler | None = None, *, callback_url: str | None = None,
+    def add_tool(self, scope: str, name: str, description: str, input_schema: dict[str, Any] | None,
+                 handler: ToolHandler | ModelToolHandler | None = None, *, callback_url: str | None = None,
                  auth_header: str | None = None, external: bool = False,
                  input_model: type[BaseModel] | None = None) -> Tool:
         """Register (or refresh) a tool. External tools must be named ``<scope>_...``.

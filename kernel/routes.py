@@ -84,6 +84,7 @@ def make_routes(kernel: Kernel) -> list[Route]:
                     section.field(key).coerce(values[key])  # type: ignore[union-attr]
                 except ValueError as exc:
                     raise Invalid(str(exc)) from None
+            kernel.settings.check(name, values)
         for name, values in body.items():
             kernel.settings.save(name, values)
             kernel.bus.publish("settings.updated", {"section": name, "keys": sorted(values)})
@@ -180,7 +181,7 @@ def make_routes(kernel: Kernel) -> list[Route]:
         """Register (or refresh) an external MCP tool under the caller's scope."""
         scope = _scope_of_caller()
         tool = kernel.registry.add_tool(
-            scope, body.name, body.description, body.input_schema,  # type: ignore[arg-type]
+            scope, body.name, body.description, body.input_schema,
             callback_url=body.callback_url, auth_header=body.auth_header, external=True)
         return {"tool": tool.to_json()}, 201
 

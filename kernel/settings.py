@@ -192,6 +192,7 @@ class Settings:
             if size > MAX_VALUE_BYTES:
                 raise TooLarge(f"{section}.{key}: the value is {size} bytes; the limit is {MAX_VALUE_BYTES} "
                                f"(64 KiB)")
+        self.check(section, typed)
         if self.db is None:
             raise Invalid("settings cannot be saved without a database")
         with self.db.transaction():
@@ -202,6 +203,24 @@ class Settings:
                     (section, key, json.dumps(value)),
                 )
         return self.section(section)
+
+    def check(self, section: str, values: dict[str, Any]) -> None:
+        """Raise ``Invalid`` when the section's own check refuses it with ``values`` applied."""
+        sec = self._section(section)
+        if sec.check is None:
+            return
+        merged = dict(self._resolve(section)[2])
+        for key, value in values.items():
+            f = sec.field(key)
+            if f is not None:
+                try:
+                    merged[key] = f.coerce(value)
+                except ValueError:
+                    continue
+        try:
+            sec.check(merged)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
 
     def schema(self) -> list[dict[str, Any]]:
         """Every section's form schema (for the TUI and PWA)."""

@@ -152,7 +152,9 @@ class Tokens:
             raise Invalid("a task token needs a task id")
         with self.db.transaction():
             self.revoke_task(task_id)
-            return self._mint("task", task_id, f"task {task_id}", f"task:{task_id}:{secrets.token_hex(24)}")["token"]
+            minted = self._mint("task", task_id, f"task {task_id}", f"task:{task_id}:{secrets.token_hex(24)}")
+            token: str = minted["token"]
+            return token
 
     def revoke_task(self, task_id: str) -> int:
         """Drop every token of ``task_id`` (task deleted or relaunched); returns how many."""
@@ -251,6 +253,7 @@ def extract_token(headers: Any, args: Any) -> str | None:
     auth = headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip() or None
-    if headers.get("X-Argus-Auth"):
-        return headers.get("X-Argus-Auth").strip()
+    header: str | None = headers.get("X-Argus-Auth")
+    if header:
+        return header.strip()
     return args.get("token") or None

@@ -8,11 +8,15 @@ with ``jsonschema``.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from .errors import Invalid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jsonschema.protocols import Validator
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -20,7 +24,7 @@ MAX_REPORTED = 5  # errors quoted in one message; the rest are counted
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
-def _loc(parts: Any) -> str:
+def _loc(parts: Iterable[object]) -> str:
     return ".".join(str(p) for p in parts)
 
 
@@ -69,7 +73,7 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
 # -- plain JSON Schemas (external tools) ------------------------------------------------------------
 
 
-def _validator(schema: dict[str, Any]) -> Any:
+def _validator(schema: dict[str, Any]) -> Validator:
     from jsonschema.validators import validator_for
 
     cls = validator_for(schema)
@@ -89,12 +93,12 @@ def check_schema(schema: dict[str, Any]) -> None:
         raise Invalid(f"input_schema is not a valid JSON Schema: {detail}") from None
 
 
-def compile_schema(schema: dict[str, Any]) -> Any:
+def compile_schema(schema: dict[str, Any]) -> Validator:
     """A reusable validator for ``schema`` (pass it to :func:`validate_schema`)."""
     return _validator(schema)
 
 
-def validate_schema(validator: Any, data: Any) -> None:
+def validate_schema(validator: Validator, data: Any) -> None:
     """Raise ``Invalid`` (``field: reason``) when ``data`` breaks the compiled schema."""
     errors = sorted(validator.iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
     if not errors:

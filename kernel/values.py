@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import pluggy
 
@@ -93,6 +93,8 @@ class SettingsSection:
     title: str
     fields: Sequence[Field]
     master_only: bool = False
+    # Checks the section's values as a whole (after an update); raises ValueError to refuse them.
+    check: Callable[[dict[str, Any]], None] | None = None
 
     def field(self, key: str) -> Field | None:
         """The field called ``key``, or None."""
@@ -116,6 +118,16 @@ class Principal:
 
 
 ToolHandler = Callable[[dict[str, Any], "ToolContext"], Awaitable[Any]]
+class SupervisorStatus(TypedDict):
+    """``kernel.supervisor_status()``: whether PTYs run in the supervisor and whether it answers."""
+
+    enabled: bool
+    running: bool
+
+
+#: The handler of a tool registered with ``input_model``: it receives the validated model instance
+#: (of that tool's own model class, hence ``Any`` here) instead of a dict.
+ModelToolHandler = Callable[[Any, "ToolContext"], Awaitable[Any]]
 
 
 @dataclass

@@ -120,7 +120,7 @@ def checking_responses() -> bool:
     return os.environ.get(CHECK_RESPONSES_ENV, "").lower() in ("1", "true", "yes")
 
 
-def _is_list(annotation: Any) -> bool:
+def _is_list(annotation: object) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (list, tuple, set, frozenset):
         return True

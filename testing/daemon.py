@@ -27,7 +27,8 @@ def free_port() -> int:
     """An ephemeral port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def run_git(cwd: Path | str, *args: str) -> str:

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import strip_ansi
 
 from .models import one_line
 from .store import Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ def notice(delivery_id: int, rows: list[dict[str, Any]]) -> str:
 class Delivery:
     """The delivery queue and its worker (run as one of the plugin's background jobs)."""
 
-    def __init__(self, store: Store, tasks: Any, publish: Callable[[str, dict[str, Any]], Any],
+    def __init__(self, store: Store, tasks: Tasks, publish: Callable[[str, dict[str, Any]], Any],
                  enabled: Callable[[], bool]) -> None:
         self.store = store
         self.tasks = tasks

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, NotFound, SettingsSection, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, NotFound, SettingsSection, hookimpl
 from pydantic import BaseModel
 
 from .plugin import HERA, HeraPlugin
 from .store import MIGRATIONS
 from .wire import HeraTaskField
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ class KernelHooks:
         return self.plugin if self.plugin.serving else None
 
     @hookimpl
-    def argus_event(self, event: Any) -> None:
+    def argus_event(self, event: Event) -> None:
         """A change of the ``[hera]`` settings serves or withdraws the tools."""
         self.plugin.on_event(event)
 
@@ -85,7 +88,7 @@ def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Mount the REST routes and serve the tools (when enabled); hook this hera into the tasks plugin."""
     try:
         plugin = HeraPlugin(kernel)
@@ -98,7 +101,7 @@ def argus_register(kernel: Any) -> None:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The delivery worker, the starter of held workers, and the settings watcher."""
     plugin = kernel.stash.get(HERA, None)
     if plugin is None:

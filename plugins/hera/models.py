@@ -55,7 +55,7 @@ def req_str(args: dict[str, Any], key: str) -> str:
     return value
 
 
-def role_name(value: Any, key: str = "role_name") -> str:
+def role_name(value: object, key: str = "role_name") -> str:
     """A role or orchestrator name: 1-64 letters, digits, ``_ . -``, starting alphanumeric."""
     if not isinstance(value, str) or not value.strip():
         raise Invalid(f"{key} is required")
@@ -66,7 +66,7 @@ def role_name(value: Any, key: str = "role_name") -> str:
     return value
 
 
-def display_name(value: Any, key: str = "name") -> str:
+def display_name(value: object, key: str = "name") -> str:
     """A free-form display name (orchestrators): one line, 1-64 characters."""
     if not isinstance(value, str) or not value.strip():
         raise Invalid(f"{key} is required")
@@ -76,14 +76,14 @@ def display_name(value: Any, key: str = "name") -> str:
     return flat
 
 
-def status(value: Any) -> str:
+def status(value: object) -> str:
     """A role status."""
     if value not in STATUSES:
         raise Invalid(f"status must be one of {', '.join(STATUSES)}")
     return str(value)
 
 
-def message_ids(value: Any, key: str = "message_ids") -> list[int]:
+def message_ids(value: object, key: str = "message_ids") -> list[int]:
     """A list of at most 500 message ids (integers, or digit strings)."""
     if not isinstance(value, list):
         raise Invalid(f"{key} must be a list of message ids")
@@ -99,7 +99,7 @@ def message_ids(value: Any, key: str = "message_ids") -> list[int]:
     return out
 
 
-def limit(value: Any, default: int, key: str = "limit") -> int:
+def limit(value: object, default: int, key: str = "limit") -> int:
     """A page size from 1 to 500."""
     if value in (None, ""):
         return default

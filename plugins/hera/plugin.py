@@ -9,10 +9,10 @@ tools again without a restart.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
-from argus.kernel.api import Conflict, StashKey
+from argus.kernel.api import Conflict, Kernel, StashKey
 
 from . import tools
 from .delivery import Delivery
@@ -20,6 +20,9 @@ from .routes import make_routes
 from .service import Hera
 from .store import Store
 from .tasks import Tasks, tasks_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ STARTS_QUEUE = 256
 class HeraPlugin:
     """Hera bound to one kernel."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.store = Store(kernel.db)
         self.tasks = Tasks(tasks_of(kernel))
@@ -77,7 +80,7 @@ class HeraPlugin:
             await trio.sleep(SETTINGS_RECHECK)
             self.sync()
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """Kernel events hera reacts to: a change of the ``[hera]`` settings (quick, synchronous)."""
         if event.type == "settings.updated" and event.data.get("section") == "hera":
             self.sync()

@@ -8,7 +8,7 @@ false. The human sends as ``user`` and may message any role.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from argus.kernel.api import Conflict, Invalid, NotFound, Route
@@ -20,7 +20,8 @@ from .service import Hera
 BASE = "/api/hera"
 
 
-def make_routes(hera: Hera, enabled: Callable[[], bool], reattach: Callable[[str], Any]) -> list[Route]:
+def make_routes(hera: Hera, enabled: Callable[[], bool],
+                reattach: Callable[[str], Awaitable[dict[str, Any]]]) -> list[Route]:
     """Routes bound to one Hera, declared with their models (``wire.py``)."""
 
     def gated(fn: Callable[..., Any]) -> Callable[..., Any]:

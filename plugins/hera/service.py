@@ -19,7 +19,7 @@ from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, TooLarge, T
 from . import guide
 from . import models as m
 from .store import Store
-from .tasks import CreateTask
+from .tasks import CreateTask, Tasks
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ AS_TASK = "_as_task"  # set by the MCP layer when the caller holds a task's toke
 class Hera:
     """The coordination layer over one database and one tasks facade."""
 
-    def __init__(self, store: Store, tasks: Any, publish: Callable[[str, dict[str, Any]], Any],
+    def __init__(self, store: Store, tasks: Tasks, publish: Callable[[str, dict[str, Any]], Any],
                  on_message: Callable[[str], None] | None = None,
                  on_ready: Callable[[str], None] | None = None) -> None:
         self.store = store
@@ -120,11 +120,11 @@ class Hera:
         if cwd is None and token is None:
             raise Invalid("pass cwd (your working directory, from pwd) or token (your task token) "
                           "so hera knows which task is calling")
-        task = self.tasks.resolve_caller(cwd, token)
-        if task is None:
+        resolved = self.tasks.resolve_caller(cwd, token)
+        if resolved is None:
             where = f"the directory {cwd}" if cwd and not token else "that task token"
             raise NotFound(f"no task owns {where}: call hera tools from inside an argus task's worktree")
-        return task
+        return resolved
 
     def binding(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(task, role)`` of the caller; NotFound with the way out when it holds no role."""

@@ -10,44 +10,45 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from argus.kernel.api import Kernel, ModelToolHandler, ToolContext
 from pydantic import BaseModel
 
 from . import wire as w
 from .models import LIST_MAX
 from .service import AS_TASK, Hera
 
-Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
+Handler = Callable[[dict[str, Any], ToolContext], Awaitable[dict[str, Any]]]
 SCOPE = "hera"
 
 
 def tool_specs(hera: Hera) -> list[tuple[str, str, type[BaseModel], Handler]]:
     """``(name, description, argument model, handler)`` of every hera tool (handlers take a dict)."""
 
-    async def new_orchestrator(args: dict[str, Any], ctx: Any) -> Any:
+    async def new_orchestrator(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.new_orchestrator(args)
 
-    async def join(args: dict[str, Any], ctx: Any) -> Any:
+    async def join(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.join(args)
 
-    async def spawn_worker(args: dict[str, Any], ctx: Any) -> Any:
+    async def spawn_worker(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return await hera.spawn_worker(args)
 
-    async def send(args: dict[str, Any], ctx: Any) -> Any:
+    async def send(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.send(args)
 
-    async def inbox(args: dict[str, Any], ctx: Any) -> Any:
+    async def inbox(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.inbox(args)
 
-    async def mark_read(args: dict[str, Any], ctx: Any) -> Any:
+    async def mark_read(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.mark_read(args)
 
-    async def status(args: dict[str, Any], ctx: Any) -> Any:
+    async def status(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.status_tool(args)
 
-    async def tree_updates(args: dict[str, Any], ctx: Any) -> Any:
+    async def tree_updates(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.tree_updates(args)
 
-    async def get_messages(args: dict[str, Any], ctx: Any) -> Any:
+    async def get_messages(args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         return hera.get_messages(args)
 
     return [
@@ -96,25 +97,25 @@ TOOL_NAMES = ("hera_new_orchestrator", "hera_join", "hera_spawn_worker", "hera_s
               "hera_mark_read", "hera_status", "hera_tree_updates", "hera_get_messages")
 
 
-def _from_model(handler: Handler) -> Callable[[BaseModel, Any], Awaitable[Any]]:
+def _from_model(handler: Handler) -> ModelToolHandler:
     """The registry hands a validated model; hera's service takes the given arguments as a dict,
     plus ``AS_TASK`` when the caller holds a task's token (it then *is* that task)."""
-    async def call(args: BaseModel, ctx: Any) -> Any:
+    async def call(args: BaseModel, ctx: ToolContext) -> dict[str, Any]:
         given = args.model_dump(exclude_none=True)
-        principal = getattr(ctx, "principal", None)
-        if principal is not None and principal.kind == "task" and principal.task_id:
+        principal = ctx.principal
+        if principal.kind == "task" and principal.task_id:
             given[AS_TASK] = principal.task_id
         return await handler(given, ctx)
     return call
 
 
-def register(kernel: Any, hera: Hera) -> None:
+def register(kernel: Kernel, hera: Hera) -> None:
     """Serve the tools under scope ``hera`` (idempotent), each declared with its argument model."""
     for name, description, model, handler in tool_specs(hera):
         kernel.registry.add_tool(SCOPE, name, description, None, _from_model(handler), input_model=model)
 
 
-def unregister(kernel: Any) -> None:
+def unregister(kernel: Kernel) -> None:
     """Stop serving hera's in-process tools (an external plugin's tools are left alone)."""
     for name in [n for n, t in kernel.registry.tools.items() if t.scope == SCOPE and not t.external]:
         kernel.registry.remove_tool(name)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import ArgusError, hookimpl
 from argus.plugins.tasks.api import TaskContext, TaskOption
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import KbService
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ def option(unavailable: Callable[[], str | None]) -> TaskOption:
 class TaskContextHooks:
     """The tasks hook of one kernel's kb: registered on that kernel's plugin manager."""
 
-    def __init__(self, kb: Any, limit: Callable[[], int]) -> None:
+    def __init__(self, kb: KbService, limit: Callable[[], int]) -> None:
         self.kb = kb
         self.limit = limit
 

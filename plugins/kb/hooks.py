@@ -7,7 +7,7 @@ through a bus listener added at registration.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import BackgroundJob, Event, Field, Kernel, SettingsSection, StashKey, hookimpl
 from argus.plugins.tasks.api import TaskOption
@@ -16,6 +16,9 @@ from . import context, tools
 from .routes import routes
 from .service import SECTION, KbService
 from .vault import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
 
 KB = StashKey[KbService]()
 MAX_CONTEXT_NOTES = 50
@@ -40,7 +43,7 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Mount ``/api/kb``; offer the tools when the kb is enabled and follow ``[kb]`` changes live."""
     kb = KbService(kernel)
     kernel.stash[KB] = kb
@@ -56,7 +59,7 @@ def argus_register(kernel: Any) -> None:
     kernel.events.add_listener(on_event)
 
 
-def _context_notes(kernel: Any) -> int:
+def _context_notes(kernel: Kernel) -> int:
     try:
         value = int(kernel.settings.get(SECTION, "context_notes"))
     except (TypeError, ValueError):
@@ -76,14 +79,14 @@ def argus_task_options(kernel: Kernel) -> Sequence[TaskOption]:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The indexing job: a full scan, then the live watcher, re-started when ``[kb]`` changes."""
     kb = kernel.stash.get(KB, None)
     return [kb.run] if kb is not None else []
 
 
 @hookimpl
-def argus_status(kernel: Any) -> dict[str, Any] | None:
+def argus_status(kernel: Kernel) -> dict[str, Any] | None:
     """``{"kb": {enabled, documents, watcher, indexing}}`` in ``GET /api/status``."""
     kb = kernel.stash.get(KB, None)
     if kb is None:
@@ -94,7 +97,7 @@ def argus_status(kernel: Any) -> dict[str, Any] | None:
 
 
 @hookimpl
-def argus_cli(cli: Any) -> None:
+def argus_cli(cli: click.Group) -> None:
     """``argus kb status|search|reindex`` against the local daemon."""
     from .cli import register
 

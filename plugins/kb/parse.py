@@ -71,7 +71,7 @@ def split_frontmatter(text: str) -> tuple[str | None, str]:
     return m.group(1), text[m.end():]
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> Any:
     """YAML values made JSON-safe (dates become ISO strings, odd keys become strings)."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -99,7 +99,7 @@ def parse_frontmatter(yaml_text: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ValueError("invalid YAML frontmatter: not a mapping")
-    return _jsonable(data)
+    return {str(k): _jsonable(v) for k, v in data.items()}
 
 
 def dump_frontmatter(data: dict[str, Any]) -> str:
@@ -108,7 +108,7 @@ def dump_frontmatter(data: dict[str, Any]) -> str:
     return f"---\n{text}---\n"
 
 
-def _str_list(value: Any) -> list[str]:
+def _str_list(value: object) -> list[str]:
     """Tags/aliases as a list: YAML lists, or comma/space separated strings."""
     if value is None:
         return []
@@ -120,7 +120,7 @@ def _str_list(value: Any) -> list[str]:
     return [str(value)]
 
 
-def _aliases(value: Any) -> list[str]:
+def _aliases(value: object) -> list[str]:
     if isinstance(value, str):
         return [a.strip() for a in value.split(",") if a.strip()]
     return [a.strip() for a in _str_list(value)]

@@ -14,13 +14,14 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Conflict, Invalid, NotFound, TooLarge
+from argus.kernel.api import Conflict, Invalid, Kernel, NotFound, TooLarge
 
 from . import indexer, watcher
 from .parse import WIKI_LINK, compose, normalize_tag, parse_note
@@ -85,7 +86,7 @@ def _iso(ts: float) -> str:
 class KbService:
     """The knowledge base of one daemon."""
 
-    def __init__(self, kernel: Any, index_path: Path | None = None) -> None:
+    def __init__(self, kernel: Kernel, index_path: Path | None = None) -> None:
         self.kernel = kernel
         self.index_path = index_path or Path(kernel.paths.home) / "kb.sql"
         self.index: Index | None = None
@@ -167,7 +168,8 @@ class KbService:
     def _globs(config: KbConfig) -> Globs:
         return Globs(config.include, config.exclude)
 
-    async def _generation(self, config: KbConfig, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def _generation(self, config: KbConfig, *,
+                          task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED) -> None:
         """Index ``config.vault`` and keep it indexed until cancelled.
 
         A failure (an unreadable index file, a full disk) is logged and reported by ``status``;
@@ -226,7 +228,7 @@ class KbService:
             if not started:
                 task_status.started()
 
-    def _on_changes_for(self, vault: Vault) -> Any:
+    def _on_changes_for(self, vault: Vault) -> Callable[[set[tuple[int, str]]], Awaitable[None]]:
         async def on_changes(raw: set[tuple[int, str]]) -> None:
             changes = watcher.sort_changes(raw, vault.rel_of, vault.globs.wanted, vault.globs.dir_excluded)
             if not (changes.files or changes.folders or changes.gone):

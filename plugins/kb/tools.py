@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from argus.kernel.api import ToolContext
+from argus.kernel.api import Kernel, ToolContext
 
 from .models import DeleteInput, IngestInput, ListInput, ReadInput, SearchInput
 from .service import KbConfig, KbService
@@ -23,19 +23,19 @@ NAMES = ("kb_search", "kb_read", "kb_list", "kb_ingest", "kb_delete")
 def definitions(kb: KbService) -> list[tuple[str, str, Any, Callable[[Any, ToolContext], Awaitable[Any]]]]:
     """``(name, description, input model, handler)`` for each tool."""
 
-    async def kb_search(a: SearchInput, ctx: ToolContext) -> Any:
+    async def kb_search(a: SearchInput, ctx: ToolContext) -> dict[str, Any]:
         return kb.search(a.query, limit=a.limit, path_prefix=a.path_prefix, tags=a.tags)
 
-    async def kb_read(a: ReadInput, ctx: ToolContext) -> Any:
+    async def kb_read(a: ReadInput, ctx: ToolContext) -> dict[str, Any]:
         return await kb.read(a.path)
 
-    async def kb_list(a: ListInput, ctx: ToolContext) -> Any:
+    async def kb_list(a: ListInput, ctx: ToolContext) -> dict[str, Any]:
         return kb.list(a.prefix, limit=a.limit, offset=a.offset)
 
-    async def kb_ingest(a: IngestInput, ctx: ToolContext) -> Any:
+    async def kb_ingest(a: IngestInput, ctx: ToolContext) -> dict[str, Any]:
         return await kb.ingest(a.path, a.content, a.frontmatter)
 
-    async def kb_delete(a: DeleteInput, ctx: ToolContext) -> Any:
+    async def kb_delete(a: DeleteInput, ctx: ToolContext) -> dict[str, Any]:
         return await kb.delete(a.path)
 
     return [
@@ -55,7 +55,7 @@ def definitions(kb: KbService) -> list[tuple[str, str, Any, Callable[[Any, ToolC
     ]
 
 
-def sync(kernel: Any, kb: KbService, config: KbConfig) -> None:
+def sync(kernel: Kernel, kb: KbService, config: KbConfig) -> None:
     """Offer the tools while the kb is enabled and withdraw them when it is not."""
     if config.enabled:
         for name, description, model, handler in definitions(kb):

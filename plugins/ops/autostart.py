@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import trio
-from argus.kernel.api import Route, autostart_set_enabled, autostart_state
+from argus.kernel.api import Kernel, Route, autostart_set_enabled, autostart_state
 
 from . import models as m
 
 
-def make_routes(kernel: Any) -> list[Route]:
+def make_routes(kernel: Kernel) -> list[Route]:
     """The auto-start routes of ``kernel``."""
 
     async def get_autostart() -> dict[str, Any]:

@@ -11,11 +11,13 @@ import os
 import subprocess
 import sys
 import tomllib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import (  # re-exported for the ops modules (listed in __all__)
     Conflict,
     Invalid,
+    Kernel,
     LocalDaemon,
     NotFound,
     Paths,
@@ -28,16 +30,22 @@ from argus.kernel.api import (  # re-exported for the ops modules (listed in __a
     tailscale_ipv4,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.plugins.tasks.api import TasksAPI
+
+    from .doctor import Context
+    from .hooks import OpsState
+
 __all__ = [
     "OPS", "Conflict", "Invalid", "LocalDaemon", "NotFound", "Paths", "StashKey", "atomic_write", "client_plugins",
     "json_body", "local_report", "migration_plan", "offline_context", "ops_state", "principal", "supervisor_report",
     "tailscale_ipv4", "tasks_of",
 ]
 
-OPS: StashKey[Any] = StashKey()
+OPS: StashKey[OpsState] = StashKey()
 
 
-def ops_state(kernel: Any, factory: Any = None) -> Any:
+def ops_state(kernel: Kernel, factory: Callable[[], OpsState] | None = None) -> OpsState:
     """This kernel's ops state (created by ``factory`` on first use), kept in ``kernel.stash``."""
     try:
         return kernel.stash[OPS]
@@ -48,7 +56,7 @@ def ops_state(kernel: Any, factory: Any = None) -> Any:
     return kernel.stash[OPS]
 
 
-def tasks_of(kernel: Any) -> Any | None:
+def tasks_of(kernel: Kernel) -> TasksAPI | None:
     """The tasks facade (``argus.plugins.tasks.api``), or None when the tasks plugin is not loaded."""
     from argus.plugins.tasks.api import tasks_of as facade_of
 
@@ -64,9 +72,10 @@ def supervisor_report(home: str) -> dict[str, Any]:
         proc = subprocess.run([sys.executable, "-m", "argus.kernel.cli", "session-supervisor", "status"],
                               capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
                               env={**os.environ, "ARGUS_HOME": home})
-        return json.loads(proc.stdout)
+        report = json.loads(proc.stdout)
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return {"running": False}
+    return report if isinstance(report, dict) else {"running": False}
 
 
 def local_report() -> dict[str, Any] | None:
@@ -84,7 +93,7 @@ def local_report() -> dict[str, Any] | None:
     return resp.json() if resp.status_code == 200 else None
 
 
-def offline_context() -> Any:
+def offline_context() -> Context:
     """A doctor Context without a daemon: config.toml over declared defaults, known migrations."""
     from .doctor import Context
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from argus.kernel.api import Kernel, Migration
 
 from .install import install_mode
 
@@ -52,10 +53,10 @@ class Context:
 
     home: Path
     setting: Callable[[str, str], Any]  # (section, key) -> value or None
-    migrations: list[Any]
+    migrations: list[Migration]
     backends: list[dict[str, Any]] | None = None  # None: unknown (no daemon)
     default_backend: str | None = None
-    kernel: Any = None  # set when running inside the daemon
+    kernel: Kernel | None = None  # set when running inside the daemon
     daemon_answer: dict[str, Any] | None = None
 
 
@@ -406,7 +407,7 @@ def run_checks(ctx: Context, checks: Iterable[Callable[[Context], Check | list[C
     return {"ok": not any(c.status == "fail" for c in results), "checks": [c.to_json() for c in results]}
 
 
-def _kernel_setting(kernel: Any) -> Callable[[str, str], Any]:
+def _kernel_setting(kernel: Kernel) -> Callable[[str, str], Any]:
     def get(section: str, key: str) -> Any:
         try:
             return kernel.settings.get(section, key)
@@ -415,7 +416,7 @@ def _kernel_setting(kernel: Any) -> Callable[[str, str], Any]:
     return get
 
 
-async def run_in_daemon(kernel: Any) -> dict[str, Any]:
+async def run_in_daemon(kernel: Kernel) -> dict[str, Any]:
     """The report as the daemon sees it (``GET /api/doctor``); probes run off the event loop."""
     from .compat import tasks_of
 

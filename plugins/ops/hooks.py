@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import click
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, SettingsSection, hookimpl
 
 from .compat import ops_state
 
@@ -16,7 +15,7 @@ from .compat import ops_state
 class OpsState:
     """Per-kernel state: the updater, the namer and the usage tracker."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         from .naming import Namer
         from .update import Updater
         from .usage import UsageTracker
@@ -55,7 +54,7 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Mount ``/api/source-path``, ``/api/update``, ``/api/autostart``, ``/api/doctor``, ``/api/usage``;
     listen for created tasks."""
     from . import autostart
@@ -73,7 +72,7 @@ def argus_register(kernel: Any) -> None:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The update worker and the naming worker."""
     state = ops_state(kernel)
     return [state.updater.worker, state.namer.worker, state.usage.worker]

@@ -18,11 +18,15 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
+from argus.kernel.api import Kernel
 
 from .compat import tasks_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +93,7 @@ def clean_name(answer: str) -> str | None:
 class Namer:
     """Receives created tasks from the event bus and names them in the kernel's nursery."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self._send, self._receive = trio.open_memory_channel[Request](QUEUE)
         self._limit = trio.CapacityLimiter(CONCURRENCY)
@@ -97,7 +101,7 @@ class Namer:
     def _setting(self, key: str) -> Any:
         return self.kernel.settings.get("autoname", key)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """Bus listener (quick, synchronous): queue tasks created without a name."""
         if event.type != "task.created" or event.data.get("name_given", True):
             return

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import trio
-from argus.kernel.api import Route
+from argus.kernel.api import Kernel, Route
 
 from . import doctor
 from . import models as m
@@ -15,7 +15,7 @@ from .update import Updater, check_source
 from .usage import UsageTracker
 
 
-def make_routes(kernel: Any, updater: Updater, usage: UsageTracker) -> list[Route]:
+def make_routes(kernel: Kernel, updater: Updater, usage: UsageTracker) -> list[Route]:
     """The ops routes bound to ``kernel``, its updater and its usage tracker."""
 
     def source_payload() -> dict[str, Any]:

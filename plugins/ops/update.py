@@ -28,10 +28,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import trio
-from argus.kernel.api import RESTART_STATUS, BackgroundJob, under_systemd
+from argus.kernel.api import RESTART_STATUS, BackgroundJob, Kernel, under_systemd
 
 from .compat import Conflict, Invalid, atomic_write
 from .install import install_argv, install_mode
@@ -96,7 +96,15 @@ async def _run(argv: list[str], cwd: str | None, timeout: float, step: str,
     return out
 
 
-def check_source(path: str) -> dict[str, Any]:
+class SourceCheck(TypedDict):
+    """What :func:`check_source` found: the path (expanded), whether it is usable, and why not."""
+
+    source_path: str
+    valid: bool
+    detail: str
+
+
+def check_source(path: str) -> SourceCheck:
     """Validate a source path (synchronously, for PUT /api/source-path): a git work tree."""
     if not path:
         return {"source_path": "", "valid": False, "detail": HOW_TO_SET}
@@ -132,7 +140,7 @@ def source_revision(path: str) -> str | None:
 class Updater:
     """Runs updates one at a time in the kernel's nursery and remembers the last one."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.current: UpdateRun | None = None
         self.started_revision = source_revision(self.source_path())

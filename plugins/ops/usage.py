@@ -20,12 +20,15 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
-from argus.kernel.api import Migration, hookimpl
+from argus.kernel.api import Kernel, Migration, hookimpl
 
 from .compat import tasks_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
         return
 
 
-def _int(value: Any) -> int:
+def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
@@ -149,11 +152,11 @@ def _kind(command: str) -> str:
 class UsageTracker:
     """Refreshes, stores and sums usage; a per-kernel pluggy plugin adding ``usage`` to Task JSON."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self._send, self._receive = trio.open_memory_channel[str](256)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """Bus listener: refresh a task's usage when its agent goes idle or stops."""
         task_id = None
         if event.type == "task.idle":

@@ -8,15 +8,18 @@ VAPID keys are generated on first start (``$ARGUS_HOME/vapid-private.pem``, mode
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, StashKey, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, SettingsSection, StashKey, hookimpl
 
 from .keys import VapidKeys
 from .notifier import Notifier
 from .routes import make_routes
 from .sender import Sender
 from .store import MIGRATIONS, Subscriptions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 PUSH = StashKey[Notifier]()
 
@@ -44,7 +47,7 @@ class KernelHooks:
         self.notifier.forget(task.get("id"))
 
     @hookimpl
-    def argus_event(self, event: Any) -> None:
+    def argus_event(self, event: Event) -> None:
         """Scheduled fires (quick: classification and queueing)."""
         self.notifier.on_event(event)
 
@@ -72,7 +75,7 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Keys, routes and the notifier (in ``kernel.stash[PUSH]``, its hooks on this kernel's manager)."""
     keys = VapidKeys.load_or_create(kernel.paths.home)
     subs = Subscriptions(kernel.db)
@@ -84,7 +87,7 @@ def argus_register(kernel: Any) -> None:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The delivery loop."""
     notifier = kernel.stash.get(PUSH, None)
     return [notifier.run] if notifier is not None else []

@@ -18,14 +18,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
-from argus.kernel.api import ArgusError, Conflict, Invalid
+from argus.kernel.api import ArgusError, Conflict, Invalid, Kernel
 from argus.plugins.tasks.api import tasks_of
 
 from .screen import Prompt, excerpt
 from .sender import Outcome, Sender
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ class Job:
 class Notifier:
     """Throttle, presence and the send queue of one kernel."""
 
-    def __init__(self, kernel: Any, sender: Sender) -> None:
+    def __init__(self, kernel: Kernel, sender: Sender) -> None:
         self.kernel = kernel
         self.sender = sender
         self._send, self._recv = trio.open_memory_channel[Job](QUEUE)
@@ -93,7 +96,7 @@ class Notifier:
         for table in (self.last_sent, self.prompts):
             table.pop(task_id, None)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """``schedule.fired``: a regular fire notifies, run-now does not (and says so)."""
         if event.type != "schedule.fired":
             return

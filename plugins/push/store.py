@@ -44,7 +44,7 @@ def _loopback(host: str | None) -> bool:
         return False
 
 
-def check_subscription(endpoint: Any, p256dh: Any, auth: Any) -> None:
+def check_subscription(endpoint: object, p256dh: Any, auth: Any) -> None:
     """Invalid unless the endpoint is an https URL (http only on loopback) and the keys are well formed."""
     if not isinstance(endpoint, str) or not endpoint or len(endpoint) > MAX_ENDPOINT:
         raise Invalid("endpoint: an https URL is required")

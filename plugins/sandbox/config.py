@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from argus.kernel.api import Field, SettingsSection
+from argus.kernel.api import Field, Settings, SettingsSection
 
 SECTION = "sandbox"
 LIST_KEYS = ("deny_read", "extra_write", "allow_apple_events")
@@ -51,7 +51,7 @@ class Effective:
     bwrap: str
 
 
-def _strings(value: Any) -> list[str]:
+def _strings(value: object) -> list[str]:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, list):
@@ -59,7 +59,7 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def project_sandbox(value: Any) -> dict[str, Any]:
+def project_sandbox(value: object) -> dict[str, Any]:
     """A project's ``sandbox`` object normalised (aliases folded, unknown keys dropped)."""
     raw = value if isinstance(value, dict) else {}
     out: dict[str, Any] = {"enabled": None, "network": None, **{k: [] for k in LIST_KEYS}}
@@ -72,7 +72,7 @@ def project_sandbox(value: Any) -> dict[str, Any]:
     return out
 
 
-def global_values(settings: Any) -> dict[str, Any]:
+def global_values(settings: Settings) -> dict[str, Any]:
     """The effective ``[sandbox]`` section, with config.toml's alias spellings honoured."""
     values = dict(settings.section(SECTION))
     raw = settings.raw(SECTION)
@@ -82,7 +82,7 @@ def global_values(settings: Any) -> dict[str, Any]:
     return values
 
 
-def effective(settings: Any, project: dict[str, Any] | None) -> Effective:
+def effective(settings: Settings, project: dict[str, Any] | None) -> Effective:
     """Global settings overlaid with the project's ``sandbox`` object."""
     g = global_values(settings)
     p = project_sandbox((project or {}).get("sandbox"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from argus.kernel.api import Migration, SettingsSection, hookimpl
+from argus.kernel.api import Kernel, Migration, SettingsSection, hookimpl
 
 from . import detect
 from .config import SANDBOX_SECTION
@@ -39,7 +39,7 @@ def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Register this daemon's ``Sandbox`` (its launch/settings/event hooks) and its REST route."""
     sandbox = Sandbox(kernel)
     kernel.pm.register(sandbox, name="sandbox.runtime")

@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 import trio
-from argus.kernel.api import Invalid, Migration, hookimpl, utcnow
+from argus.kernel.api import Invalid, Kernel, Migration, hookimpl, utcnow
 
 from . import detect
 from .bwrap import bwrap_argv
@@ -66,7 +66,7 @@ def git_common_dir(worktree: str) -> str | None:
 class Sandbox:
     """Policy computation, launch wrapping and launch records for one kernel."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.detector = detect.Detector()  # this kernel's cached probes
 
@@ -172,7 +172,7 @@ class Sandbox:
         self.kernel.db.execute("DELETE FROM sandbox_launches WHERE task_id = ?", (task["id"],))
 
     @hookimpl
-    def argus_background(self, kernel: Any) -> list[Any]:
+    def argus_background(self, kernel: Kernel) -> list[Any]:
         """Probe the sandbox backend once at start, off the event loop (later reads hit the cache)."""
         async def warm() -> None:
             bwrap = str(global_values(self.kernel.settings)["bwrap"] or "bwrap")
@@ -181,6 +181,6 @@ class Sandbox:
         return [warm]
 
     @hookimpl
-    def argus_settings_info(self, kernel: Any) -> dict[str, Any]:
+    def argus_settings_info(self, kernel: Kernel) -> dict[str, Any]:
         """``sandbox.available`` / ``backend`` / ``reason`` in ``GET /api/settings``."""
         return {"sandbox": self.availability().to_json()}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.api import NotFound
+from argus.kernel.api import Kernel, NotFound
 from argus.plugins.tasks.api import tasks_of
 
 
-def project_of(kernel: Any, name: str) -> dict[str, Any] | None:
+def project_of(kernel: Kernel, name: str) -> dict[str, Any] | None:
     """The project called ``name`` (with its ``sandbox`` object), or None."""
     try:
         return dict(tasks_of(kernel).project(name))
@@ -16,6 +16,6 @@ def project_of(kernel: Any, name: str) -> dict[str, Any] | None:
         return None
 
 
-def task_of(kernel: Any, task_id: str) -> dict[str, Any]:
+def task_of(kernel: Kernel, task_id: str) -> dict[str, Any]:
     """The Task JSON, or NotFound."""
     return dict(tasks_of(kernel).get(task_id))

@@ -7,15 +7,18 @@ Each fire creates a fresh task through the tasks plugin. Surfaces: ``/api/schedu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argus.kernel.api import BackgroundJob, Field, Migration, SettingsSection, StashKey, hookimpl
+from argus.kernel.api import BackgroundJob, Field, Kernel, Migration, SettingsSection, StashKey, hookimpl
 from pydantic import BaseModel
 
 from . import tools
 from .models import ScheduleTaskField
 from .routes import make_routes
 from .service import MIGRATIONS, Scheduler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
 
 SCHEDULER = StashKey[Scheduler]()
 
@@ -28,7 +31,7 @@ class KernelHooks:
         self.scheduler = scheduler
 
     @hookimpl
-    def argus_event(self, event: Any) -> None:
+    def argus_event(self, event: Event) -> None:
         """A changed ``scheduler.time_zone`` re-times every cron schedule."""
         if event.type == "settings.updated" and event.data.get("section") == "scheduler":
             self.scheduler.retime()
@@ -66,7 +69,7 @@ def argus_task_field_models() -> Mapping[str, type[BaseModel]]:
 
 
 @hookimpl
-def argus_register(kernel: Any) -> None:
+def argus_register(kernel: Kernel) -> None:
     """Routes and MCP tools; the scheduler in ``kernel.stash[SCHEDULER]``, its hooks on this kernel's manager."""
     scheduler = Scheduler(kernel)
     kernel.stash[SCHEDULER] = scheduler
@@ -76,7 +79,7 @@ def argus_register(kernel: Any) -> None:
 
 
 @hookimpl
-def argus_background(kernel: Any) -> Sequence[BackgroundJob]:
+def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
     """The firing loop."""
     scheduler = kernel.stash.get(SCHEDULER, None)
     return [scheduler.run] if scheduler is not None else []

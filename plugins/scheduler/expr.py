@@ -124,7 +124,7 @@ def next_after(expr: str, after: datetime, tz: tzinfo) -> datetime:
     if seconds is not None:
         return (after + timedelta(seconds=seconds)).astimezone(UTC).replace(microsecond=0)
     local = after.astimezone(tz)
-    nxt = croniter(expr, local).get_next(datetime)
+    nxt: datetime = croniter(expr, local).get_next(datetime)
     return nxt.astimezone(UTC)
 
 

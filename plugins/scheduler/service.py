@@ -19,7 +19,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import trio
-from argus.kernel.api import ArgusError, Database, Invalid, Migration, NotFound, utcnow
+from argus.kernel.api import ArgusError, Database, Invalid, Kernel, Migration, NotFound, utcnow
 from argus.plugins.tasks.api import CreateTask, tasks_of
 
 from . import expr
@@ -73,7 +73,7 @@ def _dt(value: str | None) -> datetime | None:
 class Scheduler:
     """Schedules of one kernel: CRUD, run-now, and the firing loop (``run``)."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.db: Database = kernel.db
         self._wake = trio.Event()

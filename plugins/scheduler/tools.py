@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from argus.kernel.api import ToolContext
+from argus.kernel.api import Kernel, ModelToolHandler, ToolContext
+from pydantic import BaseModel
 
 from .models import NoArgs, ScheduleCreate, ScheduleFields, ScheduleId, ScheduleUpdate
 from .service import Scheduler
@@ -16,28 +17,28 @@ from .service import Scheduler
 SCOPE = "scheduler"
 
 
-def register(kernel: Any, sched: Scheduler) -> None:
+def register(kernel: Kernel, sched: Scheduler) -> None:
     """Register the five schedule tools with ``kernel.registry``."""
 
-    async def schedule_list(args: NoArgs, ctx: ToolContext) -> Any:
+    async def schedule_list(args: NoArgs, ctx: ToolContext) -> dict[str, Any]:
         return {"schedules": sched.list()}
 
-    async def schedule_create(args: ScheduleCreate, ctx: ToolContext) -> Any:
+    async def schedule_create(args: ScheduleCreate, ctx: ToolContext) -> dict[str, Any]:
         return {"schedule": sched.create(args)}
 
-    async def schedule_update(args: ScheduleUpdate, ctx: ToolContext) -> Any:
+    async def schedule_update(args: ScheduleUpdate, ctx: ToolContext) -> dict[str, Any]:
         fields = ScheduleFields(**args.model_dump(exclude={"id"}, exclude_unset=True))
         return {"schedule": sched.update(args.id, fields)}
 
-    async def schedule_delete(args: ScheduleId, ctx: ToolContext) -> Any:
+    async def schedule_delete(args: ScheduleId, ctx: ToolContext) -> dict[str, Any]:
         sched.delete(args.id)
         return {"deleted": args.id}
 
-    async def schedule_run_now(args: ScheduleId, ctx: ToolContext) -> Any:
+    async def schedule_run_now(args: ScheduleId, ctx: ToolContext) -> dict[str, Any]:
         task = await sched.run_now(args.id)
         return {"task_id": task["id"]}
 
-    tools = [
+    tools: list[tuple[ModelToolHandler, str, type[BaseModel]]] = [
         (schedule_list, "List all schedules with name, project, cron expression, enabled state, next/last "
          "fire timestamps, last task id and last error.", NoArgs),
         (schedule_create, "Create a schedule. Params: name, project, prompt, plus exactly one of schedule "

@@ -13,10 +13,13 @@ import mimetypes
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Database, Invalid, NotFound, TooLarge, utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import TaskService
 
 MAX_SIZE = 25 * 1024 * 1024
 MAX_PER_TASK = 200
@@ -38,7 +41,7 @@ def infer_type(name: str) -> str:
     return EXT_TYPES.get(os.path.splitext(name)[1].lower(), "text")
 
 
-def normalize_type(value: Any, name: str) -> str:
+def normalize_type(value: object, name: str) -> str:
     """A valid type from the caller's ``type`` (or the file name when omitted)."""
     if value in (None, ""):
         return infer_type(name)
@@ -88,7 +91,7 @@ def _quote(name: str) -> str:
 class Artifacts:
     """The manifest of registered artifacts and safe access to their bytes."""
 
-    def __init__(self, svc: Any) -> None:
+    def __init__(self, svc: TaskService) -> None:
         self.svc = svc
         self.db: Database = svc.store.db
 

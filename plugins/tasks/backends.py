@@ -15,7 +15,7 @@ import logging
 import re
 import shutil
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import Conflict, Invalid, NotFound
 
@@ -23,6 +23,9 @@ from .api import AgentKind
 from .kinds import GENERIC
 from .launch import agent_path, executable_of, parse_command, screen_rules
 from .store import Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pluggy import HookRelay
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ BACKEND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 class Backends:
     """The agent kinds registry and backend CRUD."""
 
-    def __init__(self, store: Store, hook: Any, config: Callable[[], dict[str, Any]],
+    def __init__(self, store: Store, hook: HookRelay, config: Callable[[], dict[str, Any]],
                  default: Callable[[], str], publish: Callable[[str, dict[str, Any]], None]) -> None:
         """``hook``: the plugin manager's hook relay (``argus_agent_kinds``); ``config``: the
         ``[backends]`` table of config.toml; ``default``: the ``defaults.backend`` setting."""

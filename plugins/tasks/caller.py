@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound
+from argus.kernel.api import Conflict, Forbidden, Invalid, NotFound, Principal, ToolContext
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import TaskService
 
 
 def _norm(path: str) -> str:
@@ -80,15 +83,15 @@ def match_cwd(rows: Iterable[dict[str, Any]], cwd: str) -> dict[str, Any]:
     return best[0]
 
 
-def task_principal(ctx: Any) -> str | None:
+def task_principal(ctx: ToolContext | None) -> str | None:
     """The task id a tool call acts as (a task token), or None for master/device/scope callers."""
-    principal = getattr(ctx, "principal", None)
+    principal: Principal | None = getattr(ctx, "principal", None)
     if principal is not None and principal.kind == "task":
         return principal.task_id
     return None
 
 
-def owns(svc: Any, owner_id: str, row: dict[str, Any]) -> bool:
+def owns(svc: TaskService, owner_id: str, row: dict[str, Any]) -> bool:
     """Whether ``row`` is task ``owner_id`` or was created by it, directly or through its children."""
     seen: set[str] = set()
     current: dict[str, Any] | None = row
@@ -105,7 +108,7 @@ def owns(svc: Any, owner_id: str, row: dict[str, Any]) -> bool:
     return False
 
 
-def require_owned(svc: Any, ctx: Any, row: dict[str, Any]) -> dict[str, Any]:
+def require_owned(svc: TaskService, ctx: ToolContext | None, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` if the caller may act on it (Forbidden for a task token on a task it does not own)."""
     owner = task_principal(ctx)
     if owner is not None and not owns(svc, owner, row):
@@ -114,7 +117,7 @@ def require_owned(svc: Any, ctx: Any, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def resolve(svc: Any, args: dict[str, Any], ctx: Any = None, *, id_key: str = "id",
+def resolve(svc: TaskService, args: dict[str, Any], ctx: ToolContext | None = None, *, id_key: str = "id",
             act: bool = True) -> dict[str, Any]:
     """The calling task's row from ``args[id_key]`` or ``args["cwd"]`` (Invalid when neither, unless
     the caller holds a task token: then its own task). With ``act``, a task token must own it."""
@@ -128,14 +131,15 @@ def resolve(svc: Any, args: dict[str, Any], ctx: Any = None, *, id_key: str = "i
         if not isinstance(cwd, str):
             raise Invalid("cwd must be a string")
         row = match_cwd(svc.store.tasks(archived="all"), cwd)
-    elif task_principal(ctx) is not None:
-        row = svc.get(task_principal(ctx))
+    elif (own := task_principal(ctx)) is not None:
+        row = svc.get(own)
     else:
         raise Invalid(f"pass {id_key} or cwd (your working directory, from pwd) to say which task")
     return require_owned(svc, ctx, row) if act else row
 
 
-def resolve_optional(svc: Any, args: dict[str, Any], ctx: Any = None, *, id_key: str = "id") -> dict[str, Any] | None:
+def resolve_optional(svc: TaskService, args: dict[str, Any], ctx: ToolContext | None = None, *,
+                     id_key: str = "id") -> dict[str, Any] | None:
     """Like :func:`resolve`, but None when neither ``id_key`` nor ``cwd`` is given (and the caller
     holds no task token)."""
     if args.get(id_key) in (None, "") and args.get("cwd") in (None, "") and task_principal(ctx) is None:

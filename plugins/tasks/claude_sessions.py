@@ -42,7 +42,7 @@ def transcripts_dirs(worktree: str) -> list[Path]:
     return [claude_home() / "projects" / name for name in names]
 
 
-def _text_of(content: Any) -> str:
+def _text_of(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):

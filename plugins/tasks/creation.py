@@ -15,7 +15,7 @@ import secrets
 import shutil
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import Invalid, fault_point
 
@@ -32,6 +32,12 @@ from .undo import UndoStack
 from .uploads import check_uploads, prompt_with_files, save_uploads
 from .view import TaskView
 
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+    from argus.kernel.api import TokenService
+    from pluggy import HookRelay
+
 FAULT_ENV = "ARGUS_FAULT_INJECT"  # test-only: name of a creation step that must fail
 
 
@@ -45,7 +51,8 @@ class Creation:
     """Creates tasks; saves files into a task's worktree."""
 
     def __init__(self, *, store: Store, view: TaskView, projects: Projects, backends: Backends,
-                 launcher: Launcher, locks: TaskLocks, hook: Any, tokens: Any, worktrees_root: Any,
+                 launcher: Launcher, locks: TaskLocks, hook: HookRelay, tokens: TokenService,
+                 worktrees_root: Path,
                  publish: Callable[[str, dict[str, Any]], None], options: TaskOptions | None = None) -> None:
         """``tokens`` revokes a rolled-back task's tokens; ``worktrees_root`` is
         ``$ARGUS_HOME/worktrees`` (``<project>/<slug>`` below it); ``options`` are the create-time

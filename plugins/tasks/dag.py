@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import Conflict, Database, Invalid, hookimpl, utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import TaskService
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,7 @@ MAX_PARENTS = 100
 class Dag:
     """Edges in ``task_edges``, with the behaviour the MCP tools and REST routes share."""
 
-    def __init__(self, svc: Any) -> None:
+    def __init__(self, svc: TaskService) -> None:
         self.svc = svc
         self.db: Database = svc.store.db
         self._starting: set[str] = set()

@@ -9,11 +9,14 @@ ANSI-stripped) and ``fork-diff.patch`` (the source worktree's changes against it
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import ArgusError, Invalid, strip_ansi
 
 from . import worktrees
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import TaskService
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ def _trim_tail(text: str, limit: int) -> str:
     return "[… earlier output trimmed …]\n" + text[-limit:]
 
 
-async def fork(svc: Any, source_id: str, *, name: Any = None, prompt: Any = None,
+async def fork(svc: TaskService, source_id: str, *, name: Any = None, prompt: Any = None,
                project: Any = None, created_by: str | None = None) -> dict[str, Any]:
     """Create the fork of ``source_id`` and start it; returns the new task row."""
     src = svc.get(source_id)

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import trio
 from argus.kernel.api import strip_ansi
@@ -31,6 +31,9 @@ from argus.kernel.api import strip_ansi
 from .kinds import GENERIC
 from .launch import screen_rules
 from .limits import UsageLimit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Session
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +176,7 @@ class IdleDetector:
 
     # -- the watcher -----------------------------------------------------------------------
 
-    async def watch(self, session: Any, kind: str, rules: dict[str, re.Pattern[str]] | None = None,
+    async def watch(self, session: Session, kind: str, rules: dict[str, re.Pattern[str]] | None = None,
                     limit: UsageLimit | None = None) -> None:
         """Follow one session's output until it exits (run in the kernel nursery); ``rules`` are its
         agent kind's screen rules (``launch.screen_rules``), ``limit`` its usage-limit message (output
@@ -199,6 +202,7 @@ class IdleDetector:
                                 state.quiet_check_pending = False
                                 self.evaluate(state)
                                 continue
+                            assert chunk is not None  # the wait was not cancelled, so it got one
                             offset = chunk.offset + len(chunk.data)
                             text = chunk.data[-4 * TAIL_CHARS:].decode("utf-8", "replace")  # only the tail counts
                             state.tail = (state.tail + text)[-TAIL_CHARS:]

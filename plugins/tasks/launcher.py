@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Conflict, Invalid, fault_point, utcnow
@@ -21,6 +21,10 @@ from .launch import build_launch, require_executable, screen_rules, write_projec
 from .store import Store
 from .view import TaskView
 
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Paths, Session, SessionManager, TokenService
+    from pluggy import HookRelay
+
 log = logging.getLogger(__name__)
 
 DEFAULT_ROWS, DEFAULT_COLS = 40, 120
@@ -29,8 +33,9 @@ DEFAULT_ROWS, DEFAULT_COLS = 40, 120
 class Launcher:
     """Starts agents for tasks and watches them."""
 
-    def __init__(self, *, store: Store, view: TaskView, backends: Backends, hook: Any,
-                 sessions: Callable[[], Any], tokens: Any, mcp_port: Callable[[], int], paths: Any,
+    def __init__(self, *, store: Store, view: TaskView, backends: Backends, hook: HookRelay,
+                 sessions: Callable[[], SessionManager], tokens: TokenService, mcp_port: Callable[[], int],
+                 paths: Paths,
                  permission_mode: Callable[[], str],
                  spawn_background: Callable[[Callable[[], Awaitable[None]], str], None],
                  intents: EndIntents) -> None:
@@ -65,7 +70,7 @@ class Launcher:
         return bool(row["agent_session_id"]) or kind.resume_without_id
 
     async def spawn(self, task: dict[str, Any], *, resume: bool, cols: int | None = None,
-                    rows: int | None = None) -> Any:
+                    rows: int | None = None) -> Session:
         """Start the task's agent in a new session (resuming its conversation when ``resume``); the
         task goes ``in_progress``. Returns the session."""
         be = self.backends.get(task["backend"])
@@ -114,7 +119,7 @@ class Launcher:
             await self.forget(previous)
         return session
 
-    def watch(self, session: Any, kind: str) -> None:
+    def watch(self, session: Session, kind: str) -> None:
         """Start the idle watcher of a live session in the kernel nursery, with the screen rules of
         ``kind`` (the kind recorded at launch; ``generic`` ones when it is gone)."""
         if session.id in self.view.idle.states or not session.alive:
@@ -144,7 +149,7 @@ class Launcher:
         except FileNotFoundError:
             pass
 
-    async def discard(self, session: Any) -> None:
+    async def discard(self, session: Session) -> None:
         """Rollback of a spawn: kill the agent, forget the session, remove its log."""
         self.intents.stopping.add(session.id)
         try:

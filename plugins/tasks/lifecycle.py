@@ -13,7 +13,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import Conflict, Invalid, NotFound, utcnow
 
@@ -26,6 +26,10 @@ from .slug import check_name
 from .store import STATUSES, Store
 from .view import TaskView
 
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Session, TokenService
+    from pluggy import HookRelay
+
 log = logging.getLogger(__name__)
 
 
@@ -33,7 +37,7 @@ class Lifecycle:
     """Operations on existing tasks and their agents."""
 
     def __init__(self, *, store: Store, view: TaskView, projects: Projects, backends: Backends,
-                 launcher: Launcher, locks: TaskLocks, intents: EndIntents, hook: Any, tokens: Any,
+                 launcher: Launcher, locks: TaskLocks, intents: EndIntents, hook: HookRelay, tokens: TokenService,
                  publish: Callable[[str, dict[str, Any]], None]) -> None:
         """``tokens`` revokes a deleted task's tokens; ``hook`` calls ``argus_task_deleted``."""
         self.store = store
@@ -47,7 +51,7 @@ class Lifecycle:
         self.tokens = tokens
         self.publish = publish
 
-    async def _terminate(self, session: Any, **kwargs: Any) -> None:
+    async def _terminate(self, session: Session, **kwargs: Any) -> None:
         """End a live session on purpose (its exit does not complete the task)."""
         self.intents.stopping.add(session.id)
         await session.terminate(**kwargs)

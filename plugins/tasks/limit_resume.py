@@ -16,12 +16,16 @@ plan (``task.limit_cancelled``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
-from argus.kernel.api import Field, NotFound, SettingsSection
+from argus.kernel.api import Database, Field, NotFound, SettingsSection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .service import TaskService
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +55,14 @@ def _parse(value: str) -> datetime:
 class LimitResumes:
     """The usage-limit plans of one TaskService: detection callback, cancel, and the firing loop."""
 
-    def __init__(self, svc: Any) -> None:
+    def __init__(self, svc: TaskService) -> None:
         self.svc = svc
         self._wake = trio.Event()
         self._fired: dict[str, tuple[str, float]] = {}  # task id → (message answered, trio time)
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
+        """The kernel's database."""
         return self.svc.kernel.db
 
     # -- settings and reads ----------------------------------------------------------------
@@ -168,7 +173,7 @@ class LimitResumes:
         while True:
             self._wake = trio.Event()
             for plan in self._claim_due(datetime.now(UTC)):
-                self.svc.kernel.spawn_background(lambda plan=plan: self._fire(plan), f"limit:{plan['task_id']}")
+                self.svc.kernel.spawn_background(functools.partial(self._fire, plan), f"limit:{plan['task_id']}")
             earliest = self.db.scalar("SELECT MIN(resume_at) FROM task_limit_resumes")
             if earliest is None:
                 await self._wake.wait()

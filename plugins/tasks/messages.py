@@ -19,10 +19,15 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Database, Invalid, NotFound, TooLarge, TooMany
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event, Session
+
+    from .service import TaskService
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,7 @@ def now_rfc3339() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def parse_since(value: Any) -> float | None:
+def parse_since(value: object) -> float | None:
     """An RFC3339 timestamp as epoch seconds (None when empty; Invalid when malformed)."""
     if value in (None, ""):
         return None
@@ -65,7 +70,7 @@ def parse_since(value: Any) -> float | None:
     return parsed.timestamp()
 
 
-def _message_id(value: Any) -> int:
+def _message_id(value: object) -> int:
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip()) if len(value.strip()) <= 19 else MAX_ID + 1
     if isinstance(value, bool) or not isinstance(value, int):
@@ -84,7 +89,7 @@ def one_line(text: str, limit: int) -> str:
 class Mailbox:
     """Messages in ``task_messages``, the send rate limiter, answer waiters and the delivery queue."""
 
-    def __init__(self, svc: Any) -> None:
+    def __init__(self, svc: TaskService) -> None:
         self.svc = svc
         self.db: Database = svc.store.db
         self._sent: dict[str, deque[float]] = {}
@@ -280,7 +285,7 @@ class Mailbox:
         except trio.WouldBlock:
             log.debug("delivery queue full; %s will be retried on its next idle", task_id)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """``argus_event``: an agent went idle, so deliver what waits for it."""
         if event.type == "task.idle":
             task_id = event.data.get("id")
@@ -296,7 +301,7 @@ class Mailbox:
                 except Exception:
                     log.exception("delivery to %s failed", task_id)
 
-    def idle_session(self, task_id: str) -> Any | None:
+    def idle_session(self, task_id: str) -> Session | None:
         """The live session of ``task_id`` when its agent is idle, else None."""
         row = self.svc.store.task(task_id)
         if row is None:

@@ -15,13 +15,16 @@ import keyword
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from argus.kernel.api import Invalid, Route
+from argus.kernel.api import Invalid, Kernel, Route
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
 from . import models as m
 from .api import TaskContext, TaskOption
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pluggy import HookRelay
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,7 @@ class TaskOptions:
                 self.options[name] = option
 
     @classmethod
-    def collect(cls, kernel: Any) -> TaskOptions:
+    def collect(cls, kernel: Kernel) -> TaskOptions:
         """Ask every plugin (``argus_task_options``) once."""
         return cls(option for answer in kernel.pm.hook.argus_task_options(kernel=kernel) for option in answer or ())
 
@@ -120,7 +123,8 @@ class TaskOptions:
 
     # -- creation --------------------------------------------------------------------------
 
-    def prepare(self, hook: Any, task: dict[str, Any], worktree: str, options: dict[str, Any]) -> tuple[str, list[str]]:
+    def prepare(self, hook: HookRelay, task: dict[str, Any], worktree: str,
+                options: dict[str, Any]) -> tuple[str, list[str]]:
         """Run ``argus_task_prepare``: write the plugins' files into ``.context/`` and return the
         text to append to the prompt and the files written (worktree-relative)."""
         texts: list[str] = []

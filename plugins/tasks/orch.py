@@ -9,7 +9,7 @@ two surfaces behave the same.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Invalid, TooLarge, TooMany
@@ -22,6 +22,11 @@ from .dag import Dag
 from .messages import Mailbox
 from .review import Reviews
 
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Event
+
+    from .service import TaskService
+
 MAX_CREATIONS_IN_FLIGHT = 5
 MAX_RESULT = 64 * 1024
 MAX_PLAN_SLUG = 200
@@ -30,7 +35,7 @@ MAX_PLAN_SLUG = 200
 class Orchestration:
     """The agent-facing features layered on the task service."""
 
-    def __init__(self, svc: Any) -> None:
+    def __init__(self, svc: TaskService) -> None:
         self.svc = svc
         self.dag = Dag(svc)
         self.mail = Mailbox(svc)
@@ -49,7 +54,7 @@ class Orchestration:
         """Register the DAG's tasks hooks (edges at creation, launch gate, auto-start, forget)."""
         self.svc.kernel.pm.register(self.dag, name="tasks.dag")
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """``argus_event``: idle transitions feed message delivery."""
         self.mail.on_event(event)
 

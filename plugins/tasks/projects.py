@@ -18,7 +18,7 @@ from .store import Store
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-def check_sandbox(value: Any) -> dict[str, Any]:
+def check_sandbox(value: object) -> dict[str, Any]:
     """A project's ``sandbox`` object validated: enabled/network true|false|null (null =
     inherit the global setting), deny_read/extra_write/allow_apple_events lists of strings."""
     if value is None:

@@ -22,17 +22,22 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from argus.kernel.api import utcnow
 
 from . import worktrees
 
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Session
+
+    from .service import TaskService
+
 log = logging.getLogger(__name__)
 
 
-async def reconcile(svc: Any, has_parents: Callable[[str], bool], sessions: list[Any],
+async def reconcile(svc: TaskService, has_parents: Callable[[str], bool], sessions: Sequence[Session],
                     before: str) -> dict[str, list[str]]:
     """Run the three passes (module docstring) over the ``sessions`` re-attached at start and the
     rows created ``before`` (RFC3339) this daemon started; tasks with a lifecycle operation in
@@ -50,10 +55,10 @@ async def reconcile(svc: Any, has_parents: Callable[[str], bool], sessions: list
     return report
 
 
-async def _sessions(svc: Any, sessions: list[Any], report: dict[str, list[str]]) -> None:
+async def _sessions(svc: TaskService, sessions: Sequence[Session], report: dict[str, list[str]]) -> None:
     for session in sessions:
         task_id = (session.meta or {}).get("task_id")
-        if not session.alive or svc.locks.busy(task_id):
+        if not session.alive or (isinstance(task_id, str) and svc.locks.busy(task_id)):
             continue
         row = svc.store.task(task_id) if isinstance(task_id, str) else None
         if row is not None and row["session_id"] == session.id:
@@ -77,7 +82,7 @@ async def _sessions(svc: Any, sessions: list[Any], report: dict[str, list[str]])
         report["killed"].append(session.id)
 
 
-async def _stuck_creations(svc: Any, has_parents: Callable[[str], bool], before: str,
+async def _stuck_creations(svc: TaskService, has_parents: Callable[[str], bool], before: str,
                            report: dict[str, list[str]]) -> None:
     for row in svc.store.tasks(status="pending", archived="all"):
         if row["session_id"] or row["created_at"] >= before or svc.locks.busy(row["id"]) \
@@ -101,7 +106,7 @@ async def _stuck_creations(svc: Any, has_parents: Callable[[str], bool], before:
         report["rolled_back"].append(row["id"])
 
 
-async def _strays(svc: Any, report: dict[str, list[str]]) -> None:
+async def _strays(svc: TaskService, report: dict[str, list[str]]) -> None:
     rows = svc.store.tasks(archived="all")
     known_paths = {os.path.realpath(r["worktree_path"]) for r in rows if r["worktree_path"]}
     for project in svc.projects():

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Database, Invalid, NotFound, TooMany
 
 from .messages import now_rfc3339
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .messages import Mailbox
+    from .service import TaskService
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +71,7 @@ def render_message(comments: list[dict[str, Any]], summary: str = "") -> str:
 class Reviews:
     """Draft comments and sent reviews of tasks; delivery into idle agents."""
 
-    def __init__(self, svc: Any, mail: Any) -> None:
+    def __init__(self, svc: TaskService, mail: Mailbox) -> None:
         self.svc = svc
         self.db: Database = svc.store.db
         self.mail = mail  # its delivery job also delivers reviews (one queue, one writer)

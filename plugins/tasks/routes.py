@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Invalid, NotFound, Route, principal, sse, sse_message, strip_ansi
@@ -15,6 +15,9 @@ from . import claude_sessions as claude_sessions_of
 from . import models as m
 from . import worktrees
 from .service import TaskService
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Session
 
 STREAM_TAIL = 64 * 1024
 OUTPUT_MAX = 4 * 1024 * 1024
@@ -337,7 +340,7 @@ def _output_message(offset: int, data: bytes) -> str:
     return f'id: {offset + len(data)}\nevent: output\ndata: {{"offset":{offset},"data":"{b64}"}}\n\n'
 
 
-async def _stream(session: Any, since: int) -> AsyncIterator[str]:
+async def _stream(session: Session, since: int) -> AsyncIterator[str]:
     """The SSE messages of one session from byte offset ``since`` until it exits."""
     yield sse_message({"session_id": session.id, "offset": since, "cols": session.cols,
                        "rows": session.rows}, event="session")

@@ -20,7 +20,9 @@ locks and the end intents of ``coordination.py``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from argus.kernel.api import Kernel
 
 from .api import AgentKind
 from .backends import Backends
@@ -38,15 +40,19 @@ from .store import Store
 from .terminal import TerminalIO
 from .view import TaskView
 
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Session, SessionManager
+    from pluggy import HookRelay
+
 
 class TaskService:
     """Everything the REST routes, MCP tools and recovery code do with tasks."""
 
-    def __init__(self, kernel: Any) -> None:
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         hook = kernel.pm.hook
         publish = self.publish
-        def sessions() -> Any:
+        def sessions() -> SessionManager:
             return kernel.sessions
 
         self.store = Store(kernel.db)
@@ -89,18 +95,18 @@ class TaskService:
     # -- shared ----------------------------------------------------------------------------
 
     @property
-    def sessions(self) -> Any:
+    def sessions(self) -> SessionManager:
         """The kernel's session manager."""
         return self.kernel.sessions
 
     @property
-    def hook(self) -> Any:
+    def hook(self) -> HookRelay:
         """The plugin manager's hooks (the tasks hookspecs: ``argus_task_created`` ...)."""
         return self.kernel.pm.hook
 
     def publish(self, type_: str, data: dict[str, Any]) -> None:
         """Publish an event on the kernel's bus."""
-        self.kernel.bus.publish(type_, data)
+        self.kernel.events.publish(type_, data)
 
     def permission_mode(self) -> str:
         """The ``defaults.permission_mode`` setting (``bypass-active`` when unknown)."""
@@ -113,11 +119,11 @@ class TaskService:
         """The task row, or NotFound."""
         return self.view.get(task_id)
 
-    def session_of(self, row: dict[str, Any]) -> Any | None:
+    def session_of(self, row: dict[str, Any]) -> Session | None:
         """The task's most recent session object (alive or exited), if the manager knows it."""
         return self.view.session_of(row)
 
-    def live_session(self, row: dict[str, Any]) -> Any | None:
+    def live_session(self, row: dict[str, Any]) -> Session | None:
         """The task's session if it is alive."""
         return self.view.live_session(row)
 
@@ -253,7 +259,7 @@ class TaskService:
         """Set the status directly."""
         return self.lifecycle.set_status(task_id, status)
 
-    def watch(self, session: Any, kind: str) -> None:
+    def watch(self, session: Session, kind: str) -> None:
         """Start the idle watcher of a live session."""
         self.launcher.watch(session, kind)
 

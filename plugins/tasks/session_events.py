@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import Forbidden, Invalid, NotFound, Unavailable, utcnow
@@ -18,6 +18,10 @@ from .coordination import EndIntents
 from .launcher import Launcher
 from .store import Store
 from .view import TaskView
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import SessionManager
+    from pluggy import HookRelay
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,7 @@ class SessionEvents:
     """Session exits, agent hook reports and start-up recovery."""
 
     def __init__(self, *, store: Store, view: TaskView, backends: Backends, launcher: Launcher,
-                 intents: EndIntents, hook: Any, sessions: Callable[[], Any],
+                 intents: EndIntents, hook: HookRelay, sessions: Callable[[], SessionManager],
                  resume_interrupted: Callable[[], bool], resume: Callable[[str], Awaitable[Any]],
                  spawn_background: Callable[[Callable[[], Awaitable[None]], str], None]) -> None:
         """``resume_interrupted``: the ``defaults.resume_interrupted`` setting; ``resume``: the

@@ -113,8 +113,9 @@ def _plugin_name(root: Path) -> str:
 
         try:
             data = json.loads(_read(manifest))
-            if isinstance(data, dict) and isinstance(data.get("name"), str) and data["name"]:
-                return data["name"]
+            name = data.get("name") if isinstance(data, dict) else None
+            if isinstance(name, str) and name:
+                return name
         except ValueError:
             pass
     return root.name

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Any
 
 from argus.kernel.api import Conflict, Invalid
 
@@ -20,7 +19,7 @@ MAX_NAME = 200  # task names, everywhere (REST, MCP, and the UIs through them)
 
 
 
-def check_name(name: Any, *, required: bool = True) -> str:
+def check_name(name: object, *, required: bool = True) -> str:
     """A task name, stripped: text of at most ``MAX_NAME`` characters without control characters
     (ESC, NUL, newlines, ...) or lone surrogates. Invalid otherwise (or when empty and ``required``)."""
     if not isinstance(name, str):

@@ -9,7 +9,7 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 from argus.kernel.api import ArgusError, Conflict, Invalid, Unavailable, fault_point, strip_ansi, utcnow
@@ -20,6 +20,11 @@ from .launch import require_executable
 from .launcher import Launcher
 from .store import Store
 from .view import TaskView
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
+    from argus.kernel.api import Session, SessionManager
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +40,9 @@ class TerminalIO:
     """Output, input and size of tasks' terminals."""
 
     def __init__(self, *, store: Store, view: TaskView, backends: Backends, launcher: Launcher,
-                 locks: TaskLocks, intents: EndIntents, session_logs: Callable[[], Any],
-                 sessions: Callable[[], Any], spawn_background: Callable[[Callable[[], Awaitable[None]], str], None],
-                 ) -> None:
+                 locks: TaskLocks, intents: EndIntents, session_logs: Callable[[], Path],
+                 sessions: Callable[[], SessionManager],
+                 spawn_background: Callable[[Callable[[], Awaitable[None]], str], None]) -> None:
         """``session_logs``: the directory of session output logs (``$ARGUS_HOME/sessions``);
         ``sessions``: the kernel's session manager; ``spawn_background``: the kernel's."""
         self.store = store
@@ -111,7 +116,7 @@ class TerminalIO:
                 await self._rerender(row, session, cols, rows)
             return {"cols": cols, "rows": rows, "rerendered": rerender}
 
-    def _can_rerender(self, row: dict[str, Any], session: Any) -> bool:
+    def _can_rerender(self, row: dict[str, Any], session: Session) -> bool:
         """A re-render (kill + resume at the new width) only when nothing can be lost: the agent is
         idle, the task is not complete, nobody typed in the last seconds, and the relaunch resolves."""
         idle = self.view.idle
@@ -126,7 +131,7 @@ class TerminalIO:
             return False
         return os.path.isdir(row["worktree_path"])
 
-    async def _rerender(self, row: dict[str, Any], session: Any, cols: int, rows: int) -> None:
+    async def _rerender(self, row: dict[str, Any], session: Session, cols: int, rows: int) -> None:
         """Replace the session at the new width; input typed meanwhile is queued and delivered to
         the new session; the task's status is what it was before."""
         task_id, status = row["id"], row["status"]

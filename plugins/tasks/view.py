@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argus.kernel.api import NotFound
 
 from .idle import IdleDetector
 from .store import Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from argus.kernel.api import Session, SessionManager
+    from pluggy import HookRelay
 
 
 def _bool(row: dict[str, Any], key: str) -> bool:
@@ -23,8 +27,8 @@ def _bool(row: dict[str, Any], key: str) -> bool:
 class TaskView:
     """Rows to Task JSON (with plugin fields), live sessions and idleness, ``task.*`` events."""
 
-    def __init__(self, store: Store, hook: Any, publish: Callable[[str, dict[str, Any]], None],
-                 sessions: Callable[[], Any]) -> None:
+    def __init__(self, store: Store, hook: HookRelay, publish: Callable[[str, dict[str, Any]], None],
+                 sessions: Callable[[], SessionManager]) -> None:
         """``hook``: the plugin manager's hook relay; ``sessions``: the kernel's session manager
         (read when needed: it exists once the daemon runs)."""
         self.store = store
@@ -49,12 +53,12 @@ class TaskView:
             raise NotFound(f"no task {task_id!r}")
         return row
 
-    def session_of(self, row: dict[str, Any]) -> Any | None:
+    def session_of(self, row: dict[str, Any]) -> Session | None:
         """The task's most recent session object (alive or exited), if the manager knows it."""
         sid = row.get("session_id")
         return self._sessions().get(sid) if sid else None
 
-    def live_session(self, row: dict[str, Any]) -> Any | None:
+    def live_session(self, row: dict[str, Any]) -> Session | None:
         """The task's session if it is alive."""
         session = self.session_of(row)
         return session if session is not None and session.alive else None
@@ -63,7 +67,7 @@ class TaskView:
         """``Store.on_change``: forget what the input path cached about the task."""
         self._session_ids.pop(task_id, None)
 
-    def input_session(self, task_id: str) -> Any | None:
+    def input_session(self, task_id: str) -> Session | None:
         """The task's live session for input, from the in-memory cache (NotFound for no task)."""
         try:
             sid = self._session_ids[task_id]

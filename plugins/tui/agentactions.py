@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prompt_toolkit.key_binding import KeyPressEvent
 
@@ -23,6 +23,7 @@ from .tasklist import build_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import ArgusTui
+    from .panes import ListPane
 
 
 class AgentActions:
@@ -181,6 +182,6 @@ class AgentActions:
         """``Tab`` in a side list: the other list."""
         self.agent.set_focus("files" if self.agent.focus == "changes" else "changes")
 
-    def pane(self) -> Any:
+    def pane(self) -> ListPane:
         """The focused side list."""
         return self.agent.files if self.agent.focus == "files" else self.agent.changes

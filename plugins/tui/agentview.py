@@ -541,7 +541,7 @@ class AgentView:
         return parts
 
 
-def links_of(body: Any) -> list[dict[str, str]]:
+def links_of(body: object) -> list[dict[str, str]]:
     """The ``links`` list of a links answer, cleaned."""
     out = []
     for item in as_list(as_dict(body).get("links")):

@@ -20,12 +20,25 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prompt_toolkit.application import Application
+from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.filters import Condition
 from prompt_toolkit.input import Input
-from prompt_toolkit.key_binding import KeyPressEvent
-from prompt_toolkit.layout import AnyContainer, DynamicContainer, Float, FormattedTextControl, Layout, Window
+from prompt_toolkit.key_binding import DynamicKeyBindings, KeyBindings, KeyPressEvent
+from prompt_toolkit.layout import (
+    AnyContainer,
+    BufferControl,
+    ConditionalContainer,
+    DynamicContainer,
+    Float,
+    FormattedTextControl,
+    HSplit,
+    Layout,
+    VSplit,
+    Window,
+)
 from prompt_toolkit.output import Output
 
-from . import layout, navkeys
+from . import keybindings, layout, navkeys
 from .agentactions import AgentActions
 from .agentview import AgentView
 from .client import ApiError, ArgusClient, task_path
@@ -89,10 +102,23 @@ class ArgusTui:
                                                            focusable=True, show_cursor=False))
         self.dag_window = Window(FormattedTextControl(lambda: self.dag.fragments(self.width()),
                                                       focusable=True, show_cursor=False))
+        # The ``/`` filter: a line above the list while it is typed or kept.
+        self.filtering = False
+        self.filter_buffer = Buffer(multiline=False, on_text_changed=self._filter_changed)
+        filter_kb = KeyBindings()
+        filter_kb.add("escape", eager=True)(lambda event: self.end_filter(keep=False))
+        filter_kb.add("c-q", eager=True)(lambda event: self.end_filter(keep=False))
+        filter_kb.add("enter")(lambda event: self.end_filter(keep=True))
+        self.filter_window = Window(BufferControl(self.filter_buffer, key_bindings=filter_kb), height=1)
+        filter_line = ConditionalContainer(
+            VSplit([Window(FormattedTextControl([("class:task.header", " filter /")]), width=9), self.filter_window]),
+            filter=Condition(lambda: self.filtering or bool(self.tasklist.query)))
+        tasks_body = HSplit([filter_line, self.tasks_window])
         self.hera = HeraView(self, self.dag, self.dag_window)
         # Tab 2: native Hera, or the DAG when hera is disabled (GET /api/hera says so; live).
         hera_or_dag = DynamicContainer(lambda: self.hera.container if self.hera.enabled else self.dag_window)
-        self.tabs = layout.build_tabs(self, plugin_tabs or [], self.tasks_window, self.settings_window, hera_or_dag)
+        self.tabs = layout.build_tabs(self, plugin_tabs or [], self.tasks_window, self.settings_window, hera_or_dag,
+                                      tasks_body)
         self.tab = self.tabs[0].key
         self.root, self._completions = layout.build_root(lambda: layout.tabbar(self), self._body,
                                                          lambda: layout.statusline(self))
@@ -106,18 +132,53 @@ class ArgusTui:
         self.task_actions = TaskActions(self)
         self.agent_actions = AgentActions(self)
 
-        self.commands = CommandRegistry()
-        register_builtin(self.commands, self)
-        tab_views = [v for v in self.commands.views if v.startswith("tab:")] + [
-            "tasks", "settings", "dag", "hera.rail", "hera.roster", "hera.dag"]
-        self.command_problems = register_plugin_commands(self.commands, plugin_commands or [], self, tab_views)
-        self.app.key_bindings = self.commands.bindings(self.current_view, self._command_failed)
+        self._plugin_commands = plugin_commands or []
+        self.applied_keys: dict[str, tuple[str, ...]] = {}  # [keybindings] in effect ({command: keys})
+        self.keybindings_problem = ""
+        self.commands = self._build_commands({})
+        self._key_bindings = self.commands.bindings(self.current_view, self._command_failed)
+        self.app.key_bindings = DynamicKeyBindings(lambda: self._key_bindings)
         self.agent.header_hint = lambda: self.commands.hint_of(
             ["agent.back", "agent.panes", "agent.switcher", "agent.links"])
         if self.command_problems:
             self.set_status(self.command_problems[0], error=True)
         # While a dialog is open the focus never leaves it: checked before every key press.
         self.app.key_processor.before_key_press += lambda _: self.keep_focus_in_modal()
+
+    def _build_commands(self, keys: dict[str, tuple[str, ...]]) -> CommandRegistry:
+        """A registry of the built-in commands (``keys`` remapping some) and the plugins' commands."""
+        reg = CommandRegistry()
+        register_builtin(reg, self, keys)
+        tab_views = [v for v in reg.views if v.startswith("tab:")] + [
+            "tasks", "settings", "dag", "hera.rail", "hera.roster", "hera.dag"]
+        self.command_problems = register_plugin_commands(reg, self._plugin_commands, self, tab_views)
+        return reg
+
+    def settings_loaded(self) -> None:
+        """Apply ``[keybindings]`` from the settings just loaded; a value that cannot apply (not a key,
+        a key taken twice) is refused in the status line and the defaults stay."""
+        values = as_dict(as_dict(self.state.settings.get("sections")).get(keybindings.SECTION)
+                         or self.state.settings.get(keybindings.SECTION))
+        found = keybindings.problems(values)
+        wanted = {} if found else keybindings.overrides(values)
+        reg: CommandRegistry | None = None
+        if not found and wanted != self.applied_keys:
+            try:
+                reg = self._build_commands(wanted)
+            except ValueError as exc:
+                found, wanted = [str(exc)], {}
+        problem = f"[keybindings] refused, the default keys stay: {'; '.join(found)}" if found else ""
+        if problem and problem != self.keybindings_problem:
+            self.set_status(problem, error=True)
+        self.keybindings_problem = problem
+        if wanted == self.applied_keys:
+            return
+        if reg is None:
+            reg = self._build_commands(wanted)
+        self.commands, self.applied_keys = reg, wanted
+        self.tasklist.new_key = reg.commands["task.new"].labels()[0]
+        self._key_bindings = reg.bindings(self.current_view, self._command_failed)
+        self.invalidate()
 
     # ---- where the user is ----------------------------------------------------------------
 
@@ -369,6 +430,29 @@ class ArgusTui:
             except Exception:
                 return 20
         self.open_modal(HelpOverlay(self.commands, self.current_view(), self.close_modal, max_height))
+
+    # ---- the task list's filter ----------------------------------------------------------
+
+    def start_filter(self) -> None:
+        """``/``: type to filter the task list by name, project or branch (Esc clears, Enter keeps)."""
+        self.filtering = True
+        self.app.layout.update_parents_relations()
+        self.focus(self.filter_window)
+        self.invalidate()
+
+    def end_filter(self, keep: bool) -> None:
+        """Leave the filter line: Enter keeps the filter, Esc clears it."""
+        self.filtering = False
+        if not keep:
+            self.filter_buffer.reset()
+            self.tasklist.query = ""
+        self.focus(self.tasks_window)
+        self.invalidate()
+
+    def _filter_changed(self, buffer: Buffer) -> None:
+        self.tasklist.query = buffer.text
+        self.tasklist.refresh()
+        self.invalidate()
 
     # ---- navigation -----------------------------------------------------------------------
 

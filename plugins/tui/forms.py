@@ -25,6 +25,7 @@ from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import (
+    AnyContainer,
     ConditionalContainer,
     Dimension,
     FormattedTextControl,
@@ -281,11 +282,11 @@ class Form:
     def _set_notice(self, text: str) -> None:
         self.notice = text
 
-    def first_focus(self) -> Any:
+    def first_focus(self) -> AnyContainer:
         """The widget to focus when the form opens."""
         return self.windows[0] if self.windows else self.container
 
-    def contains(self, window: Any) -> bool:
+    def contains(self, window: Window) -> bool:
         """True when ``window`` is part of this form."""
         if self._inside is None:
             self._inside = _windows_of(self.container)
@@ -466,11 +467,11 @@ class Picker:
         self.container = Frame(HSplit([self.query, body]), title=self.title, key_bindings=kb, style="class:form",
                                width=Dimension(min=40, preferred=80, max=100), modal=True)
 
-    def first_focus(self) -> Any:
+    def first_focus(self) -> AnyContainer:
         """The query input."""
         return self.query
 
-    def contains(self, window: Any) -> bool:
+    def contains(self, window: Window) -> bool:
         """True when ``window`` is part of this picker."""
         return window in _windows_of(self.container)
 
@@ -529,10 +530,10 @@ class Confirm:
         self.container = Frame(self._window, title=title, key_bindings=kb, style="class:form.danger",
                                width=Dimension(min=30, preferred=70, max=90), modal=True)
 
-    def first_focus(self) -> Any:
+    def first_focus(self) -> AnyContainer:
         """The message window (it holds the key bindings' focus)."""
         return self._window
 
-    def contains(self, window: Any) -> bool:
+    def contains(self, window: Window) -> bool:
         """True when ``window`` is part of this dialog."""
         return window is self._window or window in _windows_of(self.container)

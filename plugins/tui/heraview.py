@@ -319,7 +319,7 @@ class HeraView:
         return self._title("details", " dependency DAG (g: roster)" if self.details_mode == "dag"
                            else " roster (g: DAG)")
 
-    def _details(self) -> Any:
+    def _details(self) -> Window:
         role = self.selected_role()
         if role and role.get("kind") != "coordinator":
             return self.worker_window

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from argus.kernel.api import Field, SettingsSection, hookimpl
 
-from . import hookspecs
+from . import hookspecs, keybindings
 
 if TYPE_CHECKING:  # pragma: no cover
     import click
@@ -27,7 +27,7 @@ def argus_addhooks(pluginmanager: pluggy.PluginManager) -> None:
 
 @hookimpl
 def argus_settings_sections() -> Sequence[SettingsSection]:
-    """The ``[ui]`` section the TUI reads (spinner style, agent view layout, list columns)."""
+    """The ``[ui]`` section the TUI reads (spinner style, agent view layout, list columns) and ``[keybindings]``."""
     return [SettingsSection("ui", "Appearance", [
         Field("spinner_style", "enum", "progress", "Spinner", "Animation of running tasks",
               ("progress", "dots", "braille", "classic")),
@@ -36,7 +36,11 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
         Field("show_elapsed", "bool", True, "Show elapsed time"),
         Field("show_icons", "bool", True, "Show status icons"),
         Field("theme", "string", "default", "Theme", "Reserved"),
-    ])]
+    ]), SettingsSection(keybindings.SECTION, "Keybindings", [
+        Field(name, "string", default, label,
+              f"Key of {command} in the task list (n, ctrl+d, alt+x, f5, enter...); applies when the TUI starts")
+        for name, (command, default, label) in keybindings.BINDINGS.items()
+    ], check=keybindings.check)]
 
 
 @hookimpl

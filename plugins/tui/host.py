@@ -27,7 +27,7 @@ class Modal(Protocol):
         """What is drawn."""
         ...
 
-    def first_focus(self) -> Any:
+    def first_focus(self) -> AnyContainer:
         """What gets the focus when it opens."""
         ...
 

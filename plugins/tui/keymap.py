@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from prompt_toolkit.filters import Condition
@@ -19,7 +19,7 @@ from prompt_toolkit.keys import Keys
 
 from . import claude_picker, navkeys, review
 from .agentview import key_bytes
-from .commands import CommandRegistry, command, parse_key
+from .commands import CommandRegistry, KeySeq, command, parse_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import ArgusTui
@@ -59,15 +59,20 @@ def declare_views(reg: CommandRegistry, tabs: Sequence[Tab]) -> list[str]:
     return views
 
 
-def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
-    """Register every built-in command of the TUI into ``reg``."""
+def register_builtin(reg: CommandRegistry, tui: ArgusTui, keys: Mapping[str, KeySeq] | None = None) -> None:
+    """Register every built-in command of the TUI into ``reg``.
+
+    ``keys`` (``{command name: key sequence}``, from ``[keybindings]``) replaces the default keys of
+    the named commands; a clash raises ``ValueError`` like any other.
+    """
     tab_views = declare_views(reg, tui.tabs)
     tasks, agent, act, hera, dag = tui.task_actions, tui.agent, tui.agent_actions, tui.hera, tui.dag
     settings = tui.settings
+    remap = dict(keys or {})
 
     def add(name: str, help: str, keys: Sequence[Any], views: Iterable[str], run: Callable[[], object] | None = None,
             **kw: Any) -> None:
-        reg.add(command(name, help, keys, views, run=run, **kw))
+        reg.add(command(name, help, [remap[name]] if name in remap else keys, views, run=run, **kw))
 
     # ---- every tab ----
     for tab in tui.tabs:
@@ -109,6 +114,12 @@ def register_builtin(reg: CommandRegistry, tui: ArgusTui) -> None:
     add("task.archived", "show / hide archived tasks", ["A"], on, tasks.toggle_archived, hint="archived")
     add("task.hidden", "show / hide Hera's workers (hidden tasks)", ["H"], on, tasks.toggle_hera_workers,
         hint="hera")
+    add("task.filter", "filter the list by name, project or branch (type; Esc clears, Enter keeps)", ["/"], on,
+        tui.start_filter, hint="filter")
+    add("task.prompt", "show the task's full prompt (scrollable, c copies)", ["p"], on, tasks.show_prompt,
+        hint="prompt")
+    add("task.worktree", "worktree: open in $EDITOR, a shell in it (tmux window in tmux), copy its path", ["w"], on,
+        tasks.worktree_menu, hint="worktree")
 
     # ---- Settings tab ----
     on = ["settings"]

@@ -44,13 +44,14 @@ class Tab:
 
 
 def build_tabs(tui: ArgusTui, contributed: list[dict[str, Any]], tasks: Window, settings: Window,
-               hera_or_dag: AnyContainer) -> list[Tab]:
+               hera_or_dag: AnyContainer, tasks_body: AnyContainer | None = None) -> list[Tab]:
     """Tasks (1), Hera or the DAG (2, unless a plugin takes 2), Settings (3), and the plugin tabs.
 
+    ``tasks_body`` is what the Tasks tab shows (the list and its filter line; ``tasks`` has the focus).
     A plugin tab's ``factory(host)`` builds its container; a failing factory or a taken key is
     logged and skipped.
     """
-    tabs = [Tab("1", "Tasks", tasks, tasks, "tasks")]
+    tabs = [Tab("1", "Tasks", tasks_body or tasks, tasks, "tasks")]
     extra: list[Tab] = []
     for spec in contributed:
         try:

@@ -30,7 +30,7 @@ def total_tokens(usage: Mapping[str, Any]) -> int:
     return sum(v for k in TOKEN_KEYS if isinstance(v := usage.get(k), int) and not isinstance(v, bool) and v > 0)
 
 
-def usage_text(usage: Any) -> str:
+def usage_text(usage: object) -> str:
     """``12.3k tok $0.41`` (the cost only when the CLI reported one); "" when unknown."""
     u = as_dict(usage)
     if not u:

@@ -38,6 +38,9 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.events import (
+    Event as WsEvent,
+)
 
 from .agentview import key_bytes
 from .host import UiHost
@@ -100,13 +103,13 @@ class WebSocket:
                 else:
                     self._handle(ev)
 
-    async def _send(self, event: Any) -> None:
+    async def _send(self, event: WsEvent) -> None:
         if self._writer is None or self.closed:
             raise WsClosed("not connected")
         self._writer.write(self._ws.send(event))
         await self._writer.drain()
 
-    def _handle(self, ev: Any) -> None:
+    def _handle(self, ev: WsEvent) -> None:
         if isinstance(ev, Message):
             self._parts.append(ev.data)
             if ev.message_finished:

@@ -58,7 +58,7 @@ def scan_git_repos(root: Path, depth: int = SCAN_DEPTH, limit: int = SCAN_LIMIT)
     return found
 
 
-def _when(ts: Any) -> str:
+def _when(ts: object) -> str:
     """``2026-03-06T09:00:00Z`` → ``03-06 09:00`` in this machine's local time (— when empty)."""
     if not isinstance(ts, str) or not ts:
         return "—"
@@ -78,7 +78,7 @@ def _schedule_detail(sc: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list):

@@ -13,12 +13,12 @@ from typing import Any
 STATUSES = ("pending", "in_progress", "in_review", "complete")
 
 
-def as_dict(value: Any) -> dict[str, Any]:
+def as_dict(value: object) -> dict[str, Any]:
     """``value`` when it is a dict, else an empty dict (bad server data never raises)."""
     return value if isinstance(value, dict) else {}
 
 
-def as_list(value: Any) -> list[Any]:
+def as_list(value: object) -> list[Any]:
     """``value`` when it is a list, else an empty list."""
     return value if isinstance(value, list) else []
 
@@ -49,7 +49,7 @@ def next_status(status: str, step: int) -> str:
     return STATUSES[max(0, min(len(STATUSES) - 1, i + step))]
 
 
-def parse_time(value: Any) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
     """An RFC3339 timestamp as an aware datetime, or None."""
     if not isinstance(value, str) or not value:
         return None

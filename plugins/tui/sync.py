@@ -195,6 +195,9 @@ class Sync:
 
     async def _settings(self) -> None:
         self.host.state.settings = as_dict(await self.get("/api/settings"))
+        applied = getattr(self.host, "settings_loaded", None)
+        if callable(applied):
+            applied()  # the TUI applies [keybindings]
 
     async def _status(self) -> None:
         self.host.state.status = as_dict(await self.get("/api/status"))

@@ -1,16 +1,21 @@
-"""The Tasks tab's actions: new task, fork, status, archive, pin, copy, rename, merge, delete, prune,
-open the repository, cancel a usage limit's planned resume. Each acts on the task under the list's
+"""The Tasks tab's actions: new task, fork, status, archive, pin, copy, prompt, worktree, rename, merge,
+delete, prune, open the repository, cancel a usage limit's planned resume. Each acts on the task under the list's
 cursor and reports in the status line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .client import ApiError, task_path
 from .forms import ChoiceCompleter, Confirm, Form, FormField, Picker, PickerItem, SkillCompleter
+from .promptview import PromptView
 from .state import as_dict, as_list, next_status, task_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -181,6 +186,53 @@ class TaskActions:
             return
         how = self.tui.desktop.copy_to_clipboard(str(task.get("prompt") or ""))
         self.tui.set_status(f"prompt of {task_name(task)} copied ({how})")
+
+    def show_prompt(self) -> None:
+        """``p``: the task's full prompt in a scrollable dialog (``c`` copies it)."""
+        task = self._selected()
+        if task is None:
+            return
+
+        def copy(text: str) -> None:
+            how = self.tui.desktop.copy_to_clipboard(text)
+            self.tui.set_status(f"prompt of {task_name(task)} copied ({how})")
+
+        def max_height() -> int:
+            try:
+                return self.tui.app.output.get_size().rows - 6
+            except Exception:
+                return 20
+        self.tui.open_modal(PromptView(f"Prompt of {task_name(task)} (Esc closes)", str(task.get("prompt") or ""),
+                                       copy, self.tui.close_modal, max_height))
+
+    def worktree_menu(self) -> None:
+        """``w``: the task's worktree: open it in ``$EDITOR``, a shell in it, or copy its path."""
+        task = self._selected()
+        if task is None:
+            return
+        wt = str(task.get("worktree_path") or "")
+        if not wt:
+            self.tui.set_status(f"{task_name(task)} has no worktree", error=True)
+            return
+        in_tmux = bool(os.environ.get("TMUX") and shutil.which("tmux"))
+        items = [PickerItem("Open in $EDITOR", "editor", detail=os.environ.get("EDITOR") or os.environ.get("VISUAL")
+                            or "vi"),
+                 PickerItem("Shell in the worktree", "shell", detail="tmux window" if in_tmux else "$SHELL"),
+                 PickerItem("Copy its path", "copy", detail=wt)]
+
+        def pick(action: str) -> None:
+            if action == "copy":
+                how = self.tui.desktop.copy_to_clipboard(wt)
+                self.tui.set_status(f"copied {wt} ({how})")
+            elif action == "editor":
+                editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
+                self.tui.desktop.run_in_worktree([*editor.split(), "."], wt)
+            elif in_tmux and not self.tui.state.remote and Path(wt).is_dir():
+                subprocess.run(["tmux", "new-window", "-c", wt], check=False)
+                self.tui.set_status(f"opened a tmux window in {wt}")
+            else:
+                self.tui.desktop.run_in_worktree([os.environ.get("SHELL") or "/bin/sh"], wt)
+        self.tui.open_modal(Picker(f"Worktree of {task_name(task)}", items, pick, on_close=self.tui.close_modal))
 
     def rename_task(self) -> None:
         """``r``: rename (display name only)."""

@@ -70,12 +70,21 @@ def visible_tasks(state: AppState) -> list[dict[str, Any]]:
     return out
 
 
-def build_rows(state: AppState) -> list[Row]:
+def matches(task: dict[str, Any], query: str) -> bool:
+    """True when ``query`` (case-insensitive) is in the task's name, project or branch."""
+    q = query.strip().lower()
+    if not q:
+        return True
+    return any(q in str(v or "").lower() for v in (task_name(task), task.get("project"), task.get("branch")))
+
+
+def build_rows(state: AppState, query: str = "") -> list[Row]:
     """The list's rows: ★ Pinned first, then one group per project, then Archived if shown.
 
-    Within a group, tasks needing the user come first, then by status, newest first.
+    Within a group, tasks needing the user come first, then by status, newest first. ``query``
+    (the ``/`` filter) keeps the tasks whose name, project or branch contains it.
     """
-    tasks = visible_tasks(state)
+    tasks = [t for t in visible_tasks(state) if matches(t, query)]
     live = [t for t in tasks if not t.get("archived")]
     archived = [t for t in tasks if t.get("archived")]
     rows: list[Row] = []
@@ -182,10 +191,12 @@ class TaskList:
         self.state = state
         self.selected_id: str | None = None
         self.rows: list[Row] = []
+        self.query = ""  # the ``/`` filter
+        self.new_key = "n"  # the key of ``task.new`` (``[keybindings] new``), named in the empty list
 
     def refresh(self) -> list[Row]:
         """Rebuild rows from the state, keeping the selection on the same task if it is still shown."""
-        self.rows = build_rows(self.state)
+        self.rows = build_rows(self.state, self.query)
         ids = [r.task_id for r in self.rows if r.task_id]
         if self.selected_id not in ids:
             self.selected_id = ids[0] if ids else None
@@ -217,8 +228,10 @@ class TaskList:
         now = datetime.now(UTC)
         out: StyleAndTextTuples = []
         if not self.rows:
+            if self.query.strip():
+                return [("class:task.dim", f"  No task matches /{self.query.strip()} (Esc in the filter clears it)\n")]
             if not self.state.tasks:
-                msg = "  No tasks yet. Press n to create one"
+                msg = f"  No tasks yet. Press {self.new_key} to create one"
                 if not self.state.projects:
                     msg += " (add a project first: 3 → Projects → n / i)"
             else:

@@ -82,7 +82,7 @@ class McpClient:
         return result if isinstance(result, dict) else {}
 
     @staticmethod
-    def _pick(data: Any, request_id: int | None) -> dict[str, Any] | None:
+    def _pick(data: object, request_id: int | None) -> dict[str, Any] | None:
         items = data if isinstance(data, list) else [data]
         for item in items:
             if isinstance(item, dict) and item.get("id") == request_id:

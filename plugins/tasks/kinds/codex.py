@@ -12,7 +12,6 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from argus.kernel.api import hookimpl
 
@@ -25,7 +24,7 @@ BUSY = r"esc to interrupt|Working \("
 _THREAD_ID = re.compile(r'"(?:thread-id|thread_id|session_id|session-id)"\s*:\s*"([0-9A-Za-z._:-]{8,128})"')
 
 
-def codex_thread_id(payload: Any) -> str | None:
+def codex_thread_id(payload: object) -> str | None:
     """The session id in a Codex ``notify`` payload (JSON text, possibly cut short), or None."""
     if not isinstance(payload, str) or "agent-turn-complete" not in payload:
         return None
@@ -48,8 +47,9 @@ def codex_session_for(worktree: str, limit: int = 500) -> str | None:
         except (OSError, ValueError):
             continue
         meta = first.get("payload", first) if isinstance(first, dict) else {}
-        if isinstance(meta, dict) and meta.get("cwd") == worktree and isinstance(meta.get("id"), str):
-            return meta["id"]
+        ident = meta.get("id") if isinstance(meta, dict) and meta.get("cwd") == worktree else None
+        if isinstance(ident, str):
+            return ident
     return None
 
 

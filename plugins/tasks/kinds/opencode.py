@@ -34,8 +34,9 @@ def opencode_session_for(worktree: str, limit: int = 500) -> str | None:
             info = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(info, dict) and info.get("directory") == worktree and isinstance(info.get("id"), str):
-            return info["id"]
+        ident = info.get("id") if isinstance(info, dict) and info.get("directory") == worktree else None
+        if isinstance(ident, str):
+            return ident
     return None
 
 
