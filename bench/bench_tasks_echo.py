@@ -16,6 +16,7 @@ import random
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import trio
@@ -119,7 +120,7 @@ async def start_floods(client: httpx.AsyncClient, count: int, kbps: int) -> list
 
 
 async def run(args: argparse.Namespace) -> None:
-    with BenchDaemon(env={"FAKEAGENT_BUSY": "0.2"}) as daemon:
+    with BenchDaemon(env={"FAKEAGENT_BUSY": "0.2"}, profile=args.profile) as daemon:
         async with daemon.client() as client, daemon.client() as stream_client:
             task = await create_task(client, name="echo target", backend="demo")
             await wait_idle(client, task["id"])
@@ -156,6 +157,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--busy", type=int, default=20, help="busy (flooding) sessions for the second run")
     parser.add_argument("--flood-kbps", type=int, default=100, help="output rate of each busy session")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="run the daemon under cProfile and write its stats to FILE")
     trio.run(run, parser.parse_args())
 
 

@@ -19,6 +19,7 @@ import os
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import trio
@@ -124,7 +125,7 @@ async def through_raw(pty: RawPty) -> tuple[float, int]:
 async def run(args: argparse.Namespace) -> None:
     size = int(args.mb * 1024 * 1024)
     argv = blast_argv(size)
-    with BenchDaemon() as daemon:
+    with BenchDaemon(profile=args.profile) as daemon:
         async with daemon.client() as client, daemon.client() as stream_client:
             command = " ".join(shlex.quote(a) for a in argv)
             (await client.post("/api/backends", json={"name": "blast", "command": command})).raise_for_status()
@@ -159,6 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=50.0, help="megabytes the agent writes per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="run the daemon under cProfile and write its stats to FILE")
     trio.run(run, parser.parse_args())
 
 

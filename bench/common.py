@@ -67,7 +67,9 @@ def agent_env(**extra: str) -> dict[str, str]:
 class BenchDaemon:
     """``with BenchDaemon(env) as d:`` a running daemon with project ``bench`` registered."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, profile: Path | None = None) -> None:
+        """``profile``: run the daemon under cProfile, writing its stats there when it stops."""
+        self.profile = profile
         self.tmp = Path(tempfile.mkdtemp(prefix="argus-bench-"))
         self.home = self.tmp / "home"
         self.home.mkdir()
@@ -101,7 +103,10 @@ class BenchDaemon:
     def start(self, timeout: float = 60.0) -> None:
         """Start the daemon, wait for its API, register the repository as project ``bench``."""
         log = open(self.home / "daemon.out", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "argus.kernel.cli", "daemon", "run"], env=self.env,
+        prof = ["-m", "cProfile", "-o", str(self.profile)] if self.profile is not None else []
+        if self.profile is not None:  # the supervisor too, started first so the daemon finds it
+            self.start_supervisor_profiled(self.profile.with_suffix(".supervisor.prof"))
+        self.proc = subprocess.Popen([sys.executable, *prof, "-m", "argus.kernel.cli", "daemon", "run"], env=self.env,
                                      stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
@@ -119,6 +124,20 @@ class BenchDaemon:
         resp = httpx.post(f"{self.url}/api/projects", headers=self.headers, timeout=30,
                           json={"name": PROJECT, "path": str(self.repo)})
         resp.raise_for_status()
+
+    def start_supervisor_profiled(self, path: Path, timeout: float = 30.0) -> None:
+        """Run the session-supervisor in the foreground under cProfile (its stats are written
+        when ``cleanup`` stops it)."""
+        log = open(self.home / "supervisor.out", "ab")
+        subprocess.Popen([sys.executable, "-m", "cProfile", "-o", str(path), "-m", "argus.kernel.supervisor",
+                          "--home", str(self.home)], env=self.env, stdout=log, stderr=log,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not (self.home / "supervisor.sock").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the profiled supervisor did not start")
+            time.sleep(0.05)
 
     def client(self, **kw: Any) -> httpx.AsyncClient:
         """An async client with the master token (no timeout on reads: SSE)."""

@@ -109,6 +109,23 @@ class Tokens:
         self.master_path = master_path
         self.master = ensure_master_token(master_path)
         self._last_used: dict[str, float] = {}
+        #: Valid (unrevoked) token rows by hash, so a request reads no row: dropped whole by every
+        #: revoke here, and whenever another connection changed the database (``data_version``).
+        self._valid: dict[str, dict[str, Any]] = {}
+        self._data_version: int | None = None
+
+    def _forget(self) -> None:
+        """Drop the cache of valid tokens (a token was revoked or deleted)."""
+        self._valid.clear()
+
+    def _cached(self, digest: str) -> dict[str, Any] | None:
+        """The cached row of a valid token, if the database is as it was when it was cached."""
+        version = self.db.scalar("PRAGMA data_version")  # changes when another connection commits
+        if version != self._data_version:
+            self._valid.clear()
+            self._data_version = version
+            return None
+        return self._valid.get(digest)
 
     # -- minting and listing ---------------------------------------------------------------
 
@@ -141,6 +158,7 @@ class Tokens:
 
     def revoke_task(self, task_id: str) -> int:
         """Drop every token of ``task_id`` (task deleted or relaunched); returns how many."""
+        self._forget()
         return self.db.execute("DELETE FROM tokens WHERE kind = 'task' AND scope = ?", (task_id,)).rowcount
 
     def _mint(self, kind: str, scope: str | None, label: str, plaintext: str) -> dict[str, Any]:
@@ -164,6 +182,7 @@ class Tokens:
         if row is None:
             raise NotFound(f"no token {token_id!r}")
         if row["revoked_at"] is None:
+            self._forget()
             self.db.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", (utcnow(), token_id))
         return row
 
@@ -177,13 +196,16 @@ class Tokens:
         if hmac.compare_digest(presented.encode(), self.master.encode()):
             return Principal("master")
         digest = sha256(presented)
-        row = self.db.one(
-            "SELECT id, kind, scope, label, hash, revoked_at FROM tokens WHERE hash = ?", (digest,)
-        )
-        if row is None or not hmac.compare_digest(row["hash"], digest):
-            raise Unauthorized("invalid token")
-        if row["revoked_at"] is not None:
-            raise Unauthorized("token revoked")
+        row = self._cached(digest)
+        if row is None:
+            row = self.db.one(
+                "SELECT id, kind, scope, label, hash, revoked_at FROM tokens WHERE hash = ?", (digest,)
+            )
+            if row is None or not hmac.compare_digest(row["hash"], digest):
+                raise Unauthorized("invalid token")
+            if row["revoked_at"] is not None:
+                raise Unauthorized("token revoked")
+            self._valid[digest] = row
         now = time.monotonic()
         if now - self._last_used.get(row["id"], -1e9) > LAST_USED_EVERY:
             self._last_used[row["id"]] = now

@@ -36,6 +36,8 @@ log = logging.getLogger("argus.ptyhost")
 READ_SIZE = 64 * 1024
 #: Most bytes read in one go (reads repeated while the PTY has more) before they are fed on.
 READ_BURST = 256 * 1024
+#: Bursts smaller than this drained a PTY whose program prints now and then: the next read waits.
+STREAM_BURST = 16 * 1024
 #: Input accepted but not yet written to the PTY (beyond it, ``write`` raises TooMany).
 MAX_PENDING_INPUT = 4 * 1024 * 1024
 #: After the child exits, how long to keep draining output (a background grandchild may keep the
@@ -306,7 +308,14 @@ class PtySession:
                     self.output.feed(data)
                 if not more:
                     return
-                await trio.lowlevel.checkpoint()
+                if len(data) < STREAM_BURST:
+                    # A small burst that drained the PTY (an agent printing now and then): wait
+                    # for more, rather than try a read now that would only find nothing again.
+                    # After a big one the producer is streaming: a read after the checkpoint
+                    # most likely finds more without a round through epoll.
+                    await trio.lowlevel.wait_readable(fd)
+                else:
+                    await trio.lowlevel.checkpoint()
         finally:
             done.set()
 

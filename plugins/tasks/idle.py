@@ -38,11 +38,15 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.25
+#: Pause after a batch of a busy agent's output, so what follows it comes as one batch.
+GATHER_SECONDS = 0.05
 REARM_SECONDS = 10.0
 TAIL_CHARS = 4096
 #: Most output bytes the watcher takes at once.
 WATCH_BATCH = 256 * 1024
 SCAN_LINES = 12
+#: Characters at the end of the tail stripped first to find its last lines (grown when too few).
+LAST_LINES_WINDOW = 512
 GENERIC_RULES = screen_rules(GENERIC)
 
 @dataclass
@@ -112,8 +116,24 @@ class IdleDetector:
 
     @staticmethod
     def _last_lines(state: IdleState, n: int) -> str:
-        lines = [ln for ln in strip_ansi(state.tail).split("\n") if ln.strip()]
-        return "\n".join(lines[-n:])
+        """The last ``n`` non-blank lines of the tail, ANSI-stripped. Only the end of the tail is
+        stripped (a window from a line start, grown until it holds ``n`` lines): this runs for
+        every batch of output, and stripping the whole tail each time cost more than the rest of
+        the output path."""
+        tail = state.tail
+        size = LAST_LINES_WINDOW
+        while True:
+            window = tail
+            if size < len(tail):
+                cut = tail.find("\n", len(tail) - size)
+                if cut < 0:  # no line start in the window: take the whole tail
+                    size = len(tail)
+                    continue
+                window = tail[cut + 1:]
+            lines = [ln for ln in strip_ansi(window).split("\n") if ln.strip()]
+            if len(lines) >= n or window is tail:
+                return "\n".join(lines[-n:])
+            size *= 4
 
     def _busy_on_screen(self, state: IdleState) -> bool:
         rules = state.rules or GENERIC_RULES
@@ -170,9 +190,10 @@ class IdleDetector:
             while session.alive:
                 try:
                     async with session.subscribe(since=offset) as chunks:
+                        quiet_at = 0.0  # when the output counts as quiet (after the last batch)
                         while True:
-                            timeout = DEBOUNCE_SECONDS if state.quiet_check_pending else REARM_SECONDS
-                            with trio.move_on_after(timeout) as quiet:
+                            deadline = quiet_at if state.quiet_check_pending else trio.current_time() + REARM_SECONDS
+                            with trio.move_on_at(deadline) as quiet:
                                 # what queued meanwhile is looked at once (a fast agent costs no more)
                                 chunk = await chunks.receive_batch(WATCH_BATCH)
                                 if chunk is None:
@@ -187,12 +208,21 @@ class IdleDetector:
                             state.tail = (state.tail + text)[-TAIL_CHARS:]
                             state.unchecked += len(text)
                             state.quiet_check_pending = True
+                            quiet_at = trio.current_time() + DEBOUNCE_SECONDS
                             # Busy only if the marker is on the last lines now: a chunk that ends
-                            # with the prompt after a last spinner frame is not busy.
-                            if self._busy_on_screen(state):
-                                state.busy_since_input = True
-                                if not state.hook_idle:
-                                    self._set(state, False, "screen:busy")
+                            # with the prompt after a last spinner frame is not busy. Looked at only
+                            # when it can change something (flagged idle, or not busy since the
+                            # last input).
+                            if state.idle or not state.busy_since_input:
+                                if self._busy_on_screen(state):
+                                    state.busy_since_input = True
+                                    if not state.hook_idle:
+                                        self._set(state, False, "screen:busy")
+                            else:
+                                # A busy agent's output matters only once it goes quiet: let it
+                                # gather into one batch for a moment (the quiet deadline counts
+                                # from the batch before), instead of a wake-up per chunk.
+                                await trio.sleep(GATHER_SECONDS)
                 except Exception as exc:  # a lagging subscriber: resubscribe from our offset
                     if not session.alive:
                         return

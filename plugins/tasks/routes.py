@@ -332,6 +332,14 @@ def make_routes(svc: TaskService) -> list[Route]:
     ]
 
 
+def _output_message(offset: int, data: bytes) -> str:
+    """The ``output`` SSE message of a chunk: what ``sse_message`` makes of ``{"offset", "data"}``,
+    written directly (base64 needs no JSON escaping and has no line breaks to split, and this runs
+    for every batch of output)."""
+    b64 = base64.b64encode(data).decode("ascii")
+    return f'id: {offset + len(data)}\nevent: output\ndata: {{"offset":{offset},"data":"{b64}"}}\n\n'
+
+
 async def _stream(session: Session, since: int) -> AsyncIterator[str]:
     """The SSE messages of one session from byte offset ``since`` until it exits."""
     yield sse_message({"session_id": session.id, "offset": since, "cols": session.cols,
@@ -350,8 +358,7 @@ async def _stream(session: Session, since: int) -> AsyncIterator[str]:
                     if chunk is None:
                         break
                     offset = chunk.offset + len(chunk.data)
-                    yield sse_message({"offset": chunk.offset, "data": base64.b64encode(chunk.data).decode()},
-                                      event="output", id=offset)
+                    yield _output_message(chunk.offset, chunk.data)
         except Exception:  # lagging subscriber: resubscribe from our offset
             if session.alive:
                 await trio.sleep(0.02)
