@@ -46,7 +46,7 @@ class Tool:
 
     name: str
     description: str
-    input_schema: dict[str, Any]
+    declared_schema: dict[str, Any] | None  # None: generated from ``input_model`` when first asked
     scope: str
     handler: ToolHandler | ModelToolHandler | None = None
     callback_url: str | None = None
@@ -57,7 +57,17 @@ class Tool:
 
     @property
     def external(self) -> bool:
+        """True for a tool served by a callback URL rather than an in-process handler."""
         return self.handler is None
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        """The JSON Schema served to MCP clients. A model's schema is generated on first use
+        (not at registration: generating them all was a noticeable part of the daemon's start-up)."""
+        if self.declared_schema is None:
+            self.declared_schema = (model_schema(self.input_model) if self.input_model is not None
+                                    else {"type": "object", "properties": {}})
+        return self.declared_schema
 
     def validate(self, args: Any) -> Any:
         """The arguments checked against the tool's input: a model instance when the tool was
@@ -173,13 +183,13 @@ class Registry:
         if not isinstance(description, str):
             raise Invalid("description must be a string")
         if input_model is not None:
-            input_schema = model_schema(input_model)
-        if input_schema is None:
-            input_schema = {"type": "object", "properties": {}}
-        if not isinstance(input_schema, dict):
-            raise Invalid("input_schema must be a JSON Schema object")
-        if input_model is None:  # pydantic's generated schemas are valid (checking costs ~15 ms each)
-            check_schema(input_schema)
+            input_schema = None  # generated from the model on first use (``Tool.input_schema``)
+        else:
+            if input_schema is None:
+                input_schema = {"type": "object", "properties": {}}
+            if not isinstance(input_schema, dict):
+                raise Invalid("input_schema must be a JSON Schema object")
+            check_schema(input_schema)  # pydantic's generated schemas are valid (checking costs ~15 ms each)
         existing = self.tools.get(name)
         if external:
             if not name.startswith(f"{scope}_"):

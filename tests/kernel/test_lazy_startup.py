@@ -1,8 +1,9 @@
-"""The daemon's URL rules compile their ``url_for`` builders on first use, not at start-up.
+"""Work the daemon used to do at start-up and now does on first use (issue 10: bounce time).
 
-werkzeug compiles two Python functions per rule as it is added; with ~150 routes that was a good
-part of a bare daemon's start-up CPU (issue 10: bounce time). ``LazyBuildRule`` defers them; these
-tests check that the daemon's app uses it and that URL building still gives werkzeug's answers.
+werkzeug compiled two Python functions per URL rule as it was added (``url_for`` builders: with
+~150 routes a good part of a bare start's CPU), and every model tool's JSON Schema was generated at
+registration. ``LazyBuildRule`` and ``Tool.input_schema`` defer them; these tests check that start-up
+no longer does the work and that the results are unchanged.
 """
 
 from __future__ import annotations
@@ -41,3 +42,18 @@ def test_lazy_rules_build_the_same_urls_as_werkzeug() -> None:
         assert lazy.build(endpoint, values, append_unknown=False) == ref.build(endpoint, values,
                                                                                append_unknown=False)
     assert lazy.match("/api/tasks/t/log/3") == ("1", {"tid": "t", "n": 3})
+
+
+def test_model_tools_generate_their_schema_on_first_use(argus_home: Path) -> None:
+    """Start-up registers the plugins' tools without generating their JSON Schemas; asking for one
+    generates it from the model (the same schema as before)."""
+    kernel = Kernel(Paths.default())
+    kernel.prepare()
+    model_tools = [t for t in kernel.registry.tools.values() if t.input_model is not None]
+    assert len(model_tools) > 10
+    assert all(t.declared_schema is None for t in model_tools)
+    tool = model_tools[0]
+    assert tool.input_model is not None
+    schema = tool.input_model.model_json_schema()
+    assert tool.input_schema == {"type": "object", "properties": {}, **schema}
+    assert tool.declared_schema is tool.input_schema
