@@ -10,14 +10,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from . import pidlock
 from .local import LocalDaemon
 from .paths import Paths, atomic_write, private_file
 from .tokens import ensure_master_token
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 
 def runtime_info(paths: Paths) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pluggy
 import trio
 
@@ -155,7 +154,7 @@ class Kernel:
         from .sessions import SessionManager  # imported late: heavy and optional in tests
 
         self.prepare()
-        self.registry.http = httpx.AsyncClient()
+        self.registry.keep_client = True  # made on the first callback (httpx is imported then)
         use_supervisor = bool(self.settings.get("supervisor", "enabled"))
         self.sessions = SessionManager(self.paths, self.bus.publish, use_supervisor=use_supervisor)
         try:
@@ -193,7 +192,7 @@ class Kernel:
                 nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True):
-                await self.registry.http.aclose()
+                await self.registry.aclose()
             self.db.close()
             try:
                 self.paths.daemon_sock.unlink()

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 BASE_URL = "http://argus.local"
 """The base URL of requests over the unix socket (the host part is ignored)."""
@@ -50,17 +51,23 @@ class LocalDaemon:
 
     def client(self, timeout: float = 5.0) -> httpx.Client:
         """A synchronous client on the socket, authenticated with the master token."""
+        import httpx  # not at module level: the daemon imports this module but never needs httpx
+
         return httpx.Client(transport=httpx.HTTPTransport(uds=str(self.socket)), base_url=BASE_URL,
                             timeout=timeout, headers=self.headers())
 
     def async_transport(self) -> httpx.AsyncHTTPTransport:
         """An asyncio/trio transport on the socket (the caller adds the token and timeouts)."""
+        import httpx
+
         return httpx.AsyncHTTPTransport(uds=str(self.socket))
 
     def answers(self, timeout: float = 2.0) -> bool:
         """True when something answers HTTP on the socket (any status, even 401)."""
         if not self.socket.exists():
             return False
+        import httpx
+
         try:
             with self.client(timeout) as client:
                 client.get("/api/status")
@@ -72,6 +79,8 @@ class LocalDaemon:
         """``GET /api/status`` (None when nothing answers or it is not a 200 JSON answer)."""
         if not self.socket.exists():
             return None
+        import httpx
+
         try:
             with self.client(timeout) as client:
                 resp = client.get("/api/status")

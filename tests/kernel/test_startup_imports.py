@@ -1,9 +1,10 @@
-"""Daemon start-up stays light: the MCP SDK and pywebpush are not imported before the daemon serves.
+"""Daemon start-up stays light: the MCP SDK, pywebpush and httpx are not imported before it serves.
 
 Importing the MCP SDK was most of a bare daemon's start-up (issue 10: bounce time). The kernel now
-builds the MCP server after start-up (``LazyApp``), and the push plugin imports pywebpush on its
-first send. A subprocess runs what ``argus daemon run`` runs before it listens (the CLI module, the
-kernel with every plugin, ``prepare()``, the session manager) and reports ``sys.modules``.
+builds the MCP server after start-up (``LazyApp``), the push plugin imports pywebpush on its first
+send, and the registry makes its httpx client on the first external tool callback. A subprocess
+runs what ``argus daemon run`` runs before it listens (the CLI module, the kernel with every plugin,
+``prepare()``, the session manager) and reports ``sys.modules``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import trio
 import trio.testing
 from argus.kernel.mcp import LazyApp
 
-HEAVY = ("mcp", "mcp_types", "pywebpush", "py_vapid", "aiohttp")
+HEAVY = ("mcp", "mcp_types", "pywebpush", "py_vapid", "aiohttp",
+         "httpx", "rich")  # httpx (which imports rich): on the first external tool callback
 
 START_UP = """
 import json, sys
