@@ -176,7 +176,7 @@ class LazyBuildRule(QuartRule):
 class App(QuartTrio):
     """The daemon's Quart-Trio app: its URL rules compile their builders lazily."""
 
-    url_rule_class = LazyBuildRule
+    url_rule_class = LazyBuildRule  # type: ignore[assignment]  # Quart does the same with QuartRule
 
 
 class Http:
