@@ -343,7 +343,9 @@ def test_killed_during_a_rerender(matrix: Any, victim: str) -> None:
         _reconciled(d)
     # the re-render is finished after the crash: the task runs a new agent, in the same status
     after = wait_for(lambda: (x := task(d.client, t["id"]))["running"] and x["session_id"] != t["session_id"]
-                     and x, 60, what="the re-rendered agent")
+                     and x, 60, what="the re-rendered agent",
+                     detail=lambda: f"task: {task(d.client, t['id'])}\n--- daemon.log (tail) ---\n"
+                                    + (d.home / "daemon.log").read_text()[-4000:])
     assert after["status"] == "in_progress"
     _exact(d, matrix.transcripts, after, whole=True)
     _settle(d, matrix.repo, [witness])
