@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RERENDER_COLS = 15
 RESUME_WAIT = 30.0  # seconds a re-render cut short by a crash waits for a supervisor
+OLD_AGENT_WAIT = 10.0  # seconds such a re-render waits for the exit of the agent it was replacing
 RERENDER_QUIET = 3.0  # seconds since a client last typed before a resize may re-render
 URL_RE = re.compile(r"https?://[^\s<>\"'`\x1b\x07]+")
 CLEAR_LINE = b"\x15"  # ctrl-U: clear the agent's input line before typing into it
@@ -182,13 +183,10 @@ class TerminalIO:
 
     def recover_rerenders(self) -> None:
         """At daemon start, before the sessions are recovered: a re-render a crash cut short (its
-        mark is in the row and no agent runs) is finished in the background; a mark whose old agent
-        still runs (the crash came before the kill) is dropped."""
+        mark is in the row) is finished in the background (see :meth:`_complete_rerender` for an old
+        agent that still runs)."""
         for row in self.store.tasks(archived="all"):
             if "rerender" not in json.loads(row["meta"] or "{}"):
-                continue
-            if self.view.live_session(row) is not None:
-                self._mark_rerender(row["id"], None)
                 continue
             if row["session_id"]:
                 self.intents.rerendering.add(row["session_id"])  # its exit is the re-render's, not the task's
@@ -221,7 +219,19 @@ class TerminalIO:
         mark = json.loads(row["meta"] or "{}").get("rerender") if row is not None else None
         if row is None or not isinstance(mark, dict):
             return
-        if self.view.live_session(row) is None:
+        old = self.view.live_session(row)
+        if old is not None:
+            # Right after a restart an old agent that was killed may not be known to have exited
+            # yet (the supervisor reports the exit after the re-attach); one that still runs after
+            # the wait was never killed (the crash came before the kill): the re-render is dropped.
+            with trio.move_on_after(OLD_AGENT_WAIT):
+                await old.wait()
+            if old.alive:
+                self.intents.rerendering.discard(old.id)
+                self.launcher.watch(old, str(old.meta.get("kind") or "generic"))
+                self._mark_rerender(task_id, None)
+                return
+        if self.view.live_session(self.view.get(task_id)) is None:
             await self.launcher.spawn(row, resume=True, cols=mark.get("cols"), rows=mark.get("rows"))
             log.info("finished the re-render of task %s after a crash", task_id)
         self._mark_rerender(task_id, None)
