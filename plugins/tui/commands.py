@@ -23,6 +23,7 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
 
 from . import navkeys
+from .keybindings import parse
 
 log = logging.getLogger("argus.tui")
 
@@ -60,17 +61,7 @@ def seq_label(seq: KeySeq) -> str:
 
 def parse_key(text: str) -> KeySeq:
     """A key as plugins and settings write it (``v``, ``ctrl+h``, ``alt+x``, ``f5``, ``enter``)."""
-    raw = text.strip()
-    low = raw.lower().replace("control+", "ctrl+")
-    if low.startswith("alt+") and len(raw) > 4:
-        return ("escape", *parse_key(raw[4:]))
-    if low.startswith("ctrl+") and len(low) > 5:
-        return (f"c-{low[5:]}",)
-    if low.startswith("shift+") and len(low) > 6:
-        return (f"s-{low[6:]}",)
-    if len(raw) == 1:
-        return (raw,)
-    return (low,)
+    return parse(text)
 
 
 def key_matches(hotkey: str, event: KeyPressEvent) -> bool:
