@@ -96,6 +96,9 @@ def test_opencode_is_seeded_gets_its_mcp_config_and_resumes_its_own_session(
         config = json.loads((argus_home / "run" / task["id"] / "opencode.json").read_text())
         assert config["mcp"]["argus"] == {"type": "remote", "url": d.mcp_url, "enabled": True,
                                           "headers": {"Authorization": "Bearer {env:ARGUS_MCP_TOKEN}"}}
+        # the agent records its launch before it writes its session file: wait for the file
+        wait_for(lambda: list(data_home.glob("opencode/storage/session/*/ses_*.json")), 20,
+                 what="the opencode session file")
         sessions = list(data_home.glob("opencode/storage/session/*/ses_*.json"))
         assert len(sessions) == 1
         sid = json.loads(sessions[0].read_text())["id"]
