@@ -15,7 +15,7 @@ from .store import Subscriptions
 class Keys(BaseModel):
     """A subscription's encryption keys (from ``PushSubscription.toJSON()``)."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, defer_build=True)
 
     p256dh: str
     auth: str
@@ -24,7 +24,7 @@ class Keys(BaseModel):
 class SubscribeBody(BaseModel):
     """``POST /api/push/subscribe``."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, defer_build=True)
 
     label: str = ""
     endpoint: str
@@ -35,7 +35,7 @@ class SubscribeBody(BaseModel):
 class PresenceBody(BaseModel):
     """``POST /api/push/presence``: which task this client shows (null: none / hidden)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
     task_id: str | None = None
     client: str = Field(default="", max_length=100)
@@ -44,7 +44,7 @@ class PresenceBody(BaseModel):
 class ActionBody(BaseModel):
     """``POST /api/push/action``: a notification button pressed."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
     task_id: str
     action: str
@@ -54,7 +54,7 @@ class ActionBody(BaseModel):
 class Out(BaseModel):
     """Base of the response models: a producer may add keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class KeyReply(Out):
