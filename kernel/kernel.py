@@ -291,7 +291,7 @@ async def resume_gc(delay: float) -> None:
     await trio.sleep(delay)
     gc.freeze()
     gc.enable()
-    log.info("garbage collector on (%d start-up objects frozen)", gc.get_freeze_count())
+    log.info("garbage collector on (start-up objects frozen)")  # get_freeze_count() walks them all
 
 
 def _bind_error(exc: BaseException) -> BaseException | None:
