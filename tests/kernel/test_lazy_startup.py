@@ -18,8 +18,8 @@ from pathlib import Path
 from argus.kernel.http import LazyBuildRule
 from argus.kernel.kernel import Kernel, resume_gc
 from argus.kernel.paths import Paths
-from quart_trio import QuartTrio
 from argus.testing.daemon import Daemon
+from quart_trio import QuartTrio
 from werkzeug.routing import Map, Rule
 
 
