@@ -1,4 +1,4 @@
-"""Daemon start-up stays light: the MCP SDK, pywebpush, httpx, PyYAML and croniter are not imported
+"""Daemon start-up stays light: the MCP SDK, pywebpush, httpx, PyYAML, croniter and watchfiles are not imported
 before it serves, and no pydantic model is built (``defer_build``: each is built on first use).
 
 Importing the MCP SDK was most of a bare daemon's start-up (issue 10: bounce time). The kernel now
@@ -24,7 +24,8 @@ from argus.kernel.mcp import LazyApp
 HEAVY = ("mcp", "mcp_types", "pywebpush", "py_vapid", "aiohttp",
          "httpx", "rich",  # httpx (which imports rich): on the first external tool callback
          "yaml",  # the kb plugin's note front matter: on the first note read
-         "croniter", "dateutil")  # the scheduler's cron expressions: on the first one checked
+         "croniter", "dateutil",  # the scheduler's cron expressions: on the first one checked
+         "watchfiles")  # the kb plugin's vault watcher: when a vault is watched
 
 START_UP = """
 import json, sys
