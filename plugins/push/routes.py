@@ -3,6 +3,7 @@ notification actions), declared with their models."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from argus.kernel.api import Route, principal
@@ -123,12 +124,13 @@ class ActionReply(Out):
     sent: str
 
 
-def make_routes(public_key: str, subs: Subscriptions, notifier: Notifier) -> list[Route]:
-    """Routes bound to one key pair, subscription table and notifier."""
+def make_routes(public_key: Callable[[], str], subs: Subscriptions, notifier: Notifier) -> list[Route]:
+    """Routes bound to one key pair (``public_key()`` reads it on first use), subscription table and
+    notifier."""
 
     async def vapid_public_key() -> dict[str, Any]:
         """The VAPID public key (URL-safe base64) for ``pushManager.subscribe()``."""
-        return {"key": public_key}
+        return {"key": public_key()}
 
     async def subscribe(body: SubscribeBody) -> tuple[dict[str, Any], int]:
         """Register a device (the same endpoint again updates it)."""

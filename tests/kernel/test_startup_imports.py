@@ -1,5 +1,6 @@
-"""Daemon start-up stays light: the MCP SDK, pywebpush, httpx, PyYAML, croniter and watchfiles are not imported
-before it serves, and no pydantic model is built (``defer_build``: each is built on first use).
+"""Daemon start-up stays light: the MCP SDK, pywebpush, httpx, PyYAML, croniter and watchfiles (and
+on a restart cryptography) are not imported before it serves, and no pydantic model is built
+(``defer_build``: each is built on first use).
 
 Importing the MCP SDK was most of a bare daemon's start-up (issue 10: bounce time). The kernel now
 builds the MCP server after start-up (``LazyApp``), the push plugin imports pywebpush on its first
@@ -59,6 +60,17 @@ def test_daemon_start_up_does_not_import_heavy_modules(argus_home: Path) -> None
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"tasks", "push", "hera", "kb"} <= set(report["plugins"])  # the real plugin set was loaded
     assert [m for m in HEAVY if m in report["loaded"]] == []
+
+
+def test_a_restart_does_not_import_cryptography(argus_home: Path) -> None:
+    """The push plugin makes its VAPID key on the first start; a restart (a daemon bounce) reads it
+    on first use, so ``cryptography`` is not imported before the daemon serves."""
+    for _ in range(2):  # the first start writes the key file
+        out = subprocess.run([sys.executable, "-c", START_UP], capture_output=True, text=True, timeout=300,
+                             check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (argus_home / "vapid-private.pem").exists()
+    assert [m for m in (*HEAVY, "cryptography") if m in report["loaded"]] == []
 
 
 def test_daemon_start_up_builds_no_pydantic_model(argus_home: Path) -> None:
