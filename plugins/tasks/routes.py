@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -231,7 +232,8 @@ def make_routes(svc: TaskService) -> list[Route]:
         return await svc.resize(task_id, body.cols, body.rows)
 
     async def stream(task_id: str, query: m.StreamQuery) -> Response:
-        """SSE: ``session``, then base64 ``output`` chunks from a byte offset, then ``exit``."""
+        """SSE: ``session``, then ``output`` chunks (base64, or UTF-8 text with ``encoding=text``)
+        from a byte offset, then ``exit``."""
         row = svc.get(task_id)
         since = query.since
         session = svc.session_of(row)
@@ -244,7 +246,7 @@ def make_routes(svc: TaskService) -> list[Route]:
         # A cursor past the end (from a longer-lived session, or made up) starts at the end: the
         # "session" event always carries the offset the stream really starts from.
         since = min(since, session.end_offset)
-        return sse(_stream(session, since))
+        return sse(_stream(session, since, query.encoding == "text"))
 
     # -- worktree views --------------------------------------------------------------------
 
@@ -332,18 +334,40 @@ def make_routes(svc: TaskService) -> list[Route]:
     ]
 
 
-def _output_message(offset: int, data: bytes) -> str:
-    """The ``output`` SSE message of a chunk: what ``sse_message`` makes of ``{"offset", "data"}``,
-    written directly (base64 needs no JSON escaping and has no line breaks to split, and this runs
-    for every batch of output)."""
-    b64 = base64.b64encode(data).decode("ascii")
-    return f'id: {offset + len(data)}\nevent: output\ndata: {{"offset":{offset},"data":"{b64}"}}\n\n'
+def _b64_message(offset: int, data: bytes) -> bytes:
+    """The base64 ``output`` SSE message of a chunk: what ``sse_message`` makes of ``{"offset", "data"}``,
+    written directly as bytes (base64 needs no JSON escaping and has no line breaks to split, and
+    this runs for every batch of output: one copy of the payload, no str round trip)."""
+    return b'id: %d\nevent: output\ndata: {"offset":%d,"data":"%s"}\n\n' % (
+        offset + len(data), offset, base64.b64encode(data))
 
 
-async def _stream(session: Session, since: int) -> AsyncIterator[str]:
-    """The SSE messages of one session from byte offset ``since`` until it exits."""
+def _output_message(offset: int, data: bytes, text: bool = False) -> bytes:
+    """The ``output`` SSE message(s) of a chunk.
+
+    ``text`` (``?encoding=text``): UTF-8 output travels as a JSON string ``{"offset", "text"}``,
+    which costs the client a fraction of a base64 decode and a quarter fewer bytes. Bytes that
+    are not UTF-8 still go as base64 ``{"offset", "data"}``; a character cut by the batch edge
+    splits the chunk into a text message and a base64 one (nothing is held back: no latency).
+    """
+    if not text:
+        return _b64_message(offset, data)
+    try:
+        decoded = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start == 0 or exc.reason != "unexpected end of data":
+            return _b64_message(offset, data)
+        head = exc.start  # a valid prefix, then an incomplete character at the very end
+        return _output_message(offset, data[:head], True) + _b64_message(offset + head, data[head:])
+    return b'id: %d\nevent: output\ndata: {"offset":%d,"text":%s}\n\n' % (
+        offset + len(data), offset, json.dumps(decoded, ensure_ascii=False).encode())
+
+
+async def _stream(session: Session, since: int, text: bool = False) -> AsyncIterator[bytes]:
+    """The SSE messages of one session from byte offset ``since`` until it exits (``text``: see
+    :func:`_output_message`)."""
     yield sse_message({"session_id": session.id, "offset": since, "cols": session.cols,
-                       "rows": session.rows}, event="session")
+                       "rows": session.rows}, event="session").encode()
     offset = since
     while True:
         try:
@@ -353,12 +377,12 @@ async def _stream(session: Session, since: int) -> AsyncIterator[str]:
                         # chunks queued meanwhile go out as one message (a fast agent, a slow client)
                         chunk = await chunks.receive_batch(STREAM_BATCH)
                     if quiet.cancelled_caught:
-                        yield ": keepalive\n\n"
+                        yield b": keepalive\n\n"
                         continue
                     if chunk is None:
                         break
                     offset = chunk.offset + len(chunk.data)
-                    yield _output_message(chunk.offset, chunk.data)
+                    yield _output_message(chunk.offset, chunk.data, text)
         except Exception:  # lagging subscriber: resubscribe from our offset
             if session.alive:
                 await trio.sleep(0.02)
@@ -366,5 +390,5 @@ async def _stream(session: Session, since: int) -> AsyncIterator[str]:
         if not session.alive:
             info = session.exit
             yield sse_message({"code": info.code if info else None, "signal": info.signal if info else None,
-                               "end_offset": offset}, event="exit")
+                               "end_offset": offset}, event="exit").encode()
             return
