@@ -342,6 +342,31 @@ def _b64_message(offset: int, data: bytes) -> bytes:
         offset + len(data), offset, base64.b64encode(data))
 
 
+#: Bytes a JSON string must escape, and every other byte (``bytes.translate`` deletes these).
+_JSON_SPECIAL = bytes(range(0x20)) + b'"\\'
+_JSON_PLAIN = bytes(b for b in range(256) if b not in _JSON_SPECIAL)
+_JSON_ESCAPES = {b: b"\\u%04x" % b for b in range(0x20)} | {
+    0x22: b'\\"', 0x5C: b"\\\\", 0x08: b"\\b", 0x09: b"\\t", 0x0A: b"\\n", 0x0C: b"\\f", 0x0D: b"\\r"}
+
+
+def _json_string(data: bytes) -> bytes:
+    """``data`` (valid UTF-8) as a JSON string literal, UTF-8 encoded.
+
+    Terminal output has few bytes to escape (line ends, ESC): one ``bytes.replace`` per distinct
+    one is a fraction of ``json.dumps``'s cost; output dense with them goes through ``json.dumps``.
+    """
+    special = data.translate(None, _JSON_PLAIN)
+    if len(special) * 16 > len(data):
+        return json.dumps(data.decode("utf-8"), ensure_ascii=False).encode()
+    found = set(special)
+    if 0x5C in found:  # first: the other escapes add backslashes
+        data = data.replace(b"\\", b"\\\\")
+        found.discard(0x5C)
+    for byte in found:
+        data = data.replace(bytes((byte,)), _JSON_ESCAPES[byte])
+    return b'"' + data + b'"'
+
+
 def _output_message(offset: int, data: bytes, text: bool = False) -> bytes:
     """The ``output`` SSE message(s) of a chunk.
 
@@ -352,15 +377,16 @@ def _output_message(offset: int, data: bytes, text: bool = False) -> bytes:
     """
     if not text:
         return _b64_message(offset, data)
-    try:
-        decoded = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start == 0 or exc.reason != "unexpected end of data":
-            return _b64_message(offset, data)
-        head = exc.start  # a valid prefix, then an incomplete character at the very end
-        return _output_message(offset, data[:head], True) + _b64_message(offset + head, data[head:])
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start == 0 or exc.reason != "unexpected end of data":
+                return _b64_message(offset, data)
+            head = exc.start  # a valid prefix, then an incomplete character at the very end
+            return _output_message(offset, data[:head], True) + _b64_message(offset + head, data[head:])
     return b'id: %d\nevent: output\ndata: {"offset":%d,"text":%s}\n\n' % (
-        offset + len(data), offset, json.dumps(decoded, ensure_ascii=False).encode())
+        offset + len(data), offset, _json_string(data))
 
 
 async def _stream(session: Session, since: int, text: bool = False) -> AsyncIterator[bytes]:
