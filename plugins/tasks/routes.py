@@ -358,12 +358,13 @@ def _json_string(data: bytes) -> bytes:
     special = data.translate(None, _JSON_PLAIN)
     if len(special) * 16 > len(data):
         return json.dumps(data.decode("utf-8"), ensure_ascii=False).encode()
-    found = set(special)
-    if 0x5C in found:  # first: the other escapes add backslashes
+    if b"\\" in special:  # first: the other escapes add backslashes
         data = data.replace(b"\\", b"\\\\")
-        found.discard(0x5C)
-    for byte in found:
-        data = data.replace(bytes((byte,)), _JSON_ESCAPES[byte])
+        special = special.replace(b"\\", b"")
+    while special:  # the distinct bytes to escape, one pass each (a handful in terminal output)
+        byte = special[:1]
+        data = data.replace(byte, _JSON_ESCAPES[special[0]])
+        special = special.replace(byte, b"")
     return b'"' + data + b'"'
 
 
