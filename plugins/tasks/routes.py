@@ -368,26 +368,56 @@ def _json_string(data: bytes) -> bytes:
     return b'"' + data + b'"'
 
 
+#: Most runs of non-UTF-8 bytes cut out of one chunk of text output (then the rest goes as base64).
+TEXT_SPLITS = 32
+
+
+def _text_pieces(offset: int, data: bytes) -> list[tuple[int, bytes, bool]]:
+    """``data`` cut into ``(offset, bytes, is_text)`` pieces: UTF-8 runs as text, the bytes between
+    them (an incomplete character at the very end included: nothing is held back) as base64."""
+    pieces: list[tuple[int, bytes, bool]] = []
+    for _ in range(TEXT_SPLITS):
+        try:
+            if not data.isascii():
+                data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start:
+                pieces.append((offset, data[:exc.start], True))
+            bad = data[exc.start:exc.end]
+            if pieces and not pieces[-1][2]:  # next to the previous run of bad bytes: one piece
+                bad = pieces.pop()[1] + bad
+            pieces.append((offset + exc.end - len(bad), bad, False))
+            offset, data = offset + exc.end, data[exc.end:]
+            if not data:
+                return pieces
+            continue
+        pieces.append((offset, data, True))
+        return pieces
+    if pieces and not pieces[-1][2]:
+        last = pieces.pop()
+        offset, data = last[0], last[1] + data
+    pieces.append((offset, data, False))
+    return pieces
+
+
 def _output_message(offset: int, data: bytes, text: bool = False) -> bytes:
     """The ``output`` SSE message(s) of a chunk.
 
     ``text`` (``?encoding=text``): UTF-8 output travels as a JSON string ``{"offset", "text"}``,
     which costs the client a fraction of a base64 decode and a quarter fewer bytes. Bytes that
-    are not UTF-8 still go as base64 ``{"offset", "data"}``; a character cut by the batch edge
-    splits the chunk into a text message and a base64 one (nothing is held back: no latency).
+    are not UTF-8 (a character cut by the batch edge included) go as base64 ``{"offset", "data"}``
+    messages between the text ones, all written at once (nothing is held back: no latency).
     """
     if not text:
         return _b64_message(offset, data)
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start == 0 or exc.reason != "unexpected end of data":
-                return _b64_message(offset, data)
-            head = exc.start  # a valid prefix, then an incomplete character at the very end
-            return _output_message(offset, data[:head], True) + _b64_message(offset + head, data[head:])
-    return b'id: %d\nevent: output\ndata: {"offset":%d,"text":%s}\n\n' % (
-        offset + len(data), offset, _json_string(data))
+    if data.isascii():
+        pieces = [(offset, data, True)]
+    else:
+        pieces = _text_pieces(offset, data)
+    return b"".join(
+        b'id: %d\nevent: output\ndata: {"offset":%d,"text":%s}\n\n' % (at + len(piece), at, _json_string(piece))
+        if is_text else _b64_message(at, piece)
+        for at, piece, is_text in pieces)
 
 
 async def _stream(session: Session, since: int, text: bool = False) -> AsyncIterator[bytes]:
