@@ -22,6 +22,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import trio
@@ -128,6 +129,39 @@ async def through_raw(pty: RawPty) -> tuple[float, int]:
                 return time.perf_counter() - t0, tail.count
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds ``pid`` has used so far (0 if it is gone or unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds each process of a path used during the rounds measured with :meth:`measure`."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.pids = pids
+        self.used = {name: 0.0 for name in pids}
+
+    async def measure(self, coro: Any) -> Any:
+        """Await ``coro``, adding each process's CPU time meanwhile (``client``: this process)."""
+        before = {name: self._now(name) for name in self.pids}
+        result = await coro
+        for name in self.pids:
+            self.used[name] += self._now(name) - before[name]
+        return result
+
+    def _now(self, name: str) -> float:
+        return time.process_time() if name == "client" else cpu_seconds(self.pids[name])
+
+
 async def run(args: argparse.Namespace) -> None:
     size = int(args.mb * 1024 * 1024)
     argv = blast_argv(size)
@@ -146,12 +180,19 @@ async def run(args: argparse.Namespace) -> None:
                 encodings = ["base64", "text"] if args.encoding == "both" else [args.encoding]
                 rows: dict[str, list[tuple[float, int]]] = {"raw PTY": []}
                 rows.update({f"SSE {e}": [] for e in encodings})
+                agent_pid = (await client.get(f"/api/tasks/{task['id']}")).json()["task"]["pid"]
+                supervisor_pid = int((daemon.home / "supervisor.pid").read_text().strip())
+                meters = {"raw PTY": CpuMeter({"agent": raw.proc.pid, "client": None})}
+                meters.update({name: CpuMeter({"agent": agent_pid, "supervisor": supervisor_pid,
+                                               "daemon": daemon.proc.pid if daemon.proc else None,
+                                               "client": None}) for name in rows if name != "raw PTY"})
                 raw.buffer = b""
                 for _ in range(args.rounds):
-                    rows["raw PTY"].append(await through_raw(raw))
+                    rows["raw PTY"].append(await meters["raw PTY"].measure(through_raw(raw)))
                     for encoding in encodings:
-                        rows[f"SSE {encoding}"].append(
-                            await through_argus(client, stream_client, task["id"], encoding))
+                        name = f"SSE {encoding}"
+                        rows[name].append(await meters[name].measure(
+                            through_argus(client, stream_client, task["id"], encoding)))
             finally:
                 raw.close()
                 await client.post("/api/sessions/stop-all")
@@ -162,6 +203,12 @@ async def run(args: argparse.Namespace) -> None:
         best[name] = max(rates)
         print(f"  {name:11} best {max(rates):8.1f} MB/s   all " + "  ".join(f"{r:.1f}" for r in rates)
               + f"   ({results[0][1]} bytes on the terminal per round)")
+    print("\nCPU seconds per 10 MB delivered (all rounds; client: this process, reading and decoding)")
+    for name, results in rows.items():
+        per = 10e6 / sum(n for _s, n in results)
+        used = meters[name].used
+        print(f"  {name:11} total {sum(used.values()) * per:5.2f}   "
+              + "  ".join(f"{proc} {sec * per:.2f}" for proc, sec in used.items()))
     print()
     for name in rows:
         if name != "raw PTY":
