@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from quart import Blueprint, Response, g, request
 from quart.routing import QuartRule
+from quart.sessions import NullSession, SessionInterface
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -174,10 +175,25 @@ class LazyBuildRule(QuartRule):
         return build
 
 
+class NoSessions(SessionInterface):
+    """Argus has no cookie sessions (callers authenticate with bearer tokens): every request gets a
+    null session at once, and nothing is ever saved. Quart's default interface looks for a signing
+    key on every request before settling on the same null session."""
+
+    async def open_session(self, app: Any, request: Any) -> NullSession:
+        """A fresh null session (writing to it raises)."""
+        return NullSession()
+
+    async def save_session(self, app: Any, session: Any, response: Any) -> None:
+        """Nothing to save: no session cookie is ever set."""
+        return None
+
+
 class App(QuartTrio):
-    """The daemon's Quart-Trio app: its URL rules compile their builders lazily."""
+    """The daemon's Quart-Trio app: its URL rules compile their builders lazily; no cookie sessions."""
 
     url_rule_class = LazyBuildRule  # type: ignore[assignment]  # Quart does the same with QuartRule
+    session_interface = NoSessions()
 
 
 class Http:

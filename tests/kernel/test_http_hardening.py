@@ -67,3 +67,28 @@ def test_query_tokens_only_on_event_streams(daemon: Any) -> None:
 ])
 def test_split_host(host: str, expected: tuple[str, int | None]) -> None:
     assert split_host(host) == expected
+
+
+def test_requests_get_a_null_session_and_no_session_cookie(tmp_path: Any) -> None:
+    """The app uses ``NoSessions`` (no signing-key lookup per request) and never sets a cookie."""
+    import trio
+    from argus.kernel.http import App, NoSessions
+    from quart import session
+    from quart.sessions import NullSession
+
+    app = App("session-test", instance_path=str(tmp_path))
+    seen: list[Any] = []
+
+    @app.route("/probe")
+    async def probe() -> str:
+        seen.append(session._get_current_object())  # type: ignore[attr-defined]
+        return "ok"
+
+    async def main() -> None:
+        resp = await app.test_client().get("/probe")
+        assert resp.status_code == 200
+        assert "Set-Cookie" not in resp.headers
+
+    trio.run(main)
+    assert isinstance(app.session_interface, NoSessions)
+    assert len(seen) == 1 and isinstance(seen[0], NullSession)
