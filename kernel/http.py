@@ -193,7 +193,7 @@ class App(QuartTrio):
     """The daemon's Quart-Trio app: its URL rules compile their builders lazily; no cookie sessions."""
 
     url_rule_class = LazyBuildRule  # type: ignore[assignment]  # Quart does the same with QuartRule
-    session_interface = NoSessions()
+    session_interface = NoSessions()  # type: ignore[assignment]  # any SessionInterface works
 
 
 class Http:
