@@ -181,7 +181,7 @@ def test_dag_tab_is_the_fallback_for_tab_2_and_contributed_tabs_replace_it(stub)
 
     async def hera(h: Harness) -> None:
         await h.ready()
-        assert "2 Hera" in h.screen()
+        await h.until_screen("2 Hera")  # ready() is the snapshot: the paint may come a moment later
         h.keys("2")
         await h.until_screen("HERA TAB with 2 tasks")
 
