@@ -58,6 +58,26 @@ def test_ctrl_y_copies_staged_text_or_reaches_the_agent(stub) -> None:
     run_scenario(client(stub), scenario)
 
 
+def test_a_slow_rerender_does_not_replace_a_message_shown_meanwhile(stub) -> None:
+    """The re-render notice comes when the resize answers, which takes a while (the agent is
+    relaunched): a message shown since (an opener's failure, say) stays on the status line."""
+    task = stub.task(project="web", prompt="p", name="wide")
+    stub.control("state", {"resize_hold": True, "resize_rerendered": True})
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("wide")
+        h.keys(ENTER)
+        await h.until(lambda: stub.calls("POST", f"/api/tasks/{task['id']}/resize"), what="the resize sent")
+        h.tui.set_status("could not open ARGUS_DEMO.md: no opener", error=True)  # while the re-render runs
+        stub.control("state", {"resize_hold": False})
+        await h.until(lambda: h.tui.agent._resize_task is not None and h.tui.agent._resize_task.done(),
+                      what="the resize answered")
+        assert h.tui.status_text == "could not open ARGUS_DEMO.md: no opener" and h.tui.status_error
+
+    run_scenario(client(stub), scenario)
+
+
 def test_switcher_puts_waiting_tasks_first_and_link_picker_lists_urls(stub) -> None:
     stub.task(project="web", prompt="p", name="busy-one")
     stub.task(project="web", prompt="p", name="waiting-one", extra={"idle": True})
