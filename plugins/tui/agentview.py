@@ -221,10 +221,16 @@ class AgentView:
             pass
 
     async def _presence(self, task_id: str) -> None:
-        """While this view shows ``task_id``, tell the daemon every 30 s (the push plugin's window is 60 s)."""
+        """While this view shows ``task_id``, tell the daemon every 30 s (the push plugin's window is 60 s).
+
+        Closing the view cancels it; should that cancellation get lost in the HTTP request under way,
+        the loop still ends (else quitting the TUI waited for the 30 s sleep)."""
+        me = asyncio.current_task()
         try:
             while True:
                 await self._report_presence(task_id)
+                if me not in self._tasks:  # the view was closed (or shows another session) meanwhile
+                    return
                 await asyncio.sleep(PRESENCE_EVERY)
         finally:  # the view closed (this task was cancelled): clear it, briefly
             try:

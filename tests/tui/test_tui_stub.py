@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from argus.plugins.tui.agentview import AgentView
 from argus.plugins.tui.client import ArgusClient
 from argus.plugins.tui.launch import load_plugin_tabs
 from prompt_toolkit.layout import FormattedTextControl, Window
@@ -76,6 +78,34 @@ def test_a_slow_rerender_does_not_replace_a_message_shown_meanwhile(stub) -> Non
         assert h.tui.status_text == "could not open ARGUS_DEMO.md: no opener" and h.tui.status_error
 
     run_scenario(client(stub), scenario)
+
+
+def test_quitting_does_not_wait_for_a_presence_report_whose_cancellation_got_lost(
+        stub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The presence loop is cancelled when the view closes; if the cancellation is lost in the HTTP
+    request under way (seen under load: the TUI then took the loop's 30 s sleep to quit), the loop
+    still ends. The lost cancellation is staged: the report swallows it."""
+    stub.task(project="web", prompt="p", name="present")
+    reporting = asyncio.Event()
+
+    async def report(self: AgentView, task_id: str | None) -> None:
+        if task_id is None:
+            return
+        reporting.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            return  # lost
+
+    monkeypatch.setattr(AgentView, "_report_presence", report)
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("present")
+        h.keys(ENTER)
+        await h.until(reporting.is_set, what="the presence report under way")
+
+    run_scenario(client(stub), scenario)  # the quit must not wait for the loop's next 30 s
 
 
 def test_switcher_puts_waiting_tasks_first_and_link_picker_lists_urls(stub) -> None:
