@@ -352,13 +352,13 @@ class AgentView:
         await asyncio.sleep(0.15)
         while self._size and self._size != self._posted_size and self.task_id:
             cols, rows = self._size
-            shown = (self.tui.status_text, self.tui.status_at)
+            shown = self.tui.status_at
             try:
                 body = await self.tui.client.post(task_path(self.task_id, "/resize"), {"cols": cols, "rows": rows})
                 self._posted_size = (cols, rows)
                 # A re-render takes a while (the agent is relaunched): a message shown meanwhile (say,
                 # the failure of a key pressed since) is newer news and is not replaced by this one.
-                if as_dict(body).get("rerendered") and (self.tui.status_text, self.tui.status_at) == shown:
+                if as_dict(body).get("rerendered") and self.tui.status_at == shown:
                     self.tui.set_status("width changed a lot: the agent re-renders its conversation")
             except ApiError as exc:
                 if exc.status == 409:  # no live session: nothing to resize (yet)
