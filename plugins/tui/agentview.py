@@ -121,6 +121,7 @@ class AgentView:
         self._size: tuple[int, int] | None = None
         self._posted_size: tuple[int, int] | None = None
         self._resize_task: asyncio.Task[Any] | None = None
+        self._rerendering = False  # a resize answered "rerendered": the session's exit is that re-render
         self._restarted = asyncio.Event()
         self.keys_sent = 0
         # The header's key reminder: set by the app from its command registry.
@@ -170,6 +171,7 @@ class AgentView:
         self.scroll_lines = None
         self.zoomed = bool(self.tui.state.setting("ui", "default_agent_zoom", True))
         self._posted_size = None
+        self._rerendering = False
         cols, rows = self._size or (80, 24)
         self.terminal = Terminal(cols, rows, on_update=self.tui.invalidate, executor=self.tui.executor)
         self._input = InputSender()
@@ -271,6 +273,7 @@ class AgentView:
                         sid = str(info.get("session_id") or "") or None
                         if session_id is not None and sid != session_id:
                             term.reset()  # a new session: its offsets start again
+                            self._rerendering = False  # (its old session's exit never reached us)
                         session_id = sid
                         if isinstance(info.get("offset"), int) and since is None:
                             since = info["offset"]
@@ -278,7 +281,16 @@ class AgentView:
                         info = as_dict(ev.json())
                         code = info.get("code")
                         self.exited = code if isinstance(code, int) else -1
-                        self.tui.set_status(f"{task_name(self.task)}: agent exited (code {code})")
+                        # A re-render's exit comes before the resize's answer that announces it (the
+                        # daemon answers once the new agent runs): wait for it, and say nothing of
+                        # an exit that is the agent being replaced at the new width.
+                        resizing = self._resize_task
+                        if resizing is not None and not resizing.done():
+                            await asyncio.wait([resizing])
+                        if self._rerendering:
+                            self._rerendering = False
+                        else:
+                            self.tui.set_status(f"{task_name(self.task)}: agent exited (code {code})")
                         self.tui.invalidate()
                         break
                 else:
@@ -358,8 +370,10 @@ class AgentView:
                 self._posted_size = (cols, rows)
                 # A re-render takes a while (the agent is relaunched): a message shown meanwhile (say,
                 # the failure of a key pressed since) is newer news and is not replaced by this one.
-                if as_dict(body).get("rerendered") and self.tui.status_at == shown:
-                    self.tui.set_status("width changed a lot: the agent re-renders its conversation")
+                if as_dict(body).get("rerendered"):
+                    self._rerendering = True
+                    if self.tui.status_at == shown:
+                        self.tui.set_status("width changed a lot: the agent re-renders its conversation")
             except ApiError as exc:
                 if exc.status == 409:  # no live session: nothing to resize (yet)
                     self.tui.set_status(f"{task_name(self.task)} is not running ({self.task.get('status') or '?'}):"

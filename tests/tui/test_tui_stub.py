@@ -80,6 +80,29 @@ def test_a_slow_rerender_does_not_replace_a_message_shown_meanwhile(stub) -> Non
     run_scenario(client(stub), scenario)
 
 
+def test_the_exit_of_a_rerender_is_not_announced_as_the_agent_exiting(stub) -> None:
+    """The daemon answers a re-rendering resize once the new agent runs, so the old session's exit
+    reaches the stream first: that exit is the re-render, not "agent exited" (which replaced, say,
+    an opener's failure on the status line)."""
+    task = stub.task(project="web", prompt="p", name="wide")
+    stub.control("state", {"resize_hold": True, "resize_rerendered": True})
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("wide")
+        h.keys(ENTER)
+        await h.until(lambda: stub.calls("POST", f"/api/tasks/{task['id']}/resize"), what="the resize sent")
+        stub.control("exit", {"task_id": task["id"], "code": 129})  # the old agent, killed by the re-render
+        await h.until(lambda: h.tui.agent.exited is not None, what="the exit on the stream")
+        stub.control("state", {"resize_hold": False})
+        await h.until(lambda: "width changed a lot" in h.tui.status_text, what="the re-render notice")
+        for _ in range(5):  # the stream task, woken by the resize's answer, has its turn
+            await asyncio.sleep(0)
+        assert "agent exited" not in h.tui.status_text
+
+    run_scenario(client(stub), scenario)
+
+
 def test_quitting_does_not_wait_for_a_presence_report_whose_cancellation_got_lost(
         stub, monkeypatch: pytest.MonkeyPatch) -> None:
     """The presence loop is cancelled when the view closes; if the cancellation is lost in the HTTP
