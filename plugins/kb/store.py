@@ -27,6 +27,7 @@ SCHEMA_VERSION = 1
 WEIGHTS = (10.0, 6.0, 6.0, 3.0, 1.0)
 SNIPPET_TOKENS = 16
 BIG = 1500  # matches above which title/tags/aliases matches are ranked first (see Index._search)
+CAP = 1000  # of those, how many of the most recently changed notes are ranked
 HIGHLIGHT = ("**", "**")
 
 SCHEMA = f"""
@@ -81,8 +82,9 @@ def fts_query(text: str, *, any_term: bool = False) -> str | None:
         word = m.group(0)
         prefix = word.endswith("*")
         word = word.rstrip("*")
-        if word:
-            terms.append(f'"{word}"*' if prefix else f'"{word}"')
+        term = f'"{word}"*' if prefix else f'"{word}"'
+        if word and term not in terms:  # a repeated word adds nothing but work
+            terms.append(term)
     if not terms:
         return None
     return (" OR " if any_term else " ").join(terms)
@@ -272,50 +274,93 @@ class Index:
 
     def _search(self, match: str, *, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[dict[str, Any]]:
         rows: list[sqlite3.Row] = []
-        if self.reader.execute("SELECT COUNT(*) FROM docs_fts WHERE docs_fts MATCH ?", (match,)).fetchone()[0] > BIG:
-            # Words in most notes: BM25 over thousands of rows is the whole cost of a search. Rank
-            # the notes that have them in the title, tags or aliases (they rank first anyway with
-            # these weights); fall back to every note when they do not fill the page.
-            rows = self._rank("{title tags aliases} : (" + match + ")", limit, path_prefix, tags)
+        if self._nth_newest(match, BIG + 1, path_prefix, tags) is not None:
+            # Words in most notes: BM25 costs a few microseconds per matching note, so ranking
+            # thousands of them is the whole cost of a search. Rank the notes that have the words in
+            # the title, tags or aliases (with these weights they come first anyway), and of those
+            # only the CAP most recently changed (their ids grow with every change).
+            head = "{title tags aliases} : (" + match + ")"
+            rows = self._rank(head, limit, path_prefix, tags, self._nth_newest(head, CAP, path_prefix, tags))
             if len(rows) < limit:
-                rows = []
-        if not rows:
+                # Fewer than a page: rank those few together with the CAP most recently changed
+                # matches, on the whole text (one BM25, so the scores compare).
+                ids = [r["id"] for r in rows]
+                rows = self._rank(match, limit, path_prefix, tags, self._nth_newest(match, CAP, path_prefix, tags))
+                seen = {r["id"] for r in rows}
+                for doc_id in ids:
+                    if doc_id not in seen:
+                        rows.extend(self._rank(match, 1, path_prefix, tags, None, doc_id))
+                rows = sorted(rows, key=lambda r: -r["score"])[:limit]
+        else:
             rows = self._rank(match, limit, path_prefix, tags)
-        out = []
-        for r in rows:
-            # Snippets for the page only (in the select list, SQLite would make one per matching row).
-            body = self.reader.execute(f"SELECT snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
-                                       "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, match, r["id"])).fetchone()
-            snippet = body[0] if body and HIGHLIGHT[0] in (body[0] or "") else None
-            if snippet is None:  # the words are in the title, tags or headings only
-                best = self.reader.execute(f"SELECT snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
-                                           "WHERE docs_fts MATCH ? AND rowid = ?",
-                                           (*HIGHLIGHT, match, r["id"])).fetchone()
-                snippet = best[0] if best else ""
-            out.append({"path": r["path"], "title": r["title"], "tags": json.loads(r["tags"]),
-                        "snippet": snippet or "", "score": round(float(r["score"]), 6)})
-        return out
+        return [self._result(r, match) for r in rows]
 
-    def _rank(self, match: str, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[sqlite3.Row]:
-        """The best ``limit`` notes for an FTS5 ``match`` (BM25, weighted columns), filters applied."""
-        weights = ", ".join(str(w) for w in WEIGHTS)
-        if not path_prefix and not tags:  # rank on the FTS table alone, join the page only
-            return self.reader.execute(
-                f"SELECT d.id, d.path, d.title, d.tags, -r.rank AS score FROM (SELECT rowid, bm25(docs_fts, {weights}) "
-                f"AS rank FROM docs_fts WHERE docs_fts MATCH ? ORDER BY rank LIMIT ?) r JOIN docs d ON d.id = r.rowid "
-                f"ORDER BY r.rank", (match, limit)).fetchall()
-        where = ["docs_fts MATCH ?"]
-        params: list[Any] = [match]
+    def _result(self, r: sqlite3.Row, match: str) -> dict[str, Any]:
+        """One search result: the row plus a snippet around the match (body first)."""
+        # Snippets for the page only (in the select list, SQLite would make one per matching row).
+        body = self.reader.execute(f"SELECT snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
+                                   "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, match, r["id"])).fetchone()
+        snippet = body[0] if body and HIGHLIGHT[0] in (body[0] or "") else None
+        if snippet is None:  # the words are in the title, tags or headings only
+            best = self.reader.execute(f"SELECT snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
+                                       "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, match, r["id"])).fetchone()
+            snippet = best[0] if best else ""
+        return {"path": r["path"], "title": r["title"], "tags": json.loads(r["tags"]),
+                "snippet": snippet or "", "score": round(float(r["score"]), 6)}
+
+    def _filters(self, path_prefix: str | None, tags: Sequence[str]) -> tuple[list[str], list[Any]]:
+        """SQL conditions on ``docs d`` (and their parameters) for a path prefix and tags."""
+        where: list[str] = []
+        params: list[Any] = []
         if path_prefix:
             where.append("d.path >= ? AND d.path < ?")
             params.extend(_range(path_prefix))
         for tag in tags:
             where.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND (t.tag = ? OR t.tag LIKE ?))")
             params.extend([tag, _like_prefix(tag + "/")])
+        return where, params
+
+    def _nth_newest(self, match: str, n: int, path_prefix: str | None, tags: Sequence[str]) -> int | None:
+        """The id of the ``n``-th newest note matching (filters applied), None when fewer match.
+
+        FTS5 walks matches in id order without scoring them, so this reads at most ``n`` rows.
+        """
+        where, params = self._filters(path_prefix, tags)
+        if not where:
+            row = self.reader.execute("SELECT rowid FROM docs_fts WHERE docs_fts MATCH ? ORDER BY rowid DESC "
+                                      "LIMIT 1 OFFSET ?", (match, n - 1)).fetchone()
+        else:
+            row = self.reader.execute(
+                f"SELECT docs_fts.rowid FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE docs_fts MATCH ? "
+                f"AND {' AND '.join(where)} ORDER BY docs_fts.rowid DESC LIMIT 1 OFFSET ?",
+                [match, *params, n - 1]).fetchone()
+        return int(row[0]) if row else None
+
+    def _rank(self, match: str, limit: int, path_prefix: str | None, tags: Sequence[str],
+              min_id: int | None = None, only_id: int | None = None) -> list[sqlite3.Row]:
+        """The best ``limit`` notes for an FTS5 ``match`` (BM25, weighted columns), filters applied.
+
+        ``min_id`` ranks only the notes with that id or a newer one; ``only_id`` scores one note.
+        """
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        where, params = self._filters(path_prefix, tags)
+        ids = ""
+        id_params: list[int] = []
+        if min_id is not None:
+            ids += " AND docs_fts.rowid >= ?"
+            id_params.append(min_id)
+        if only_id is not None:
+            ids += " AND docs_fts.rowid = ?"
+            id_params.append(only_id)
+        if not where:  # rank on the FTS table alone, join the page only
+            return self.reader.execute(
+                f"SELECT d.id, d.path, d.title, d.tags, -r.rank AS score FROM (SELECT rowid, bm25(docs_fts, {weights}) "
+                f"AS rank FROM docs_fts WHERE docs_fts MATCH ?{ids} ORDER BY rank LIMIT ?) r "
+                f"JOIN docs d ON d.id = r.rowid ORDER BY r.rank", (match, *id_params, limit)).fetchall()
         return self.reader.execute(
             f"SELECT d.id, d.path, d.title, d.tags, -bm25(docs_fts, {weights}) AS score "
-            f"FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE {' AND '.join(where)} "
-            f"ORDER BY bm25(docs_fts, {weights}) LIMIT ?", [*params, limit]).fetchall()
+            f"FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE docs_fts MATCH ?{ids} AND {' AND '.join(where)} "
+            f"ORDER BY bm25(docs_fts, {weights}) LIMIT ?", [match, *id_params, *params, limit]).fetchall()
 
     def doc(self, rel: str) -> dict[str, Any] | None:
         """One indexed note's row."""
