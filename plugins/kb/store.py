@@ -27,8 +27,10 @@ SCHEMA_VERSION = 1
 WEIGHTS = (10.0, 6.0, 6.0, 3.0, 1.0)
 SNIPPET_TOKENS = 16
 BIG = 1500  # matches above which title/tags/aliases matches are ranked first (see Index._search)
-CAP = 1000  # of those, how many of the most recently changed notes are ranked
+CAP = 500  # of those, how many of the most recently changed notes are ranked
 HIGHLIGHT = ("**", "**")
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+MMAP_BYTES = 256 * 1024 * 1024  # searches read the index through the OS page cache, not copies of it
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,7 +65,7 @@ CREATE INDEX IF NOT EXISTS links_target ON links(target);
 CREATE INDEX IF NOT EXISTS links_leaf ON links(target COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS problems (path TEXT PRIMARY KEY, error TEXT NOT NULL, at REAL NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
-    title, tags, aliases, headings, body, tokenize = 'porter unicode61 remove_diacritics 2'
+    title, tags, aliases, headings, body, tokenize = '{TOKENIZER}'
 );
 PRAGMA user_version = {SCHEMA_VERSION};
 """
@@ -71,23 +73,30 @@ PRAGMA user_version = {SCHEMA_VERSION};
 TOKEN = re.compile(r"[\w]+", re.UNICODE)
 
 
-def fts_query(text: str, *, any_term: bool = False) -> str | None:
-    """A user's words as a safe FTS5 query: each word quoted (no syntax errors, no column filters).
+def fts_terms(text: str) -> list[str]:
+    """A user's words as safe FTS5 terms: each word quoted (no syntax errors, no column filters).
 
-    A trailing ``*`` on a word keeps prefix matching (``argu*``). Words are ANDed unless
-    ``any_term``. None when the text has no word at all.
+    A trailing ``*`` on a word keeps prefix matching (``argu*``). A repeated word (any case) is
+    kept once: it would add nothing but work.
     """
-    terms = []
+    terms: list[str] = []
     for m in re.finditer(r"[\w]+\*?", text):
         word = m.group(0)
         prefix = word.endswith("*")
         word = word.rstrip("*")
         term = f'"{word}"*' if prefix else f'"{word}"'
-        if word and term not in terms:  # a repeated word adds nothing but work
+        if word and term.casefold() not in (t.casefold() for t in terms):
             terms.append(term)
-    if not terms:
-        return None
-    return (" OR " if any_term else " ").join(terms)
+    return terms
+
+
+def fts_query(text: str, *, any_term: bool = False) -> str | None:
+    """A user's words as a safe FTS5 query (see ``fts_terms``), ANDed unless ``any_term``.
+
+    None when the text has no word at all.
+    """
+    terms = fts_terms(text)
+    return (" OR " if any_term else " ").join(terms) if terms else None
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -109,7 +118,7 @@ class Index:
         if self.writer.execute("PRAGMA user_version").fetchone()[0] not in (0, SCHEMA_VERSION):
             self._drop_all()
         self.writer.executescript(SCHEMA)
-        self.reader = connect(path)
+        self.reader = _searcher(connect(path))
 
     @classmethod
     def reader_only(cls, path: Path) -> Index:
@@ -118,6 +127,7 @@ class Index:
         self.path = path
         self.reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self.reader.row_factory = sqlite3.Row
+        self.reader = _searcher(self.reader)
         self.writer = self.reader
         return self
 
@@ -263,18 +273,37 @@ class Index:
     def search(self, query: str, *, limit: int, path_prefix: str | None, tags: Sequence[str],
                any_term: bool = False) -> list[dict[str, Any]]:
         """Ranked matches: every word must match; when none does (or with ``any_term``), any word may."""
+        terms = fts_terms(query)
+        if not terms:
+            return []
         for any_word in ((True,) if any_term else (False, True)):
-            match = fts_query(query, any_term=any_word)
-            if match is None:
-                return []
+            match = (" OR " if any_word else " ").join(terms)
             rows = self._search(match, limit=limit, path_prefix=path_prefix, tags=tags)
-            if rows or " " not in match:
-                return rows
+            if rows or len(terms) == 1:
+                if not rows:
+                    return []
+                around = self._snippet_match(terms, any_word)
+                return [self._result(r, match, around) for r in rows]
         return []
 
-    def _search(self, match: str, *, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[dict[str, Any]]:
+    def _snippet_match(self, terms: list[str], any_word: bool) -> str | None:
+        """The query without its words in more than BIG notes, for snippets; None to keep it all.
+
+        Such a word tells notes apart little (BM25 gives it almost no weight) and occurs all over a
+        note, where FTS5's snippet() costs time in the square of the occurrences: the window is
+        chosen around, and highlights, the query's other words.
+        """
+        if len(terms) < 2:
+            return None
+        rare = [t for t in terms if self._matches(t, BIG + 1) <= BIG]
+        if not rare or len(rare) == len(terms):
+            return None
+        return (" OR " if any_word else " ").join(rare)
+
+    def _search(self, match: str, *, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[sqlite3.Row]:
+        """The best rows for ``match`` (see the module notes on words in most notes), without snippets."""
         rows: list[sqlite3.Row] = []
-        if self._nth_newest(match, BIG + 1, path_prefix, tags) is not None:
+        if self._matches(match, BIG + 1, path_prefix, tags) > BIG:
             # Words in most notes: BM25 costs a few microseconds per matching note, so ranking
             # thousands of them is the whole cost of a search. Rank the notes that have the words in
             # the title, tags or aliases (with these weights they come first anyway), and of those
@@ -293,18 +322,28 @@ class Index:
                 rows = sorted(rows, key=lambda r: -r["score"])[:limit]
         else:
             rows = self._rank(match, limit, path_prefix, tags)
-        return [self._result(r, match) for r in rows]
+        return rows
 
-    def _result(self, r: sqlite3.Row, match: str) -> dict[str, Any]:
-        """One search result: the row plus a snippet around the match (body first)."""
-        # Snippets for the page only (in the select list, SQLite would make one per matching row).
-        body = self.reader.execute(f"SELECT snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
-                                   "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, match, r["id"])).fetchone()
-        snippet = body[0] if body and HIGHLIGHT[0] in (body[0] or "") else None
-        if snippet is None:  # the words are in the title, tags or headings only
-            best = self.reader.execute(f"SELECT snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
-                                       "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, match, r["id"])).fetchone()
-            snippet = best[0] if best else ""
+    def _result(self, r: sqlite3.Row, match: str, snippet_match: str | None = None) -> dict[str, Any]:
+        """One search result: the row plus a snippet around the match (body first).
+
+        ``snippet_match`` (some of the query's words) chooses and highlights the snippet; the whole
+        ``match`` is used when the note has none of them.
+        """
+        snippet = None
+        for expr in ((snippet_match, match) if snippet_match else (match,)):
+            # Snippets for the page only (in the select list, SQLite would make one per matching row).
+            body = self.reader.execute(f"SELECT snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
+                                       "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, expr, r["id"])).fetchone()
+            if body is None:  # an OR query: this note has none of the snippet words
+                continue
+            snippet = body[0] if HIGHLIGHT[0] in (body[0] or "") else None
+            if snippet is None:  # the words are in the title, tags or headings only
+                best = self.reader.execute(f"SELECT snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) "
+                                           "FROM docs_fts WHERE docs_fts MATCH ? AND rowid = ?",
+                                           (*HIGHLIGHT, expr, r["id"])).fetchone()
+                snippet = best[0] if best else ""
+            break
         return {"path": r["path"], "title": r["title"], "tags": json.loads(r["tags"]),
                 "snippet": snippet or "", "score": round(float(r["score"]), 6)}
 
@@ -319,6 +358,16 @@ class Index:
             where.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND (t.tag = ? OR t.tag LIKE ?))")
             params.extend([tag, _like_prefix(tag + "/")])
         return where, params
+
+    def _matches(self, match: str, most: int, path_prefix: str | None = None, tags: Sequence[str] = ()) -> int:
+        """How many notes match (filters applied), counting no further than ``most`` (no scoring)."""
+        where, params = self._filters(path_prefix, tags)
+        if not where:
+            return int(self.reader.execute("SELECT COUNT(*) FROM (SELECT 1 FROM docs_fts WHERE docs_fts MATCH ? "
+                                           "LIMIT ?)", (match, most)).fetchone()[0])
+        return int(self.reader.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid "
+            f"WHERE docs_fts MATCH ? AND {' AND '.join(where)} LIMIT ?)", [match, *params, most]).fetchone()[0])
 
     def _nth_newest(self, match: str, n: int, path_prefix: str | None, tags: Sequence[str]) -> int | None:
         """The id of the ``n``-th newest note matching (filters applied), None when fewer match.
@@ -448,6 +497,12 @@ class Index:
         rows = self.reader.execute(f"SELECT rowid FROM docs_fts WHERE {where} LIMIT ?",
                                    [*(f"%{w}%" for w in words), limit]).fetchall()
         return [str(r[0]) for r in rows]
+
+
+def _searcher(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Set up the connection searches use: the index memory-mapped."""
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    return conn
 
 
 def _like_escape(text: str) -> str:
