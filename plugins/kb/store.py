@@ -189,23 +189,21 @@ class Index:
         self.writer.execute("UPDATE docs SET mtime_ns = ?, size = ? WHERE path = ?", (mtime_ns, size, rel))
 
     def upsert(self, rel: str, note: Note, mtime_ns: int, size: int, digest: str, body: str) -> None:
-        """Insert or replace one note's rows (call inside a transaction)."""
+        """Insert or replace one note's rows (call inside a transaction); a changed note gets a new id."""
         row = self.writer.execute("SELECT id FROM docs WHERE path = ?", (rel,)).fetchone()
         key = link_key(rel)
         stem = key.rsplit("/", 1)[-1]
         values = (key, stem, note.title, json.dumps(note.tags), json.dumps(note.aliases),
                   json.dumps(note.frontmatter, ensure_ascii=False), json.dumps(note.headings, ensure_ascii=False),
                   mtime_ns, size, digest, time.time(), note.error)
-        if row is None:
-            doc_id = self.writer.execute(
-                "INSERT INTO docs (path, key, stem, title, tags, aliases, frontmatter, headings, mtime_ns, size, "
-                "hash, indexed_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (rel, *values)).lastrowid
-        else:
-            doc_id = row[0]
-            self.writer.execute(
-                "UPDATE docs SET key = ?, stem = ?, title = ?, tags = ?, aliases = ?, frontmatter = ?, headings = ?, "
-                "mtime_ns = ?, size = ?, hash = ?, indexed_at = ?, error = ? WHERE id = ?", (*values, doc_id))
-            self._drop_rows(doc_id)
+        if row is not None:
+            # A changed note gets a new, highest id: ids order notes by their last change, which
+            # searches for words in most notes use (Index._search).
+            self._drop_rows(row[0])
+            self.writer.execute("DELETE FROM docs WHERE id = ?", (row[0],))
+        doc_id = self.writer.execute(
+            "INSERT INTO docs (path, key, stem, title, tags, aliases, frontmatter, headings, mtime_ns, size, "
+            "hash, indexed_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (rel, *values)).lastrowid
         if note.tags:
             self.writer.executemany("INSERT OR IGNORE INTO doc_tags (doc_id, tag) VALUES (?, ?)",
                                     [(doc_id, t) for t in note.tags])
@@ -307,14 +305,15 @@ class Index:
             # Words in most notes: BM25 costs a few microseconds per matching note, so ranking
             # thousands of them is the whole cost of a search. Rank the notes that have the words in
             # the title, tags or aliases (with these weights they come first anyway), and of those
-            # only the CAP most recently changed (their ids grow with every change).
+            # only the CAP (at least a page) most recently changed: ids grow with every change.
             head = "{title tags aliases} : (" + match + ")"
-            rows = self._rank(head, limit, path_prefix, tags, self._nth_newest(head, CAP, path_prefix, tags))
+            cap = max(CAP, limit)
+            rows = self._rank(head, limit, path_prefix, tags, self._nth_newest(head, cap, path_prefix, tags))
             if len(rows) < limit:
-                # Fewer than a page: rank those few together with the CAP most recently changed
+                # Fewer than a page: rank those few together with the cap most recently changed
                 # matches, on the whole text (one BM25, so the scores compare).
                 ids = [r["id"] for r in rows]
-                rows = self._rank(match, limit, path_prefix, tags, self._nth_newest(match, CAP, path_prefix, tags))
+                rows = self._rank(match, limit, path_prefix, tags, self._nth_newest(match, cap, path_prefix, tags))
                 seen = {r["id"] for r in rows}
                 for doc_id in ids:
                     if doc_id not in seen:
