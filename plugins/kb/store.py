@@ -5,8 +5,8 @@ beside ``data.sql`` (a full re-index never contends with the daemon's own connec
 unknown schema version or a different vault simply starts it afresh.
 
 Two connections: ``writer`` is used only by the indexer (one batch at a time, from a worker
-thread, under the service's lock); ``reader`` answers searches and reads inline. WAL lets them
-run side by side.
+thread, under the service's lock); ``reader`` answers searches and reads inline, with the file
+memory-mapped. WAL lets them run side by side.
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ class Index:
         return (" OR " if any_word else " ").join(rare)
 
     def _search(self, match: str, *, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[sqlite3.Row]:
-        """The best rows for ``match`` (see the module notes on words in most notes), without snippets."""
+        """The best rows for ``match``, without snippets; words in more than BIG notes rank fewer notes."""
         rows: list[sqlite3.Row] = []
         if self._matches(match, BIG + 1, path_prefix, tags) > BIG:
             # Words in most notes: BM25 costs a few microseconds per matching note, so ranking
