@@ -241,7 +241,8 @@ class AgentView:
         backoff = 0.3
         while True:
             try:
-                params = {"since": since, "session": session_id if since is not None else None}
+                params = {"since": since, "session": session_id if since is not None else None,
+                          "encoding": "text"}  # UTF-8 output costs no base64 decode
                 async for ev in self.tui.client.sse(task_path(task_id, "/stream"), params):
                     backoff = 0.3
                     if ev.event == "output":

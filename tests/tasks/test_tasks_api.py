@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from argus.kernel.eventstream import parse_lines
+from argus.kernel.pidlock import pid_alive
 from argus_testkit import Daemon, make_repo, run_git, wait_for
 
 PROJECT = "demo-proj"
@@ -131,21 +132,6 @@ def worktrees(repo: Path) -> list[str]:
     return [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("worktree ")]
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
 def supervisor_sessions(home: Path) -> list[dict[str, Any]]:
     """The session list of ``argus session-supervisor status`` (empty when it is not running)."""
     env = {**os.environ, "ARGUS_HOME": str(home)}
@@ -193,7 +179,8 @@ def stream_bytes(messages: list[dict[str, Any]]) -> bytes:
     for m in messages:
         if m["event"] != "output":
             continue
-        chunk = base64.b64decode(m["data"]["data"])
+        text = m["data"].get("text")  # ``?encoding=text``: UTF-8 output as a JSON string
+        chunk = text.encode() if text is not None else base64.b64decode(m["data"]["data"])
         if expected is not None:
             assert m["data"]["offset"] == expected, f"gap or overlap at {expected} (chunk at {m['data']['offset']})"
         expected = m["data"]["offset"] + len(chunk)
