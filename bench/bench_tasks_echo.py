@@ -21,9 +21,8 @@ from pathlib import Path
 
 import httpx
 import trio
-from trio_websocket import open_websocket_url
-
 from common import BenchDaemon, RawPty, agent_env, create_task, print_table, ratio, sse, summary, wait_idle
+from trio_websocket import open_websocket_url
 
 KEYS = "abcdefghij"  # never part of the line-clear redraw ("\r\x1b[K> ")
 CLEAR_EVERY = 40
