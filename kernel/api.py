@@ -36,6 +36,7 @@ from .listeners import tailscale_ipv4
 from .local import BASE_URL as LOCAL_URL
 from .local import LocalDaemon, read_token
 from .paths import Paths, argus_home, atomic_write
+from .pidlock import pid_alive
 from .plugins import client_plugins
 from .registry import Registry
 from .settings import Settings
@@ -72,7 +73,7 @@ __all__ = [
     "Settings", "SettingsSection", "Stash", "StashKey", "TooLarge", "TooMany", "ToolContext", "ToolHandler",
     "Unauthorized", "Unavailable", "argus_home", "atomic_write", "client_plugins", "fault_point", "hookimpl",
     "hookspec",
-    "json_body", "principal", "sse", "sse_message", "utcnow",
+    "json_body", "pid_alive", "principal", "sse", "sse_message", "utcnow",
     # the wire: declared routes, the SSE parser, terminal text, the local daemon
     "LOCAL_URL", "LocalDaemon", "Route", "migration_plan", "tailscale_ipv4",
     # auto-start at login (the systemd user unit / LaunchAgent of ``argus daemon install``)

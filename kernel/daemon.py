@@ -53,7 +53,7 @@ def read_pid(paths: Paths) -> int | None:
     signal it.
     """
     pid = pidlock.read_pid_file(paths.daemon_pid)
-    if pid is None or not _alive(pid):
+    if pid is None or not pidlock.pid_alive(pid):
         return None
     return pid if pidlock.holds_lock(pid, daemon_lock(paths), "argus", "daemon") else None
 
@@ -119,7 +119,7 @@ def stop(paths: Paths, wait: float = 15.0) -> bool:
     _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if read_pid(paths) != pid or not _alive(pid):
+        if read_pid(paths) != pid or not pidlock.pid_alive(pid):
             return True
         time.sleep(0.05)
     if read_pid(paths) == pid:
@@ -132,19 +132,6 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie child of ours counts as gone.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
-        return state != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 def status(paths: Paths) -> dict[str, Any]:

@@ -14,6 +14,25 @@ import os
 from pathlib import Path
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited: a zombie (exited, not yet reaped) counts
+    as gone; a process of another user that we may not signal counts as alive."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
 def lock_is_held(path: Path) -> bool:
     """True while some process holds an flock on ``path``."""
     try:

@@ -19,6 +19,7 @@ import trio
 
 from .. import errors
 from ..paths import atomic_write
+from ..pidlock import pid_alive
 from ..supervisor import protocol as proto
 from ..supervisor.control import start_supervisor
 from ..supervisor.output import OutputStream
@@ -43,16 +44,6 @@ ORPHAN_KILL_GRACE = 2.0  # seconds between SIGHUP and SIGKILL for agents orphane
 SUPERVISOR_EXIT_WAIT = 1.0  # how long a dropped link waits to see whether the supervisor died
 
 
-def _process_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not count)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
 async def _exits_within(pid: int, timeout: float) -> bool:
     """Whether ``pid`` has exited or exits within ``timeout`` seconds (its sockets close a moment
     before the process is gone, so a dropped link alone does not prove it died)."""
@@ -62,7 +53,7 @@ async def _exits_within(pid: int, timeout: float) -> bool:
         return True
     except OSError:  # no pidfd support: look at /proc once the timeout has passed
         await trio.sleep(min(timeout, 0.2))
-        return not _process_alive(pid)
+        return not pid_alive(pid)
     try:
         with trio.move_on_after(timeout):
             await trio.lowlevel.wait_readable(fd)  # readable once the process has exited
@@ -76,7 +67,7 @@ def _is_agent(pid: int, cwd: str) -> bool:
     """Identity check before signalling: ``pid`` is alive, leads its own process group (agents
     run in their own session) and still works in the session's directory (not a reused pid)."""
     try:
-        return (_process_alive(pid) and os.getpgid(pid) == pid
+        return (pid_alive(pid) and os.getpgid(pid) == pid
                 and os.path.realpath(os.readlink(f"/proc/{pid}/cwd")) == os.path.realpath(cwd))
     except OSError:
         return False

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from argus.kernel.api import Kernel, Migration
+from argus.kernel.api import Kernel, Migration, pid_alive
 
 from .install import install_mode
 
@@ -246,16 +246,6 @@ def check_database(ctx: Context) -> list[Check]:
     return out
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def check_processes(ctx: Context) -> list[Check]:
     """Daemon and supervisor answer (the supervisor's hello succeeds only on a matching protocol)."""
     from .compat import supervisor_report
@@ -278,7 +268,7 @@ def check_processes(ctx: Context) -> list[Check]:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         pid = None
-    if not info.get("running") and pid is not None and _pid_alive(pid):
+    if not info.get("running") and pid is not None and pid_alive(pid):
         out.append(Check("supervisor", "fail", f"supervisor {pid} is alive but does not answer this Argus "
                                                "(a different protocol version, or hung)",
                          "let agents finish, then argus session-supervisor stop && argus daemon restart"))
@@ -377,7 +367,7 @@ def check_stale(ctx: Context) -> Check:
             pid = int(f.read_text().strip())
         except (FileNotFoundError, ValueError):
             continue
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             stale.append(f"{name} (pid {pid} is gone)")
     sock = ctx.home / "daemon.sock"
     if ctx.kernel is None and ctx.daemon_answer is None and sock.exists():

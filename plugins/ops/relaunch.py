@@ -13,21 +13,9 @@ import os
 import sys
 import time
 
+from argus.kernel.api import pid_alive
+
 WAIT_SECONDS = 60.0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except (FileNotFoundError, IndexError):
-        return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m argus.plugins.ops.relaunch OLD_PID", file=sys.stderr)
         return 2
     deadline = time.monotonic() + WAIT_SECONDS
-    while _alive(old):
+    while pid_alive(old):
         if time.monotonic() > deadline:
             print(f"argus relaunch: daemon {old} did not exit within {WAIT_SECONDS:.0f} s; not starting a new one",
                   file=sys.stderr)

@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prompt_toolkit.formatted_text import StyleAndTextTuples
-from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
-from prompt_toolkit.layout import FormattedTextControl, Window
-from prompt_toolkit.layout.dimension import Dimension
 from prompt_toolkit.widgets import Frame
 
 from .commands import CommandRegistry
+from .scrollview import ScrollView
 
 KEY_WIDTH = 24
 
@@ -28,7 +26,7 @@ def help_lines(registry: CommandRegistry, first: str = "") -> list[StyleAndTextT
     return lines
 
 
-class HelpOverlay:
+class HelpOverlay(ScrollView):
     """A scrollable dialog with :func:`help_lines`; Esc, ``q``, ``?``, ctrl+q or Enter close it."""
 
     hint = "j/k PgUp/PgDn scroll · Esc close"
@@ -36,27 +34,8 @@ class HelpOverlay:
     def __init__(self, registry: CommandRegistry, view: str, on_close: Callable[[], None],
                  max_height: Callable[[], int]) -> None:
         self.lines = help_lines(registry, view)
-        self.top = 0
-        self.on_close = on_close
-        self.max_height = max_height
-        kb = KeyBindings()
-        for key in ("escape", "q", "?", "c-q", "enter"):
-            kb.add(key, eager=key == "escape")(self._close)
-        for key, step in (("j", 1), ("down", 1), ("k", -1), ("up", -1), ("pagedown", 10), ("space", 10),
-                          ("pageup", -10), ("g", -10**6), ("G", 10**6)):
-            kb.add(key)(lambda event, step=step: self.scroll(step))
-        self.window = Window(FormattedTextControl(self._fragments, focusable=True, show_cursor=False,
-                                                  key_bindings=kb),
-                             height=lambda: Dimension(preferred=len(self.lines), max=max(3, self.max_height())),
-                             width=Dimension(preferred=96))
+        super().__init__(lambda: len(self.lines), on_close, max_height, ("escape", "q", "?", "c-q", "enter"))
         self.container = Frame(self.window, title="Keys (Esc closes)", style="class:form")
-
-    def _close(self, event: KeyPressEvent) -> None:
-        self.on_close()
-
-    def scroll(self, step: int) -> None:
-        """Move the first shown line by ``step`` (clamped)."""
-        self.top = max(0, min(max(0, len(self.lines) - self.max_height()), self.top + step))
 
     def _fragments(self) -> StyleAndTextTuples:
         out: StyleAndTextTuples = []
@@ -68,14 +47,6 @@ class HelpOverlay:
     def text(self) -> str:
         """The whole overlay as plain text (every line, also those scrolled away)."""
         return "\n".join("".join(frag[1] for frag in line) for line in self.lines)
-
-    def first_focus(self) -> Window:
-        """The text takes the focus (its keys scroll and close)."""
-        return self.window
-
-    def contains(self, window: Window) -> bool:
-        """Only its own window."""
-        return window is self.window
 
 
 def markdown(registry: CommandRegistry) -> str:

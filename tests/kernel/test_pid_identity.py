@@ -120,3 +120,15 @@ def test_concurrent_daemon_starts_agree_on_one_daemon(daemon_factory: Any) -> No
             if pidlock.holds_lock(pid, d.home / "daemon.lock", "argus", "daemon"):
                 os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not pidlock.lock_is_held(d.home / "daemon.lock"), what="the daemon gone")
+
+
+def test_pid_alive_counts_a_zombie_and_a_reaped_process_as_gone() -> None:
+    assert pidlock.pid_alive(os.getpid())
+    proc = subprocess.Popen(["sh", "-c", "exit 0"])
+    # not reaped yet: a zombie once it has exited
+    wait_for(lambda: not pidlock.pid_alive(proc.pid), 10, what="the child to exit (a zombie)")
+    assert Path(f"/proc/{proc.pid}").exists()  # still listed: only the zombie rule says it is gone
+    proc.wait()
+    assert not pidlock.pid_alive(proc.pid)
+    # a process of another user that we may not signal still exists
+    assert pidlock.pid_alive(1)

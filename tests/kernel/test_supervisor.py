@@ -15,17 +15,10 @@ from typing import Any
 import pytest
 from argus.kernel import errors
 from argus.kernel.paths import Paths
+from argus.kernel.pidlock import pid_alive
 from argus.kernel.supervisor import protocol as proto
 from argus.kernel.supervisor import start_supervisor, stop_supervisor, supervisor_status
 from argus_testkit import wait_for
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 class Raw:

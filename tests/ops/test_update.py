@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argus.kernel.pidlock import pid_alive as _alive
 from argus_testkit import Daemon, make_repo, run_git, stop_supervisor_in, wait_for
 
 
@@ -75,17 +76,6 @@ class UpdatingDaemon(Daemon):
                 except ProcessLookupError:
                     pass
         stop_supervisor_in(self.home)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 @pytest.fixture

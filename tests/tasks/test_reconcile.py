@@ -8,12 +8,12 @@ interrupted step would have left them), not by racing a kill against creation.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from argus.kernel.pidlock import pid_alive as _alive
 from argus_testkit import run_git, wait_for
 from orch_helpers import FAST_AGENT, create_task, task
 
@@ -23,17 +23,6 @@ def fast_agents(monkeypatch: pytest.MonkeyPatch) -> None:
     """Short busy phases for the demo agents the daemon starts."""
     for key, value in FAST_AGENT.items():
         monkeypatch.setenv(key, value)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 def _db(daemon: Any) -> sqlite3.Connection:

@@ -5,13 +5,13 @@ lifecycle requests on one task, and bad input that used to answer 500 instead of
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from argus.kernel.pidlock import pid_alive as _alive
 from argus_testkit import Daemon, wait_for
 
 
@@ -29,18 +29,6 @@ def _launches(record: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     except FileNotFoundError:
         return []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return False
 
 
 def _create(daemon: Daemon, prompt: str) -> dict[str, Any]:

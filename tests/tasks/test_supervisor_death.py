@@ -11,15 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argus.kernel.pidlock import pid_alive as _alive
 from argus_testkit import Daemon, wait_for
 from orch_helpers import FAST_AGENT, create_task, task
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
 
 
 def _supervisor_pid(home: Path) -> int:

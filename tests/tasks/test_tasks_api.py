@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from argus.kernel.eventstream import parse_lines
+from argus.kernel.pidlock import pid_alive
 from argus_testkit import Daemon, make_repo, run_git, wait_for
 
 PROJECT = "demo-proj"
@@ -129,21 +130,6 @@ def worktrees(repo: Path) -> list[str]:
     """Paths of ``git worktree list`` (the main checkout first)."""
     out = run_git(repo, "worktree", "list", "--porcelain")
     return [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("worktree ")]
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 def supervisor_sessions(home: Path) -> list[dict[str, Any]]:
