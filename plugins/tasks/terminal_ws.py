@@ -79,17 +79,18 @@ class TerminalSocket:
     def __init__(self, svc: TaskService, task_id: str) -> None:
         self.svc = svc
         self.task_id = task_id
-        self._send_lock = trio.Lock()
+
+    # The reader (error and resize answers) and the writer (output) send concurrently: each frame
+    # is encoded whole and hypercorn serializes the socket writes, so frames never interleave and
+    # an output frame waits for no lock (a lock is one more trip through the scheduler per echo).
 
     async def send_json(self, message: dict[str, Any]) -> None:
         """One JSON text frame."""
-        async with self._send_lock:
-            await websocket.send(json.dumps(message, separators=(",", ":")))
+        await websocket.send(json.dumps(message, separators=(",", ":")))
 
     async def send_bytes(self, data: bytes) -> None:
         """One binary frame."""
-        async with self._send_lock:
-            await websocket.send(data)
+        await websocket.send(data)
 
     async def error(self, message: str) -> None:
         """An error frame (the connection stays open)."""
