@@ -91,7 +91,9 @@ async def echo_through_websocket(daemon: BenchDaemon, task_id: str, samples: int
     results: list[float] = []
     url = daemon.url.replace("http://", "ws://", 1) + f"/api/tasks/{task_id}/terminal"
     headers = [(k.encode(), v.encode()) for k, v in daemon.headers.items()]
-    async with open_websocket_url(url, extra_headers=headers) as ws:
+    # A roomy queue: trio-websocket's reader stops reading the socket while its queue is full, and
+    # then the close handshake (behind unread output frames) would never be seen.
+    async with open_websocket_url(url, extra_headers=headers, message_queue_size=100_000) as ws:
         seen = b""
 
         async def wait_for(needle: bytes) -> float:
@@ -105,7 +107,6 @@ async def echo_through_websocket(daemon: BenchDaemon, task_id: str, samples: int
                         if needle in seen:
                             return at
 
-        await ws.ping()  # the server's first ping answered, the backlog on its way
         with trio.move_on_after(0.5):  # the initial tail
             while True:
                 await ws.get_message()
@@ -121,7 +122,6 @@ async def echo_through_websocket(daemon: BenchDaemon, task_id: str, samples: int
             await ws.send_message(key)
             results.append(await wait_for(key) - t0)
         await ws.send_message(b"\x15")
-        await ws.ping()
     return results
 
 
@@ -160,6 +160,11 @@ async def start_floods(client: httpx.AsyncClient, count: int, kbps: int) -> list
     return ids
 
 
+def progress(what: str) -> None:
+    """A progress line on stderr (a long run shows where it is)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
 async def run(args: argparse.Namespace) -> None:
     with BenchDaemon(env={"FAKEAGENT_BUSY": "0.2"}, profile=args.profile) as daemon:
         async with daemon.client() as client, daemon.client() as stream_client:
@@ -171,16 +176,23 @@ async def run(args: argparse.Namespace) -> None:
                 await raw.read_until(b"? for shortcuts")
                 await raw.read_until(b"> ")
                 rows: dict[str, list[float]] = {}
+                progress("raw PTY, 0 busy")
                 rows["raw PTY, 0 busy"] = await echo_raw(raw, args.samples)
+                progress("POST+SSE, 0 busy")
                 rows["Argus POST+SSE, 0 busy"] = await echo_through_argus(client, stream_client, task["id"],
                                                                           args.samples)
+                progress("WebSocket, 0 busy")
                 rows["Argus WebSocket, 0 busy"] = await echo_through_websocket(daemon, task["id"], args.samples)
                 if args.busy:
+                    progress(f"starting {args.busy} busy sessions")
                     await start_floods(client, args.busy, args.flood_kbps)
                     label = f"{args.busy} busy"
+                    progress(f"raw PTY, {label}")
                     rows[f"raw PTY, {label}"] = await echo_raw(raw, args.samples)
+                    progress(f"POST+SSE, {label}")
                     rows[f"Argus POST+SSE, {label}"] = await echo_through_argus(client, stream_client, task["id"],
                                                                                 args.samples)
+                    progress(f"WebSocket, {label}")
                     rows[f"Argus WebSocket, {label}"] = await echo_through_websocket(daemon, task["id"],
                                                                                      args.samples)
                     await client.post("/api/sessions/stop-all")

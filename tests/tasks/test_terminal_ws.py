@@ -19,6 +19,10 @@ from trio_websocket import ConnectionClosed, ConnectionRejected, WebSocketConnec
 
 __all__ = ["agent_env"]  # the autouse fixture (short busy phases, launch record)
 
+#: trio-websocket stops reading the socket while its message queue is full; a roomy one keeps
+#: pings and the close handshake from waiting behind unread output frames.
+QUEUE = 100_000
+
 
 def ws_url(daemon: Daemon, task_id: str, **params: Any) -> str:
     """The terminal WebSocket's URL on the daemon's TCP listener."""
@@ -32,7 +36,8 @@ async def terminal(daemon: Daemon, task_id: str, token: str | None = None,
                    **params: Any) -> AsyncIterator[WebSocketConnection]:
     """An open terminal WebSocket (the master token as a header unless ``token`` is given)."""
     headers = [(b"Authorization", f"Bearer {token or daemon.token}".encode())]
-    async with open_websocket_url(ws_url(daemon, task_id, **params), extra_headers=headers) as ws:
+    async with open_websocket_url(ws_url(daemon, task_id, **params), extra_headers=headers,
+                                  message_queue_size=QUEUE) as ws:
         yield ws
 
 
@@ -182,12 +187,14 @@ def test_auth_matrix(daemon: Daemon, project: dict[str, Any]) -> None:
         return int(rejected.value.status_code)
 
     async def accepted(headers: list[tuple[bytes, bytes]], **params: Any) -> None:
-        async with open_websocket_url(ws_url(daemon, tid, **params), extra_headers=headers) as ws:
+        async with open_websocket_url(ws_url(daemon, tid, **params), extra_headers=headers,
+                                      message_queue_size=QUEUE) as ws:
             screen = Screen(ws)
             assert (await screen.until_message("session"))["session_id"] == t["session_id"]
             # The server pings right after the upgrade: have that ping answered before closing
             # (trio-websocket cannot answer a ping that arrives after its close frame went out).
-            await ws.ping()
+            with trio.fail_after(30):
+                await ws.ping()
 
     async def main() -> None:
         assert await refused([]) == 401
