@@ -1,13 +1,15 @@
 """Output throughput: an agent writing a large volume → bytes received on the task's SSE stream
 per second, versus the same program read from a raw PTY owned by this process, in the same run.
 
-    python bench/bench_tasks_throughput.py [--mb 50] [--rounds 3]
+    python bench/bench_tasks_throughput.py [--mb 50] [--rounds 3] [--encoding both|base64|text]
 
 The program waits for a line of input, then writes ``--mb`` megabytes of printable lines as fast
 as the terminal takes them, then an end marker, and waits. Through Argus the bytes go
-PTY → session-supervisor (ring, scrollback log) → daemon (mirror ring) → SSE (base64) → this
-client; the clock runs from the input that starts it to the end marker on the stream. Rounds
-alternate between the two paths; the best round of each is compared.
+PTY → session-supervisor (ring, scrollback log) → daemon (mirror ring) → SSE → this client, which
+reads the stream with the project's SSE parser (as the TUI does) and decodes every ``output``
+message: base64 ``data`` (the default stream), or ``text`` (``?encoding=text``: UTF-8 output as a
+JSON string). The clock runs from the input that starts it to the end marker on the stream.
+Rounds alternate between the paths; the best round of each is compared with the raw PTY's.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import trio
+from argus.kernel.eventstream import SseParser
 from common import BenchDaemon, RawPty, agent_env, create_task
 
 END = b"@@END-OF-BLAST@@"
@@ -67,27 +71,30 @@ class Tail:
         return self.marker in window
 
 
-async def through_argus(client: httpx.AsyncClient, stream_client: httpx.AsyncClient, task_id: str) -> tuple[
-        float, int]:
+async def through_argus(client: httpx.AsyncClient, stream_client: httpx.AsyncClient, task_id: str,
+                        encoding: str = "base64") -> tuple[float, int]:
     """Trigger one blast and read the task's SSE stream until the end marker: (seconds, bytes)."""
     started = trio.Event()
     result: list[tuple[float, int]] = []
     t0: list[float] = []
+    params = {"encoding": encoding} if encoding != "base64" else {}
 
     async def reader() -> None:
         tail = Tail(END)
-        async with stream_client.stream("GET", f"/api/tasks/{task_id}/stream") as resp:
+        parser = SseParser()
+        async with stream_client.stream("GET", f"/api/tasks/{task_id}/stream", params=params) as resp:
             resp.raise_for_status()
-            event = ""
-            async for line in resp.aiter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event == "session":
-                    started.set()
-                elif line.startswith("data: ") and event == "output" and t0:
-                    if tail.add(base64.b64decode(json.loads(line[6:])["data"])):
-                        result.append((time.perf_counter() - t0[0], tail.count))
-                        return
+            async for piece in resp.aiter_raw():
+                for ev in parser.feed(piece):
+                    if ev.event == "session":
+                        started.set()
+                    elif ev.event == "output" and t0:
+                        msg = json.loads(ev.data)
+                        text = msg.get("text")
+                        data = text.encode() if text is not None else base64.b64decode(msg["data"])
+                        if tail.add(data):
+                            result.append((time.perf_counter() - t0[0], tail.count))
+                            return
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(reader)
@@ -122,6 +129,39 @@ async def through_raw(pty: RawPty) -> tuple[float, int]:
                 return time.perf_counter() - t0, tail.count
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds ``pid`` has used so far (0 if it is gone or unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU seconds each process of a path used during the rounds measured with :meth:`measure`."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.pids = pids
+        self.used = {name: 0.0 for name in pids}
+
+    async def measure(self, coro: Any) -> Any:
+        """Await ``coro``, adding each process's CPU time meanwhile (``client``: this process)."""
+        before = {name: self._now(name) for name in self.pids}
+        result = await coro
+        for name in self.pids:
+            self.used[name] += self._now(name) - before[name]
+        return result
+
+    def _now(self, name: str) -> float:
+        return time.process_time() if name == "client" else cpu_seconds(self.pids[name])
+
+
 async def run(args: argparse.Namespace) -> None:
     size = int(args.mb * 1024 * 1024)
     argv = blast_argv(size)
@@ -137,11 +177,22 @@ async def run(args: argparse.Namespace) -> None:
             raw = RawPty(argv, str(daemon.repo), agent_env())
             try:
                 await raw.read_until(READY)
-                rows: dict[str, list[tuple[float, int]]] = {"raw PTY": [], "Argus SSE": []}
+                encodings = ["base64", "text"] if args.encoding == "both" else [args.encoding]
+                rows: dict[str, list[tuple[float, int]]] = {"raw PTY": []}
+                rows.update({f"SSE {e}": [] for e in encodings})
+                agent_pid = (await client.get(f"/api/tasks/{task['id']}")).json()["task"]["pid"]
+                supervisor_pid = int((daemon.home / "supervisor.pid").read_text().strip())
+                meters = {"raw PTY": CpuMeter({"agent": raw.proc.pid, "client": None})}
+                meters.update({name: CpuMeter({"agent": agent_pid, "supervisor": supervisor_pid,
+                                               "daemon": daemon.proc.pid if daemon.proc else None,
+                                               "client": None}) for name in rows if name != "raw PTY"})
                 raw.buffer = b""
                 for _ in range(args.rounds):
-                    rows["raw PTY"].append(await through_raw(raw))
-                    rows["Argus SSE"].append(await through_argus(client, stream_client, task["id"]))
+                    rows["raw PTY"].append(await meters["raw PTY"].measure(through_raw(raw)))
+                    for encoding in encodings:
+                        name = f"SSE {encoding}"
+                        rows[name].append(await meters[name].measure(
+                            through_argus(client, stream_client, task["id"], encoding)))
             finally:
                 raw.close()
                 await client.post("/api/sessions/stop-all")
@@ -150,9 +201,18 @@ async def run(args: argparse.Namespace) -> None:
     for name, results in rows.items():
         rates = [n / s / 1e6 for s, n in results]
         best[name] = max(rates)
-        print(f"  {name:10}  best {max(rates):8.1f} MB/s   all " + "  ".join(f"{r:.1f}" for r in rates)
+        print(f"  {name:11} best {max(rates):8.1f} MB/s   all " + "  ".join(f"{r:.1f}" for r in rates)
               + f"   ({results[0][1]} bytes on the terminal per round)")
-    print(f"\nratio Argus SSE / raw PTY (best rounds): {best['Argus SSE'] / best['raw PTY']:.2f}x")
+    print("\nCPU seconds per 10 MB delivered (all rounds; client: this process, reading and decoding)")
+    for name, results in rows.items():
+        per = 10e6 / sum(n for _s, n in results)
+        used = meters[name].used
+        print(f"  {name:11} total {sum(used.values()) * per:5.2f}   "
+              + "  ".join(f"{proc} {sec * per:.2f}" for proc, sec in used.items()))
+    print()
+    for name in rows:
+        if name != "raw PTY":
+            print(f"ratio Argus {name} / raw PTY (best rounds): {best[name] / best['raw PTY']:.2f}x")
 
 
 def main() -> None:
@@ -160,6 +220,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=50.0, help="megabytes the agent writes per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--encoding", choices=("both", "base64", "text"), default="both",
+                        help="the stream's output encoding(s) to measure (each round runs every one)")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="run the daemon under cProfile and write its stats to FILE")
     trio.run(run, parser.parse_args())

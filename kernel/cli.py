@@ -66,6 +66,7 @@ def daemon_run() -> None:
     lock = daemon_mod.acquire_daemon_lock(paths)
     try:
         kernel = Kernel(paths)
+        kernel.freeze_startup_objects = True
         trio.run(kernel.run)
         if kernel.exit_status:  # a self-update under systemd: the unit restarts the daemon
             logging.getLogger("argus").info("argus daemon exiting with status %d", kernel.exit_status)

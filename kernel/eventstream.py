@@ -37,7 +37,8 @@ class SseParser:
 
     def __init__(self, *, comments: bool = False) -> None:
         self.keep_comments = comments
-        self._buf = b""
+        self._buf = bytearray()
+        self._scanned = 0  # no newline in _buf[:_scanned] (a long line arriving in pieces)
         self._event = ""
         self._data: list[str] = []
         self._id: str | None = None
@@ -50,20 +51,27 @@ class SseParser:
         return self._id
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
-        """Consume ``chunk`` and return every event it completed."""
-        self._buf += chunk
+        """Consume ``chunk`` and return every event it completed.
+
+        Linear in the bytes fed: a long line (a large ``output`` message arriving in many pieces)
+        is neither copied nor searched again for every piece.
+        """
+        buf = self._buf
+        buf += chunk
         out: list[SseEvent] = []
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl < 0:
-                break
-            raw = self._buf[:nl]
-            self._buf = self._buf[nl + 1:]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            event = self.line(raw.decode("utf-8", "replace"))
-            if event is not None:
-                out.append(event)
+        pos = 0
+        nl = buf.find(b"\n", self._scanned)
+        with memoryview(buf) as view:
+            while nl >= 0:
+                end = nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
+                event = self.line(str(view[pos:end], "utf-8", "replace"))
+                if event is not None:
+                    out.append(event)
+                pos = nl + 1
+                nl = buf.find(b"\n", pos)
+        if pos:
+            del buf[:pos]
+        self._scanned = len(buf)
         return out
 
     def line(self, line: str) -> SseEvent | None:
@@ -76,6 +84,9 @@ class SseParser:
                 event = SseEvent("", "", self._id, tuple(self._comments))
             self._event, self._data, self._comments, self._seen = "", [], [], False
             return event
+        if line.startswith("data: "):  # the common case, without copying a long payload twice
+            self._data.append(line[6:])
+            return None
         if line.startswith(":"):
             if self.keep_comments:
                 self._comments.append(line[1:].strip())

@@ -6,6 +6,7 @@ the listeners; plugins contribute everything else through hooks (see ``hookspecs
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -72,6 +73,10 @@ class Kernel:
         self.settings.override_from_env("api", "enabled", "ARGUS_API_PORT", lambda _raw: True)
         self.settings.override_from_env("mcp", "http_port", "ARGUS_MCP_PORT")
         self.stash = Stash()  # per-kernel plugin state (``kernel.stash[KEY]``), never module globals
+        #: Freeze the objects made at start-up out of the garbage collector (``daemon run`` sets it):
+        #: they live as long as the daemon, and every full collection walking them cost the
+        #: output hot path a fifth of the daemon's time.
+        self.freeze_startup_objects = False
         early_saved = self._saved_disabled()
         self.pm: pluggy.PluginManager
         infos: list[PluginInfo]
@@ -171,6 +176,8 @@ class Kernel:
                 self.pm.hook.argus_started(kernel=self)
                 self.bus.publish("daemon.started", {"pid": os.getpid(), "version": self.version})
                 log.info("argus daemon %s up (pid %d, home %s)", self.version, os.getpid(), self.paths.home)
+                if self.freeze_startup_objects:
+                    gc.freeze()
                 task_status.started()
                 # Built after the daemon is up: importing the MCP SDK is most of a bare start-up. It
                 # waits for the first /mcp request or MCP_BUILD_DELAY, so re-attached sessions and
@@ -221,7 +228,10 @@ class Kernel:
                         exc_info=True)
             import_sdk()
         ts = tailscale_ipv4()
-        return build_mcp_app(self, [ts] if ts else None)
+        app = build_mcp_app(self, [ts] if ts else None)
+        if self.freeze_startup_objects:
+            gc.freeze()  # the MCP SDK's modules too
+        return app
 
     def api_enabled(self) -> bool:
         """``api.enabled`` (or ``ARGUS_API_PORT`` set in the environment)."""

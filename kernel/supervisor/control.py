@@ -7,6 +7,7 @@ supervisor only through its socket and lock file.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal as signal_mod
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     signal_mod.signal(signal_mod.SIGHUP, signal_mod.SIG_IGN)
+    gc.freeze()  # the modules live as long as the process: keep them out of every collection
     try:
         trio.run(serve, paths)
     except errors.Conflict as exc:

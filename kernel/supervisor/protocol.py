@@ -328,7 +328,8 @@ class FrameBuffer:
                     return None
                 body = pos + DATA_HEADER.size
                 sid = bytes(buf[body:body + sid_len])
-                data = bytes(buf[body + sid_len:pos + total])
+                with memoryview(buf) as view:  # one copy of the payload, not two (slice, then bytes)
+                    data = bytes(view[body + sid_len:pos + total])
                 self._pos = self._scanned = pos + total
                 if kind not in DATA_KINDS:
                     raise ProtocolError(f"bad data frame: unknown kind {kind}")

@@ -603,6 +603,9 @@ class StreamQuery(Wire):
 
     since: int | None = Field(None, ge=0, description="byte offset (default: the last 64 KiB)")
     session: str | None = Field(None, description="the session the offset belongs to")
+    encoding: Literal["base64", "text"] = Field(
+        "base64", description="how output travels: base64 `data` always, or `text` (a JSON string) for "
+                              "UTF-8 output with base64 `data` only for bytes that are not UTF-8")
 
 
 class DiffQuery(Wire):

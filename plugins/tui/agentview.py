@@ -1,11 +1,12 @@
 """The agent view: one task's live terminal (pyte), its side panes, and raw key passthrough.
 
-Output arrives on ``GET /api/tasks/{id}/stream`` (SSE, base64 chunks with absolute offsets), or
-for a remote TUI on the task's terminal WebSocket (binary frames; keys go back on it, no HTTP
-request per key), and is queued into a :class:`~argus.plugins.tui.terminal.Terminal`, which feeds
-pyte off the UI loop. Every key the terminal receives is forwarded raw to the agent (``POST
-/api/tasks/{id}/input`` without the WebSocket; Esc included) except the view's own keys: ``ctrl+q`` back, ``ctrl+z`` panes, ``ctrl+k`` switcher,
-``ctrl+l`` links, ``ctrl+y`` staged clipboard (forwarded when nothing is staged), ``ctrl+p`` PR,
+Output arrives on ``GET /api/tasks/{id}/stream`` (SSE chunks with absolute offsets), or for a
+remote TUI on the task's terminal WebSocket (binary frames; keys go back on it, no HTTP request
+per key), and is queued into a :class:`~argus.plugins.tui.terminal.Terminal`, which feeds pyte off
+the UI loop. Every key the terminal receives is forwarded raw to the agent (``POST
+/api/tasks/{id}/input`` without the WebSocket; Esc included) except the view's own keys: ``ctrl+q``
+back, ``ctrl+z`` panes, ``ctrl+k`` switcher, ``ctrl+l`` links, ``ctrl+y`` staged clipboard
+(forwarded when nothing is staged), ``ctrl+p`` PR,
 ``Shift+↑/↓`` scrollback over the whole session log.
 """
 
@@ -242,7 +243,8 @@ class AgentView:
         backoff = 0.3
         while True:
             try:
-                params = {"since": since, "session": session_id if since is not None else None}
+                params = {"since": since, "session": session_id if since is not None else None,
+                          "encoding": "text"}  # UTF-8 output costs no base64 decode (SSE)
                 async for ev in self.tui.client.terminal(task_id, params):
                     backoff = 0.3
                     if ev.event == "output":

@@ -227,6 +227,7 @@ class ArgusClient:
                 yield ev
             return
         ws = WebSocket()
+        query.pop("encoding", None)  # the SSE stream's output encoding: the WebSocket sends raw bytes
         url = self.base_url.replace("http", "ws", 1) + path + (f"?{urlencode(query)}" if query else "")
         try:
             await ws.connect(url, headers=list(self._headers().items()))

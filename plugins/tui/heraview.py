@@ -105,7 +105,8 @@ class PaneTerm:
         since: int | None = None
         while True:
             try:
-                async for ev in self.tui.client.sse(task_path(task_id, "/stream"), {"since": since}):
+                async for ev in self.tui.client.sse(task_path(task_id, "/stream"),
+                                                         {"since": since, "encoding": "text"}):
                     if ev.event == "output":
                         chunk = decode_output(ev, since)
                         if chunk is None:

@@ -47,10 +47,12 @@ def decode_output(ev: SseEvent, since: int | None) -> tuple[bytes, int, int] | N
     """An ``output`` event of ``/api/tasks/{id}/stream`` as ``(new bytes, start, end offset)``.
 
     The bytes before ``since`` (sent again after a reconnect) are dropped; a malformed event is None.
+    Both forms of the stream's ``output`` are read: base64 ``data`` and ``text`` (``encoding=text``).
     """
     msg = as_dict(ev.json())
     try:
-        data = base64.b64decode(str(msg.get("data") or ""))
+        text = msg.get("text")  # ``encoding=text``: UTF-8 output as a string, else base64 ``data``
+        data = text.encode() if isinstance(text, str) else base64.b64decode(str(msg.get("data") or ""))
         start = int(msg.get("offset", since or 0))
     except (ValueError, TypeError):
         return None

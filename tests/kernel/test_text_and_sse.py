@@ -53,3 +53,15 @@ def test_local_daemon_without_a_socket_does_not_answer(tmp_path: Path) -> None:
     assert not local.answers(timeout=0.5) and local.status(timeout=0.5) is None
     (tmp_path / "api-token").write_text("abc\n")
     assert local.headers() == {"Authorization": "Bearer abc"}
+
+
+def test_parser_takes_a_long_crlf_message_in_pieces_cut_anywhere() -> None:
+    payload = "x" * 300_000
+    wire = f"id: 9\r\nevent: output\r\ndata: {payload}\r\n\r\n: keepalive\r\n\r\ndata: y\r\n\r\n".encode()
+    for size in (65536, 4096, 7):
+        parser = SseParser()
+        events = [ev for i in range(0, len(wire), size) for ev in parser.feed(wire[i:i + size])]
+        assert [(e.event, e.id, len(e.data)) for e in events] == [("output", "9", 300_000), ("message", "9", 1)]
+        assert events[0].data == payload
+    parser = SseParser()  # a CR at the end of one piece, its LF at the start of the next
+    assert parser.feed(b"data: a\r") == [] and parser.feed(b"\n\r") == [] and parser.feed(b"\n")[0].data == "a"

@@ -179,7 +179,8 @@ def stream_bytes(messages: list[dict[str, Any]]) -> bytes:
     for m in messages:
         if m["event"] != "output":
             continue
-        chunk = base64.b64decode(m["data"]["data"])
+        text = m["data"].get("text")  # ``?encoding=text``: UTF-8 output as a JSON string
+        chunk = text.encode() if text is not None else base64.b64decode(m["data"]["data"])
         if expected is not None:
             assert m["data"]["offset"] == expected, f"gap or overlap at {expected} (chunk at {m['data']['offset']})"
         expected = m["data"]["offset"] + len(chunk)

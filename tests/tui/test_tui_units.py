@@ -250,3 +250,14 @@ async def test_dag_reload_keeps_the_selected_task_when_rows_reorder() -> None:
     assert view.selected_id() == "b"
     await view.load()
     assert view.selected_id() == "b"
+
+
+def test_decode_output_reads_text_and_base64_messages_and_drops_a_resent_overlap() -> None:
+    from argus.kernel.eventstream import SseEvent
+    from argus.plugins.tui.termview import decode_output
+
+    text = SseEvent("output", '{"offset":10,"text":"h\\u00e9\\r\\n\\u001b[0m"}', "18")
+    assert decode_output(text, None) == ("hé\r\n\x1b[0m".encode(), 10, 18)
+    assert decode_output(text, 13) == (b"\r\n\x1b[0m", 10, 18)  # bytes before ``since`` came already
+    b64 = SseEvent("output", '{"offset":18,"data":"/w=="}', "19")
+    assert decode_output(b64, 18) == (b"\xff", 18, 19)
