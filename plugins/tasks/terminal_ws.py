@@ -27,11 +27,12 @@ Server → client:
 Client → server:
 
 - binary frames: input bytes for the agent, written in order through the session (no database
-  read and no waiting for the supervisor per frame); typed during a width re-render they are
-  queued and delivered to the new session, like ``POST .../input``;
+  read and no waiting for the supervisor per frame); input from other clients during a width
+  re-render is queued and delivered to the new session, like ``POST .../input``;
 - text frames: JSON control, ``{"type": "resize", "rows": R, "cols": C}`` with the resize
   route's rules (``POST .../resize``: a hidden or zero-size terminal never resizes, a re-render
-  only when nothing can be lost).
+  only when nothing can be lost). Frames are applied in order: keys sent after a resize that
+  re-renders wait for it and reach the new session.
 
 An unknown task closes the connection with code 4404, a task with no session yet with 4409
 (the reason says which); both come after the upgrade, where a browser can read them.
@@ -98,8 +99,9 @@ class TerminalSocket:
 
     # -- client → server -------------------------------------------------------------------
 
-    async def read_client(self, nursery: trio.Nursery) -> None:
-        """Apply the client's frames until it goes away: input in order, control as it comes."""
+    async def read_client(self) -> None:
+        """Apply the client's frames in order until it goes away (a resize is finished before the
+        frames after it: keys typed after a resize that re-renders reach the new session)."""
         while True:
             frame = await websocket.receive()
             if isinstance(frame, bytes | bytearray):
@@ -110,11 +112,10 @@ class TerminalSocket:
                 except ArgusError as exc:
                     await self.error(str(exc))
                 continue
-            await self.control(frame, nursery)
+            await self.control(frame)
 
-    async def control(self, text: str, nursery: trio.Nursery) -> None:
-        """One JSON control frame; a resize runs beside the input (a re-render takes seconds, and
-        input typed meanwhile is queued for the new session)."""
+    async def control(self, text: str) -> None:
+        """One JSON control frame."""
         if len(text) > MAX_CONTROL:
             await self.error(f"control frame larger than {MAX_CONTROL} bytes")
             return
@@ -128,7 +129,7 @@ class TerminalSocket:
             return
         kind = message.get("type")
         if kind == "resize":
-            nursery.start_soon(self.resize, message.get("cols"), message.get("rows"))
+            await self.resize(message.get("cols"), message.get("rows"))
             return
         await self.error(f"unknown control type {kind!r} (expected 'resize')")
 
@@ -208,7 +209,7 @@ def terminal_handler(svc: TaskService, tail: int) -> Any:
         since = start_offset(session, query.since, query.session, tail)
         sock = TerminalSocket(svc, task_id)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(sock.read_client, nursery)
+            nursery.start_soon(sock.read_client)
             await sock.write_output(session, since)
             nursery.cancel_scope.cancel()
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 import trio
+from argus.plugins.tasks.terminal import RERENDER_QUIET
 from argus_testkit import Daemon
 from test_mcp_auth import device_token, scope_token, task_token
 from test_tasks_api import agent_env, create_task, get_task, wait_idle, wait_task
@@ -217,3 +218,39 @@ def test_openapi_lists_the_websocket(daemon: Daemon) -> None:
     op = doc["paths"]["/api/tasks/{task_id}/terminal"]["get"]
     assert op["x-argus-websocket"] is True and "101" in op["responses"] and "401" in op["responses"]
     assert {p["name"] for p in op["parameters"]} >= {"task_id", "since", "session"}
+
+
+def test_a_resize_frame_that_re_renders_hands_later_keys_to_the_new_session(daemon: Daemon,
+                                                                            project: dict[str, Any]) -> None:
+    c = daemon.client
+    t = create_task(c, name="ws rerender")
+    tid = t["id"]
+    wait_idle(c, tid)
+    assert c.get(f"/api/tasks/{tid}/size").json()["cols"] == 120
+
+    async def main() -> None:
+        async with terminal(daemon, tid) as ws:
+            screen = Screen(ws)
+            await screen.until_message("session")
+            # A re-render needs a few quiet seconds since the last key (the task's prompt).
+            await trio.sleep(RERENDER_QUIET + 0.5)
+            await ws.send_message(json.dumps({"type": "resize", "cols": 150, "rows": 45}))
+            await ws.send_message(b"typed right after\r")  # applied once the resize is done
+            # The answer, the old session's exit and the new session's first frame (the answer
+            # may come before or after the other two).
+            with trio.fail_after(30):
+                while len([m for m in screen.messages if m["type"] in ("resized", "session", "exit")]) < 4:
+                    await screen.next()
+            done = next(m for m in screen.messages if m["type"] == "resized")
+            assert done == {"type": "resized", "cols": 150, "rows": 45, "rerendered": True}
+            kinds = [m["type"] for m in screen.messages if m["type"] != "resized"]
+            assert kinds == ["session", "exit", "session"], screen.messages
+            new = screen.messages[-1] if screen.messages[-1]["type"] == "session" else screen.messages[-2]
+            assert new["session_id"] != t["session_id"] and new["offset"] == 0
+            assert (new["cols"], new["rows"]) == (150, 45)
+            screen.data = b""
+            await screen.until_output(b"you said: typed right after")
+
+    trio.run(main)
+    task = get_task(c, tid)
+    assert task["status"] == "in_progress" and task["session_id"] != t["session_id"]
