@@ -39,6 +39,7 @@ log = logging.getLogger("argus")
 
 SWEEP_EVERY = 30.0
 MCP_BUILD_DELAY = 3.0  # seconds after start-up before the MCP server is built unasked
+GC_RESUME_DELAY = 5.0  # seconds after start-up before a collector paused for it runs again
 
 
 def setup_logging(path: os.PathLike[str] | str, level: int = logging.INFO) -> None:
@@ -183,6 +184,8 @@ class Kernel:
                 # waits for the first /mcp request or MCP_BUILD_DELAY, so re-attached sessions and
                 # clients reconnecting after a restart are served first.
                 nursery.start_soon(partial(self.mcp_app.run, self._build_mcp, delay=MCP_BUILD_DELAY))
+                if not gc.isenabled():  # `argus daemon run` paused it for the start-up
+                    nursery.start_soon(resume_gc, GC_RESUME_DELAY)
                 with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                     async with trio.open_nursery() as waiter:
                         async def on_signal() -> None:
@@ -285,6 +288,19 @@ class Kernel:
     def _maybe_restart_api(self, event: Event) -> None:
         if event.type == "settings.updated" and event.data.get("section") == "api":
             self._api_restart.set()
+
+
+async def resume_gc(delay: float) -> None:
+    """After ``delay`` (the clients reconnecting after a restart are served first), move every
+    object alive so far to the collector's permanent generation and turn the collector back on.
+
+    What start-up built lives as long as the daemon: freezing it spares every later full collection
+    a scan of it.
+    """
+    await trio.sleep(delay)
+    gc.freeze()
+    gc.enable()
+    log.info("garbage collector on (start-up objects frozen)")  # get_freeze_count() walks them all
 
 
 def _bind_error(exc: BaseException) -> BaseException | None:

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 class Wire(BaseModel):
     """Input: unknown keys are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Out(BaseModel):
     """Output: producers may add keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class OkReply(Out):

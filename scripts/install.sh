@@ -107,6 +107,9 @@ else
     PIP_NO_INPUT=1 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
     printf '%s %s\n' "$digest" "$spec" >"$stamp"
 fi
+# Bytecode for Argus's own sources (an editable install has none): without it, and with
+# PYTHONDONTWRITEBYTECODE set, every daemon start compiles them all again (~0.2 s of CPU).
+"$VENV/bin/python" -m compileall -q kernel plugins testing >/dev/null || true
 
 # ---- start
 if [ "$START" -eq 0 ]; then

@@ -17,11 +17,12 @@ MessageId = int | str  # REST clients may send ids as decimal strings
 class Wire(BaseModel):
     """Base of every input model: unknown keys are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class HeraTaskField(BaseModel):
     """The ``hera`` object of a task bound to a role (absent on other tasks)."""
+    model_config = ConfigDict(defer_build=True)
 
     role_id: str
     role: str = Field(description="the role's name")
@@ -105,7 +106,7 @@ class ReadBody(Wire):
 class Out(BaseModel):
     """Base of every response model: a producer may add keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class RoleOut(Out):

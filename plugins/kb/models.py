@@ -15,7 +15,7 @@ MAX_CONTENT = 5 * 1024 * 1024
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class SearchInput(_Input):
@@ -95,6 +95,7 @@ class NoteQuery(_Input):
 
 class SearchResult(BaseModel):
     """One ranked note."""
+    model_config = ConfigDict(defer_build=True)
 
     path: str
     title: str
@@ -105,6 +106,7 @@ class SearchResult(BaseModel):
 
 class SearchReply(BaseModel):
     """``kb_search``."""
+    model_config = ConfigDict(defer_build=True)
 
     query: str
     results: list[SearchResult]
@@ -113,6 +115,7 @@ class SearchReply(BaseModel):
 
 class NoteLink(BaseModel):
     """An outgoing wiki-link and the note it resolves to (``path`` is null when none does)."""
+    model_config = ConfigDict(defer_build=True)
 
     target: str
     path: str | None
@@ -123,6 +126,7 @@ class NoteLink(BaseModel):
 
 class Backlink(BaseModel):
     """A note linking here."""
+    model_config = ConfigDict(defer_build=True)
 
     path: str
     title: str
@@ -130,6 +134,7 @@ class Backlink(BaseModel):
 
 class NoteReply(BaseModel):
     """``kb_read``."""
+    model_config = ConfigDict(defer_build=True)
 
     path: str
     title: str
@@ -147,6 +152,7 @@ class NoteReply(BaseModel):
 
 class ListedNote(BaseModel):
     """One note of a listing."""
+    model_config = ConfigDict(defer_build=True)
 
     path: str
     title: str
@@ -158,6 +164,7 @@ class ListedNote(BaseModel):
 
 class ListReply(BaseModel):
     """``kb_list``."""
+    model_config = ConfigDict(defer_build=True)
 
     prefix: str
     documents: list[ListedNote]
@@ -170,6 +177,7 @@ class ListReply(BaseModel):
 
 class IngestReply(BaseModel):
     """``kb_ingest``."""
+    model_config = ConfigDict(defer_build=True)
 
     path: str
     created: bool
@@ -181,6 +189,7 @@ class IngestReply(BaseModel):
 
 class DeleteReply(BaseModel):
     """``kb_delete``."""
+    model_config = ConfigDict(defer_build=True)
 
     path: str
     deleted: bool
@@ -188,6 +197,7 @@ class DeleteReply(BaseModel):
 
 class ReindexReply(BaseModel):
     """``POST /api/kb/reindex``."""
+    model_config = ConfigDict(defer_build=True)
 
     queued: bool
     full: bool
@@ -195,6 +205,7 @@ class ReindexReply(BaseModel):
 
 class Problem(BaseModel):
     """A file that could not be (fully) indexed."""
+    model_config = ConfigDict(defer_build=True)
 
     path: str
     error: str
@@ -203,6 +214,7 @@ class Problem(BaseModel):
 
 class StatusReply(BaseModel):
     """``GET /api/kb/status``."""
+    model_config = ConfigDict(defer_build=True)
 
     enabled: bool
     vault_path: str | None

@@ -8,18 +8,22 @@ not parse is reported as the note's ``error`` and the rest of the file is still 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 
-try:  # the libyaml loader is ~10x faster; fall back to the pure-Python one
-    _Loader: Any = yaml.CSafeLoader
-    _Dumper: Any = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
-    _Dumper = yaml.SafeDumper
+@functools.cache
+def _yaml() -> tuple[Any, Any, Any]:
+    """PyYAML with its loader and dumper, imported on the first note (not at daemon start-up)."""
+    import yaml
+
+    try:  # the libyaml loader is ~10x faster; fall back to the pure-Python one
+        return yaml, yaml.CSafeLoader, yaml.CSafeDumper
+    except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+        return yaml, yaml.SafeLoader, yaml.SafeDumper
+
 
 FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
@@ -88,8 +92,9 @@ def _jsonable(value: object) -> Any:
 
 def parse_frontmatter(yaml_text: str) -> dict[str, Any]:
     """The header as a JSON-safe dict; raises ``ValueError`` with a short reason when it is not one."""
+    yaml, loader, _ = _yaml()
     try:
-        data = yaml.load(yaml_text, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(yaml_text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -104,7 +109,8 @@ def parse_frontmatter(yaml_text: str) -> dict[str, Any]:
 
 def dump_frontmatter(data: dict[str, Any]) -> str:
     """``---\\n<yaml>---\\n`` for a note header (keys in the given order, unicode kept)."""
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    yaml, _, dumper = _yaml()
+    text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return f"---\n{text}---\n"
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-from watchfiles._rust_notify import RustNotify
 
 DEBOUNCE_MS = 400  # a burst of changes is grouped for at most this long
 STEP_MS = 30  # a batch is returned after this much quiet (and the stop event is checked this often)
@@ -72,6 +71,8 @@ async def watch(root: str, on_changes: Callable[[set[tuple[int, str]]], Awaitabl
     file written after that is reported. Changes that arrive while ``on_changes`` runs are kept by the watcher and
     come in the next batch.
     """
+    from watchfiles._rust_notify import RustNotify  # imported when a vault is watched, not at start-up
+
     notify = await trio.to_thread.run_sync(lambda: RustNotify([root], False, False, 300, True, True))
     stop = threading.Event()
     try:

@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 class Wire(BaseModel):
     """Input: unknown keys are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Out(BaseModel):
     """Output: producers may add keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class SourcePathBody(Wire):
@@ -76,6 +76,7 @@ class UpdateStarted(Out):
 
 class UpdateReply(RootModel[DryRunReply | UpdateStarted]):
     """``POST /api/update``: the commits a pull would bring (``dry_run``, 200), or the queued update (202)."""
+    model_config = ConfigDict(defer_build=True)
 
 
 class UpdateStatus(Out):

@@ -83,7 +83,7 @@ def argus_register(kernel: Kernel) -> None:
     notifier = Notifier(kernel, sender)
     kernel.stash[PUSH] = notifier
     kernel.pm.register(KernelHooks(notifier), name="push.kernel")
-    kernel.http.add_routes("push", make_routes(keys.public_key, subs, notifier))
+    kernel.http.add_routes("push", make_routes(lambda: keys.public_key, subs, notifier))
 
 
 @hookimpl

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from argus.kernel.api import Unavailable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from cryptography.hazmat.primitives.asymmetric import ec
     from py_vapid import Vapid
 
 KEY_FILE = "vapid-private.pem"
@@ -30,21 +30,23 @@ def b64url_decode(text: str) -> bytes:
 
 
 class VapidKeys:
-    """The application server's P-256 key pair."""
+    """The application server's P-256 key pair: the file is made on the first start, and read (with
+    ``cryptography``, imported then) on first use, not while the daemon starts."""
 
-    def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
-        self.private_key = private_key
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._key: ec.EllipticCurvePrivateKey | None = None
 
     @classmethod
     def load_or_create(cls, home: Path) -> VapidKeys:
-        """Read ``vapid-private.pem`` (re-asserting mode 0600) or generate and write it."""
+        """Re-assert mode 0600 on ``vapid-private.pem``, or generate and write it."""
         path = home / KEY_FILE
         if path.exists():
             os.chmod(path, 0o600)
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            if not isinstance(key, ec.EllipticCurvePrivateKey):
-                raise ValueError(f"{path} does not hold an EC private key")
-            return cls(key)
+            return cls(path)
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
@@ -53,17 +55,38 @@ class VapidKeys:
             os.write(fd, pem)
         finally:
             os.close(fd)
-        return cls(key)
+        keys = cls(path)
+        keys._key = key
+        return keys
+
+    @property
+    def private_key(self) -> ec.EllipticCurvePrivateKey:
+        """The private key, read from its file the first time (``Unavailable`` when it is not one)."""
+        if self._key is None:
+            from cryptography.hazmat.primitives import serialization
+            from cryptography.hazmat.primitives.asymmetric import ec
+
+            try:
+                key = serialization.load_pem_private_key(self.path.read_bytes(), password=None)
+            except (OSError, ValueError, TypeError) as exc:
+                raise Unavailable(f"cannot read the VAPID key {self.path}: {exc}") from None
+            if not isinstance(key, ec.EllipticCurvePrivateKey):
+                raise Unavailable(f"{self.path} does not hold an EC private key")
+            self._key = key
+        return self._key
 
     @property
     def public_key(self) -> str:
         """The uncompressed public point, URL-safe base64 (``applicationServerKey``)."""
+        from cryptography.hazmat.primitives import serialization
+
         raw = self.private_key.public_key().public_bytes(serialization.Encoding.X962,
                                                         serialization.PublicFormat.UncompressedPoint)
         return b64url(raw)
 
     def vapid(self) -> Vapid:
         """A py-vapid signer for pywebpush (imported on the first send, not at start-up)."""
+        from cryptography.hazmat.primitives import serialization
         from py_vapid import Vapid
 
         pem = self.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -3,6 +3,7 @@ notification actions), declared with their models."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from argus.kernel.api import Route, principal
@@ -15,7 +16,7 @@ from .store import Subscriptions
 class Keys(BaseModel):
     """A subscription's encryption keys (from ``PushSubscription.toJSON()``)."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, defer_build=True)
 
     p256dh: str
     auth: str
@@ -24,7 +25,7 @@ class Keys(BaseModel):
 class SubscribeBody(BaseModel):
     """``POST /api/push/subscribe``."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, defer_build=True)
 
     label: str = ""
     endpoint: str
@@ -35,7 +36,7 @@ class SubscribeBody(BaseModel):
 class PresenceBody(BaseModel):
     """``POST /api/push/presence``: which task this client shows (null: none / hidden)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
     task_id: str | None = None
     client: str = Field(default="", max_length=100)
@@ -44,7 +45,7 @@ class PresenceBody(BaseModel):
 class ActionBody(BaseModel):
     """``POST /api/push/action``: a notification button pressed."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
     task_id: str
     action: str
@@ -54,7 +55,7 @@ class ActionBody(BaseModel):
 class Out(BaseModel):
     """Base of the response models: a producer may add keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class KeyReply(Out):
@@ -123,12 +124,13 @@ class ActionReply(Out):
     sent: str
 
 
-def make_routes(public_key: str, subs: Subscriptions, notifier: Notifier) -> list[Route]:
-    """Routes bound to one key pair, subscription table and notifier."""
+def make_routes(public_key: Callable[[], str], subs: Subscriptions, notifier: Notifier) -> list[Route]:
+    """Routes bound to one key pair (``public_key()`` reads it on first use), subscription table and
+    notifier."""
 
     async def vapid_public_key() -> dict[str, Any]:
         """The VAPID public key (URL-safe base64) for ``pushManager.subscribe()``."""
-        return {"key": public_key}
+        return {"key": public_key()}
 
     async def subscribe(body: SubscribeBody) -> tuple[dict[str, Any], int]:
         """Register a device (the same endpoint again updates it)."""

@@ -13,7 +13,7 @@ from .service import Sandbox
 class Out(BaseModel):
     """Response base: a producer may add keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class Launch(Out):

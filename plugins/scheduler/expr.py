@@ -14,7 +14,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argus.kernel.api import Invalid
-from croniter import croniter
 
 DESCRIPTORS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight")
 EVERY = re.compile(r"^@every\s+(\S+)$", re.IGNORECASE)
@@ -61,6 +60,8 @@ def validate(expr: object) -> str:
         if text.lower() not in DESCRIPTORS:
             raise Invalid(f"invalid schedule {expr!r}: descriptors are {', '.join(DESCRIPTORS[:5])}")
         return text.lower()
+    from croniter import croniter  # on first use: not at daemon start-up
+
     if len(text.split()) != 5 or not croniter.is_valid(text):
         raise Invalid(f"invalid schedule {expr!r}: expected 5 cron fields (minute hour day month weekday)")
     return text
@@ -123,6 +124,8 @@ def next_after(expr: str, after: datetime, tz: tzinfo) -> datetime:
     seconds = every_seconds(expr)
     if seconds is not None:
         return (after + timedelta(seconds=seconds)).astimezone(UTC).replace(microsecond=0)
+    from croniter import croniter
+
     local = after.astimezone(tz)
     nxt: datetime = croniter(expr, local).get_next(datetime)
     return nxt.astimezone(UTC)

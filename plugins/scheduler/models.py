@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ScheduleFields(BaseModel):
     """The writable fields of a schedule; every field optional (create checks what it needs)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     name: str | None = None
     project: str | None = None
@@ -36,11 +36,12 @@ class ScheduleUpdate(ScheduleFields):
 class NoArgs(BaseModel):
     """A tool without arguments."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class PreviewQuery(BaseModel):
     """``GET /api/schedules/preview?schedule=EXPR``."""
+    model_config = ConfigDict(defer_build=True)
 
     schedule: str
 
@@ -48,7 +49,7 @@ class PreviewQuery(BaseModel):
 class Out(BaseModel):
     """Base of the response models: a producer may add keys."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class Schedule(Out):
@@ -111,6 +112,6 @@ class PreviewReply(Out):
 class ScheduleId(BaseModel):
     """A tool argument naming one schedule."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     id: str

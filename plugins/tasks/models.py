@@ -27,13 +27,13 @@ assert set(STATUSES) == set(Status.__args__)  # type: ignore[attr-defined]
 class Wire(BaseModel):
     """Base of every input model: unknown keys are ignored (older and newer clients keep working)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class Out(BaseModel):
     """Base of every response model: a producer may add keys (plugins' task fields)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 # -- the Task JSON (docs/rest.md) ---------------------------------------------------------------

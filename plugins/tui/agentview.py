@@ -1,10 +1,12 @@
 """The agent view: one task's live terminal (pyte), its side panes, and raw key passthrough.
 
-Output arrives on ``GET /api/tasks/{id}/stream`` (SSE, base64 chunks with absolute offsets) and
-is queued into a :class:`~argus.plugins.tui.terminal.Terminal`, which feeds pyte off the UI loop.
-Every key the terminal receives is forwarded raw to ``POST /api/tasks/{id}/input`` (Esc
-included) except the view's own keys: ``ctrl+q`` back, ``ctrl+z`` panes, ``ctrl+k`` switcher,
-``ctrl+l`` links, ``ctrl+y`` staged clipboard (forwarded when nothing is staged), ``ctrl+p`` PR,
+Output arrives on ``GET /api/tasks/{id}/stream`` (SSE chunks with absolute offsets), or for a
+remote TUI on the task's terminal WebSocket (binary frames; keys go back on it, no HTTP request
+per key), and is queued into a :class:`~argus.plugins.tui.terminal.Terminal`, which feeds pyte off
+the UI loop. Every key the terminal receives is forwarded raw to the agent (``POST
+/api/tasks/{id}/input`` without the WebSocket; Esc included) except the view's own keys: ``ctrl+q``
+back, ``ctrl+z`` panes, ``ctrl+k`` switcher, ``ctrl+l`` links, ``ctrl+y`` staged clipboard
+(forwarded when nothing is staged), ``ctrl+p`` PR,
 ``Shift+↑/↓`` scrollback over the whole session log.
 """
 
@@ -250,8 +252,8 @@ class AgentView:
         while True:
             try:
                 params = {"since": since, "session": session_id if since is not None else None,
-                          "encoding": "text"}  # UTF-8 output costs no base64 decode
-                async for ev in self.tui.client.sse(task_path(task_id, "/stream"), params):
+                          "encoding": "text"}  # UTF-8 output costs no base64 decode (SSE)
+                async for ev in self.tui.client.terminal(task_id, params):
                     backoff = 0.3
                     if ev.event == "output":
                         chunk = decode_output(ev, since)  # without the overlap after a reconnect
@@ -277,6 +279,9 @@ class AgentView:
                         session_id = sid
                         if isinstance(info.get("offset"), int) and since is None:
                             since = info["offset"]
+                    elif ev.event == "error":  # input the daemon refused (over the WebSocket)
+                        error = as_dict(ev.json()).get("error")
+                        self.tui.set_status(f"input not delivered: {error}", error=True)
                     elif ev.event == "exit":
                         info = as_dict(ev.json())
                         code = info.get("code")

@@ -3,16 +3,22 @@
 werkzeug compiled two Python functions per URL rule as it was added (``url_for`` builders: with
 ~150 routes a good part of a bare start's CPU), and every model tool's JSON Schema was generated at
 registration. ``LazyBuildRule`` and ``Tool.input_schema`` defer them; these tests check that start-up
-no longer does the work and that the results are unchanged.
+no longer does the work and that the results are unchanged. ``argus daemon run`` also pauses the
+cyclic garbage collector until the daemon serves.
 """
 
 from __future__ import annotations
 
+import gc
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from argus.kernel.http import LazyBuildRule
-from argus.kernel.kernel import Kernel
+from argus.kernel.kernel import Kernel, resume_gc
 from argus.kernel.paths import Paths
+from argus.testing.daemon import Daemon
 from quart_trio import QuartTrio
 from werkzeug.routing import Map, Rule
 
@@ -57,3 +63,35 @@ def test_model_tools_generate_their_schema_on_first_use(argus_home: Path) -> Non
     schema = tool.input_model.model_json_schema()
     assert tool.input_schema == {"type": "object", "properties": {}, **schema}
     assert tool.declared_schema is tool.input_schema
+
+
+def test_daemon_run_pauses_the_cyclic_gc_for_its_start_up() -> None:
+    """``argus daemon run`` turns the collector off before it imports anything heavy (start-up
+    builds long-lived objects only: collecting them again and again cost ~0.1 s of CPU); other
+    commands (the TUI, one-shot commands) keep it."""
+    probe = ("import gc, sys; sys.argv = ['argus', %r, %r]; import argus.kernel.cli; "
+             "print(gc.isenabled())")
+    for argv, enabled in [(("daemon", "run"), "False"), (("daemon", "status"), "True"), (("tui", "-h"), "True")]:
+        out = subprocess.run([sys.executable, "-c", probe % argv], capture_output=True, text=True,
+                             timeout=120, check=True)
+        assert out.stdout.strip() == enabled, argv
+
+
+async def test_resume_gc_freezes_start_up_objects_and_turns_the_collector_on() -> None:
+    """What the daemon runs once it serves: the collector is on again, start-up objects frozen."""
+    gc.disable()
+    try:
+        await resume_gc(0)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_a_daemon_turns_its_collector_back_on(argus_daemon: Daemon) -> None:
+    """A real daemon (started by ``argus daemon run``) logs that the collector is on again."""
+    deadline = time.monotonic() + 60
+    while "garbage collector on" not in argus_daemon.log_tail(100_000):
+        assert time.monotonic() < deadline, argus_daemon.log_tail()
+        time.sleep(0.2)

@@ -1,4 +1,6 @@
-"""Daemon start-up stays light: the MCP SDK, pywebpush and httpx are not imported before it serves.
+"""Daemon start-up stays light: the MCP SDK, pywebpush, httpx, PyYAML, croniter and watchfiles (and
+on a restart cryptography) are not imported before it serves, and no pydantic model is built
+(``defer_build``: each is built on first use).
 
 Importing the MCP SDK was most of a bare daemon's start-up (issue 10: bounce time). The kernel now
 builds the MCP server after start-up (``LazyApp``), the push plugin imports pywebpush on its first
@@ -21,7 +23,10 @@ import trio.testing
 from argus.kernel.mcp import LazyApp
 
 HEAVY = ("mcp", "mcp_types", "pywebpush", "py_vapid", "aiohttp",
-         "httpx", "rich")  # httpx (which imports rich): on the first external tool callback
+         "httpx", "rich",  # httpx (which imports rich): on the first external tool callback
+         "yaml",  # the kb plugin's note front matter: on the first note read
+         "croniter", "dateutil",  # the scheduler's cron expressions: on the first one checked
+         "watchfiles")  # the kb plugin's vault watcher: when a vault is watched
 
 START_UP = """
 import json, sys
@@ -33,7 +38,18 @@ from argus.kernel.paths import Paths
 kernel = Kernel(Paths.default())
 kernel.prepare()
 loaded = sorted({name.split(".")[0] for name in sys.modules})
-print(json.dumps({"loaded": loaded, "plugins": [p["name"] for p in kernel.plugin_list if p["enabled"]]}))
+from pydantic import BaseModel
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+built = sorted({f"{m.__module__}.{m.__qualname__}" for m in subclasses(BaseModel)
+                if m.__module__.startswith("argus.") and m.__dict__.get("__pydantic_complete__")
+                and "[" not in m.__qualname__})  # a parametrized RootModel[...] is built when named
+print(json.dumps({"loaded": loaded, "plugins": [p["name"] for p in kernel.plugin_list if p["enabled"]],
+                  "built": built}))
 """
 
 
@@ -44,6 +60,26 @@ def test_daemon_start_up_does_not_import_heavy_modules(argus_home: Path) -> None
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"tasks", "push", "hera", "kb"} <= set(report["plugins"])  # the real plugin set was loaded
     assert [m for m in HEAVY if m in report["loaded"]] == []
+
+
+def test_a_restart_does_not_import_cryptography(argus_home: Path) -> None:
+    """The push plugin makes its VAPID key on the first start; a restart (a daemon bounce) reads it
+    on first use, so ``cryptography`` is not imported before the daemon serves."""
+    for _ in range(2):  # the first start writes the key file
+        out = subprocess.run([sys.executable, "-c", START_UP], capture_output=True, text=True, timeout=300,
+                             check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (argus_home / "vapid-private.pem").exists()
+    assert [m for m in (*HEAVY, "cryptography") if m in report["loaded"]] == []
+
+
+def test_daemon_start_up_builds_no_pydantic_model(argus_home: Path) -> None:
+    """Every model base sets ``defer_build``: building ~250 validators at start-up cost ~0.1 s of
+    CPU, while a restarted daemon's first requests need only a few of them."""
+    out = subprocess.run([sys.executable, "-c", START_UP], capture_output=True, text=True, timeout=300,
+                         check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["built"] == []
 
 
 async def _call(app: LazyApp, path: str = "/mcp") -> tuple[int, bytes]:
