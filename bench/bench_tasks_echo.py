@@ -1,12 +1,13 @@
-"""Keystroke → echo round trip through Argus (``POST /api/tasks/{id}/input`` + the SSE output
-stream) versus the same agent on a raw PTY owned by this process, with 0 and with N busy sessions
-(agents flooding output) running in the same daemon.
+"""Keystroke → echo round trip through Argus, two ways: ``POST /api/tasks/{id}/input`` + the SSE
+output stream, and the terminal WebSocket (``/api/tasks/{id}/terminal``: the key as a binary
+frame, the echo as a binary frame), versus the same agent on a raw PTY owned by this process,
+with 0 and with N busy sessions (agents flooding output) running in the same daemon.
 
     python bench/bench_tasks_echo.py [--samples 300] [--busy 20] [--flood-kbps 100]
 
 The agent is the demo agent at its input prompt: it echoes each key itself (cbreak mode), so
 both paths measure the same program; the difference is Argus's path (HTTP request → daemon →
-supervisor frame → PTY → agent → supervisor → daemon → SSE).
+supervisor frame → PTY → agent → supervisor → daemon → SSE or WebSocket).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import httpx
 import trio
 from common import BenchDaemon, RawPty, agent_env, create_task, print_table, ratio, sse, summary, wait_idle
+from trio_websocket import open_websocket_url
 
 KEYS = "abcdefghij"  # never part of the line-clear redraw ("\r\x1b[K> ")
 CLEAR_EVERY = 40
@@ -84,6 +86,45 @@ async def echo_through_argus(client: httpx.AsyncClient, stream_client: httpx.Asy
     return results
 
 
+async def echo_through_websocket(daemon: BenchDaemon, task_id: str, samples: int) -> list[float]:
+    """Round trips of single keys over the terminal WebSocket: a binary frame out, the echo back."""
+    results: list[float] = []
+    url = daemon.url.replace("http://", "ws://", 1) + f"/api/tasks/{task_id}/terminal"
+    headers = [(k.encode(), v.encode()) for k, v in daemon.headers.items()]
+    # A roomy queue: trio-websocket's reader stops reading the socket while its queue is full, and
+    # then the close handshake (behind unread output frames) would never be seen.
+    async with open_websocket_url(url, extra_headers=headers, message_queue_size=100_000) as ws:
+        seen = b""
+
+        async def wait_for(needle: bytes) -> float:
+            nonlocal seen
+            with trio.fail_after(30):
+                while True:
+                    frame = await ws.get_message()
+                    if isinstance(frame, bytes):
+                        at = time.perf_counter()
+                        seen += frame
+                        if needle in seen:
+                            return at
+
+        with trio.move_on_after(0.5):  # the initial tail
+            while True:
+                await ws.get_message()
+        for i in range(samples):
+            if i and i % CLEAR_EVERY == 0:
+                seen = b""
+                await ws.send_message(b"\x15")
+                await wait_for(b"> ")
+            await trio.sleep(random.uniform(0.005, 0.02))  # typing, not a pipelined burst
+            seen = b""
+            key = KEYS[i % len(KEYS)].encode()
+            t0 = time.perf_counter()
+            await ws.send_message(key)
+            results.append(await wait_for(key) - t0)
+        await ws.send_message(b"\x15")
+    return results
+
+
 async def echo_raw(pty: RawPty, samples: int) -> list[float]:
     """Round trips of single keys written straight to the PTY master."""
     results: list[float] = []
@@ -119,6 +160,11 @@ async def start_floods(client: httpx.AsyncClient, count: int, kbps: int) -> list
     return ids
 
 
+def progress(what: str) -> None:
+    """A progress line on stderr (a long run shows where it is)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
 async def run(args: argparse.Namespace) -> None:
     with BenchDaemon(env={"FAKEAGENT_BUSY": "0.2"}, profile=args.profile) as daemon:
         async with daemon.client() as client, daemon.client() as stream_client:
@@ -130,23 +176,37 @@ async def run(args: argparse.Namespace) -> None:
                 await raw.read_until(b"? for shortcuts")
                 await raw.read_until(b"> ")
                 rows: dict[str, list[float]] = {}
+                progress("raw PTY, 0 busy")
                 rows["raw PTY, 0 busy"] = await echo_raw(raw, args.samples)
-                rows["Argus, 0 busy"] = await echo_through_argus(client, stream_client, task["id"], args.samples)
+                progress("POST+SSE, 0 busy")
+                rows["Argus POST+SSE, 0 busy"] = await echo_through_argus(client, stream_client, task["id"],
+                                                                          args.samples)
+                progress("WebSocket, 0 busy")
+                rows["Argus WebSocket, 0 busy"] = await echo_through_websocket(daemon, task["id"], args.samples)
                 if args.busy:
+                    progress(f"starting {args.busy} busy sessions")
                     await start_floods(client, args.busy, args.flood_kbps)
                     label = f"{args.busy} busy"
+                    progress(f"raw PTY, {label}")
                     rows[f"raw PTY, {label}"] = await echo_raw(raw, args.samples)
-                    rows[f"Argus, {label}"] = await echo_through_argus(client, stream_client, task["id"],
-                                                                       args.samples)
+                    progress(f"POST+SSE, {label}")
+                    rows[f"Argus POST+SSE, {label}"] = await echo_through_argus(client, stream_client, task["id"],
+                                                                                args.samples)
+                    progress(f"WebSocket, {label}")
+                    rows[f"Argus WebSocket, {label}"] = await echo_through_websocket(daemon, task["id"],
+                                                                                     args.samples)
                     await client.post("/api/sessions/stop-all")
             finally:
                 raw.close()
     print_table("keystroke -> echo round trip", rows)
     print("\nratio Argus / raw PTY (same agent, same load)")
     for load in ["0 busy"] + ([f"{args.busy} busy"] if args.busy else []):
-        a, b = summary(rows[f"Argus, {load}"]), summary(rows[f"raw PTY, {load}"])
-        print(f"  {load:8}  median {ratio(a['median'], b['median'])}   p99 {ratio(a['p99'], b['p99'])}   "
-              f"(added median {1000 * (a['median'] - b['median']):.1f} ms)")
+        b = summary(rows[f"raw PTY, {load}"])
+        for path in ("POST+SSE", "WebSocket"):
+            a = summary(rows[f"Argus {path}, {load}"])
+            print(f"  {path:9} {load:8}  median {ratio(a['median'], b['median'])}   p99 {ratio(a['p99'], b['p99'])}   "
+                  f"(added median {1000 * (a['median'] - b['median']):.1f} ms, "
+                  f"p99 {1000 * (a['p99'] - b['p99']):.1f} ms)")
     if args.busy:
         print(f"  busy = {args.busy} agents printing ~{args.flood_kbps} KB/s each through the same daemon")
 

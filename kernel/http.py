@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from quart import Blueprint, Response, g, request
+from quart import Blueprint, Response, g, has_websocket_context, request, websocket
 from quart.routing import QuartRule
 from quart.sessions import NullSession, SessionInterface
 from quart_trio import QuartTrio
@@ -51,6 +51,11 @@ def principal() -> Principal:
     """The authenticated caller of the current request."""
     caller: Principal = g.principal
     return caller
+
+
+def _incoming() -> Any:
+    """The current request, or the current WebSocket's handshake (both have path, args, headers)."""
+    return websocket if has_websocket_context() else request
 
 
 def sse(events: AsyncIterator[str] | AsyncIterator[bytes], headers: dict[str, str] | None = None) -> Response:
@@ -212,6 +217,8 @@ class Http:
         self.schema_fields: SchemaFields = {}
         self.app.before_request(self._check_host)
         self.app.before_request(self._authenticate)
+        self.app.before_websocket(self._check_host)  # a WebSocket's handshake passes the same policy
+        self.app.before_websocket(self._authenticate)
         self.app.after_request(self._settle_body)
         self.app.after_request(self._no_framing)
         self.app.register_error_handler(ArgusError, self._argus_error)
@@ -267,9 +274,10 @@ class Http:
         return name in {n.lower().rstrip(".") for n in configured if isinstance(n, str)}
 
     async def _check_host(self) -> None:
+        incoming = _incoming()
         # Hypercorn fills ``server`` from parse_socket_addr: (host, port) on TCP, None on the unix socket.
-        server = cast("tuple[str, int] | None", request.scope.get("server"))
-        if not self.allowed_host(request.headers.get("Host", ""), server):
+        server = cast("tuple[str, int] | None", incoming.scope.get("server"))
+        if not self.allowed_host(incoming.headers.get("Host", ""), server):
             raise Misdirected("unexpected Host header: use the address the daemon listens on, or add "
                               "the name to api.allowed_hosts")
 
@@ -285,18 +293,20 @@ class Http:
         return response
 
     async def _authenticate(self) -> None:
-        path = request.path
+        incoming = _incoming()
+        path = incoming.path
         if not path.startswith("/api/") and path != "/api":
             g.principal = Principal("agent")  # public static paths; never used for API access
             return
         if any(path.startswith(p) for p in self.public_prefixes):
             g.principal = Principal("agent")
             return
-        websocket = request.scope.get("type") == "websocket"
-        args = request.args if query_token_allowed(request.method, path, websocket) else {}
-        token = extract_token(request.headers, args)
+        is_websocket = incoming.scope.get("type") == "websocket"
+        method = "GET" if is_websocket else request.method  # a WebSocket is an upgraded GET
+        args = incoming.args if query_token_allowed(method, path, is_websocket) else {}
+        token = extract_token(incoming.headers, args)
         g.principal = self.kernel.tokens.authenticate(token)
-        require_allowed(g.principal, request.method, path, self.master_only)
+        require_allowed(g.principal, method, path, self.master_only)
 
     async def _settle_body(self, response: Response) -> Response:
         """Consume an unread request body before answering, or close the connection.

@@ -140,7 +140,9 @@ def _declared_operation(d: DeclaredRoute, schemas: _Schemas, public: bool) -> di
         ok["content"] = {r.produces: {"schema": {"type": "string"}}}
     else:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
-    responses: dict[str, Any] = {str(r.status): ok, "400": _error("bad input")}
+    if r.websocket:  # the success answer is the upgrade; the messages are described in the summary/docs
+        ok = {"description": "Switching Protocols: a WebSocket"}
+    responses: dict[str, Any] = {"101" if r.websocket else str(r.status): ok, "400": _error("bad input")}
     if not public:
         responses["401"] = _error("missing or unknown token")
         responses["403"] = _error("this token may not use the endpoint" + (" (master token only)"
@@ -152,6 +154,8 @@ def _declared_operation(d: DeclaredRoute, schemas: _Schemas, public: bool) -> di
         op["security"] = []
     if r.master_only:
         op["x-argus-master-only"] = True
+    if r.websocket:
+        op["x-argus-websocket"] = True
     return op
 
 

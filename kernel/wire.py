@@ -10,6 +10,12 @@ may hold slashes. The handler is called with the path parameters as keyword argu
 ``body=`` (a model instance) when ``body`` is declared and ``query=`` when ``query`` is. It returns
 a dict, a ``(dict, status)`` tuple, a pydantic model, or a quart ``Response``.
 
+``websocket=True`` declares a WebSocket route (``GET`` upgraded): the path, query and
+``master_only`` are checked the same way before the handler runs, and a refusal (bad input, a
+missing token...) is the usual 4xx JSON answer instead of the upgrade. The handler then accepts
+and talks through quart's ``websocket`` object; ``/api/openapi.json`` lists it as a ``GET`` whose
+answer is ``101 Switching Protocols``, marked ``x-argus-websocket``.
+
 With ``ARGUS_CHECK_RESPONSES=1`` in the daemon's environment (the test suite sets it), a JSON
 answer is also checked against the route's ``response`` model and a mismatch is a 500 naming
 the field: the documented shape and the real one cannot drift apart unnoticed.
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from quart import Response, request
+from quart import Response, request, websocket
 
 from .errors import ArgusError, Forbidden
 from .validation import format_errors, validate
@@ -58,7 +64,8 @@ class Route:
     content types: ``multipart/form-data`` validates the form's fields against ``body`` (files
     stay on the request); any other non-JSON type passes ``body=None`` and leaves the raw body to
     the handler; a JSON-only route parses every body as JSON. ``produces`` names a non-JSON answer
-    (``text/plain``, ``text/event-stream``, ...).
+    (``text/plain``, ``text/event-stream``, ...). ``websocket=True``: a WebSocket route (method
+    ``GET``, no body; see the module docstring).
     """
 
     method: str
@@ -75,10 +82,13 @@ class Route:
     consumes: tuple[str, ...] = ("application/json",)
     produces: str | None = None
     tags: tuple[str, ...] = ()
+    websocket: bool = False
 
     def __post_init__(self) -> None:
         if self.method.upper() not in METHODS:
             raise ValueError(f"unsupported method {self.method!r}")
+        if self.websocket and (self.method.upper() != "GET" or self.body is not None):
+            raise ValueError(f"a WebSocket route is a GET without a body: {self.path!r}")
         if not self.path.startswith("/"):
             raise ValueError(f"route path must start with '/': {self.path!r}")
         object.__setattr__(self, "method", self.method.upper())
@@ -219,25 +229,51 @@ def make_view(route: Route, is_master: Callable[[], bool]) -> Callable[..., Awai
     return view
 
 
+def make_websocket_view(route: Route, is_master: Callable[[], bool]) -> Callable[..., Awaitable[Any]]:
+    """The quart WebSocket view serving ``route``: auth flag and validation before the handler.
+
+    A refusal raised here (or by the handler before it accepts) becomes the usual ``{"error"}``
+    answer instead of the upgrade."""
+
+    async def view(**params: Any) -> Any:
+        if route.master_only and not is_master():
+            raise Forbidden("this endpoint requires the master token")
+        kwargs: dict[str, Any] = dict(params)
+        if route.path_params is not None:
+            kwargs.update(validate(route.path_params, params, strict=False).model_dump())
+        if route.query is not None:
+            kwargs["query"] = validate(route.query, query_input(route.query, websocket.args), strict=False)
+        return await route.handler(**kwargs)
+
+    view.__name__ = route.handler.__name__
+    view.__doc__ = route.handler.__doc__
+    return view
+
+
 def mount(app: Any, plugin: str, routes: list[Route], is_master: Callable[[], bool],
           declared: list[DeclaredRoute]) -> None:
     """Add ``routes`` to the quart ``app`` under endpoints named ``<plugin>.<handler>``."""
     if not isinstance(plugin, str) or not plugin:
         raise ValueError("add_routes needs the plugin's name")
-    seen = {(d.route.method, d.route.rule) for d in declared}
+    seen = {(d.route.method, d.route.rule, d.route.websocket) for d in declared}
     for route in routes:
         if not isinstance(route, Route):
             raise TypeError(f"add_routes expects Route objects, got {type(route).__name__}")
-        if (route.method, route.rule) in seen:
-            raise ValueError(f"{route.method} {route.path} is already declared")
-        endpoint = f"{plugin}.{route.handler.__name__}.{route.method.lower()}"
+        key = (route.method, route.rule, route.websocket)
+        if key in seen:
+            raise ValueError(f"{'WebSocket' if route.websocket else route.method} {route.path} is already declared")
+        endpoint = f"{plugin}.{route.handler.__name__}.{'websocket' if route.websocket else route.method.lower()}"
         if any(d.endpoint == endpoint for d in declared):
             endpoint = f"{endpoint}.{len(declared)}"
-        app.add_url_rule(route.rule, endpoint=endpoint, view_func=make_view(route, is_master),
-                         methods=[route.method])
+        if route.websocket:
+            app.add_websocket(route.rule, endpoint=endpoint, view_func=make_websocket_view(route, is_master))
+        else:
+            app.add_url_rule(route.rule, endpoint=endpoint, view_func=make_view(route, is_master),
+                             methods=[route.method])
         declared.append(DeclaredRoute(plugin, route, endpoint))
-        seen.add((route.method, route.rule))
+        seen.add(key)
 
 
 __all__ = ["Route", "DeclaredRoute", "ResponseMismatch", "mount", "checking_responses",
-           "check_response", "query_input", "make_view"]
+           "check_response", "query_input", "make_view",
+           "make_websocket_view"]

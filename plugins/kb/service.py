@@ -263,7 +263,8 @@ class KbService:
         if rebuild:
             async with self.lock:
                 await trio.to_thread.run_sync(_clear, index, vault.real)
-        files = await trio.to_thread.run_sync(lambda: list(vault.walk()))
+        # Oldest first: a first index gives notes ids in the order they were last changed.
+        files = await trio.to_thread.run_sync(lambda: sorted(vault.walk(), key=lambda f: f.mtime_ns))
         progress.total = len(files)
         seen = {f.rel for f in files}
         for start in range(0, len(files), BATCH):

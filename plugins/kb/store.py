@@ -5,8 +5,8 @@ beside ``data.sql`` (a full re-index never contends with the daemon's own connec
 unknown schema version or a different vault simply starts it afresh.
 
 Two connections: ``writer`` is used only by the indexer (one batch at a time, from a worker
-thread, under the service's lock); ``reader`` answers searches and reads inline. WAL lets them
-run side by side.
+thread, under the service's lock); ``reader`` answers searches and reads inline, with the file
+memory-mapped. WAL lets them run side by side.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ SCHEMA_VERSION = 1
 WEIGHTS = (10.0, 6.0, 6.0, 3.0, 1.0)
 SNIPPET_TOKENS = 16
 BIG = 1500  # matches above which title/tags/aliases matches are ranked first (see Index._search)
+CAP = 500  # of those, how many of the most recently changed notes are ranked
 HIGHLIGHT = ("**", "**")
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+MMAP_BYTES = 256 * 1024 * 1024  # searches read the index through the OS page cache, not copies of it
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,7 +65,7 @@ CREATE INDEX IF NOT EXISTS links_target ON links(target);
 CREATE INDEX IF NOT EXISTS links_leaf ON links(target COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS problems (path TEXT PRIMARY KEY, error TEXT NOT NULL, at REAL NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
-    title, tags, aliases, headings, body, tokenize = 'porter unicode61 remove_diacritics 2'
+    title, tags, aliases, headings, body, tokenize = '{TOKENIZER}'
 );
 PRAGMA user_version = {SCHEMA_VERSION};
 """
@@ -70,22 +73,30 @@ PRAGMA user_version = {SCHEMA_VERSION};
 TOKEN = re.compile(r"[\w]+", re.UNICODE)
 
 
-def fts_query(text: str, *, any_term: bool = False) -> str | None:
-    """A user's words as a safe FTS5 query: each word quoted (no syntax errors, no column filters).
+def fts_terms(text: str) -> list[str]:
+    """A user's words as safe FTS5 terms: each word quoted (no syntax errors, no column filters).
 
-    A trailing ``*`` on a word keeps prefix matching (``argu*``). Words are ANDed unless
-    ``any_term``. None when the text has no word at all.
+    A trailing ``*`` on a word keeps prefix matching (``argu*``). A repeated word (any case) is
+    kept once: it would add nothing but work.
     """
-    terms = []
+    terms: list[str] = []
     for m in re.finditer(r"[\w]+\*?", text):
         word = m.group(0)
         prefix = word.endswith("*")
         word = word.rstrip("*")
-        if word:
-            terms.append(f'"{word}"*' if prefix else f'"{word}"')
-    if not terms:
-        return None
-    return (" OR " if any_term else " ").join(terms)
+        term = f'"{word}"*' if prefix else f'"{word}"'
+        if word and term.casefold() not in (t.casefold() for t in terms):
+            terms.append(term)
+    return terms
+
+
+def fts_query(text: str, *, any_term: bool = False) -> str | None:
+    """A user's words as a safe FTS5 query (see ``fts_terms``), ANDed unless ``any_term``.
+
+    None when the text has no word at all.
+    """
+    terms = fts_terms(text)
+    return (" OR " if any_term else " ").join(terms) if terms else None
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -107,7 +118,7 @@ class Index:
         if self.writer.execute("PRAGMA user_version").fetchone()[0] not in (0, SCHEMA_VERSION):
             self._drop_all()
         self.writer.executescript(SCHEMA)
-        self.reader = connect(path)
+        self.reader = _searcher(connect(path))
 
     @classmethod
     def reader_only(cls, path: Path) -> Index:
@@ -116,6 +127,7 @@ class Index:
         self.path = path
         self.reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self.reader.row_factory = sqlite3.Row
+        self.reader = _searcher(self.reader)
         self.writer = self.reader
         return self
 
@@ -177,23 +189,21 @@ class Index:
         self.writer.execute("UPDATE docs SET mtime_ns = ?, size = ? WHERE path = ?", (mtime_ns, size, rel))
 
     def upsert(self, rel: str, note: Note, mtime_ns: int, size: int, digest: str, body: str) -> None:
-        """Insert or replace one note's rows (call inside a transaction)."""
+        """Insert or replace one note's rows (call inside a transaction); a changed note gets a new id."""
         row = self.writer.execute("SELECT id FROM docs WHERE path = ?", (rel,)).fetchone()
         key = link_key(rel)
         stem = key.rsplit("/", 1)[-1]
         values = (key, stem, note.title, json.dumps(note.tags), json.dumps(note.aliases),
                   json.dumps(note.frontmatter, ensure_ascii=False), json.dumps(note.headings, ensure_ascii=False),
                   mtime_ns, size, digest, time.time(), note.error)
-        if row is None:
-            doc_id = self.writer.execute(
-                "INSERT INTO docs (path, key, stem, title, tags, aliases, frontmatter, headings, mtime_ns, size, "
-                "hash, indexed_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (rel, *values)).lastrowid
-        else:
-            doc_id = row[0]
-            self.writer.execute(
-                "UPDATE docs SET key = ?, stem = ?, title = ?, tags = ?, aliases = ?, frontmatter = ?, headings = ?, "
-                "mtime_ns = ?, size = ?, hash = ?, indexed_at = ?, error = ? WHERE id = ?", (*values, doc_id))
-            self._drop_rows(doc_id)
+        if row is not None:
+            # A changed note gets a new, highest id: ids order notes by their last change, which
+            # searches for words in most notes use (Index._search).
+            self._drop_rows(row[0])
+            self.writer.execute("DELETE FROM docs WHERE id = ?", (row[0],))
+        doc_id = self.writer.execute(
+            "INSERT INTO docs (path, key, stem, title, tags, aliases, frontmatter, headings, mtime_ns, size, "
+            "hash, indexed_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (rel, *values)).lastrowid
         if note.tags:
             self.writer.executemany("INSERT OR IGNORE INTO doc_tags (doc_id, tag) VALUES (?, ?)",
                                     [(doc_id, t) for t in note.tags])
@@ -261,61 +271,144 @@ class Index:
     def search(self, query: str, *, limit: int, path_prefix: str | None, tags: Sequence[str],
                any_term: bool = False) -> list[dict[str, Any]]:
         """Ranked matches: every word must match; when none does (or with ``any_term``), any word may."""
+        terms = fts_terms(query)
+        if not terms:
+            return []
         for any_word in ((True,) if any_term else (False, True)):
-            match = fts_query(query, any_term=any_word)
-            if match is None:
-                return []
+            match = (" OR " if any_word else " ").join(terms)
             rows = self._search(match, limit=limit, path_prefix=path_prefix, tags=tags)
-            if rows or " " not in match:
-                return rows
+            if rows or len(terms) == 1:
+                if not rows:
+                    return []
+                around = self._snippet_match(terms, any_word)
+                return [self._result(r, match, around) for r in rows]
         return []
 
-    def _search(self, match: str, *, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[dict[str, Any]]:
+    def _snippet_match(self, terms: list[str], any_word: bool) -> str | None:
+        """The query without its words in more than BIG notes, for snippets; None to keep it all.
+
+        Such a word tells notes apart little (BM25 gives it almost no weight) and occurs all over a
+        note, where FTS5's snippet() costs time in the square of the occurrences: the window is
+        chosen around, and highlights, the query's other words.
+        """
+        if len(terms) < 2:
+            return None
+        rare = [t for t in terms if self._matches(t, BIG + 1) <= BIG]
+        if not rare or len(rare) == len(terms):
+            return None
+        return (" OR " if any_word else " ").join(rare)
+
+    def _search(self, match: str, *, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[sqlite3.Row]:
+        """The best rows for ``match``, without snippets; words in more than BIG notes rank fewer notes."""
         rows: list[sqlite3.Row] = []
-        if self.reader.execute("SELECT COUNT(*) FROM docs_fts WHERE docs_fts MATCH ?", (match,)).fetchone()[0] > BIG:
-            # Words in most notes: BM25 over thousands of rows is the whole cost of a search. Rank
-            # the notes that have them in the title, tags or aliases (they rank first anyway with
-            # these weights); fall back to every note when they do not fill the page.
-            rows = self._rank("{title tags aliases} : (" + match + ")", limit, path_prefix, tags)
+        if self._matches(match, BIG + 1, path_prefix, tags) > BIG:
+            # Words in most notes: BM25 costs a few microseconds per matching note, so ranking
+            # thousands of them is the whole cost of a search. Rank the notes that have the words in
+            # the title, tags or aliases (with these weights they come first anyway), and of those
+            # only the CAP (at least a page) most recently changed: ids grow with every change.
+            head = "{title tags aliases} : (" + match + ")"
+            cap = max(CAP, limit)
+            rows = self._rank(head, limit, path_prefix, tags, self._nth_newest(head, cap, path_prefix, tags))
             if len(rows) < limit:
-                rows = []
-        if not rows:
+                # Fewer than a page: rank those few together with the cap most recently changed
+                # matches, on the whole text (one BM25, so the scores compare).
+                ids = [r["id"] for r in rows]
+                rows = self._rank(match, limit, path_prefix, tags, self._nth_newest(match, cap, path_prefix, tags))
+                seen = {r["id"] for r in rows}
+                for doc_id in ids:
+                    if doc_id not in seen:
+                        rows.extend(self._rank(match, 1, path_prefix, tags, None, doc_id))
+                rows = sorted(rows, key=lambda r: -r["score"])[:limit]
+        else:
             rows = self._rank(match, limit, path_prefix, tags)
-        out = []
-        for r in rows:
+        return rows
+
+    def _result(self, r: sqlite3.Row, match: str, snippet_match: str | None = None) -> dict[str, Any]:
+        """One search result: the row plus a snippet around the match (body first).
+
+        ``snippet_match`` (some of the query's words) chooses and highlights the snippet; the whole
+        ``match`` is used when the note has none of them.
+        """
+        snippet = None
+        for expr in ((snippet_match, match) if snippet_match else (match,)):
             # Snippets for the page only (in the select list, SQLite would make one per matching row).
             body = self.reader.execute(f"SELECT snippet(docs_fts, 4, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
-                                       "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, match, r["id"])).fetchone()
-            snippet = body[0] if body and HIGHLIGHT[0] in (body[0] or "") else None
+                                       "WHERE docs_fts MATCH ? AND rowid = ?", (*HIGHLIGHT, expr, r["id"])).fetchone()
+            if body is None:  # an OR query: this note has none of the snippet words
+                continue
+            snippet = body[0] if HIGHLIGHT[0] in (body[0] or "") else None
             if snippet is None:  # the words are in the title, tags or headings only
-                best = self.reader.execute(f"SELECT snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM docs_fts "
-                                           "WHERE docs_fts MATCH ? AND rowid = ?",
-                                           (*HIGHLIGHT, match, r["id"])).fetchone()
+                best = self.reader.execute(f"SELECT snippet(docs_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) "
+                                           "FROM docs_fts WHERE docs_fts MATCH ? AND rowid = ?",
+                                           (*HIGHLIGHT, expr, r["id"])).fetchone()
                 snippet = best[0] if best else ""
-            out.append({"path": r["path"], "title": r["title"], "tags": json.loads(r["tags"]),
-                        "snippet": snippet or "", "score": round(float(r["score"]), 6)})
-        return out
+            break
+        return {"path": r["path"], "title": r["title"], "tags": json.loads(r["tags"]),
+                "snippet": snippet or "", "score": round(float(r["score"]), 6)}
 
-    def _rank(self, match: str, limit: int, path_prefix: str | None, tags: Sequence[str]) -> list[sqlite3.Row]:
-        """The best ``limit`` notes for an FTS5 ``match`` (BM25, weighted columns), filters applied."""
-        weights = ", ".join(str(w) for w in WEIGHTS)
-        if not path_prefix and not tags:  # rank on the FTS table alone, join the page only
-            return self.reader.execute(
-                f"SELECT d.id, d.path, d.title, d.tags, -r.rank AS score FROM (SELECT rowid, bm25(docs_fts, {weights}) "
-                f"AS rank FROM docs_fts WHERE docs_fts MATCH ? ORDER BY rank LIMIT ?) r JOIN docs d ON d.id = r.rowid "
-                f"ORDER BY r.rank", (match, limit)).fetchall()
-        where = ["docs_fts MATCH ?"]
-        params: list[Any] = [match]
+    def _filters(self, path_prefix: str | None, tags: Sequence[str]) -> tuple[list[str], list[Any]]:
+        """SQL conditions on ``docs d`` (and their parameters) for a path prefix and tags."""
+        where: list[str] = []
+        params: list[Any] = []
         if path_prefix:
             where.append("d.path >= ? AND d.path < ?")
             params.extend(_range(path_prefix))
         for tag in tags:
             where.append("EXISTS (SELECT 1 FROM doc_tags t WHERE t.doc_id = d.id AND (t.tag = ? OR t.tag LIKE ?))")
             params.extend([tag, _like_prefix(tag + "/")])
+        return where, params
+
+    def _matches(self, match: str, most: int, path_prefix: str | None = None, tags: Sequence[str] = ()) -> int:
+        """How many notes match (filters applied), counting no further than ``most`` (no scoring)."""
+        where, params = self._filters(path_prefix, tags)
+        if not where:
+            return int(self.reader.execute("SELECT COUNT(*) FROM (SELECT 1 FROM docs_fts WHERE docs_fts MATCH ? "
+                                           "LIMIT ?)", (match, most)).fetchone()[0])
+        return int(self.reader.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid "
+            f"WHERE docs_fts MATCH ? AND {' AND '.join(where)} LIMIT ?)", [match, *params, most]).fetchone()[0])
+
+    def _nth_newest(self, match: str, n: int, path_prefix: str | None, tags: Sequence[str]) -> int | None:
+        """The id of the ``n``-th newest note matching (filters applied), None when fewer match.
+
+        FTS5 walks matches in id order without scoring them, so this reads at most ``n`` rows.
+        """
+        where, params = self._filters(path_prefix, tags)
+        if not where:
+            row = self.reader.execute("SELECT rowid FROM docs_fts WHERE docs_fts MATCH ? ORDER BY rowid DESC "
+                                      "LIMIT 1 OFFSET ?", (match, n - 1)).fetchone()
+        else:
+            row = self.reader.execute(
+                f"SELECT docs_fts.rowid FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE docs_fts MATCH ? "
+                f"AND {' AND '.join(where)} ORDER BY docs_fts.rowid DESC LIMIT 1 OFFSET ?",
+                [match, *params, n - 1]).fetchone()
+        return int(row[0]) if row else None
+
+    def _rank(self, match: str, limit: int, path_prefix: str | None, tags: Sequence[str],
+              min_id: int | None = None, only_id: int | None = None) -> list[sqlite3.Row]:
+        """The best ``limit`` notes for an FTS5 ``match`` (BM25, weighted columns), filters applied.
+
+        ``min_id`` ranks only the notes with that id or a newer one; ``only_id`` scores one note.
+        """
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        where, params = self._filters(path_prefix, tags)
+        ids = ""
+        id_params: list[int] = []
+        if min_id is not None:
+            ids += " AND docs_fts.rowid >= ?"
+            id_params.append(min_id)
+        if only_id is not None:
+            ids += " AND docs_fts.rowid = ?"
+            id_params.append(only_id)
+        if not where:  # rank on the FTS table alone, join the page only
+            return self.reader.execute(
+                f"SELECT d.id, d.path, d.title, d.tags, -r.rank AS score FROM (SELECT rowid, bm25(docs_fts, {weights}) "
+                f"AS rank FROM docs_fts WHERE docs_fts MATCH ?{ids} ORDER BY rank LIMIT ?) r "
+                f"JOIN docs d ON d.id = r.rowid ORDER BY r.rank", (match, *id_params, limit)).fetchall()
         return self.reader.execute(
             f"SELECT d.id, d.path, d.title, d.tags, -bm25(docs_fts, {weights}) AS score "
-            f"FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE {' AND '.join(where)} "
-            f"ORDER BY bm25(docs_fts, {weights}) LIMIT ?", [*params, limit]).fetchall()
+            f"FROM docs_fts JOIN docs d ON d.id = docs_fts.rowid WHERE docs_fts MATCH ?{ids} AND {' AND '.join(where)} "
+            f"ORDER BY bm25(docs_fts, {weights}) LIMIT ?", [match, *id_params, *params, limit]).fetchall()
 
     def doc(self, rel: str) -> dict[str, Any] | None:
         """One indexed note's row."""
@@ -403,6 +496,12 @@ class Index:
         rows = self.reader.execute(f"SELECT rowid FROM docs_fts WHERE {where} LIMIT ?",
                                    [*(f"%{w}%" for w in words), limit]).fetchall()
         return [str(r[0]) for r in rows]
+
+
+def _searcher(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Set up the connection searches use: the index memory-mapped."""
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    return conn
 
 
 def _like_escape(text: str) -> str:

@@ -214,6 +214,9 @@ class IdleDetector:
                             # when it can change something (flagged idle, or not busy since the
                             # last input).
                             if state.idle or not state.busy_since_input:
+                                # Woken with the session's terminal streams: let them send the
+                                # chunk (a keystroke's echo) before this scan.
+                                await trio.lowlevel.checkpoint()
                                 if self._busy_on_screen(state):
                                     state.busy_since_input = True
                                     if not state.hook_idle:

@@ -16,6 +16,7 @@ from . import claude_sessions as claude_sessions_of
 from . import models as m
 from . import worktrees
 from .service import TaskService
+from .terminal_ws import start_offset, terminal_handler
 
 if TYPE_CHECKING:  # pragma: no cover
     from argus.kernel.api import Session
@@ -235,17 +236,11 @@ def make_routes(svc: TaskService) -> list[Route]:
         """SSE: ``session``, then ``output`` chunks (base64, or UTF-8 text with ``encoding=text``)
         from a byte offset, then ``exit``."""
         row = svc.get(task_id)
-        since = query.since
         session = svc.session_of(row)
         if session is None:
             raise NotFound("this task has no session output yet")
-        if query.session and query.session != session.id:
-            since = 0  # offsets of another (older) session: start the current one from the top
-        if since is None:
-            since = max(0, session.end_offset - STREAM_TAIL)
-        # A cursor past the end (from a longer-lived session, or made up) starts at the end: the
-        # "session" event always carries the offset the stream really starts from.
-        since = min(since, session.end_offset)
+        # The "session" event always carries the offset the stream really starts from.
+        since = start_offset(session, query.since, query.session, STREAM_TAIL)
         return sse(_stream(session, since, query.encoding == "text"))
 
     # -- worktree views --------------------------------------------------------------------
@@ -322,6 +317,7 @@ def make_routes(svc: TaskService) -> list[Route]:
         Route("GET", f"{task}/size", size, response=m.SizeReply),
         Route("POST", f"{task}/resize", resize, body=m.ResizeBody, response=m.ResizeReply),
         Route("GET", f"{task}/stream", stream, query=m.StreamQuery, produces="text/event-stream"),
+        Route("GET", f"{task}/terminal", terminal_handler(svc, STREAM_TAIL), query=m.StreamQuery, websocket=True),
         Route("GET", f"{task}/claude-sessions", claude_sessions, response=m.ClaudeSessionList),
         Route("POST", f"{task}/claude-sessions/resume", claude_session_resume, body=m.ClaudeSessionResume,
               response=m.TaskReply),

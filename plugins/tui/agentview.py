@@ -1,10 +1,12 @@
 """The agent view: one task's live terminal (pyte), its side panes, and raw key passthrough.
 
-Output arrives on ``GET /api/tasks/{id}/stream`` (SSE, base64 chunks with absolute offsets) and
-is queued into a :class:`~argus.plugins.tui.terminal.Terminal`, which feeds pyte off the UI loop.
-Every key the terminal receives is forwarded raw to ``POST /api/tasks/{id}/input`` (Esc
-included) except the view's own keys: ``ctrl+q`` back, ``ctrl+z`` panes, ``ctrl+k`` switcher,
-``ctrl+l`` links, ``ctrl+y`` staged clipboard (forwarded when nothing is staged), ``ctrl+p`` PR,
+Output arrives on ``GET /api/tasks/{id}/stream`` (SSE chunks with absolute offsets), or for a
+remote TUI on the task's terminal WebSocket (binary frames; keys go back on it, no HTTP request
+per key), and is queued into a :class:`~argus.plugins.tui.terminal.Terminal`, which feeds pyte off
+the UI loop. Every key the terminal receives is forwarded raw to the agent (``POST
+/api/tasks/{id}/input`` without the WebSocket; Esc included) except the view's own keys: ``ctrl+q``
+back, ``ctrl+z`` panes, ``ctrl+k`` switcher, ``ctrl+l`` links, ``ctrl+y`` staged clipboard
+(forwarded when nothing is staged), ``ctrl+p`` PR,
 ``Shift+↑/↓`` scrollback over the whole session log.
 """
 
@@ -121,6 +123,7 @@ class AgentView:
         self._size: tuple[int, int] | None = None
         self._posted_size: tuple[int, int] | None = None
         self._resize_task: asyncio.Task[Any] | None = None
+        self._rerendering = False  # a resize answered "rerendered": the session's exit is that re-render
         self._restarted = asyncio.Event()
         self.keys_sent = 0
         # The header's key reminder: set by the app from its command registry.
@@ -170,6 +173,7 @@ class AgentView:
         self.scroll_lines = None
         self.zoomed = bool(self.tui.state.setting("ui", "default_agent_zoom", True))
         self._posted_size = None
+        self._rerendering = False
         cols, rows = self._size or (80, 24)
         self.terminal = Terminal(cols, rows, on_update=self.tui.invalidate, executor=self.tui.executor)
         self._input = InputSender()
@@ -221,10 +225,16 @@ class AgentView:
             pass
 
     async def _presence(self, task_id: str) -> None:
-        """While this view shows ``task_id``, tell the daemon every 30 s (the push plugin's window is 60 s)."""
+        """While this view shows ``task_id``, tell the daemon every 30 s (the push plugin's window is 60 s).
+
+        Closing the view cancels it; should that cancellation get lost in the HTTP request under way,
+        the loop still ends (else quitting the TUI waited for the 30 s sleep)."""
+        me = asyncio.current_task()
         try:
             while True:
                 await self._report_presence(task_id)
+                if me not in self._tasks:  # the view was closed (or shows another session) meanwhile
+                    return
                 await asyncio.sleep(PRESENCE_EVERY)
         finally:  # the view closed (this task was cancelled): clear it, briefly
             try:
@@ -242,8 +252,8 @@ class AgentView:
         while True:
             try:
                 params = {"since": since, "session": session_id if since is not None else None,
-                          "encoding": "text"}  # UTF-8 output costs no base64 decode
-                async for ev in self.tui.client.sse(task_path(task_id, "/stream"), params):
+                          "encoding": "text"}  # UTF-8 output costs no base64 decode (SSE)
+                async for ev in self.tui.client.terminal(task_id, params):
                     backoff = 0.3
                     if ev.event == "output":
                         chunk = decode_output(ev, since)  # without the overlap after a reconnect
@@ -265,14 +275,27 @@ class AgentView:
                         sid = str(info.get("session_id") or "") or None
                         if session_id is not None and sid != session_id:
                             term.reset()  # a new session: its offsets start again
+                            self._rerendering = False  # (its old session's exit never reached us)
                         session_id = sid
                         if isinstance(info.get("offset"), int) and since is None:
                             since = info["offset"]
+                    elif ev.event == "error":  # input the daemon refused (over the WebSocket)
+                        error = as_dict(ev.json()).get("error")
+                        self.tui.set_status(f"input not delivered: {error}", error=True)
                     elif ev.event == "exit":
                         info = as_dict(ev.json())
                         code = info.get("code")
                         self.exited = code if isinstance(code, int) else -1
-                        self.tui.set_status(f"{task_name(self.task)}: agent exited (code {code})")
+                        # A re-render's exit comes before the resize's answer that announces it (the
+                        # daemon answers once the new agent runs): wait for it, and say nothing of
+                        # an exit that is the agent being replaced at the new width.
+                        resizing = self._resize_task
+                        if resizing is not None and not resizing.done():
+                            await asyncio.wait([resizing])
+                        if self._rerendering:
+                            self._rerendering = False
+                        else:
+                            self.tui.set_status(f"{task_name(self.task)}: agent exited (code {code})")
                         self.tui.invalidate()
                         break
                 else:
@@ -346,11 +369,16 @@ class AgentView:
         await asyncio.sleep(0.15)
         while self._size and self._size != self._posted_size and self.task_id:
             cols, rows = self._size
+            shown = self.tui.status_at
             try:
                 body = await self.tui.client.post(task_path(self.task_id, "/resize"), {"cols": cols, "rows": rows})
                 self._posted_size = (cols, rows)
+                # A re-render takes a while (the agent is relaunched): a message shown meanwhile (say,
+                # the failure of a key pressed since) is newer news and is not replaced by this one.
                 if as_dict(body).get("rerendered"):
-                    self.tui.set_status("width changed a lot: the agent re-renders its conversation")
+                    self._rerendering = True
+                    if self.tui.status_at == shown:
+                        self.tui.set_status("width changed a lot: the agent re-renders its conversation")
             except ApiError as exc:
                 if exc.status == 409:  # no live session: nothing to resize (yet)
                     self.tui.set_status(f"{task_name(self.task)} is not running ({self.task.get('status') or '?'}):"

@@ -8,13 +8,18 @@ HTTP code (0 when the daemon could not be reached) and whose ``message`` is fit 
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from argus.kernel.api import LOCAL_URL, LocalDaemon, SseEvent, SseParser, read_token
+
+from .wsclient import WebSocket, WsClosed
 
 LOCAL_BASE = LOCAL_URL
 
@@ -82,6 +87,8 @@ class ArgusClient:
         self._http = self._make_client(httpx.Timeout(timeout))
         # Streams get no read deadline beyond "two keepalives missed".
         self._stream_http = self._make_client(httpx.Timeout(timeout, read=75.0))
+        self._terminals: dict[str, WebSocket] = {}  # task id → its open terminal WebSocket
+        self._ws_broken = False  # the daemon has no terminal WebSocket: POST + SSE
 
     @classmethod
     def local(cls, home: Path) -> ArgusClient:
@@ -166,7 +173,15 @@ class ArgusClient:
         return await self.request("DELETE", path, timeout=ACTION_TIMEOUT)
 
     async def send_input(self, task_id: str, data: bytes) -> None:
-        """Write raw bytes to a task's PTY (``POST /api/tasks/{id}/input``)."""
+        """Write raw bytes to a task's PTY: a binary frame on its open terminal WebSocket (see
+        :meth:`terminal`), else ``POST /api/tasks/{id}/input``."""
+        ws = self._terminals.get(task_id)
+        if ws is not None and not ws.closed:
+            try:
+                await ws.send_bytes(data)
+                return
+            except (WsClosed, OSError):
+                pass  # the socket went away under us: the POST below delivers it
         await self.request("POST", f"/api/tasks/{quote(task_id)}/input", content=data,
                            headers={"Content-Type": "application/octet-stream"})
 
@@ -195,6 +210,68 @@ class ArgusClient:
                         yield ev
         except httpx.HTTPError as exc:
             raise ApiError(0, str(exc) or type(exc).__name__, "GET", path) from None
+
+    async def terminal(self, task_id: str, params: dict[str, Any]) -> AsyncIterator[SseEvent]:
+        """A task's live output as the SSE stream's events (``session``, ``output``, ``exit``, and
+        ``error`` for refused input).
+
+        Remotely this is the terminal WebSocket (``/api/tasks/{id}/terminal``): while it is open,
+        :meth:`send_input` sends keys on it as binary frames instead of one HTTP request each. Over
+        the unix socket, or when the WebSocket cannot be opened, it is ``GET .../stream``. Raises
+        ApiError like :meth:`sse` (404 when the task or its session is missing).
+        """
+        path = task_path(task_id, "/terminal")
+        query = {k: v for k, v in params.items() if v is not None}
+        if not self.is_remote or self._ws_broken:
+            async for ev in self.sse(task_path(task_id, "/stream"), query):
+                yield ev
+            return
+        ws = WebSocket()
+        query.pop("encoding", None)  # the SSE stream's output encoding: the WebSocket sends raw bytes
+        url = self.base_url.replace("http", "ws", 1) + path + (f"?{urlencode(query)}" if query else "")
+        try:
+            await ws.connect(url, headers=list(self._headers().items()))
+        except WsClosed as exc:
+            status = ws.rejected_status
+            if status == 404:  # no such route (an older daemon): the SSE stream from now on
+                self._ws_broken = True
+                async for ev in self.sse(task_path(task_id, "/stream"), query):
+                    yield ev
+                return
+            if status == 401:
+                self._refresh_token()
+            raise ApiError(status or 0, str(exc), "GET", path) from None
+        pump = asyncio.ensure_future(ws.pump())
+        self._terminals[task_id] = ws
+        offset = 0
+        try:
+            while True:
+                msg = await ws.recv()
+                if msg is None:
+                    if ws.close_code in (4404, 4409):
+                        raise ApiError(404, ws.close_reason or "no session", "GET", path)
+                    return  # the connection ended: the caller reconnects from its offset
+                if isinstance(msg, bytes):
+                    end = offset + len(msg)
+                    data = json.dumps({"offset": offset, "data": base64.b64encode(msg).decode("ascii")})
+                    offset = end
+                    yield SseEvent("output", data, id=str(end))
+                    continue
+                try:
+                    info = json.loads(msg)
+                except ValueError:
+                    continue
+                if not isinstance(info, dict):
+                    continue
+                kind = str(info.pop("type", ""))
+                if kind == "session" and isinstance(info.get("offset"), int):
+                    offset = info["offset"]
+                yield SseEvent(kind, json.dumps(info))
+        finally:
+            if self._terminals.get(task_id) is ws:
+                del self._terminals[task_id]
+            pump.cancel()
+            await ws.close()
 
     async def aclose(self) -> None:
         """Close both connection pools."""

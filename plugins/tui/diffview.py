@@ -275,14 +275,17 @@ class DiffPane:
         return [r.target for r in self.rows]
 
     def _changed(self) -> None:
-        """Rebuild the rows now, keeping the cursor on the row (or comment) it was on."""
-        old = self._layout.rows[self.cursor] if 0 <= self.cursor < len(self._layout.rows) else None
+        """Rebuild the rows now, keeping the cursor on the row (or comment) it was on: on the same
+        row of a comment's block (a comment spans several rows, all of which show that comment)."""
+        before = self._layout.rows
+        old = before[self.cursor] if 0 <= self.cursor < len(before) else None
+        nth = sum(1 for r in before[:self.cursor] if _same_row(old, r)) if old is not None else 0
         self._version += 1
         rows = self.rows
         if old is not None:
             same = [i for i, r in enumerate(rows) if _same_row(old, r)]
             if same:
-                self.cursor = same[0]
+                self.cursor = same[min(nth, len(same) - 1)]
         self.cursor = max(0, min(self.cursor, len(rows) - 1))
         if self.mark is not None:
             self.mark = max(0, min(self.mark, len(rows) - 1))

@@ -64,6 +64,11 @@ class UiHost(Protocol):
         """True while a dialog is open (it keeps the focus)."""
         ...
 
+    @property
+    def status_at(self) -> float:
+        """When the status line was last set (``time.monotonic()``): a change means a newer message."""
+        ...
+
     def set_status(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status line (errors stay until replaced; info fades)."""
         ...

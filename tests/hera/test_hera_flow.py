@@ -147,7 +147,10 @@ async def test_delivery_waits_for_idle_and_inbox_cancels_it(daemon: Any, project
         lines = await wait_for_async(lambda: len(typed_lines(c, boss["id"])) == 2 and typed_lines(c, boss["id"]),
                                       what="the third notice")
         assert f"#{third['id']}" in lines[1] and not any(f"#{second['id']} " in ln for ln in lines)
-    delivered = [e for e in events(c) if e["type"] == "hera.message.delivered"]
+    # the event is published once the notice is typed (after its Enter): wait for it, not for the echo
+    delivered = await wait_for_async(
+        lambda: len(found := [e for e in events(c) if e["type"] == "hera.message.delivered"]) >= 2 and found,
+        what="the two deliveries on the event stream")
     assert [d["data"]["message_ids"] for d in delivered] == [[sent["id"]], [third["id"]]]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,9 @@ from argus_testkit import wait_for
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tasks"))
+from orch_helpers import events as all_events  # noqa: E402
 
 HUGE_BYTES = 5 * 1024 * 1024  # above the 4 MB indexing cap
 
@@ -113,22 +117,9 @@ async def call_error(session: ClientSession, tool: str, args: dict[str, Any] | N
 
 
 def events(client: httpx.Client, kind: str) -> list[dict[str, Any]]:
-    """The data of every ``kind`` event the daemon still holds (replayed from ``/api/events/stream``)."""
-    out: list[dict[str, Any]] = []
-    try:
-        with client.stream("GET", "/api/events/stream", params={"since": 0},
-                           timeout=httpx.Timeout(5.0, read=0.5)) as resp:
-            for line in resp.iter_lines():
-                if line.startswith("data:"):
-                    try:
-                        event = json.loads(line[5:].strip())
-                    except ValueError:
-                        continue
-                    if event.get("type") == kind:
-                        out.append(event["data"])
-    except httpx.ReadTimeout:
-        pass
-    return out
+    """The data of every ``kind`` event the daemon still holds (replayed from ``/api/events/stream``
+    up to the newest event, however slowly the daemon replays them)."""
+    return [e["data"] for e in all_events(client) if e.get("type") == kind]
 
 
 GATE_ENV = "ARGUS_KB_TEST_GATE"  # test-only: a full scan holds after each batch while this file exists

@@ -37,7 +37,7 @@ async def test_disabled_by_default_then_enabled_and_disabled_live(fresh_daemon: 
     assert c.put("/api/settings", json={"kb": {"enabled": False}}).status_code == 200
     assert not (KB_TOOLS & await _tool_names(d))
     assert c.get("/api/kb/search", params={"q": "kiwiword"}).status_code == 409
-    wait_for(lambda: c.get("/api/kb/status").json()["watcher"] == "stopped", 10, what="the watcher to stop")
+    wait_for(lambda: c.get("/api/kb/status").json()["watcher"] == "stopped", 30, what="the watcher to stop")
     (vault / "Two.md").write_text("# Two\n\nwhile disabled\n")
 
     # Enabled again: the index is kept and only the new file is read.

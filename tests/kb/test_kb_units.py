@@ -152,3 +152,81 @@ def test_words_in_most_notes_still_rank_title_matches_first(tmp_path: Path, titl
     filtered = index.search("walrus", limit=5, path_prefix="n/", tags=[])
     assert len(filtered) == 5 and all(r["path"].startswith("n/") for r in filtered)
     index.close()
+
+
+def _index_in_order(tmp_path: Path, notes: dict[str, str]) -> tuple[Any, Vault]:
+    """Index ``notes`` one after another (in dict order, so later notes are newer)."""
+    from argus.plugins.kb import indexer
+    from argus.plugins.kb.store import Index
+
+    root = tmp_path / "vault"
+    vault = Vault(root, Globs(DEFAULT_INCLUDE, DEFAULT_EXCLUDE))
+    index = Index(tmp_path / "kb.sql")
+    for rel, text in notes.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+        indexer.sync_paths(index, vault, [rel])
+    return index, vault
+
+
+@pytest.fixture
+def small_big(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Words in most notes' from 20 matches on, ranking the 5 (or a page) most recently changed."""
+    from argus.plugins.kb import store
+
+    monkeypatch.setattr(store, "BIG", 20)
+    monkeypatch.setattr(store, "CAP", 5)
+
+
+def test_a_word_in_most_notes_ranks_the_most_recently_changed_title_matches(tmp_path: Path, small_big: None) -> None:
+    from argus.plugins.kb import indexer
+
+    notes = {f"t/{i}.md": f"# Walrus {i}\n\nwalrus notes, number {i}\n" for i in range(8)}
+    notes.update({f"n/{i}.md": f"# Note {i}\n\nthe walrus is in the body only\n" for i in range(30)})
+    index, vault = _index_in_order(tmp_path, notes)
+    results = index.search("walrus", limit=3, path_prefix=None, tags=[])
+    # The 5 newest notes with the word in the title are ranked (BM25); a body match never outranks them.
+    assert {r["path"] for r in results} <= {f"t/{i}.md" for i in range(3, 8)}, results
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    assert all("**walrus**" in r["snippet"].lower() for r in results)
+    page = index.search("walrus", limit=5, path_prefix=None, tags=[])
+    assert sorted(r["path"] for r in page) == [f"t/{i}.md" for i in range(3, 8)]
+    # Editing an older note makes it one of the most recently changed: it is ranked again.
+    (vault.root / "t/0.md").write_text("# Walrus 0\n\nwalrus notes, number 0, edited\n")
+    indexer.sync_paths(index, vault, ["t/0.md"])
+    again = [r["path"] for r in index.search("walrus", limit=5, path_prefix=None, tags=[])]
+    assert "t/0.md" in again and "t/3.md" not in again
+    index.close()
+
+
+def test_a_title_match_outside_the_newest_still_beats_body_matches(tmp_path: Path, small_big: None) -> None:
+    notes = {"old/Walrus.md": "# Walrus\n\nall about the walrus\n"}
+    notes.update({f"n/{i}.md": f"# Note {i}\n\nthe walrus is in the body, walrus again\n" for i in range(30)})
+    index, _ = _index_in_order(tmp_path, notes)
+    results = index.search("walrus", limit=10, path_prefix=None, tags=[])
+    assert len(results) == 10 and results[0]["path"] == "old/Walrus.md", [r["path"] for r in results]
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    index.close()
+
+
+def test_snippets_are_chosen_around_the_rarer_words(tmp_path: Path, small_big: None) -> None:
+    notes = {f"n/{i}.md": f"# Note {i}\n\nthe walrus swims, walrus walrus\n" for i in range(30)}
+    notes["z/zebra.md"] = "# Zoo\n\nwalrus and zebra walrus walrus\n"
+    index, _ = _index_in_order(tmp_path, notes)
+    [hit] = index.search("zebra walrus", limit=10, path_prefix=None, tags=[])
+    assert hit["path"] == "z/zebra.md" and "**zebra**" in hit["snippet"] and "**walrus**" not in hit["snippet"]
+    # Alone, the common word is highlighted.
+    alone = index.search("walrus", limit=1, path_prefix="z/", tags=[])
+    assert "**walrus**" in alone[0]["snippet"]
+    # Any-word search: a note with only the common word still gets a snippet around it.
+    anyw = index.search("zebra walrus", limit=5, path_prefix=None, tags=[], any_term=True)
+    assert anyw[0]["path"] == "z/zebra.md" and all("**" in r["snippet"] for r in anyw)
+    index.close()
+
+
+def test_a_repeated_word_is_searched_once(tmp_path: Path) -> None:
+    index, _ = _index_in_order(tmp_path, {"a.md": "# A\n\nwalrus\n", "b.md": "# Walrus\n\ntext\n"})
+    once = index.search("walrus", limit=10, path_prefix=None, tags=[])
+    assert index.search("walrus Walrus walrus", limit=10, path_prefix=None, tags=[]) == once
+    assert fts_query("walrus WALRUS argu* argu*") == '"walrus" "argu"*'
+    index.close()

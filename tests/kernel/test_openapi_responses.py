@@ -1,6 +1,7 @@
 """Every API operation in ``/api/openapi.json`` documents its success answer: a JSON route names a
 response model with its fields (not a bare ``{}`` or ``{"type": "object"}``); streams, text and
-file downloads name their content type. The few exceptions are listed below, each with a reason."""
+file downloads name their content type; a WebSocket route (``x-argus-websocket``) its ``101``.
+The few exceptions are listed below, each with a reason."""
 
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ def undocumented(doc: dict[str, Any]) -> list[str]:
     for path, item in doc["paths"].items():
         for method, op in item.items():
             if not path.startswith("/api/") or (method.upper(), path) in ALLOWED:
+                continue
+            if op.get("x-argus-websocket"):  # the answer is the upgrade; its messages are in the docs
+                if "101" not in op.get("responses", {}):
+                    out.append(f"{method.upper()} {path}: a WebSocket without its 101 response")
                 continue
             ok = {code: r for code, r in op.get("responses", {}).items() if code.startswith("2")}
             if not ok:

@@ -83,6 +83,43 @@ async def test_master_only_routes_and_auth(wire_env: Path) -> None:
             assert (await anon.get("/api/wiretest/greet/Ada", headers=bearer(device))).status_code == 200
 
 
+async def test_websocket_routes_are_declared_authenticated_and_validated(wire_env: Path) -> None:
+    from argus.kernel.api import Route
+    from trio_websocket import ConnectionRejected, open_websocket_url
+
+    async with serve_kernel(wire_env) as live:
+        async with httpx.AsyncClient(base_url=live.url, headers=live.headers) as c:
+            device = (await c.post("/api/tokens", json={"label": "phone"})).json()["token"]
+            doc = (await c.get("/api/openapi.json")).json()
+        op = doc["paths"]["/api/wiretest/echo/{name}"]["get"]
+        assert op["x-argus-websocket"] is True and "101" in op["responses"] and op["x-argus-master-only"]
+        url = live.url.replace("http://", "ws://", 1) + "/api/wiretest/echo/Ada"
+        master = [(b"Authorization", live.headers["Authorization"].encode())]
+        async with open_websocket_url(url + "?times=2", extra_headers=master) as ws:
+            assert [await ws.get_message(), await ws.get_message()] == ["hello Ada", "hello Ada"]
+            await ws.send_message(b"\x00bytes")
+            assert await ws.get_message() == b"\x00bytes"
+            await ws.ping()
+        async with open_websocket_url(url + f"?times=1&token={live.headers['Authorization'][7:]}") as ws:
+            assert await ws.get_message() == "hello Ada"  # ?token= is accepted on a WebSocket
+            await ws.ping()
+        for headers, query, status, why in [
+            ([], "", 401, "missing token"),
+            ([(b"Authorization", f"Bearer {device}".encode())], "", 403, "master token"),
+            (master, "?times=9", 400, "times"),
+        ]:
+            with pytest.raises(ConnectionRejected) as rejected:
+                async with open_websocket_url(url + query, extra_headers=headers):
+                    pass
+            assert rejected.value.status_code == status and why in rejected.value.body.decode()
+    with pytest.raises(ValueError, match="WebSocket"):
+        Route("POST", "/api/x", echo_handler, websocket=True)
+
+
+async def echo_handler() -> None:
+    """A handler for the contract checks."""
+
+
 async def test_openapi_document_lists_every_route_with_schemas(wire_env: Path) -> None:
     from openapi_spec_validator import validate as validate_spec
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from argus.kernel.api import Route, ToolContext, hookimpl
 from argus.kernel.errors import NotFound
 from pydantic import BaseModel, Field
-from quart import Blueprint
+from quart import Blueprint, websocket
 
 
 class Greeting(BaseModel):
@@ -86,12 +86,21 @@ def argus_register(kernel: Any) -> None:
     class NoteId(BaseModel):
         note_id: int = Field(ge=1)
 
+    async def echo_socket(name: str, query: GreetQuery) -> None:
+        """WebSocket: greets ``times`` times, then echoes each frame (master token only)."""
+        await websocket.accept()
+        for _ in range(query.times):
+            await websocket.send(f"hello {name}")
+        while True:
+            await websocket.send(await websocket.receive())
+
     kernel.http.add_routes("wiretest", [
         Route("GET", "/api/wiretest/greet/{name}", greet, query=GreetQuery, response=Greeting),
         Route("POST", "/api/wiretest/notes", add_note, body=NoteIn, response=NoteOut, status=201),
         Route("GET", "/api/wiretest/notes/{note_id}", get_note, path_params=NoteId, response=NoteOut),
         Route("GET", "/api/wiretest/broken", broken, response=Greeting),
         Route("GET", "/api/wiretest/secret", secret, master_only=True),
+        Route("GET", "/api/wiretest/echo/{name}", echo_socket, query=GreetQuery, master_only=True, websocket=True),
     ])
 
     async def add(args: AddArgs, ctx: ToolContext) -> dict[str, Any]:

@@ -233,7 +233,7 @@ def test_failing_install_stops_the_update_and_keeps_the_daemon(
     # Progress went out as events.
     types = []
     with c.stream("GET", "/api/events/stream", params={"since": since},
-                  timeout=httpx.Timeout(5, read=1.0)) as stream:
+                  timeout=httpx.Timeout(30)) as stream:  # ends at update.finished
         try:
             for line in stream.iter_lines():
                 if line.startswith("data:"):

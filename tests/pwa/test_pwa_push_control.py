@@ -101,7 +101,7 @@ def test_push_control_subscribes_with_a_label_tests_and_unsubscribes(browser: An
     page.click("#push-subscribe")
     page.wait_for_selector("#push-unsubscribe")
     assert page.evaluate("() => window.__argusServerKeyBytes") == 65  # the VAPID key, decoded
-    [sub] = wait_for(lambda: _subscriptions(daemon) or None, 10, what="the subscription")
+    [sub] = wait_for(lambda: _subscriptions(daemon) or None, 30, what="the subscription")
     assert sub["label"] == "Kitchen tablet"
     assert "Kitchen tablet" in page.inner_text("#push-status")
     row = page.wait_for_selector(f"li.push-device[data-sub-id='{sub['id']}']")
@@ -116,7 +116,7 @@ def test_push_control_subscribes_with_a_label_tests_and_unsubscribes(browser: An
 
     page.click("#push-unsubscribe")
     page.wait_for_selector("#push-subscribe")
-    wait_for(lambda: _subscriptions(daemon) == [], 10, what="the subscription removed")
+    wait_for(lambda: _subscriptions(daemon) == [], 30, what="the subscription removed")
     page.wait_for_selector("li.push-device", state="detached")
     assert page.errors == []
     page.context.close()

@@ -82,19 +82,43 @@ def task(client: httpx.Client, task_id: str) -> dict[str, Any]:
     return resp.json()["task"]
 
 
-def events(client: httpx.Client, since: int = 0, timeout: float = 3.0) -> list[dict[str, Any]]:
-    """The events replayed after ``since`` from ``GET /api/events/stream`` (read until quiet)."""
+def last_event_id(client: httpx.Client, timeout: float = 30.0) -> int:
+    """The id of the newest event on the bus (a cursor from the future is answered by a ``resync`` naming it)."""
+    with client.stream("GET", "/api/events/stream", params={"since": 10**15},
+                       timeout=httpx.Timeout(timeout)) as resp:
+        for message in parse_lines(resp.iter_lines()):
+            data = message.json()
+            if message.event == "resync" and isinstance(data, dict):
+                return int(data["id"])
+    raise AssertionError("the event stream ended without a resync")
+
+
+def _replay(client: httpx.Client, since: int, timeout: httpx.Timeout, until: int | None) -> list[dict[str, Any]]:
+    """Events after ``since``: up to event ``until`` (a read timeout is then an error), else until a read
+    times out (the stream went quiet)."""
     out: list[dict[str, Any]] = []
     try:
-        with client.stream("GET", "/api/events/stream", params={"since": since},
-                           timeout=httpx.Timeout(timeout, read=0.5)) as resp:
+        with client.stream("GET", "/api/events/stream", params={"since": since}, timeout=timeout) as resp:
             for message in parse_lines(resp.iter_lines()):
                 data = message.json()
                 if data is not None:
                     out.append(data)
+                    if until is not None and message.event != "resync" and int(data.get("id", -1)) >= until:
+                        break
     except httpx.ReadTimeout:
-        pass
+        if until is not None:
+            raise AssertionError(f"the event stream stalled before event {until}; got {out[-5:]}") from None
     return out
+
+
+def events(client: httpx.Client, since: int = 0, timeout: float = 30.0, quiet: float = 0.5) -> list[dict[str, Any]]:
+    """The events replayed after ``since`` from ``GET /api/events/stream``: every event up to the newest
+    one published before the call (waiting up to ``timeout`` for a slow daemon to replay them), then
+    whatever follows until the stream stays quiet for ``quiet`` seconds."""
+    newest = last_event_id(client, timeout)
+    out = _replay(client, since, httpx.Timeout(timeout), newest) if newest > since else []
+    ids = [int(e["id"]) for e in out if e.get("type") != "resync" and "id" in e]
+    return out + _replay(client, max([since, *ids]), httpx.Timeout(timeout, read=quiet), None)
 
 
 def output(client: httpx.Client, task_id: str) -> str:

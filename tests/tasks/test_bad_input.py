@@ -132,7 +132,7 @@ async def test_a_stream_cursor_past_the_end_starts_at_the_end(daemon: Any, proje
     t = create_task(c, project["name"], "cursor")
     await wait_for_async(lambda: "? for shortcuts" in output(c, t["id"]), what="the agent's prompt")
     with c.stream("GET", f"/api/tasks/{t['id']}/stream", params={"since": 10**12},
-                  timeout=httpx.Timeout(10, read=2)) as resp:
+                  timeout=httpx.Timeout(30)) as resp:
         assert resp.status_code == 200
         lines = resp.iter_lines()
         data = next(line for line in lines if line.startswith("data:"))

@@ -113,9 +113,20 @@ def _argus_branches(repo: Path) -> set[str]:
     return set(run_git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/argus/").split())
 
 
-def _reconciled(d: Daemon) -> None:
-    wait_for(lambda: "start-up reconciliation" in (d.home / "daemon.log").read_text(), 60,
-             what="the start-up reconciliation")
+def _log_size(d: Daemon) -> int:
+    path = d.home / "daemon.log"
+    return path.stat().st_size if path.exists() else 0
+
+
+def _reconciled(d: Daemon, since: int) -> None:
+    """Wait for the reconciliation line the daemon started last logs after byte ``since`` of daemon.log
+    (the log is shared with the earlier runs in the same home, which logged their own)."""
+    def fresh() -> str:
+        with (d.home / "daemon.log").open("rb") as f:
+            f.seek(since)
+            return f.read().decode(errors="replace")
+
+    wait_for(lambda: "start-up reconciliation" in fresh(), 60, what="the start-up reconciliation")
 
 
 def _consistent(d: Daemon, repo: Path, witnesses: list[dict[str, Any]]) -> str:
@@ -179,7 +190,7 @@ def _stream_bytes(d: Daemon, task_id: str, want: int, seen: list[str]) -> bytes:
     events other than output go to ``seen`` (for failure messages)."""
     out = bytearray()
     with d.client.stream("GET", f"/api/tasks/{task_id}/stream", params={"since": 0},
-                         timeout=httpx.Timeout(15, read=5)) as resp:
+                         timeout=httpx.Timeout(30)) as resp:
         assert resp.status_code == 200
         for msg in parse_lines(resp.iter_lines()):
             if msg.event != "output":
@@ -273,8 +284,9 @@ def test_daemon_killed_during_creation(matrix: Any, point: str) -> None:
     _create_victim(d)
     assert _fired(d, point)
     _died(d)
+    since = _log_size(d)
     d.start()
-    _reconciled(d)
+    _reconciled(d, since)
     _settle(d, matrix.repo, [witness])
     rows = _rows(d.home)
     victim = [r for r in rows if r["name"] == "victim"]
@@ -315,8 +327,9 @@ def test_killed_while_an_agent_floods(matrix: Any, victim: str) -> None:
     wait_for(lambda: log.stat().st_size > 200_000, what="the flood under way")
     if victim == "daemon":
         d.kill9()
+        since = _log_size(d)
         d.start()
-        _reconciled(d)
+        _reconciled(d, since)
         wait_for(lambda: b"flood done: 4096 KB" in log.read_bytes(), 60, what="the flood to finish")
         again = task(d.client, t["id"])
         assert again["session_id"] == t["session_id"]  # the agent lived on in the supervisor
@@ -339,8 +352,9 @@ def test_killed_during_a_rerender(matrix: Any, victim: str) -> None:
     wait_for(lambda: _resize(d, t["id"]) or _fired(d, "rerender.terminated"), 30, what="a re-render")
     if victim == "daemon":
         _died(d)
+        since = _log_size(d)
         d.start()
-        _reconciled(d)
+        _reconciled(d, since)
     # the re-render is finished after the crash: the task runs a new agent, in the same status
     after = wait_for(lambda: (x := task(d.client, t["id"]))["running"] and x["session_id"] != t["session_id"]
                      and x, 60, what="the re-rendered agent",
@@ -377,8 +391,9 @@ def test_daemon_killed_during_a_migration(matrix: Any) -> None:
         assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'km_names'").fetchall()
     finally:
         db.close()
+    since = _log_size(d)
     d.start()
-    _reconciled(d)
+    _reconciled(d, since)
     _settle(d, matrix.repo, committed)
     db = sqlite3.connect(f"file:{d.home / 'data.sql'}?mode=ro", uri=True)
     try:

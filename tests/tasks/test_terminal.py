@@ -204,7 +204,7 @@ def test_resize_rerender_rule(daemon: Daemon, project: dict[str, Any], agent_env
         assert resp.json()["cols"] == 150 and resp.json()["rows"] == 45
         return resp.json()["rerendered"]
 
-    wait_for(rerendered, 15, what="a re-render once the typing stopped")
+    wait_for(rerendered, 40, what="a re-render once the typing stopped")
     replaced = get_task(c, tid)
     assert replaced["session_id"] != t["session_id"] and replaced["status"] == "in_progress"
     assert replaced["running"] and replaced["pid"] != same["pid"]
@@ -222,4 +222,4 @@ def test_resize_rerender_rule(daemon: Daemon, project: dict[str, Any], agent_env
         assert c.post(f"/api/tasks/{tid}/resize", json=bad).status_code == 400, bad
     c.post(f"/api/tasks/{tid}/stop")
     assert c.post(f"/api/tasks/{tid}/resize", json={"cols": 100, "rows": 40}).status_code == 409
-    wait_for(lambda: c.get(f"/api/tasks/{tid}/size").status_code == 200, 5, what="size after stop")
+    wait_for(lambda: c.get(f"/api/tasks/{tid}/size").status_code == 200, 20, what="size after stop")

@@ -67,6 +67,9 @@ def reset_state() -> None:
         "edges": [],
         "seq": 0,
         "fail": {},
+        # POST /api/tasks/<id>/resize: answers "rerendered" as set, once "resize_hold" is false
+        "resize_rerendered": False,
+        "resize_hold": False,
     })
 
 
@@ -372,7 +375,9 @@ async def resize(tid: str) -> Any:
     sess = SESSIONS.get(tid)
     if sess:
         sess.size = (int(body["cols"]), int(body["rows"]))
-    return {"cols": body["cols"], "rows": body["rows"], "rerendered": False}
+    while STATE["resize_hold"]:  # a re-render takes a while: the test says when it is over
+        await trio.sleep(0.02)
+    return {"cols": body["cols"], "rows": body["rows"], "rerendered": bool(STATE["resize_rerendered"])}
 
 
 @app.get("/api/tasks/<tid>/links")

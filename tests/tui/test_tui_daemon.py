@@ -100,7 +100,7 @@ def test_agent_view_passes_esc_and_resizes_the_pty(daemon, project) -> None:
         h.keys(ENTER)
         await h.until_screen("? for shortcuts", timeout=20)
         h.keys(ESC)
-        await h.until_screen("[interrupted]", timeout=10)
+        await h.until_screen("[interrupted]")
         # The agent's pane is the whole width under the header (zoomed by default).
         size = await h.until(lambda: api(daemon, "GET", f"/api/tasks/{task['id']}/size")
                              if api(daemon, "GET", f"/api/tasks/{task['id']}/size")["cols"] == 120 else None,
@@ -200,13 +200,13 @@ def test_remote_mode_attaches_types_and_resizes_like_local(daemon, project) -> N
 
 def test_bad_token_and_unreachable_daemon_show_a_status_line(daemon) -> None:
     async def bad_token(h: Harness) -> None:
-        await h.until_screen("rejected the token", timeout=10)
+        await h.until_screen("rejected the token")
         assert "token rejected" in h.screen()
 
     run_scenario(ArgusClient.remote(daemon.url, "not-a-token"), bad_token)
 
     async def unreachable(h: Harness) -> None:
-        await h.until_screen("Daemon unreachable", timeout=10)
+        await h.until_screen("Daemon unreachable")
 
     run_scenario(ArgusClient.remote("http://127.0.0.1:9", "x"), unreachable)
 
@@ -220,7 +220,7 @@ def test_revoked_device_token_is_reported(daemon, project) -> None:
         await h.until_screen("tok-task")
         api(daemon, "DELETE", f"/api/tokens/{minted['id']}")
         h.keys("s")
-        await h.until_screen("401", timeout=10)
+        await h.until_screen("401")
 
     run_scenario(ArgusClient.remote(daemon.url, minted["token"]), scenario)
 

@@ -96,3 +96,19 @@ def test_sent_reviews_are_listed_above_the_diff_and_the_cursor_stays() -> None:
                        "summary": "two things"}])
     assert "review #7" in row_text(p, 0) and "2 comments" in row_text(p, 0) and "queued" in row_text(p, 0)
     assert p.selection() == on
+
+
+def test_a_refresh_keeps_the_cursor_on_the_same_row_of_a_comment() -> None:
+    """The review is re-read after each change (an event): with the cursor on the second row of a
+    comment, the refresh must not pull it back to the comment's first row (a key moving it down
+    would seem lost)."""
+    drafts = [comment(1, "app.py", 2, "new two", "rename it")]
+    for split in (False, True):
+        p = pane(split, drafts)
+        body = next(i for i, r in enumerate(p.rows) if r.comment is not None and "rename it" in row_text(p, i))
+        assert p.rows[body - 1].comment == drafts[0]  # the comment's head is the row above
+        p.cursor = body
+        p.set_review([dict(c) for c in drafts], [])  # the same comments, read again
+        assert p.cursor == body and "rename it" in row_text(p, p.cursor)
+        p.scroll_by(1)
+        assert p.comment_at_cursor() is None  # and the next key leaves the comment

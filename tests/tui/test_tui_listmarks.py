@@ -95,7 +95,7 @@ def test_usage_and_conflict_marks_in_the_list(marks_daemon: Daemon, env: dict[st
                 assert c.post(f"/api/tasks/{t['id']}/input", json={"data": "go on\r"}).status_code == 200
         await asyncio.to_thread(overlap)
         await h.until(lambda: "⚠ conflicts: thrifty" in _line(h, "costly"), 30, what="costly's mark")
-        await h.until(lambda: "⚠ conflicts: costly" in _line(h, "thrifty"), 10, what="thrifty's mark")
+        await h.until(lambda: "⚠ conflicts: costly" in _line(h, "thrifty"), 30, what="thrifty's mark")
 
         h.keys("3")  # Settings → Status → Usage: today's totals, then the per-day dialog
         await h.until_screen("Auto-start at login")

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from argus.plugins.tui.agentview import AgentView
 from argus.plugins.tui.client import ArgusClient
 from argus.plugins.tui.launch import load_plugin_tabs
 from prompt_toolkit.layout import FormattedTextControl, Window
@@ -56,6 +58,77 @@ def test_ctrl_y_copies_staged_text_or_reaches_the_agent(stub) -> None:
         assert f"\x1b]52;c;{base64.b64encode(b'staged words').decode()}\x07" in "".join(h.sink.raw)
 
     run_scenario(client(stub), scenario)
+
+
+def test_a_slow_rerender_does_not_replace_a_message_shown_meanwhile(stub) -> None:
+    """The re-render notice comes when the resize answers, which takes a while (the agent is
+    relaunched): a message shown since (an opener's failure, say) stays on the status line."""
+    task = stub.task(project="web", prompt="p", name="wide")
+    stub.control("state", {"resize_hold": True, "resize_rerendered": True})
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("wide")
+        h.keys(ENTER)
+        await h.until(lambda: stub.calls("POST", f"/api/tasks/{task['id']}/resize"), what="the resize sent")
+        h.tui.set_status("could not open ARGUS_DEMO.md: no opener", error=True)  # while the re-render runs
+        stub.control("state", {"resize_hold": False})
+        await h.until(lambda: h.tui.agent._resize_task is not None and h.tui.agent._resize_task.done(),
+                      what="the resize answered")
+        assert h.tui.status_text == "could not open ARGUS_DEMO.md: no opener" and h.tui.status_error
+
+    run_scenario(client(stub), scenario)
+
+
+def test_the_exit_of_a_rerender_is_not_announced_as_the_agent_exiting(stub) -> None:
+    """The daemon answers a re-rendering resize once the new agent runs, so the old session's exit
+    reaches the stream first: that exit is the re-render, not "agent exited" (which replaced, say,
+    an opener's failure on the status line)."""
+    task = stub.task(project="web", prompt="p", name="wide")
+    stub.control("state", {"resize_hold": True, "resize_rerendered": True})
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("wide")
+        h.keys(ENTER)
+        await h.until(lambda: stub.calls("POST", f"/api/tasks/{task['id']}/resize"), what="the resize sent")
+        stub.control("exit", {"task_id": task["id"], "code": 129})  # the old agent, killed by the re-render
+        await h.until(lambda: h.tui.agent.exited is not None, what="the exit on the stream")
+        stub.control("state", {"resize_hold": False})
+        await h.until(lambda: "width changed a lot" in h.tui.status_text, what="the re-render notice")
+        for _ in range(5):  # the stream task, woken by the resize's answer, has its turn
+            await asyncio.sleep(0)
+        assert "agent exited" not in h.tui.status_text
+
+    run_scenario(client(stub), scenario)
+
+
+def test_quitting_does_not_wait_for_a_presence_report_whose_cancellation_got_lost(
+        stub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The presence loop is cancelled when the view closes; if the cancellation is lost in the HTTP
+    request under way (seen under load: the TUI then took the loop's 30 s sleep to quit), the loop
+    still ends. The lost cancellation is staged: the report swallows it."""
+    stub.task(project="web", prompt="p", name="present")
+    reporting = asyncio.Event()
+
+    async def report(self: AgentView, task_id: str | None) -> None:
+        if task_id is None:
+            return
+        reporting.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            return  # lost
+
+    monkeypatch.setattr(AgentView, "_report_presence", report)
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        await h.until_screen("present")
+        h.keys(ENTER)
+        await h.until(reporting.is_set, what="the presence report under way")
+
+    run_scenario(client(stub), scenario)  # the quit must not wait for the loop's next 30 s
 
 
 def test_switcher_puts_waiting_tasks_first_and_link_picker_lists_urls(stub) -> None:
@@ -181,7 +254,7 @@ def test_dag_tab_is_the_fallback_for_tab_2_and_contributed_tabs_replace_it(stub)
 
     async def hera(h: Harness) -> None:
         await h.ready()
-        assert "2 Hera" in h.screen()
+        await h.until_screen("2 Hera")  # ready() is the snapshot: the paint may come a moment later
         h.keys("2")
         await h.until_screen("HERA TAB with 2 tasks")
 

@@ -105,7 +105,7 @@ def test_argus_in_tmux_task_from_form_echo_back_quit_agent_survives(tmux_argus: 
     with _api(home) as api:
         assert api.post("/api/projects", json={"name": "demo-proj", "path": str(git_repo)}).status_code == 201
     # The project.created event reaches the TUI, which drops the "add a project first" hint.
-    t.wait_gone("add a project first", 15)
+    t.wait_gone("add a project first")
     t.send("n")
     t.wait("▸ Prompt")  # the form opens on the prompt, marked as focused
     # Three Tabs reach Backend (a choice): typed letters are explained, Esc still closes the form.
@@ -138,7 +138,7 @@ def test_argus_in_tmux_task_from_form_echo_back_quit_agent_survives(tmux_argus: 
     t.wait("demo-proj")
     t.wait("1 Tasks")
     t.send("q")
-    t.wait("TUI-EXITED 0", timeout=15)
+    t.wait("TUI-EXITED 0")
     with _api(home) as api:
         tasks = api.get("/api/tasks").json()["tasks"]
     assert len(tasks) == 1
@@ -150,7 +150,7 @@ def test_type_ahead_into_a_dialog_does_not_wedge_it(tmux_argus: Any, git_repo: P
     t.wait("No tasks yet", timeout=60)
     with _api(home) as api:
         assert api.post("/api/projects", json={"name": "demo-proj", "path": str(git_repo)}).status_code == 201
-    t.wait_gone("add a project first", 15)
+    t.wait_gone("add a project first")
     # `n` and the prompt typed at once, before the dialog draws: the keys land in the dialog,
     # and Esc still closes it.
     t.send("-l", "nquick typed prompt")
@@ -175,7 +175,7 @@ def test_type_ahead_into_a_dialog_does_not_wedge_it(tmux_argus: Any, git_repo: P
         tasks = api.get("/api/tasks").json()["tasks"]
     assert [x["prompt"] for x in tasks] == ["quick typed prompt"], tasks
     t.send("q")
-    t.wait("TUI-EXITED 0", timeout=15)
+    t.wait("TUI-EXITED 0")
 
 
 @pytest.fixture
@@ -218,9 +218,9 @@ def _rename_with_type_ahead(t: Tmux, api: httpx.Client, task_id: str) -> None:
     t.wait("▸ Name")
     t.send("Enter")
     t.wait_gone("Rename alpha")
-    wait_for(lambda: name() == "alpha quick new name", 15, what="the rename", detail=t.last_screen)
+    wait_for(lambda: name() == "alpha quick new name", 30, what="the rename", detail=t.last_screen)
     t.send("q")
-    t.wait("TUI-EXITED 0", timeout=15)
+    t.wait("TUI-EXITED 0")
 
 
 def test_type_ahead_into_the_rename_dialog_does_not_wedge_it(tmux_argus: Any, git_repo: Path) -> None:

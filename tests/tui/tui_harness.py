@@ -19,6 +19,8 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 COLS, ROWS = 120, 36
+#: Seconds a wait gives the TUI (and the daemon behind it): generous, the suite shares two cores.
+WAIT = 30.0
 
 
 class ScreenSink:
@@ -70,16 +72,16 @@ class Harness:
         """The terminal's visible text."""
         return self.sink.text()
 
-    async def until(self, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    async def until(self, predicate: Callable[[], Any], timeout: float = WAIT, what: str = "") -> Any:
         """Wait until ``predicate()`` is truthy (checked every 20 ms) or fail with the screen."""
         return await wait_for_async(predicate, timeout, what or str(predicate), interval=0.02,
                                     detail=lambda: f"status: {self.tui.status_text!r}\n--- screen ---\n{self.screen()}")
 
-    async def until_screen(self, text: str, timeout: float = 10.0) -> None:
+    async def until_screen(self, text: str, timeout: float = WAIT) -> None:
         """Wait until ``text`` is visible on the terminal."""
         await self.until(lambda: text in self.screen(), timeout, what=f"{text!r} on screen")
 
-    async def until_gone(self, text: str, timeout: float = 10.0) -> None:
+    async def until_gone(self, text: str, timeout: float = WAIT) -> None:
         """Wait until ``text`` is no longer visible."""
         await self.until(lambda: text not in self.screen(), timeout, what=f"{text!r} to disappear")
 
@@ -91,7 +93,7 @@ class Harness:
 
 def run_scenario(client: ArgusClient, scenario: Callable[[Harness], Awaitable[None]], *,
                  cols: int = COLS, rows: int = ROWS, plugin_tabs: list[dict[str, Any]] | None = None,
-                 plugin_commands: list[dict[str, Any]] | None = None, timeout: float = 60.0) -> None:
+                 plugin_commands: list[dict[str, Any]] | None = None, timeout: float = 150.0) -> None:
     """Start the TUI on ``client``, run ``scenario``, quit, and re-raise what the scenario raised."""
 
     async def main() -> None:

@@ -10,6 +10,15 @@ import time
 from collections.abc import Mapping
 
 
+def _write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees no file or the whole file, never a part of it
+    (a temporary dot-file next to it, then renamed)."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
 def write_codex_rollout(env: Mapping[str, str], session_id: str, cwd: str) -> None:
     """As Codex: record the session in ``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl``
     (first line ``session_meta`` with the id and cwd). Only when ``CODEX_HOME`` is set."""
@@ -22,8 +31,7 @@ def write_codex_rollout(env: Mapping[str, str], session_id: str, cwd: str) -> No
         os.makedirs(folder, exist_ok=True)
         name = f"rollout-{time.strftime('%Y-%m-%dT%H-%M-%S', now)}-{session_id}.jsonl"
         meta = {"type": "session_meta", "payload": {"id": session_id, "cwd": cwd, "originator": "codex_cli_rs"}}
-        with open(os.path.join(folder, name), "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(meta) + "\n")
+        _write_atomically(os.path.join(folder, name), json.dumps(meta) + "\n")
     except OSError:
         pass
 
@@ -40,7 +48,6 @@ def write_opencode_session(env: Mapping[str, str], session_id: str, cwd: str, pr
         os.makedirs(folder, exist_ok=True)
         now = int(time.time() * 1000)
         info = {"id": session_id, "directory": cwd, "title": prompt[:50], "time": {"created": now, "updated": now}}
-        with open(os.path.join(folder, f"{session_id}.json"), "w", encoding="utf-8") as fh:
-            json.dump(info, fh)
+        _write_atomically(os.path.join(folder, f"{session_id}.json"), json.dumps(info))
     except OSError:
         pass

@@ -1,4 +1,6 @@
-// A live agent terminal: xterm.js fed by the task's SSE byte stream.
+// A live agent terminal: xterm.js on the task's terminal WebSocket (keys out and output in as
+// binary frames, no HTTP request per key), falling back to POST /input + the SSE byte stream when
+// the WebSocket cannot be opened.
 // - resumes with ?since=<last end offset> after a drop (no gap, no duplicate);
 // - fits the PTY to the viewport on open, window resize and rotation, never while hidden (another
 //   tab open) or zero-sized; when the daemon answers
@@ -7,7 +9,7 @@
 // - keystrokes typed into the terminal itself go to the agent's stdin.
 import { Terminal } from '/vendor/xterm.mjs';
 import { FitAddon } from '/vendor/addon-fit.mjs';
-import { get, post, enc, on as onApi } from './api.js';
+import { get, post, enc, withToken, on as onApi } from './api.js';
 import { openSSE, b64bytes } from './sse.js';
 import { sendInput } from './input.js';
 import { state, subscribe, onEvent, putTask } from './store.js';
@@ -42,6 +44,10 @@ export class TerminalPane {
     this.fitted = false; // true once a size was measured on screen
     this.generation = 0; // bumped on every reattach to a new session
     this.cleanups = [];
+    this.ws = null; // the open terminal WebSocket, if any
+    this.wsBroken = false; // a WebSocket never opened here: use POST + SSE from now on
+    this.wsWorked = false; // one did open: a later failure is a network drop, retried
+    this.encoder = new TextEncoder();
 
     this.term = new Terminal({
       fontSize: defaultFontSize(),
@@ -55,8 +61,8 @@ export class TerminalPane {
     this.fit = new FitAddon();
     this.term.loadAddon(this.fit);
     this.term.open(container);
-    this.term.onData((d) => sendInput(this.taskId, d, { merge: true, onError: (e) => this.inputError(e) }));
-    this.term.onBinary((d) => sendInput(this.taskId, d, { merge: true, binary: true }));
+    this.term.onData((d) => this.type(this.encoder.encode(d), d, false));
+    this.term.onBinary((d) => this.type(Uint8Array.from(d, (ch) => ch.charCodeAt(0) & 0xff), d, true));
 
     const ro = new ResizeObserver(() => this.scheduleFit());
     ro.observe(container);
@@ -82,6 +88,16 @@ export class TerminalPane {
     }));
   }
 
+  /** Keys typed into the terminal: a binary frame on the WebSocket, else queued POSTs. */
+  type(bytes, text, binary) {
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(bytes);
+      return;
+    }
+    sendInput(this.taskId, text, { merge: true, binary, onError: binary ? undefined : (e) => this.inputError(e) });
+  }
+
   inputError(err) {
     toast(`Input not delivered: ${err.message}`, 'error');
   }
@@ -96,15 +112,91 @@ export class TerminalPane {
     this.connect();
   }
 
-  connect() {
-    if (this.disposed) return;
-    clearTimeout(this.retry);
+  /** The query resuming from where we are: ?since=&session= (empty the first time). */
+  resumeQuery() {
     const params = new URLSearchParams();
     if (this.lastEnd !== null) params.set('since', String(this.lastEnd));
     // If the session changed while we were away, the daemon restarts from the new one's top.
     if (this.lastEnd !== null && this.sessionId) params.set('session', this.sessionId);
-    const q = params.toString() ? `?${params}` : '';
+    return params.toString() ? `?${params}` : '';
+  }
+
+  connect() {
+    if (this.disposed) return;
+    clearTimeout(this.retry);
     this.onStatus(this.lastEnd === null ? 'connecting' : 'reconnecting', 'muted');
+    if (!this.wsBroken && typeof WebSocket === 'function') this.connectWs();
+    else this.connectSse();
+  }
+
+  /** The terminal WebSocket: JSON text frames (session, exit, error), binary output frames. */
+  connectWs() {
+    const url = new URL(withToken(`/api/tasks/${enc(this.taskId)}/terminal${this.resumeQuery()}`), location.origin);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    let ws;
+    try { ws = new WebSocket(url.href); } catch { this.wsBroken = true; this.connectSse(); return; }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.conn = ws;
+    let opened = false;
+    let gotExit = false;
+    let offset = null; // the byte offset of the next output frame
+    ws.onopen = () => {
+      opened = true;
+      this.wsWorked = true;
+      this.retryDelay = 300;
+      this.onStatus('live', 'ok');
+      this.syncSize();
+    };
+    ws.onmessage = (ev) => {
+      if (ws !== this.ws) return;
+      if (typeof ev.data !== 'string') {
+        const bytes = new Uint8Array(ev.data);
+        if (offset === null) offset = this.lastEnd ?? 0;
+        this.output({ offset, bytes });
+        offset += bytes.length;
+        return;
+      }
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg.type === 'session') {
+        this.session(msg);
+        offset = Number(msg.offset) || 0;
+      } else if (msg.type === 'exit') {
+        // The next session (a re-render, a resume) is attached the usual way.
+        gotExit = true;
+        this.ws = null;
+        ws.close();
+        this.exit(msg);
+      } else if (msg.type === 'error') {
+        this.inputError(new Error(msg.error || 'refused'));
+      }
+    };
+    ws.onclose = (ev) => {
+      if (ws === this.ws) this.ws = null;
+      if (this.conn !== ws) return; // closed by us for a newer connection
+      this.conn = null;
+      if (this.disposed || gotExit) return;
+      if (!opened && !this.wsWorked) {
+        // Never upgraded here (a proxy without WebSockets, a refused token...): POST + SSE from
+        // now on (it also says why). Once one worked, a failed open is a network drop: retry.
+        this.wsBroken = true;
+        this.connectSse();
+        return;
+      }
+      if (ev.code === 4404 || ev.code === 4409) {
+        this.onStatus(ev.reason || 'no live session', 'muted');
+        this.waitForSession();
+        return;
+      }
+      this.onStatus('reconnecting', 'muted');
+      this.retry = setTimeout(() => this.connect(), this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, 4000);
+    };
+  }
+
+  connectSse() {
+    const q = this.resumeQuery();
     let gotExit = false;
     this.conn = openSSE(`/api/tasks/${enc(this.taskId)}/stream${q}`, {
       onOpen: () => {
@@ -113,11 +205,14 @@ export class TerminalPane {
         this.syncSize();
       },
       onMessage: (m) => {
-        if (m.event === 'output') this.output(m);
-        else if (m.event === 'session') this.session(m);
-        else if (m.event === 'exit') {
+        if (m.event === 'output') this.outputMessage(m);
+        else if (m.event === 'session') {
+          try { this.session(JSON.parse(m.data)); } catch { /* not JSON: ignore */ }
+        } else if (m.event === 'exit') {
           gotExit = true;
-          this.exit(m);
+          let info = {};
+          try { info = JSON.parse(m.data); } catch { /* keep {} */ }
+          this.exit(info);
         }
       },
       onClose: ({ reason, status, message }) => {
@@ -139,9 +234,7 @@ export class TerminalPane {
   }
 
   /** The stream's first message: which session, from which offset. */
-  session(m) {
-    let info;
-    try { info = JSON.parse(m.data); } catch { return; }
+  session(info) {
     if (this.sessionId && info.session_id && info.session_id !== this.sessionId) {
       // Another session's bytes: start from a clean screen (ordered after pending writes).
       this.term.write('\x1bc');
@@ -150,12 +243,20 @@ export class TerminalPane {
     if (info.session_id) this.sessionId = info.session_id;
   }
 
-  output(m) {
+  /** An SSE output message: base64 bytes at an offset. */
+  outputMessage(m) {
     let msg;
     try { msg = JSON.parse(m.data); } catch { return; }
-    let bytes = b64bytes(msg.data || '');
+    const bytes = b64bytes(msg.data || '');
     let start = Number(msg.offset);
     if (Number.isNaN(start)) start = this.lastEnd ?? 0;
+    const end = m.id !== null && m.id !== '' && !Number.isNaN(Number(m.id)) ? Number(m.id) : start + bytes.length;
+    this.output({ offset: start, bytes, end });
+  }
+
+  /** Output bytes starting at byte `offset` of the session (overlap with what we have is dropped). */
+  output({ offset, bytes, end = null }) {
+    let start = offset;
     if (this.lastEnd !== null && start < this.lastEnd) {
       const skip = this.lastEnd - start; // overlap after a reconnect: drop what we already have
       if (skip >= bytes.length) return;
@@ -163,13 +264,10 @@ export class TerminalPane {
       start = this.lastEnd;
     }
     if (bytes.length) this.term.write(bytes);
-    const end = m.id !== null && m.id !== '' && !Number.isNaN(Number(m.id)) ? Number(m.id) : start + bytes.length;
-    this.lastEnd = Math.max(end, start + bytes.length);
+    this.lastEnd = Math.max(end ?? 0, start + bytes.length);
   }
 
-  async exit(m) {
-    let info = {};
-    try { info = JSON.parse(m.data); } catch { /* keep {} */ }
+  async exit(info) {
     const gen = this.generation;
     this.waitForSession(this.sessionId);
     // The exit of a re-render can arrive before the resize answer that announced it.
