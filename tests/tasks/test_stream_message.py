@@ -1,5 +1,5 @@
 """The task stream's ``output`` messages are written directly: byte for byte what the kernel's
-``sse_message`` makes of the same chunk."""
+``sse_message`` makes of the same chunk (as UTF-8 bytes)."""
 
 from __future__ import annotations
 
@@ -16,4 +16,4 @@ from argus.plugins.tasks.routes import _output_message
 def test_output_message_is_the_sse_message_of_the_chunk(data: bytes, offset: int) -> None:
     expected = sse_message({"offset": offset, "data": base64.b64encode(data).decode()}, event="output",
                            id=offset + len(data))
-    assert _output_message(offset, data) == expected
+    assert _output_message(offset, data) == expected.encode()  # built as bytes, sent as they are
