@@ -198,17 +198,25 @@ def check_response(route: Route, payload: Any) -> None:
         raise ResponseMismatch(f"response does not match {name}: {format_errors(exc)}") from None
 
 
+def _checked_params(route: Route, is_master: Callable[[], bool], params: dict[str, Any],
+                    args: Any) -> dict[str, Any]:
+    """The handler's keyword arguments from the path parameters and the query string ``args``,
+    validated against ``route``'s models, after its master-only rule."""
+    if route.master_only and not is_master():
+        raise Forbidden("this endpoint requires the master token")
+    kwargs: dict[str, Any] = dict(params)
+    if route.path_params is not None:
+        kwargs.update(validate(route.path_params, params, strict=False).model_dump())
+    if route.query is not None:
+        kwargs["query"] = validate(route.query, query_input(route.query, args), strict=False)
+    return kwargs
+
+
 def make_view(route: Route, is_master: Callable[[], bool]) -> Callable[..., Awaitable[Any]]:
     """The quart view function serving ``route``: auth flag, validation, call, answer."""
 
     async def view(**params: Any) -> Any:
-        if route.master_only and not is_master():
-            raise Forbidden("this endpoint requires the master token")
-        kwargs: dict[str, Any] = dict(params)
-        if route.path_params is not None:
-            kwargs.update(validate(route.path_params, params, strict=False).model_dump())
-        if route.query is not None:
-            kwargs["query"] = validate(route.query, query_input(route.query, request.args), strict=False)
+        kwargs = _checked_params(route, is_master, params, request.args)
         if route.body is not None:
             raw, source = await _body_input(route)
             kwargs["body"] = None if source == "raw" else validate(route.body, raw, strict=source == "json")
@@ -236,14 +244,7 @@ def make_websocket_view(route: Route, is_master: Callable[[], bool]) -> Callable
     answer instead of the upgrade."""
 
     async def view(**params: Any) -> Any:
-        if route.master_only and not is_master():
-            raise Forbidden("this endpoint requires the master token")
-        kwargs: dict[str, Any] = dict(params)
-        if route.path_params is not None:
-            kwargs.update(validate(route.path_params, params, strict=False).model_dump())
-        if route.query is not None:
-            kwargs["query"] = validate(route.query, query_input(route.query, websocket.args), strict=False)
-        return await route.handler(**kwargs)
+        return await route.handler(**_checked_params(route, is_master, params, websocket.args))
 
     view.__name__ = route.handler.__name__
     view.__doc__ = route.handler.__doc__
