@@ -128,9 +128,12 @@ async def test_missing_log_makes_the_gap_visible(tmp_path: Path) -> None:
 
 
 async def test_slow_subscriber_is_dropped_without_blocking_the_reader(tmp_path: Path) -> None:
-    code = "import sys\nfor i in range(2000): print(f'{i:06d}', flush=True)\n"
+    # The child waits for a line before it prints: output written before the subscription would
+    # come as one replayed chunk and never overflow the buffer (a loaded machine did that).
+    code = "import sys\nsys.stdin.readline()\nfor i in range(2000): print(f'{i:06d}', flush=True)\n"
     async with running(tmp_path, [sys.executable, "-c", code], subscriber_buffer=2) as pty:
         async with pty.output.subscribe(since=0) as chunks:
+            await pty.write(b"go\n")
             with trio.fail_after(10):
                 info = await pty.wait()  # the child finished although nobody read
             got = b""

@@ -43,7 +43,10 @@ def test_ctrl_r_picks_a_claude_session_to_resume(daemon: Any, project: dict[str,
         await h.until_screen("Old refactor chat")
         h.keys("refactor")
         h.keys(ENTER)
-        await h.until(lambda: "resumed Claude session 33333333" in h.tui.status_text, timeout=30, what="resumed")
+        # the daemon resumed the picked session (the status line may already show the old agent's
+        # exit, which can reach the view after the resume's answer)
+        await h.until(lambda: daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]
+                      .get("agent_session_id") == OLD, timeout=30, what="the picked session resumed")
 
     run_scenario(ArgusClient.local(daemon.home), scenario, timeout=150)
     wait_for(lambda: daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]["agent_session_id"] == OLD,
