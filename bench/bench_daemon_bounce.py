@@ -2,9 +2,10 @@
 time until every task answers ``GET /api/tasks/{id}`` and echoes a keystroke on its stream, and
 count the bytes each session's stream lost or duplicated across the bounce.
 
-    python bench/bench_daemon_bounce.py [--sessions 50,200] [--bounce kill,stop] [--profile]
+    python bench/bench_daemon_bounce.py [--sessions 50,200] [--bounce kill,stop] [--profile] [--shared-client]
 
-Every session's SSE stream is read from offset 0 for the whole run, as a client would: when the
+Every session's SSE stream is read from offset 0 for the whole run, as a client would (each task by
+its own HTTP client, like one browser tab per task; ``--shared-client``: one pool for all): when the
 daemon goes away the reader reconnects with ``since=<its offset>``; a chunk that starts past the
 reader's offset is a loss, one that starts before it a duplicate. At the end each reader's bytes
 are compared with the session's log (what the supervisor read from the PTY). Right before the
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,7 +133,11 @@ async def answers(client: httpx.AsyncClient, path: str) -> httpx.Response:
 
 async def ready(client: httpx.AsyncClient, reader: Reader, key: bytes, t0: float, out: dict[str, float]) -> None:
     """Time until the task answers with its agent running, then until a key echoes."""
+    first = True
     while not (await answers(client, f"/api/tasks/{reader.task_id}")).json()["task"]["running"]:
+        if first:  # the daemon answered, but said the live agent was not running
+            out["not_running"] = 1.0
+            first = False
         await trio.sleep(0.01)
     out["answer"] = time.perf_counter() - t0
     await reader.echo(client, key)
@@ -148,12 +154,13 @@ def bounce(d: BenchDaemon, mode: str) -> None:
     d.proc.wait(60)
 
 
-async def one_case(n: int, mode: str, profile: bool) -> dict[str, Any]:
-    """Bounce a daemon with ``n`` sessions; the measures."""
+async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> dict[str, Any]:
+    """Bounce a daemon with ``n`` sessions; the measures. Each task has its own client (its stream,
+    its requests), as 50 browser tabs would; ``shared``: one client (one connection pool) for all."""
     env = {"FAKEAGENT_BUSY": "0.1", "FAKEAGENT_NO_EDIT": "1"}
     with BenchDaemon(env) as d:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-        async with d.client(limits=limits) as client:
+        async with AsyncExitStack() as clients, d.client(limits=limits) as client:
             tasks: list[dict[str, Any]] = []
             gate = trio.Semaphore(CREATE_PARALLEL)
 
@@ -166,6 +173,9 @@ async def one_case(n: int, mode: str, profile: bool) -> dict[str, Any]:
                     nursery.start_soon(make, i)
             up = Up()
             readers = [Reader(t["id"], t["session_id"], up=up) for t in tasks]
+            # One shared pool costs the bench itself a CPU in the reconnect burst (httpcore walks
+            # every connection of the pool for every request: ~O(connections x requests)).
+            own = [client if shared else await clients.enter_async_context(d.client()) for _ in readers]
             with trio.fail_after(120 + n):  # every agent at its prompt
                 while True:
                     listed = (await client.get("/api/tasks")).json()["tasks"]
@@ -173,8 +183,8 @@ async def one_case(n: int, mode: str, profile: bool) -> dict[str, Any]:
                         break
                     await trio.sleep(0.2)
             async with trio.open_nursery() as nursery:
-                for r in readers:
-                    nursery.start_soon(r.run, client)
+                for r, c in zip(readers, own, strict=True):
+                    nursery.start_soon(r.run, c)
                 with trio.fail_after(60):
                     while any(b"> " not in r.data for r in readers):
                         await trio.sleep(0.05)
@@ -195,8 +205,8 @@ async def one_case(n: int, mode: str, profile: bool) -> dict[str, Any]:
                 per: list[dict[str, float]] = [{} for _ in readers]
                 with trio.fail_after(120):
                     async with trio.open_nursery() as inner:
-                        for r, out in zip(readers, per, strict=True):
-                            inner.start_soon(ready, client, r, b"q", t0, out)
+                        for r, c, out in zip(readers, own, per, strict=True):
+                            inner.start_soon(ready, c, r, b"q", t0, out)
                 cpu_echo = cpu_seconds(d.proc.pid)
                 await trio.sleep(1.5)  # the busy phases end; let the streams catch up
                 nursery.cancel_scope.cancel()
@@ -215,6 +225,7 @@ async def one_case(n: int, mode: str, profile: bool) -> dict[str, Any]:
                     "cpu_status": cpu_status, "cpu_echo": cpu_echo if readers else cpu_status,
                     "answer": max((p["answer"] for p in per), default=status_at),
                     "echo": max((p["echo"] for p in per), default=status_at),
+                    "stale": sum(1 for p in per if p.get("not_running")),
                     "lost": lost, "dup": dup, "mismatched": mismatched}
 
 
@@ -231,22 +242,23 @@ async def main_async(args: argparse.Namespace) -> None:
         base = await baseline(mode)
         rows.append(base)
         for n in counts:
-            rows.append(await one_case(n, mode, args.profile))
+            rows.append(await one_case(n, mode, args.profile, args.shared_client))
             rows[-1]["base"] = base["status"]
     print(f"\nload average (1, 5, 15 min) at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\n{'sessions':>8} {'bounce':>6} {'down':>8} {'attach':>8} {'status':>8} {'answer':>8} {'echo':>8} "
-          f"{'vs 0':>7} {'cpu st':>8} {'cpu echo':>8} {'lost B':>7} {'dup B':>6} {'diff B':>6}")
+          f"{'vs 0':>7} {'cpu st':>8} {'cpu echo':>8} {'stale':>5} {'lost B':>7} {'dup B':>6} {'diff B':>6}")
     for r in rows:
         vs = f"{r['echo'] / r['base']:.2f}x" if r.get("base") else "base"
         print(f"{r['n']:>8} {r['mode']:>6} {ms(r['down']):>8} {ms(r['reattach']):>8} {ms(r['status']):>8} "
               f"{ms(r['answer']):>8} {ms(r['echo']):>8} {vs:>7} {ms(r['cpu_status']):>8} {ms(r['cpu_echo']):>8} "
-              f"{r['lost']:>7} {r['dup']:>6} {r['mismatched']:>6}")
+              f"{r.get('stale', 0):>5} {r['lost']:>7} {r['dup']:>6} {r['mismatched']:>6}")
     print("\ndown: the kill or stop; attach: the daemon's re-attach of every session (its log line);"
           " status: launch → GET /api/status; answer: launch → every task answers"
           " with its agent running; echo: launch → every task echoed a key; vs 0: echo / the 0-session"
           " daemon's status time (same run); cpu st / cpu echo: CPU time (user + system) the new daemon"
           " process had used when it answered /api/status / when every task had echoed (a figure a loaded"
-          " machine moves less than the wall-clock ones)")
+          " machine moves less than the wall-clock ones); stale: tasks whose first answer after the restart said"
+          " their (live) agent was not running")
 
 
 def main() -> None:
@@ -254,6 +266,8 @@ def main() -> None:
     parser.add_argument("--sessions", default="50,200", help="comma-separated session counts")
     parser.add_argument("--bounce", default="kill,stop", help="kill (SIGKILL) and/or stop (SIGTERM)")
     parser.add_argument("--profile", action="store_true", help="cProfile the restarted daemon")
+    parser.add_argument("--shared-client", action="store_true",
+                        help="one HTTP client (connection pool) for every task, as before the fifth pass")
     trio.run(main_async, parser.parse_args())
 
 
