@@ -28,7 +28,7 @@ from .limit_resume import SETTINGS as LIMIT_SETTINGS
 from .models import Task
 from .orch import Orchestration
 from .overlaps import OverlapIndex
-from .reconcile import reconcile
+from .reconcile import match_sessions, reconcile
 from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
@@ -152,10 +152,12 @@ def argus_started(kernel: Kernel) -> None:
     svc.limits.recover()
     dag = kernel.stash[ORCH].dag
     dag.recover()
-    sessions, now = list(svc.sessions.all()), utcnow()
+    now = utcnow()
+    # Adopted before the daemon serves (the API's first answer says the agent runs); the kills wait.
+    adopted, strays = match_sessions(svc, list(svc.sessions.all()))
 
     async def job() -> None:
-        await reconcile(svc, lambda task_id: bool(dag.parents(task_id)), sessions, now)
+        await reconcile(svc, lambda task_id: bool(dag.parents(task_id)), strays, now, adopted)
 
     kernel.spawn_background(job, "tasks:reconcile")
 

@@ -6,7 +6,9 @@ would then start a second agent in the same worktree). At start, once sessions a
 
 1. Supervisor sessions: one whose task row has no live session is *adopted* (the crash hit
    between the spawn and the row update); one with no task, or whose task already runs another
-   agent, is killed and forgotten.
+   agent, is killed and forgotten. Adoption (:func:`match_sessions`) is done before the daemon
+   serves, so the first answer about an adopted task already says its agent runs; the kills (which
+   wait up to a grace period per agent) run in the background with the other passes.
 2. Rows stuck in creation (``pending``, never started, not held back by a launch gate or a
    dependency) are *rolled back*: worktree, branch, run files, tokens and row go, unless the
    worktree holds work (then the task moves to ``in_review`` for the user to look at).
@@ -37,25 +39,13 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 
-async def reconcile(svc: TaskService, has_parents: Callable[[str], bool], sessions: Sequence[Session],
-                    before: str) -> dict[str, list[str]]:
-    """Run the three passes (module docstring) over the ``sessions`` re-attached at start and the
-    rows created ``before`` (RFC3339) this daemon started; tasks with a lifecycle operation in
-    flight are left alone. Returns what was done, by kind, for logs and tests."""
-    report: dict[str, list[str]] = {"adopted": [], "killed": [], "rolled_back": [], "kept": [],
-                                    "removed_worktrees": [], "removed_branches": []}
-    await _sessions(svc, sessions, report)
-    await _stuck_creations(svc, has_parents, before, report)
-    await _strays(svc, report)
-    done = {k: v for k, v in report.items() if v}
-    if done:
-        log.warning("start-up reconciliation: %s", json.dumps(done))
-    else:
-        log.info("start-up reconciliation: nothing to do")
-    return report
-
-
-async def _sessions(svc: TaskService, sessions: Sequence[Session], report: dict[str, list[str]]) -> None:
+def match_sessions(svc: TaskService, sessions: Sequence[Session]) -> tuple[list[str], list[Session]]:
+    """Pass 1 without waiting: adopt every live session re-attached at start whose task row has
+    no live session (the row now names it); return the adopted session ids and the live sessions
+    to kill (no task, or their task runs another agent). Tasks with a lifecycle operation in
+    flight are left alone."""
+    adopted: list[str] = []
+    strays: list[Session] = []
     for session in sessions:
         task_id = (session.meta or {}).get("task_id")
         if not session.alive or (isinstance(task_id, str) and svc.locks.busy(task_id)):
@@ -71,8 +61,37 @@ async def _sessions(svc: TaskService, sessions: Sequence[Session], report: dict[
                                   started_at=row["started_at"] or utcnow(), ended_at=None, exit_code=None)
             svc.watch(session, str(session.meta.get("kind") or "generic"))
             svc.changed(row["id"])
-            report["adopted"].append(session.id)
+            adopted.append(session.id)
             continue
+        strays.append(session)
+    return adopted, strays
+
+
+async def reconcile(svc: TaskService, has_parents: Callable[[str], bool], strays: Sequence[Session],
+                    before: str, adopted: Sequence[str] = ()) -> dict[str, list[str]]:
+    """Finish the three passes (module docstring): kill the ``strays`` :func:`match_sessions`
+    found (``adopted``: the sessions it adopted, for the report), then the rows created
+    ``before`` (RFC3339) this daemon started, then stray worktrees and branches; tasks with a
+    lifecycle operation in flight are left alone. Returns what was done, by kind, for logs and
+    tests."""
+    report: dict[str, list[str]] = {"adopted": list(adopted), "killed": [], "rolled_back": [], "kept": [],
+                                    "removed_worktrees": [], "removed_branches": []}
+    await _kill_strays(svc, strays, report)
+    await _stuck_creations(svc, has_parents, before, report)
+    await _strays(svc, report)
+    done = {k: v for k, v in report.items() if v}
+    if done:
+        log.warning("start-up reconciliation: %s", json.dumps(done))
+    else:
+        log.info("start-up reconciliation: nothing to do")
+    return report
+
+
+async def _kill_strays(svc: TaskService, strays: Sequence[Session], report: dict[str, list[str]]) -> None:
+    for session in strays:
+        task_id = (session.meta or {}).get("task_id")
+        if not session.alive or (isinstance(task_id, str) and svc.locks.busy(task_id)):
+            continue  # it exited, or a lifecycle operation took its task over meanwhile
         svc.intents.stopping.add(session.id)
         try:
             await session.terminate(grace=2.0)

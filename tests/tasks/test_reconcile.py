@@ -99,3 +99,34 @@ def test_an_agent_started_just_before_the_crash_is_adopted(daemon: Any, project:
     assert got["status"] == "in_progress" and got["running"] and got["pid"] == pid and _alive(pid)
     # and resuming does not start a second agent in the same worktree
     assert c.post(f"/api/tasks/{t['id']}/resume").status_code == 409
+
+
+def test_an_adopted_agent_answers_running_at_once_while_a_stray_is_still_dying(
+        daemon: Any, project: dict[str, Any]) -> None:
+    """Adoption is not queued behind the kill of a stray agent: an agent that ignores SIGHUP takes
+    the kill's grace period to die, and until the adoption the API called the adopted task's live
+    agent dead (``running: false``) and refused its input."""
+    daemon.stop()
+    daemon.env["FAKEAGENT_IGNORE_HUP"] = "1"  # the stray survives the SIGHUP: its kill waits the grace
+    daemon.start()
+    c = daemon.client
+    stray = create_task(c, project["name"], "stray agent")  # spawned first: listed first at start-up
+    stray_pid = wait_for(lambda: task(c, stray["id"])["pid"], what="the stray agent's pid")
+    t = create_task(c, project["name"], "adopt me")
+    pid = wait_for(lambda: task(c, t["id"])["pid"], what="the agent's pid")
+    session = task(c, t["id"])["session_id"]
+    wait_for(lambda: "> " in c.get(f"/api/tasks/{t['id']}/output").text, what="the agent's prompt")
+    daemon.stop()
+    with _db(daemon) as db:
+        db.execute("DELETE FROM tasks WHERE id = ?", (stray["id"],))  # an agent no task knows
+        db.execute("UPDATE tasks SET session_id = NULL, status = 'pending', started_at = NULL WHERE id = ?",
+                   (t["id"],))  # the spawn happened, the row update did not
+    daemon.start()
+    c = daemon.client
+    got = task(c, t["id"])  # the first answer after the restart
+    assert got["running"] and got["session_id"] == session and got["pid"] == pid, got
+    resp = c.post(f"/api/tasks/{t['id']}/input", content=b"adopted-echo",
+                  headers={"Content-Type": "application/octet-stream"})
+    assert resp.status_code < 300, resp.text
+    wait_for(lambda: "adopted-echo" in c.get(f"/api/tasks/{t['id']}/output").text, what="the input echoed")
+    wait_for(lambda: not _alive(stray_pid), what="the stray agent killed")
