@@ -77,10 +77,12 @@ def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
 
 @hookspec
 def argus_started(kernel: Kernel) -> None:
-    """Called once when listeners are up and background jobs are running.
+    """Called once when sessions are re-attached, the MCP listener is up and background jobs
+    are started, before the API (unix socket and TCP) serves: its first request sees what this
+    hook set up.
 
-    Use it for recovery work that needs sessions and listeners (re-attaching to live
-    sessions, moving orphaned in-progress tasks to in_review).
+    Use it for recovery work that needs sessions (re-attaching to live sessions, moving
+    orphaned in-progress tasks to in_review). It must not wait on the API.
     """
 
 

@@ -167,14 +167,16 @@ class Kernel:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 await nursery.start(self.sessions.run)
-                await nursery.start(serve_unix, self.http.app, self.paths.daemon_sock)
                 await nursery.start(self._serve_mcp)
-                nursery.start_soon(self._serve_api_forever)
                 nursery.start_soon(self._sweep_registry)
                 for group in self.pm.hook.argus_background(kernel=self):
                     for job in group or []:
                         self.spawn_background(job)
                 self.pm.hook.argus_started(kernel=self)
+                # The API (unix socket, TCP) serves only now: its first answer after a restart
+                # already reflects the recovery argus_started did (e.g. adopted agents running).
+                await nursery.start(serve_unix, self.http.app, self.paths.daemon_sock)
+                nursery.start_soon(self._serve_api_forever)
                 self.bus.publish("daemon.started", {"pid": os.getpid(), "version": self.version})
                 log.info("argus daemon %s up (pid %d, home %s)", self.version, os.getpid(), self.paths.home)
                 if self.freeze_startup_objects:
