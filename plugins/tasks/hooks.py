@@ -17,7 +17,6 @@ from argus.kernel.api import (
     SettingsSection,
     StashKey,
     hookimpl,
-    utcnow,
 )
 from pydantic import BaseModel
 
@@ -28,7 +27,7 @@ from .limit_resume import SETTINGS as LIMIT_SETTINGS
 from .models import Task
 from .orch import Orchestration
 from .overlaps import OverlapIndex
-from .reconcile import match_sessions, reconcile
+from .reconcile import left_pending, match_sessions, reconcile
 from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
@@ -146,18 +145,19 @@ def argus_background(kernel: Kernel) -> Sequence[BackgroundJob]:
 @hookimpl
 def argus_started(kernel: Kernel) -> None:
     """Re-attach idle watchers; orphaned in_progress tasks go to in_review; start ready held tasks;
-    then reconcile what a crash left behind (``reconcile.py``) in the background."""
+    adopt the agents a crash left without their row (before the API serves); then reconcile the
+    rest of what a crash left behind (``reconcile.py``) in the background."""
     svc = service(kernel)
     svc.recover()
     svc.limits.recover()
     dag = kernel.stash[ORCH].dag
     dag.recover()
-    now = utcnow()
     # Adopted before the daemon serves (the API's first answer says the agent runs); the kills wait.
     adopted, strays = match_sessions(svc, list(svc.sessions.all()))
+    stale = left_pending(svc)
 
     async def job() -> None:
-        await reconcile(svc, lambda task_id: bool(dag.parents(task_id)), strays, now, adopted)
+        await reconcile(svc, lambda task_id: bool(dag.parents(task_id)), strays, stale, adopted)
 
     kernel.spawn_background(job, "tasks:reconcile")
 

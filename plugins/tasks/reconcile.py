@@ -9,8 +9,8 @@ would then start a second agent in the same worktree). At start, once sessions a
    agent, is killed and forgotten. Adoption (:func:`match_sessions`) is done before the daemon
    serves, so the first answer about an adopted task already says its agent runs; the kills (which
    wait up to a grace period per agent) run in the background with the other passes.
-2. Rows stuck in creation (``pending``, never started, not held back by a launch gate or a
-   dependency) are *rolled back*: worktree, branch, run files, tokens and row go, unless the
+2. Rows stuck in creation (left ``pending`` by an earlier daemon, never started, not held back by a
+   launch gate or a dependency) are *rolled back*: worktree, branch, run files, tokens and row go, unless the
    worktree holds work (then the task moves to ``in_review`` for the user to look at).
 3. Worktrees under ``$ARGUS_HOME/worktrees/<project>/`` with no task, and ``argus/*`` branches
    with no task and no worktree, are removed when they are provably Argus's (an ``argus/<slug>``
@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from argus.kernel.api import utcnow
@@ -37,6 +37,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .service import TaskService
 
 log = logging.getLogger(__name__)
+
+
+def left_pending(svc: TaskService) -> set[str]:
+    """The ids of the rows in ``pending`` with no session and no operation in flight, taken at start
+    (synchronously, before this daemon can be mid-way through a creation of its own): the only
+    candidates for a roll-back. A timestamp cannot tell them apart: ``created_at`` has one-second
+    resolution, so a creation cut short in the second the daemon restarted looks like a new one."""
+    return {row["id"] for row in svc.store.tasks(status="pending", archived="all")
+            if not row["session_id"] and not svc.locks.busy(row["id"])}
 
 
 def match_sessions(svc: TaskService, sessions: Sequence[Session]) -> tuple[list[str], list[Session]]:
@@ -68,16 +77,16 @@ def match_sessions(svc: TaskService, sessions: Sequence[Session]) -> tuple[list[
 
 
 async def reconcile(svc: TaskService, has_parents: Callable[[str], bool], strays: Sequence[Session],
-                    before: str, adopted: Sequence[str] = ()) -> dict[str, list[str]]:
+                    stale: Collection[str], adopted: Sequence[str] = ()) -> dict[str, list[str]]:
     """Finish the three passes (module docstring): kill the ``strays`` :func:`match_sessions`
-    found (``adopted``: the sessions it adopted, for the report), then the rows created
-    ``before`` (RFC3339) this daemon started, then stray worktrees and branches; tasks with a
-    lifecycle operation in flight are left alone. Returns what was done, by kind, for logs and
-    tests."""
+    found (``adopted``: the sessions it adopted, for the report), roll back the ``stale`` rows
+    (:func:`left_pending`: left in ``pending`` by an earlier daemon), then remove stray worktrees
+    and branches; tasks with a lifecycle operation in flight are left alone. Returns what was
+    done, by kind, for logs and tests."""
     report: dict[str, list[str]] = {"adopted": list(adopted), "killed": [], "rolled_back": [], "kept": [],
                                     "removed_worktrees": [], "removed_branches": []}
     await _kill_strays(svc, strays, report)
-    await _stuck_creations(svc, has_parents, before, report)
+    await _stuck_creations(svc, has_parents, stale, report)
     await _strays(svc, report)
     done = {k: v for k, v in report.items() if v}
     if done:
@@ -101,10 +110,10 @@ async def _kill_strays(svc: TaskService, strays: Sequence[Session], report: dict
         report["killed"].append(session.id)
 
 
-async def _stuck_creations(svc: TaskService, has_parents: Callable[[str], bool], before: str,
+async def _stuck_creations(svc: TaskService, has_parents: Callable[[str], bool], stale: Collection[str],
                            report: dict[str, list[str]]) -> None:
     for row in svc.store.tasks(status="pending", archived="all"):
-        if row["session_id"] or row["created_at"] >= before or svc.locks.busy(row["id"]) \
+        if row["session_id"] or row["id"] not in stale or svc.locks.busy(row["id"]) \
                 or has_parents(row["id"]) or svc.launcher.hold_reason(row):
             continue
         repo = await svc.lifecycle.repo_of(row)
