@@ -201,6 +201,7 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
                 await answers(client, "/api/status")
                 status_at = time.perf_counter() - t0
                 cpu_status = cpu_seconds(d.proc.pid)
+                bench_status = cpu_seconds(os.getpid())
                 up.event.set()
                 per: list[dict[str, float]] = [{} for _ in readers]
                 with trio.fail_after(120):
@@ -208,6 +209,7 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
                         for r, c, out in zip(readers, own, per, strict=True):
                             inner.start_soon(ready, c, r, b"q", t0, out)
                 cpu_echo = cpu_seconds(d.proc.pid)
+                bench_burst = cpu_seconds(os.getpid()) - bench_status
                 await trio.sleep(1.5)  # the busy phases end; let the streams catch up
                 nursery.cancel_scope.cancel()
             lost = dup = mismatched = 0
@@ -225,6 +227,7 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
                     "cpu_status": cpu_status, "cpu_echo": cpu_echo if readers else cpu_status,
                     "answer": max((p["answer"] for p in per), default=status_at),
                     "echo": max((p["echo"] for p in per), default=status_at),
+                    "bench": bench_burst if readers else 0.0,
                     "stale": sum(1 for p in per if p.get("not_running")),
                     "lost": lost, "dup": dup, "mismatched": mismatched}
 
@@ -246,18 +249,21 @@ async def main_async(args: argparse.Namespace) -> None:
             rows[-1]["base"] = base["status"]
     print(f"\nload average (1, 5, 15 min) at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\n{'sessions':>8} {'bounce':>6} {'down':>8} {'attach':>8} {'status':>8} {'answer':>8} {'echo':>8} "
-          f"{'vs 0':>7} {'cpu st':>8} {'cpu echo':>8} {'stale':>5} {'lost B':>7} {'dup B':>6} {'diff B':>6}")
+          f"{'vs 0':>7} {'cpu st':>8} {'cpu echo':>8} {'bench':>8} {'stale':>5} {'lost B':>7} {'dup B':>6} "
+          f"{'diff B':>6}")
     for r in rows:
         vs = f"{r['echo'] / r['base']:.2f}x" if r.get("base") else "base"
         print(f"{r['n']:>8} {r['mode']:>6} {ms(r['down']):>8} {ms(r['reattach']):>8} {ms(r['status']):>8} "
               f"{ms(r['answer']):>8} {ms(r['echo']):>8} {vs:>7} {ms(r['cpu_status']):>8} {ms(r['cpu_echo']):>8} "
+              f"{ms(r['bench']):>8} "
               f"{r.get('stale', 0):>5} {r['lost']:>7} {r['dup']:>6} {r['mismatched']:>6}")
     print("\ndown: the kill or stop; attach: the daemon's re-attach of every session (its log line);"
           " status: launch → GET /api/status; answer: launch → every task answers"
           " with its agent running; echo: launch → every task echoed a key; vs 0: echo / the 0-session"
           " daemon's status time (same run); cpu st / cpu echo: CPU time (user + system) the new daemon"
           " process had used when it answered /api/status / when every task had echoed (a figure a loaded"
-          " machine moves less than the wall-clock ones); stale: tasks whose first answer after the restart said"
+          " machine moves less than the wall-clock ones); bench: CPU time the bench process (the clients) used from"
+          " status to the last echo; stale: tasks whose first answer after the restart said"
           " their (live) agent was not running")
 
 
