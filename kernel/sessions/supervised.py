@@ -22,7 +22,7 @@ from ..paths import atomic_write
 from ..pidlock import pid_alive
 from ..supervisor import protocol as proto
 from ..supervisor.control import start_supervisor
-from ..supervisor.output import OutputStream
+from ..supervisor.output import OutputStream, prefill_from_logs
 from ..supervisor.ptyhost import ExitInfo
 from .link import Link, leaves
 from .session import Session
@@ -227,21 +227,21 @@ class SupervisorHost:
                 follow.append((session, resume))
             elif session.exit is None:
                 follow.append((session, None))
-        # Every session at once (a daemon restart with many agents waits for the slowest one, not
-        # for the sum): each one's ring is prefilled from its log, then it is attached.
+        # The new sessions' rings are prefilled from their logs (one worker thread for all), then
+        # every session is attached at once (a restart with many agents waits for the slowest
+        # one, not for the sum).
+        await prefill_from_logs([(session._output, upto) for session, upto in follow if upto is not None])
         failures: list[errors.ArgusError] = []
 
-        async def attach(session: Session, prefill: int | None) -> None:
+        async def attach(session: Session) -> None:
             try:
-                if prefill is not None:
-                    await session._output.prefill_from_log(prefill)
                 await link.request("attach", session_id=session.id, offset=session.end_offset)
             except errors.ArgusError as exc:
                 failures.append(exc)
 
         async with trio.open_nursery() as nursery:
-            for session, prefill in follow:
-                nursery.start_soon(attach, session, prefill)
+            for session, _prefill in follow:
+                nursery.start_soon(attach, session)
         if failures:
             raise failures[0]
         log.info("re-attached %d session(s) in %.0f ms", len(follow), (trio.current_time() - began) * 1000)

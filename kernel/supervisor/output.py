@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,19 @@ class SubscriberLagged(Exception):
     def __init__(self, next_offset: int) -> None:
         super().__init__(f"subscriber lagged; resume from offset {next_offset}")
         self.next_offset = next_offset
+
+
+async def prefill_from_logs(streams: Sequence[tuple[OutputStream, int]]) -> None:
+    """:meth:`OutputStream.prefill_from_log` for many streams, their logs read in one worker thread
+    (a daemon restart re-attaching 50 sessions makes one thread hop, not 50)."""
+    plans = [(stream, upto, stream._prefill_range(upto)) for stream, upto in streams]
+    reads = [plan for _stream, _upto, plan in plans if plan is not None]
+    if not reads:
+        return
+    datas = iter(await trio.to_thread.run_sync(lambda: [_read_file_range(*plan) for plan in reads]))
+    for stream, upto, plan in plans:
+        if plan is not None:
+            stream._prefill(upto, plan[1], next(datas))
 
 
 def _read_file_range(path: Path, start: int, length: int) -> bytes:
@@ -328,10 +341,16 @@ class OutputStream:
 
     async def prefill_from_log(self, upto: int) -> None:
         """Fill an empty mirror ring with the log's bytes before ``upto`` (so ``tail`` has context)."""
+        await prefill_from_logs([(self, upto)])
+
+    def _prefill_range(self, upto: int) -> tuple[Path, int, int] | None:
+        """What :func:`prefill_from_logs` reads for this stream: ``(log, first, length)``, or None."""
         if self.log_path is None or self.end != upto or self.ring.end != self.ring.start:
-            return
+            return None
         first = max(0, upto - self.ring.capacity)
-        data = await trio.to_thread.run_sync(_read_file_range, self.log_path, first, upto - first)
+        return self.log_path, first, upto - first
+
+    def _prefill(self, upto: int, first: int, data: bytes) -> None:
         if len(data) == upto - first and self.end == upto and self.ring.end == self.ring.start:
             self.ring.reset(first)
             self.ring.append(data)

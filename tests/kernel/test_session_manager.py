@@ -202,6 +202,9 @@ async def test_session_survives_a_daemon_kill_and_is_reattached(sup_paths: Paths
         session = manager.get("seq1")
         assert session is not None
         assert manager._host.resumed_from["seq1"] == resume  # type: ignore[attr-defined]
+        # the ring was prefilled from the log: what came before the restart is in memory again
+        held_from, held = session.tail(1 << 20)
+        assert held_from == 0 and held[:resume] == (sup_paths.sessions / "seq1.log").read_bytes()[:resume]
         assert session.meta == {} and session.argv[0] == sys.executable
         data = await collect(session, since=0)
         with trio.fail_after(15):
