@@ -35,6 +35,7 @@ import os
 import random
 import shlex
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -297,7 +298,7 @@ async def blast(stream: ByteStream) -> tuple[float, int]:
     await stream.send_all(b"go\r")
     with trio.fail_after(600):
         while True:
-            data = await stream.receive_some(65536)
+            data = await stream.receive_some(262144)
             if not data:
                 raise EOFError("the path closed")
             if tail.add(data):
@@ -402,11 +403,13 @@ async def run_throughput(args: argparse.Namespace) -> None:
         finally:
             floor.close()
     print(f"\noutput throughput: {args.mb:g} MB written by the blast program, {args.rounds} rounds (alternating)")
-    best = {name: max(n / s / 1e6 for s, n in results) for name, results in rows.items()}
-    for name, results in rows.items():
-        rates = [n / s / 1e6 for s, n in results]
-        print(f"  {name:40} best {best[name]:7.1f} MB/s  ({best[name] / best['raw PTY']:.2f}x raw)   all "
-              + "  ".join(f"{r:.1f}" for r in rates))
+    rates = {name: [n / s / 1e6 for s, n in results] for name, results in rows.items()}
+    best = {name: max(r) for name, r in rates.items()}
+    middle = {name: statistics.median(r) for name, r in rates.items()}
+    print(f"  {'':40} {'best MB/s':>10} {'x raw':>6} {'median':>7} {'x raw':>6}   all rounds")
+    for name, r in rates.items():
+        print(f"  {name:40} {best[name]:10.1f} {best[name] / best['raw PTY']:6.2f} {middle[name]:7.1f} "
+              f"{middle[name] / middle['raw PTY']:6.2f}   " + "  ".join(f"{x:.1f}" for x in r))
 
 
 class closing_pty:  # noqa: N801 - used like contextlib.closing

@@ -3,7 +3,9 @@
 Each is a small trio program run with ``python -c``; it prints ``ready`` once it can be reached.
 
 - ``HOST`` (the session-supervisor's place): owns the agent's PTY and copies bytes between it and
-  whoever is connected to its unix socket (one connection at a time, one after another). With
+  whoever is connected to its unix socket (one connection at a time, one after another). It
+  reads the PTY as the supervisor does: what is ready now, up to 256 KiB, as one chunk (a PTY
+  hands out a few KiB per read). With
   ``busy`` > 0 it also runs that many flooding programs on PTYs of their own and copies their
   output, as it comes, to a second socket (``PATH.busy``), as the supervisor sends every session's
   output to the daemon.
@@ -30,14 +32,29 @@ def spawn(cmd):
     os.set_blocking(proc.fd, False)
     return proc
 
+def burst(fd):
+    parts, size = [], 0
+    while size < 262144:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            if not parts:
+                raise
+            break
+        except OSError:
+            data = b""
+        if not data:
+            break
+        parts.append(data)
+        size += len(data)
+    return b"".join(parts)
+
 async def read_pty(fd):
     while True:
         try:
-            return os.read(fd, 65536)
+            return burst(fd)
         except BlockingIOError:
             await trio.lowlevel.wait_readable(fd)
-        except OSError:
-            return b""
 
 async def listen(where):
     sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
@@ -54,7 +71,7 @@ async def serve_agent(listener, fd):
                     await conn.send_all(data)
             n.start_soon(from_pty)
             try:
-                while data := await conn.receive_some(65536):
+                while data := await conn.receive_some(262144):
                     os.write(fd, data)
             except trio.BrokenResourceError:
                 pass
@@ -92,7 +109,7 @@ port, path, busy = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 
 async def pump(src, dst):
     try:
-        while data := await src.receive_some(65536):
+        while data := await src.receive_some(262144):
             await dst.send_all(data)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
@@ -140,7 +157,7 @@ async def raw_app(scope, receive, send):
     await send({"type": "websocket.accept"})
     async with await trio.open_unix_socket(path) as up, trio.open_nursery() as n:
         async def down():
-            while data := await up.receive_some(65536):
+            while data := await up.receive_some(262144):
                 await send({"type": "websocket.send", "bytes": data})
         n.start_soon(down)
         while True:
@@ -159,7 +176,7 @@ def quart_app():
     async def t():
         async with await trio.open_unix_socket(path) as up, trio.open_nursery() as n:
             async def down():
-                while data := await up.receive_some(65536):
+                while data := await up.receive_some(262144):
                     await websocket.send(data)
             n.start_soon(down)
             while True:
