@@ -55,6 +55,8 @@ from wsclient import BareWebSocket
 
 KEYS = "abcdefghij"  # never part of the line-clear redraw ("\r\x1b[K> ")
 CLEAR_EVERY = 40
+#: ``--paths`` names of the paths (echo mode).
+PATH_KINDS = {"raw PTY": "pty", "one": "one", "two": "two", "raw": "asgi", "quart": "quart", "argus": "argus"}
 HOST_NUMBERS = itertools.count(1)  # socket names, unique in a run
 DEMO = [sys.executable, "-m", "argus.plugins.tasks.demo_agent"]
 
@@ -334,7 +336,7 @@ async def run_echo(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="argus-floor-") as tmp, \
             BenchDaemon(env={"FAKEAGENT_BUSY": "0.2"}) as daemon:
         async with daemon.client() as client:
-            for kind in ("raw PTY", "one", "two", "raw", "quart"):
+            for kind in [k for k in ("raw PTY", "one", "two", "raw", "quart") if PATH_KINDS[k] in args.paths]:
                 floor = Floor(Path(tmp), daemon.repo, DEMO, args.busy, args.flood_kbps)
                 try:
                     if kind == "raw PTY":
@@ -348,8 +350,8 @@ async def run_echo(args: argparse.Namespace) -> None:
                             rows[name] = await echo(stream, args.samples)
                 finally:
                     floor.close()
-            openers = await argus_openers(daemon, client, "demo", trio_websocket)
-            if args.busy:
+            openers = await argus_openers(daemon, client, "demo", trio_websocket) if "argus" in args.paths else {}
+            if args.busy and openers:
                 progress(f"starting {args.busy} busy tasks in the daemon")
                 await start_floods(client, args.busy, args.flood_kbps)
             for name, opener in openers.items():
@@ -435,7 +437,13 @@ def main() -> None:
     parser.add_argument("--throughput", action="store_true", help="measure output throughput instead of echo")
     parser.add_argument("--mb", type=float, default=20.0, help="megabytes per blast (throughput mode)")
     parser.add_argument("--rounds", type=int, default=3, help="blasts per path (throughput mode)")
+    parser.add_argument("--paths", default=",".join(PATH_KINDS.values()),
+                        help="comma-separated paths to measure (echo mode; default all): "
+                             + ", ".join(PATH_KINDS.values()))
     args = parser.parse_args()
+    args.paths = set(args.paths.split(","))
+    if not args.paths <= set(PATH_KINDS.values()) or "pty" not in args.paths:
+        parser.error(f"--paths: some of {', '.join(PATH_KINDS.values())}, always with pty (the baseline)")
     trio.run(run_throughput if args.throughput else run_echo, args)
 
 
