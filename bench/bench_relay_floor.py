@@ -47,7 +47,7 @@ from typing import Any, Protocol
 
 import trio
 from bench_tasks_echo import FLOOD_CODE, start_floods
-from bench_tasks_throughput import END, READY, Tail, blast_argv
+from bench_tasks_throughput import END, READY, Tail, blast_argv, cpu_seconds
 from common import BenchDaemon, RawPty, agent_env, create_task, free_port, print_table, ratio, summary, wait_idle
 from relay_programs import DRAIN, FRONT, FRONT_ASGI, HOST
 from trio_websocket import WebSocketConnection, open_websocket_url
@@ -378,6 +378,7 @@ async def run_throughput(args: argparse.Namespace) -> None:
     size = int(args.mb * 1024 * 1024)
     argv = blast_argv(size)
     rows: dict[str, list[tuple[float, int]]] = {}
+    cpu: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="argus-floor-") as tmp, BenchDaemon() as daemon:
         floor = Floor(Path(tmp), daemon.repo, argv)
         try:
@@ -386,21 +387,33 @@ async def run_throughput(args: argparse.Namespace) -> None:
                 pty = stack.enter_context(closing_pty(RawPty(argv, str(daemon.repo), floor.env)))
                 streams["raw PTY"] = RawPtyStream(pty)
                 openers: dict[str, Opener] = {}
+                relays: dict[str, list[int]] = {"raw PTY": []}  # the relay processes of each path
                 for kind in ("one", "two", "raw", "quart"):
-                    openers.update(floor.start(kind, trio_websocket=False))
+                    first = len(floor.helpers)
+                    started = floor.start(kind, trio_websocket=False)
+                    openers.update(started)
+                    relays.update({name: [h.proc.pid for h in floor.helpers[first:]] for name in started})
                 command = " ".join(shlex.quote(a) for a in argv)
                 (await client.post("/api/backends", json={"name": "blast", "command": command})).raise_for_status()
-                openers.update(await argus_openers(daemon, client, "blast", trio_websocket=False))
+                started = await argus_openers(daemon, client, "blast", trio_websocket=False)
+                openers.update(started)
+                supervisor_pid = int((daemon.home / "supervisor.pid").read_text().strip())
+                assert daemon.proc is not None
+                relays.update({name: [supervisor_pid, daemon.proc.pid] for name in started})
                 for name, opener in openers.items():
                     streams[name] = await stack.enter_async_context(opener())
                 for name, stream in streams.items():
                     progress(f"waiting for {name}")
                     await settle(stream, READY)
                     rows[name] = []
+                cpu.update({name: [0.0, 0.0] for name in streams})  # relay processes, this client
                 for round_ in range(args.rounds):
                     for name, stream in streams.items():
                         progress(f"round {round_ + 1}: {name}")
+                        before = (sum(cpu_seconds(pid) for pid in relays[name]), time.process_time())
                         rows[name].append(await blast(stream))
+                        cpu[name][0] += sum(cpu_seconds(pid) for pid in relays[name]) - before[0]
+                        cpu[name][1] += time.process_time() - before[1]
                 await client.post("/api/sessions/stop-all")
         finally:
             floor.close()
@@ -412,6 +425,11 @@ async def run_throughput(args: argparse.Namespace) -> None:
     for name, r in rates.items():
         print(f"  {name:40} {best[name]:10.1f} {best[name] / best['raw PTY']:6.2f} {middle[name]:7.1f} "
               f"{middle[name] / middle['raw PTY']:6.2f}   " + "  ".join(f"{x:.1f}" for x in r))
+    print("\nCPU seconds per 10 MB delivered, all rounds (relays: the host and front processes, or Argus's "
+          "supervisor and daemon; client: this process; the agent's own CPU is not counted)")
+    for name, results in rows.items():
+        per = 10e6 / sum(n for _s, n in results)
+        print(f"  {name:40} relays {cpu[name][0] * per:5.2f}   client {cpu[name][1] * per:5.2f}")
 
 
 class closing_pty:  # noqa: N801 - used like contextlib.closing
