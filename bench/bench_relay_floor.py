@@ -2,7 +2,7 @@
 add to a keystroke's echo and to output throughput, with none of Argus's work, next to Argus's own
 terminal WebSocket, in one run, with the same agent.
 
-    python bench/bench_relay_floor.py [--samples 200] [--busy N] [--flood-kbps 100]
+    python bench/bench_relay_floor.py [--samples 200] [--rounds 3] [--busy N] [--flood-kbps 100]
     python bench/bench_relay_floor.py --throughput [--mb 20] [--rounds 3]
 
 Argus's layout is client → daemon (hypercorn + quart-trio) → session-supervisor (over a unix
@@ -20,8 +20,10 @@ socket; it owns the PTYs) → PTY → agent, and back. The paths measured (helpe
 The WebSocket paths are measured with a bare client (``wsclient.py``: RFC 6455 framing over a
 trio TCP stream, so no client library's work is counted) and with trio-websocket (what Argus's
 own clients use). Echo mode: the demo agent at its prompt echoing single keys (as
-``bench_tasks_echo.py``); ``--busy N`` runs N flooding programs on the same host (drained by the
-same front) or N flooding tasks in the daemon while that path is measured. Throughput mode: the
+``bench_tasks_echo.py``), the paths taking turns over ``--rounds`` rounds so that a change in the
+machine's load falls on all of them; ``--busy N`` runs N flooding programs on the same host
+(drained by the same front) or N flooding tasks in the daemon while that path is measured (the
+paths then go one after the other, so that only one path's floods run at a time). Throughput mode: the
 blast program of ``bench_tasks_throughput.py`` writes ``--mb`` MB; the clock runs from the input
 that starts it to the end marker; rounds alternate between the paths.
 """
@@ -328,36 +330,71 @@ async def argus_openers(daemon: BenchDaemon, client: Any, backend: str,
     return openers
 
 
-async def run_echo(args: argparse.Namespace) -> None:
-    """Echo mode: every path one after the other (each path's helpers and floods run only while
-    it is measured), then the table."""
-    rows: dict[str, list[float]] = {}
+async def echo_sequential(args: argparse.Namespace, daemon: BenchDaemon, client: Any, tmp: Path,
+                          rows: dict[str, list[float]]) -> None:
+    """Every path one after the other, each path's helpers (and floods) running only while it is
+    measured; Argus last, with its floods started in the daemon (``--busy``)."""
     trio_websocket = not args.no_trio_websocket
-    with tempfile.TemporaryDirectory(prefix="argus-floor-") as tmp, \
-            BenchDaemon(env={"FAKEAGENT_BUSY": "0.2"}) as daemon:
-        async with daemon.client() as client:
-            for kind in [k for k in ("raw PTY", "one", "two", "raw", "quart") if PATH_KINDS[k] in args.paths]:
-                floor = Floor(Path(tmp), daemon.repo, DEMO, args.busy, args.flood_kbps)
-                try:
-                    if kind == "raw PTY":
-                        progress(kind)
-                        async with floor.raw() as stream:
-                            rows[kind] = await echo(stream, args.samples)
-                        continue
-                    for name, opener in floor.start(kind, trio_websocket).items():
-                        progress(name)
-                        async with opener() as stream:
-                            rows[name] = await echo(stream, args.samples)
-                finally:
-                    floor.close()
-            openers = await argus_openers(daemon, client, "demo", trio_websocket) if "argus" in args.paths else {}
-            if args.busy and openers:
-                progress(f"starting {args.busy} busy tasks in the daemon")
-                await start_floods(client, args.busy, args.flood_kbps)
-            for name, opener in openers.items():
+    for kind in [k for k in ("raw PTY", "one", "two", "raw", "quart") if PATH_KINDS[k] in args.paths]:
+        floor = Floor(tmp, daemon.repo, DEMO, args.busy, args.flood_kbps)
+        try:
+            if kind == "raw PTY":
+                progress(kind)
+                async with floor.raw() as stream:
+                    rows[kind] = await echo(stream, args.samples)
+                continue
+            for name, opener in floor.start(kind, trio_websocket).items():
                 progress(name)
                 async with opener() as stream:
                     rows[name] = await echo(stream, args.samples)
+        finally:
+            floor.close()
+    openers = await argus_openers(daemon, client, "demo", trio_websocket) if "argus" in args.paths else {}
+    if args.busy and openers:
+        progress(f"starting {args.busy} busy tasks in the daemon")
+        await start_floods(client, args.busy, args.flood_kbps)
+    for name, opener in openers.items():
+        progress(name)
+        async with opener() as stream:
+            rows[name] = await echo(stream, args.samples)
+
+
+async def echo_interleaved(args: argparse.Namespace, daemon: BenchDaemon, client: Any, tmp: Path,
+                           rows: dict[str, list[float]]) -> None:
+    """Every path's helpers started at once (idle agents), then ``--rounds`` rounds in which each
+    path types its share of the keys in turn (a new connection per round): a change in the
+    machine's load falls on every path alike."""
+    trio_websocket = not args.no_trio_websocket
+    floor = Floor(tmp, daemon.repo, DEMO)
+    try:
+        openers: dict[str, Opener] = {}
+        for kind in [k for k in ("one", "two", "raw", "quart") if PATH_KINDS[k] in args.paths]:
+            openers.update(floor.start(kind, trio_websocket))
+        if "argus" in args.paths:
+            openers.update(await argus_openers(daemon, client, "demo", trio_websocket))
+        per_round = -(-args.samples // args.rounds)
+        async with floor.raw() as raw:
+            rows["raw PTY"] = []
+            rows.update({name: [] for name in openers})
+            for round_ in range(args.rounds):
+                progress(f"round {round_ + 1} of {args.rounds}")
+                rows["raw PTY"] += await echo(raw, per_round)
+                for name, opener in openers.items():
+                    async with opener() as stream:
+                        rows[name] += await echo(stream, per_round)
+    finally:
+        floor.close()
+
+
+async def run_echo(args: argparse.Namespace) -> None:
+    """Echo mode: without ``--busy`` the paths take turns (:func:`echo_interleaved`), with it they
+    are measured one after the other (:func:`echo_sequential`: one path's floods at a time)."""
+    rows: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="argus-floor-") as tmp, \
+            BenchDaemon(env={"FAKEAGENT_BUSY": "0.2"}) as daemon:
+        async with daemon.client() as client:
+            measure = echo_sequential if args.busy else echo_interleaved
+            await measure(args, daemon, client, Path(tmp), rows)
             await client.post("/api/sessions/stop-all")
     load = f"{args.busy} busy" if args.busy else "idle"
     print_table(f"keystroke -> echo round trip, {load} (the same demo agent on every path)", rows)
@@ -454,7 +491,8 @@ def main() -> None:
     parser.add_argument("--no-trio-websocket", action="store_true", help="bare WS client rows only (echo mode)")
     parser.add_argument("--throughput", action="store_true", help="measure output throughput instead of echo")
     parser.add_argument("--mb", type=float, default=20.0, help="megabytes per blast (throughput mode)")
-    parser.add_argument("--rounds", type=int, default=3, help="blasts per path (throughput mode)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="blasts per path (throughput mode); turns the keys are split into (echo mode, idle)")
     parser.add_argument("--paths", default=",".join(PATH_KINDS.values()),
                         help="comma-separated paths to measure (echo mode; default all): "
                              + ", ".join(PATH_KINDS.values()))
