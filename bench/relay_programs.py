@@ -67,8 +67,11 @@ async def serve_agent(listener, fd):
         sock, _ = await listener.accept()
         async with trio.SocketStream(sock) as conn, trio.open_nursery() as n:
             async def from_pty():
-                while data := await read_pty(fd):
-                    await conn.send_all(data)
+                try:
+                    while data := await read_pty(fd):
+                        await conn.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass  # the client left: the next one gets what the agent prints next
             n.start_soon(from_pty)
             try:
                 while data := await conn.receive_some(262144):
