@@ -17,7 +17,6 @@ from argus.kernel.api import (
     SettingsSection,
     StashKey,
     hookimpl,
-    utcnow,
 )
 from pydantic import BaseModel
 
@@ -28,7 +27,7 @@ from .limit_resume import SETTINGS as LIMIT_SETTINGS
 from .models import Task
 from .orch import Orchestration
 from .overlaps import OverlapIndex
-from .reconcile import reconcile
+from .reconcile import left_pending, reconcile
 from .routes import make_routes
 from .service import TaskService
 from .store import MIGRATIONS
@@ -152,10 +151,10 @@ def argus_started(kernel: Kernel) -> None:
     svc.limits.recover()
     dag = kernel.stash[ORCH].dag
     dag.recover()
-    sessions, now = list(svc.sessions.all()), utcnow()
+    sessions, stale = list(svc.sessions.all()), left_pending(svc)
 
     async def job() -> None:
-        await reconcile(svc, lambda task_id: bool(dag.parents(task_id)), sessions, now)
+        await reconcile(svc, lambda task_id: bool(dag.parents(task_id)), sessions, stale)
 
     kernel.spawn_background(job, "tasks:reconcile")
 

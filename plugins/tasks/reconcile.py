@@ -7,8 +7,8 @@ would then start a second agent in the same worktree). At start, once sessions a
 1. Supervisor sessions: one whose task row has no live session is *adopted* (the crash hit
    between the spawn and the row update); one with no task, or whose task already runs another
    agent, is killed and forgotten.
-2. Rows stuck in creation (``pending``, never started, not held back by a launch gate or a
-   dependency) are *rolled back*: worktree, branch, run files, tokens and row go, unless the
+2. Rows stuck in creation (left ``pending`` by an earlier daemon, never started, not held back by a
+   launch gate or a dependency) are *rolled back*: worktree, branch, run files, tokens and row go, unless the
    worktree holds work (then the task moves to ``in_review`` for the user to look at).
 3. Worktrees under ``$ARGUS_HOME/worktrees/<project>/`` with no task, and ``argus/*`` branches
    with no task and no worktree, are removed when they are provably Argus's (an ``argus/<slug>``
@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from argus.kernel.api import utcnow
@@ -37,15 +37,24 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 
+def left_pending(svc: TaskService) -> set[str]:
+    """The ids of the rows in ``pending`` with no session and no operation in flight, taken at start
+    (synchronously, before this daemon can be mid-way through a creation of its own): the only
+    candidates for a roll-back. A timestamp cannot tell them apart: ``created_at`` has one-second
+    resolution, so a creation cut short in the second the daemon restarted looks like a new one."""
+    return {row["id"] for row in svc.store.tasks(status="pending", archived="all")
+            if not row["session_id"] and not svc.locks.busy(row["id"])}
+
+
 async def reconcile(svc: TaskService, has_parents: Callable[[str], bool], sessions: Sequence[Session],
-                    before: str) -> dict[str, list[str]]:
+                    stale: Collection[str]) -> dict[str, list[str]]:
     """Run the three passes (module docstring) over the ``sessions`` re-attached at start and the
-    rows created ``before`` (RFC3339) this daemon started; tasks with a lifecycle operation in
-    flight are left alone. Returns what was done, by kind, for logs and tests."""
+    ``stale`` rows (:func:`left_pending`: left in ``pending`` by an earlier daemon); tasks with a
+    lifecycle operation in flight are left alone. Returns what was done, by kind, for logs and tests."""
     report: dict[str, list[str]] = {"adopted": [], "killed": [], "rolled_back": [], "kept": [],
                                     "removed_worktrees": [], "removed_branches": []}
     await _sessions(svc, sessions, report)
-    await _stuck_creations(svc, has_parents, before, report)
+    await _stuck_creations(svc, has_parents, stale, report)
     await _strays(svc, report)
     done = {k: v for k, v in report.items() if v}
     if done:
@@ -82,10 +91,10 @@ async def _sessions(svc: TaskService, sessions: Sequence[Session], report: dict[
         report["killed"].append(session.id)
 
 
-async def _stuck_creations(svc: TaskService, has_parents: Callable[[str], bool], before: str,
+async def _stuck_creations(svc: TaskService, has_parents: Callable[[str], bool], stale: Collection[str],
                            report: dict[str, list[str]]) -> None:
     for row in svc.store.tasks(status="pending", archived="all"):
-        if row["session_id"] or row["created_at"] >= before or svc.locks.busy(row["id"]) \
+        if row["session_id"] or row["id"] not in stale or svc.locks.busy(row["id"]) \
                 or has_parents(row["id"]) or svc.launcher.hold_reason(row):
             continue
         repo = await svc.lifecycle.repo_of(row)

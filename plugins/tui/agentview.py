@@ -16,7 +16,7 @@ import asyncio
 import base64
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from argus.kernel.api import terminal_lines
@@ -123,7 +123,10 @@ class AgentView:
         self._size: tuple[int, int] | None = None
         self._posted_size: tuple[int, int] | None = None
         self._resize_task: asyncio.Task[Any] | None = None
-        self._rerendering = False  # a resize answered "rerendered": the session's exit is that re-render
+        # The session's exit is the agent being replaced, not news: a resize answered "rerendered", or
+        # a resumed Claude conversation (``replace_agent``) answered.
+        self._replaced = False
+        self._replacing: asyncio.Task[Any] | None = None  # a replace_agent action in flight
         self._restarted = asyncio.Event()
         self.keys_sent = 0
         # The header's key reminder: set by the app from its command registry.
@@ -173,7 +176,8 @@ class AgentView:
         self.scroll_lines = None
         self.zoomed = bool(self.tui.state.setting("ui", "default_agent_zoom", True))
         self._posted_size = None
-        self._rerendering = False
+        self._replaced = False
+        self._replacing = None
         cols, rows = self._size or (80, 24)
         self.terminal = Terminal(cols, rows, on_update=self.tui.invalidate, executor=self.tui.executor)
         self._input = InputSender()
@@ -275,7 +279,7 @@ class AgentView:
                         sid = str(info.get("session_id") or "") or None
                         if session_id is not None and sid != session_id:
                             term.reset()  # a new session: its offsets start again
-                            self._rerendering = False  # (its old session's exit never reached us)
+                            self._replaced = False  # (its old session's exit never reached us)
                         session_id = sid
                         if isinstance(info.get("offset"), int) and since is None:
                             since = info["offset"]
@@ -286,14 +290,14 @@ class AgentView:
                         info = as_dict(ev.json())
                         code = info.get("code")
                         self.exited = code if isinstance(code, int) else -1
-                        # A re-render's exit comes before the resize's answer that announces it (the
-                        # daemon answers once the new agent runs): wait for it, and say nothing of
-                        # an exit that is the agent being replaced at the new width.
-                        resizing = self._resize_task
-                        if resizing is not None and not resizing.done():
-                            await asyncio.wait([resizing])
-                        if self._rerendering:
-                            self._rerendering = False
+                        # A re-render's (or a resumed conversation's) exit comes before the answer
+                        # that announces it (the daemon answers once the new agent runs): wait for
+                        # it, and say nothing of an exit that is the agent being replaced.
+                        pending = [t for t in (self._resize_task, self._replacing) if t is not None and not t.done()]
+                        if pending:
+                            await asyncio.wait(pending)
+                        if self._replaced:
+                            self._replaced = False
                         else:
                             self.tui.set_status(f"{task_name(self.task)}: agent exited (code {code})")
                         self.tui.invalidate()
@@ -306,7 +310,7 @@ class AgentView:
                 if self.exited is None:
                     continue  # skipping ahead
                 # After an exit, wait for the session to come back (restart, rerender on resize).
-                await self._wait_restart()
+                await self._wait_restart(gone=session_id)
                 since, session_id = None, None
                 term.reset()
                 continue
@@ -322,12 +326,30 @@ class AgentView:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
-    async def _wait_restart(self, timeout: float | None = None) -> None:
+    def replace_agent(self, action: Coroutine[Any, Any, bool], name: str) -> None:
+        """Run ``action``, which replaces the viewed agent (the Claude picker's resume) and returns
+        whether it did (it says so in the status line itself). As with a re-render, the old agent's
+        exit is then no news: whether it reaches the view before or after the action's answer, it
+        does not replace that status line with "agent exited"."""
+        task_id, live = self.task_id, self.exited is None  # an exit is expected only from a live agent
+
+        async def run() -> None:
+            if await action and live and self.task_id == task_id:
+                self._replaced = True
+
+        self._replacing = self.tui.spawn(run(), name=name)
+
+    async def _wait_restart(self, timeout: float | None = None, gone: str | None = None) -> None:
+        """Wait for the task's next session (up to ``timeout``). After the exit of session ``gone``:
+        not when the task already runs another one (its start was announced before that exit reached
+        us, as when a resume's answer comes first)."""
         self._restarted.clear()
-        try:
-            await asyncio.wait_for(self._restarted.wait(), timeout)
-        except TimeoutError:
-            pass
+        task = self.task
+        if not (gone is not None and task.get("running") and task.get("session_id") not in (None, gone)):
+            try:
+                await asyncio.wait_for(self._restarted.wait(), timeout)
+            except TimeoutError:
+                pass
         self.exited = None
 
     # ---- input ----------------------------------------------------------------------------
@@ -376,7 +398,7 @@ class AgentView:
                 # A re-render takes a while (the agent is relaunched): a message shown meanwhile (say,
                 # the failure of a key pressed since) is newer news and is not replaced by this one.
                 if as_dict(body).get("rerendered"):
-                    self._rerendering = True
+                    self._replaced = True
                     if self.tui.status_at == shown:
                         self.tui.set_status("width changed a lot: the agent re-renders its conversation")
             except ApiError as exc:

@@ -51,13 +51,17 @@ def open_picker(tui: UiHost, agent: AgentView) -> None:
                  for s in sessions]
 
         def pick(session_id: str) -> None:
-            async def resume() -> None:
+            async def resume() -> bool:
                 try:
                     await tui.client.post(task_path(task_id, "/claude-sessions/resume"), {"session_id": session_id})
-                    tui.set_status(f"{task_name(task)}: resumed Claude session {session_id[:8]}")
                 except ApiError as exc:
                     tui.set_status(f"could not resume {session_id[:8]}: {exc}", error=True)
-            tui.spawn(resume(), name="claude-resume")
+                    return False
+                tui.set_status(f"{task_name(task)}: resumed Claude session {session_id[:8]}")
+                return True
+            # The daemon stops the old agent (its exit, code 129, may reach the view after this
+            # answer) and starts the new one: the view expects that exit, as for a re-render.
+            agent.replace_agent(resume(), name="claude-resume")
 
         tui.open_modal(Picker("Claude sessions", items, pick, on_close=tui.close_modal,
                               empty_text="no session matches"))

@@ -95,6 +95,7 @@ class SettingsTab:
         self.rows: list[SRow] = []
         self.update_text = "Enter: pull the source, reinstall, restart the daemon (agents keep running)"
         self.doctor_text = "Enter: check the installation"
+        self._update_news: set[str] = set()  # ids of the updates whose progress reached us already
         self.extras = StatusExtras(tui)  # Auto-start at login and Usage (the ops plugin's routes)
 
     # ---- rows -----------------------------------------------------------------------------
@@ -278,11 +279,15 @@ class SettingsTab:
 
             async def start() -> None:
                 try:
-                    await self.tui.client.post("/api/update", {})
-                    self.update_text = "started…"
-                    self.tui.set_status("update started: progress follows here")
+                    reply = as_dict(await self.tui.client.post("/api/update", {}))
                 except ApiError as exc:
                     self.tui.set_status(f"update: {exc.message}", error=True)
+                    return
+                # The update runs as soon as it is queued: its progress, even its failure, may reach
+                # us (on the event stream) before this answer does, and is newer news.
+                if str(as_dict(reply.get("update")).get("id")) not in self._update_news:
+                    self.update_text = "started…"
+                    self.tui.set_status("update started: progress follows here")
             self.tui.open_modal(Confirm(
                 "Update Argus", head + "\n\nPull (--ff-only), reinstall and restart the daemon? "
                 "Agents keep running.", lambda: self.tui.spawn(start()), on_close=self.tui.close_modal))
@@ -290,6 +295,8 @@ class SettingsTab:
 
     def on_update_event(self, etype: str, data: dict[str, Any]) -> None:
         """``update.*`` events: the update's progress in the row and the status line."""
+        if etype in ("update.step", "update.finished"):
+            self._update_news.add(str(data.get("id")))
         if etype == "update.step":
             self.update_text = f"{data.get('step')}: {data.get('status')}"
             failed = data.get("status") == "failed"

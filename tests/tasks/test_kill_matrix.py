@@ -24,6 +24,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +297,30 @@ def test_daemon_killed_during_creation(matrix: Any, point: str) -> None:
         t = task(d.client, r["id"])
         assert t["running"] and t["status"] == "in_progress", t
         _exact(d, matrix.transcripts, t, whole=True)
+    assert _integrity(d.home) == "ok"
+
+
+def test_a_creation_cut_short_in_the_second_of_the_restart_is_rolled_back(matrix: Any) -> None:
+    """``created_at`` has one-second resolution: a creation the crash cut short in the same second as
+    the restart is as stale as an older one. Stamped a minute ahead here (as the same second, or a
+    clock stepped back, would make it look), the victim is still rolled back."""
+    d, witness = matrix("create.worktree@2")
+    _create_victim(d)
+    assert _fired(d, "create.worktree")
+    _died(d)
+    ahead = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    db = sqlite3.connect(d.home / "data.sql")
+    try:
+        with db:
+            assert db.execute("UPDATE tasks SET created_at = ? WHERE name = 'victim' AND status = 'pending'",
+                              (ahead,)).rowcount == 1
+    finally:
+        db.close()
+    since = _log_size(d)
+    d.start()
+    _reconciled(d, since)
+    _settle(d, matrix.repo, [witness])
+    assert [r["name"] for r in _rows(d.home)] == ["witness"]
     assert _integrity(d.home) == "ok"
 
 

@@ -3,14 +3,15 @@ picker; picking one restarts the fake claude on it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from argus.plugins.tasks.claude_sessions import mangle
 from argus.plugins.tui.client import ArgusClient
-from argus_testkit import wait_for
 from tui_harness import Harness, run_scenario
 
 ENTER, CTRL_R = "\r", "\x12"
@@ -26,7 +27,42 @@ def claude_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def test_ctrl_r_picks_a_claude_session_to_resume(daemon: Any, project: dict[str, Any], claude_home: Path) -> None:
+def _order_exit_and_answer(h: Harness, exit_last: bool) -> tuple[asyncio.Event, asyncio.Event]:
+    """Fix the order in which the agent view gets the old agent's exit and the picker gets the
+    resume's answer (both come from the real daemon, on two connections): ``exit_last`` holds the
+    exit until the answer is in, else the answer waits until the exit was handed to the view.
+    Returns the events "the exit reached the view" and "the view then followed the new session"
+    (its stream is opened again: the exit was handled)."""
+    client = h.tui.client
+    real_terminal, real_post = client.terminal, client.post
+    answered, delivered, followed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def terminal(task_id: str, params: dict[str, Any]) -> AsyncIterator[Any]:
+        if delivered.is_set():
+            followed.set()
+        async for ev in real_terminal(task_id, params):
+            if ev.event == "exit" and not delivered.is_set():
+                if exit_last:
+                    await answered.wait()
+                delivered.set()
+            yield ev
+
+    async def post(path: str, body: Any = None) -> Any:
+        out = await real_post(path, body)
+        if path.endswith("/claude-sessions/resume"):
+            if not exit_last:
+                await delivered.wait()
+            answered.set()
+        return out
+
+    client.terminal = terminal  # type: ignore[method-assign]
+    client.post = post  # type: ignore[method-assign]
+    return delivered, followed
+
+
+@pytest.mark.parametrize("exit_last", [True, False], ids=["exit-after-answer", "exit-before-answer"])
+def test_ctrl_r_picks_a_claude_session_to_resume(daemon: Any, project: dict[str, Any], claude_home: Path,
+                                                 exit_last: bool) -> None:
     body = {"project": project["name"], "prompt": "hello", "backend": "claude", "name": "picky"}
     task = daemon.client.post("/api/tasks", json=body).json()["task"]
     folder = claude_home / "projects" / mangle(task["worktree_path"])
@@ -36,6 +72,7 @@ def test_ctrl_r_picks_a_claude_session_to_resume(daemon: Any, project: dict[str,
     async def scenario(h: Harness) -> None:
         await h.ready()
         await h.until_screen("picky")
+        delivered, followed = _order_exit_and_answer(h, exit_last)
         h.tui.tasklist.selected_id = task["id"]
         h.keys(ENTER)
         await h.until_screen("? for shortcuts", timeout=30)
@@ -43,11 +80,13 @@ def test_ctrl_r_picks_a_claude_session_to_resume(daemon: Any, project: dict[str,
         await h.until_screen("Old refactor chat")
         h.keys("refactor")
         h.keys(ENTER)
-        # the daemon resumed the picked session (the status line may already show the old agent's
-        # exit, which can reach the view after the resume's answer)
         await h.until(lambda: daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]
                       .get("agent_session_id") == OLD, timeout=30, what="the picked session resumed")
+        # The old agent (stopped with SIGHUP: code 129) exits in the view, which then follows the new
+        # agent; the status line still says what the resume did, whichever came first.
+        await h.until(delivered.is_set, what="the old agent's exit in the view")
+        await h.until(followed.is_set, what="the view following the resumed agent")
+        assert f"picky: resumed Claude session {OLD[:8]}" in h.tui.status_text
+        assert "exited" not in h.tui.status_text
 
     run_scenario(ArgusClient.local(daemon.home), scenario, timeout=150)
-    wait_for(lambda: daemon.client.get(f"/api/tasks/{task['id']}").json()["task"]["agent_session_id"] == OLD,
-             what="the task on the old session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ def _select(h: Harness, pred: Any) -> None:
     h.tui.invalidate()
 
 
-def test_settings_show_sources_and_run_doctor_and_a_failing_update(daemon: Any, tmp_path: Path) -> None:
+def _a_failing_update(daemon: Any, tmp_path: Path) -> None:
+    """A source clone one commit ("second commit") behind its upstream, and an install command that fails."""
     upstream = tmp_path / "up"
     upstream.mkdir()
     run_git(upstream, "init", "-q", "-b", "main")
@@ -34,6 +36,10 @@ def test_settings_show_sources_and_run_doctor_and_a_failing_update(daemon: Any, 
     assert c.put("/api/source-path", json={"source_path": str(source)}).status_code == 200
     assert c.put("/api/settings", json={"update": {"install_command": "sh -c 'echo nope; exit 4'"}}).status_code == 200
     daemon.home.chmod(0o700)
+
+
+def test_settings_show_sources_and_run_doctor_and_a_failing_update(daemon: Any, tmp_path: Path) -> None:
+    _a_failing_update(daemon, tmp_path)
 
     async def scenario(h: Harness) -> None:
         await h.ready()
@@ -54,6 +60,39 @@ def test_settings_show_sources_and_run_doctor_and_a_failing_update(daemon: Any, 
         h.keys("y")
         await h.until(lambda: h.tui.modal is None, what="the confirmation to close")
         await h.until(lambda: "update failed at install" in h.tui.status_text, 60, what="the failure")
+        await h.until_screen("failed at install")
+
+    run_scenario(ArgusClient.local(daemon.home), scenario, timeout=150)
+
+
+def test_an_update_that_fails_before_its_answer_arrives_still_shows_the_failure(daemon: Any, tmp_path: Path) -> None:
+    """The update runs as soon as it is queued: on a busy machine its failure can come over the event
+    stream before the answer to ``POST /api/update`` does. Here the answer is held until the
+    failure is shown: it must not replace the failure with "update started"."""
+    _a_failing_update(daemon, tmp_path)
+
+    async def scenario(h: Harness) -> None:
+        await h.ready()
+        h.keys("3")
+        await h.until_screen("Update Argus")
+        client = h.tui.client
+        real_post = client.post
+        answered = asyncio.Event()
+
+        async def post(path: str, body: Any = None) -> Any:
+            out = await real_post(path, body)
+            if path == "/api/update" and not (body or {}).get("dry_run"):
+                await h.until(lambda: "update failed at install" in h.tui.status_text, 60, what="the failure")
+                answered.set()  # the caller goes on with the answer before anything else runs
+            return out
+
+        client.post = post  # type: ignore[method-assign]
+        _select(h, lambda r: r.label == "Update Argus")
+        h.keys(ENTER)
+        await h.until_screen("second commit", 30)
+        h.keys("y")
+        await h.until(answered.is_set, 90, what="the update's answer, held until its failure was shown")
+        assert "update failed at install" in h.tui.status_text
         await h.until_screen("failed at install")
 
     run_scenario(ArgusClient.local(daemon.home), scenario, timeout=150)
