@@ -1,15 +1,19 @@
-"""Output throughput: an agent writing a large volume → bytes received on the task's SSE stream
-per second, versus the same program read from a raw PTY owned by this process, in the same run.
+"""Output throughput: an agent writing a large volume → bytes received through Argus per second
+(the task's SSE stream, or its terminal WebSocket), versus the same program read from a raw PTY
+owned by this process, in the same run.
 
-    python bench/bench_tasks_throughput.py [--mb 50] [--rounds 3] [--encoding both|base64|text]
+    python bench/bench_tasks_throughput.py [--mb 50] [--rounds 3] [--encoding all|both|base64|text|ws]
 
 The program waits for a line of input, then writes ``--mb`` megabytes of printable lines as fast
 as the terminal takes them, then an end marker, and waits. Through Argus the bytes go
-PTY → session-supervisor (ring, scrollback log) → daemon (mirror ring) → SSE → this client, which
-reads the stream with the project's SSE parser (as the TUI does) and decodes every ``output``
-message: base64 ``data`` (the default stream), or ``text`` (``?encoding=text``: UTF-8 output as a
-JSON string). The clock runs from the input that starts it to the end marker on the stream.
-Rounds alternate between the paths; the best round of each is compared with the raw PTY's.
+PTY → session-supervisor (ring, scrollback log) → daemon (mirror ring) → SSE or WebSocket → this
+client. On SSE the client reads the stream with the project's SSE parser (as the TUI does) and
+decodes every ``output`` message: base64 ``data`` (the default stream), or ``text``
+(``?encoding=text``: UTF-8 output as a JSON string). On the terminal WebSocket
+(``/api/tasks/{id}/terminal``) it is a bare RFC 6455 client (``wsclient.py``) counting the bytes
+of binary frames; the input that starts the blast goes as a binary frame there, as a
+``POST .../input`` on the SSE paths. The clock runs from that input to the end marker. Rounds
+alternate between the paths; the best round of each is compared with the raw PTY's.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import httpx
 import trio
 from argus.kernel.eventstream import SseParser
 from common import BenchDaemon, RawPty, agent_env, create_task
+from wsclient import BareWebSocket
 
 END = b"@@END-OF-BLAST@@"
 READY = b"@@READY@@"
@@ -110,6 +115,33 @@ async def through_argus(client: httpx.AsyncClient, stream_client: httpx.AsyncCli
     return result[0]
 
 
+async def through_websocket(daemon: BenchDaemon, task_id: str) -> tuple[float, int]:
+    """Trigger one blast over the task's terminal WebSocket (a bare RFC 6455 client: binary frames,
+    no client library's work) and read its binary frames until the end marker: (seconds, bytes)."""
+    ws = await BareWebSocket.connect(daemon.api_port, f"/api/tasks/{task_id}/terminal", daemon.headers)
+    try:
+        with trio.fail_after(30):  # the session frame, then the replayed tail until it is quiet
+            while not ws.texts:
+                await ws.receive_some()
+        while True:
+            with trio.move_on_after(0.3) as quiet:
+                await ws.receive_some()
+            if quiet.cancelled_caught:
+                break
+        tail = Tail(END)
+        t0 = time.perf_counter()
+        await ws.send_all(b"go\r")
+        with trio.fail_after(600):
+            while True:
+                data = await ws.receive_some()
+                if not data:
+                    raise EOFError("the terminal WebSocket closed")
+                if tail.add(data):
+                    return time.perf_counter() - t0, tail.count
+    finally:
+        await ws.aclose()
+
+
 async def through_raw(pty: RawPty) -> tuple[float, int]:
     """Trigger one blast on the raw PTY and read it until the end marker: (seconds, bytes)."""
     tail = Tail(END)
@@ -128,6 +160,9 @@ async def through_raw(pty: RawPty) -> tuple[float, int]:
             if tail.add(data):
                 return time.perf_counter() - t0, tail.count
 
+
+#: Row names of the paths through Argus (``--encoding`` values).
+PATH_NAMES = {"base64": "SSE base64", "text": "SSE text", "ws": "WebSocket"}
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -177,9 +212,10 @@ async def run(args: argparse.Namespace) -> None:
             raw = RawPty(argv, str(daemon.repo), agent_env())
             try:
                 await raw.read_until(READY)
-                encodings = ["base64", "text"] if args.encoding == "both" else [args.encoding]
+                encodings = {"all": ["base64", "text", "ws"], "both": ["base64", "text"]}.get(args.encoding,
+                                                                                             [args.encoding])
                 rows: dict[str, list[tuple[float, int]]] = {"raw PTY": []}
-                rows.update({f"SSE {e}": [] for e in encodings})
+                rows.update({PATH_NAMES[e]: [] for e in encodings})
                 agent_pid = (await client.get(f"/api/tasks/{task['id']}")).json()["task"]["pid"]
                 supervisor_pid = int((daemon.home / "supervisor.pid").read_text().strip())
                 meters = {"raw PTY": CpuMeter({"agent": raw.proc.pid, "client": None})}
@@ -190,9 +226,10 @@ async def run(args: argparse.Namespace) -> None:
                 for _ in range(args.rounds):
                     rows["raw PTY"].append(await meters["raw PTY"].measure(through_raw(raw)))
                     for encoding in encodings:
-                        name = f"SSE {encoding}"
-                        rows[name].append(await meters[name].measure(
-                            through_argus(client, stream_client, task["id"], encoding)))
+                        name = PATH_NAMES[encoding]
+                        path = (through_websocket(daemon, task["id"]) if encoding == "ws"
+                                else through_argus(client, stream_client, task["id"], encoding))
+                        rows[name].append(await meters[name].measure(path))
             finally:
                 raw.close()
                 await client.post("/api/sessions/stop-all")
@@ -220,8 +257,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=50.0, help="megabytes the agent writes per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--encoding", choices=("both", "base64", "text"), default="both",
-                        help="the stream's output encoding(s) to measure (each round runs every one)")
+    parser.add_argument("--encoding", choices=("all", "both", "base64", "text", "ws"), default="all",
+                        help="the path(s) to measure: SSE base64, SSE text, the terminal WebSocket's binary frames "
+                             "(ws); both = the two SSE encodings; each round runs every one")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="run the daemon under cProfile and write its stats to FILE")
     trio.run(run, parser.parse_args())

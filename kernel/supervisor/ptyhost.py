@@ -381,6 +381,17 @@ class PtySession:
             return
         if self._pending_input + len(data) > MAX_PENDING_INPUT:
             raise errors.TooMany(f"session {self.id}: too much input pending (the program is not reading)")
+        if self._pending_input == 0 and self._fd is not None:
+            # Nothing queued: write now rather than hand the bytes to the write loop (a keystroke
+            # would wait one more trip through the scheduler). What the PTY does not take now
+            # (EAGAIN, a partial write, an error) is queued as before, so order is kept.
+            try:
+                written = os.write(self._fd, data)
+            except OSError:
+                written = 0
+            data = data[written:]
+            if not data:
+                return
         try:
             self._input_send.send_nowait(bytes(data))
         except trio.WouldBlock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import sys
@@ -202,3 +203,33 @@ def test_a_burst_of_ready_output_is_read_as_one_chunk(monkeypatch: pytest.Monkey
         os.close(r)
         if w >= 0:
             os.close(w)
+
+
+SLOW_READER = """\
+import hashlib, sys, termios, time
+attrs = termios.tcgetattr(0)
+attrs[3] &= ~termios.ECHO
+termios.tcsetattr(0, termios.TCSANOW, attrs)
+print("ready", flush=True)
+time.sleep(0.5)
+digest = hashlib.sha256()
+for line in sys.stdin:
+    if line.strip() == "END":
+        break
+    digest.update(line.encode())
+print("sum", digest.hexdigest(), flush=True)
+"""
+
+
+async def test_input_written_now_or_queued_keeps_its_order(tmp_path: Path) -> None:
+    # The program reads nothing for a while: the first input goes straight to the PTY until it is
+    # full, the rest is queued behind it; all of it must arrive once, in order.
+    async with running(tmp_path, [sys.executable, "-c", SLOW_READER]) as pty:
+        await read_until(pty, b"ready")
+        lines = [b"line %05d " % i + b"x" * 50 + b"\n" for i in range(3000)]
+        for at in range(0, len(lines), 40):
+            pty.send_input(b"".join(lines[at:at + 40]))
+        pty.send_input(b"END\n")
+        expected = hashlib.sha256(b"".join(lines)).hexdigest().encode()
+        seen = await read_until(pty, expected)
+        assert b"sum " + expected in seen
