@@ -14,7 +14,7 @@ import pytest
 import trio
 from argus.kernel import errors
 from argus.kernel.supervisor.output import OutputStream, Ring, SubscriberLagged
-from argus.kernel.supervisor.ptyhost import PtySession
+from argus.kernel.supervisor.ptyhost import READ_BURST, PtySession
 
 BASH = ["bash", "--norc", "--noprofile"]
 
@@ -130,12 +130,15 @@ async def test_missing_log_makes_the_gap_visible(tmp_path: Path) -> None:
 
 async def test_slow_subscriber_is_dropped_without_blocking_the_reader(tmp_path: Path) -> None:
     # The child waits for a line before it prints: output written before the subscription would
-    # come as one replayed chunk and never overflow the buffer (a loaded machine did that).
-    code = "import sys\nsys.stdin.readline()\nfor i in range(2000): print(f'{i:06d}', flush=True)\n"
+    # come as one replayed chunk and never overflow the buffer (a loaded machine did that). It
+    # prints more than the reader takes in one burst (READ_BURST), several times over: on a slow
+    # machine a smaller output could sit whole in the terminal and be read as one chunk.
+    code = ("import sys\nsys.stdin.readline()\n"
+            f"for i in range({8 * READ_BURST // 7}): print(f'{{i:06d}}', flush=True)\n")
     async with running(tmp_path, [sys.executable, "-c", code], subscriber_buffer=2) as pty:
         async with pty.output.subscribe(since=0) as chunks:
             await pty.write(b"go\n")
-            with trio.fail_after(10):
+            with trio.fail_after(60):
                 info = await pty.wait()  # the child finished although nobody read
             got = b""
             with pytest.raises(SubscriberLagged) as lagged:
