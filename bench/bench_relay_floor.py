@@ -246,16 +246,21 @@ async def trio_ws(url: str, headers: list[tuple[bytes, bytes]]) -> AsyncIterator
 # the measurements
 
 
-async def settle(stream: ByteStream, needle: bytes, quiet: float = 0.3) -> None:
-    """Read until ``needle`` has been seen, then until the stream has been quiet for ``quiet`` s
-    (a replayed tail and the prompt's redraws are through)."""
-    seen = b""
+async def receive_until(stream: ByteStream, needle: bytes, seen: bytes = b"") -> bytes:
+    """Read until ``needle`` is in ``seen`` + what arrives; everything seen so far."""
     with trio.fail_after(30):
         while needle not in seen:
             data = await stream.receive_some(65536)
             if not data:
                 raise EOFError("the path closed")
             seen += data
+    return seen
+
+
+async def settle(stream: ByteStream, needle: bytes, quiet: float = 0.3) -> None:
+    """Read until ``needle`` has been seen, then until the stream has been quiet for ``quiet`` s
+    (a replayed tail and the prompt's redraws are through)."""
+    await receive_until(stream, needle)
     while True:
         with trio.move_on_after(quiet) as scope:
             await stream.receive_some(65536)
@@ -271,12 +276,7 @@ async def echo(stream: ByteStream, samples: int) -> list[float]:
 
     async def read_until(needle: bytes) -> float:
         nonlocal seen
-        with trio.fail_after(30):
-            while needle not in seen:
-                data = await stream.receive_some(65536)
-                if not data:
-                    raise EOFError("the path closed")
-                seen += data
+        seen = await receive_until(stream, needle, seen)
         return time.perf_counter()
 
     results: list[float] = []
