@@ -60,6 +60,14 @@ def test_ctrl_y_copies_staged_text_or_reaches_the_agent(stub) -> None:
     run_scenario(client(stub), scenario)
 
 
+async def _open_and_resize(h: Harness, stub: Any, task: dict[str, Any]) -> None:
+    """Open ``task``'s agent view (named "wide") and wait until its first resize was sent."""
+    await h.ready()
+    await h.until_screen("wide")
+    h.keys(ENTER)
+    await h.until(lambda: stub.calls("POST", f"/api/tasks/{task['id']}/resize"), what="the resize sent")
+
+
 def test_a_slow_rerender_does_not_replace_a_message_shown_meanwhile(stub) -> None:
     """The re-render notice comes when the resize answers, which takes a while (the agent is
     relaunched): a message shown since (an opener's failure, say) stays on the status line."""
@@ -67,10 +75,7 @@ def test_a_slow_rerender_does_not_replace_a_message_shown_meanwhile(stub) -> Non
     stub.control("state", {"resize_hold": True, "resize_rerendered": True})
 
     async def scenario(h: Harness) -> None:
-        await h.ready()
-        await h.until_screen("wide")
-        h.keys(ENTER)
-        await h.until(lambda: stub.calls("POST", f"/api/tasks/{task['id']}/resize"), what="the resize sent")
+        await _open_and_resize(h, stub, task)
         h.tui.set_status("could not open ARGUS_DEMO.md: no opener", error=True)  # while the re-render runs
         stub.control("state", {"resize_hold": False})
         await h.until(lambda: h.tui.agent._resize_task is not None and h.tui.agent._resize_task.done(),
@@ -88,10 +93,7 @@ def test_the_exit_of_a_rerender_is_not_announced_as_the_agent_exiting(stub) -> N
     stub.control("state", {"resize_hold": True, "resize_rerendered": True})
 
     async def scenario(h: Harness) -> None:
-        await h.ready()
-        await h.until_screen("wide")
-        h.keys(ENTER)
-        await h.until(lambda: stub.calls("POST", f"/api/tasks/{task['id']}/resize"), what="the resize sent")
+        await _open_and_resize(h, stub, task)
         stub.control("exit", {"task_id": task["id"], "code": 129})  # the old agent, killed by the re-render
         await h.until(lambda: h.tui.agent.exited is not None, what="the exit on the stream")
         stub.control("state", {"resize_hold": False})

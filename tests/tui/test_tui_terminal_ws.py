@@ -28,19 +28,29 @@ def _recording(client: ArgusClient) -> list[str]:
     return seen
 
 
+async def _open_agent(h: Harness, name: str) -> None:
+    """Open the agent view of the task called ``name`` and wait for the agent's prompt."""
+    await h.ready()
+    await h.until_screen(name)
+    h.keys(ENTER)
+    await h.until_screen("? for shortcuts", timeout=20)
+
+
+async def _type_and_see(h: Harness, line: str) -> None:
+    """Type ``line`` + Enter into the agent and wait for the fake agent's answer."""
+    h.keys(line + ENTER)
+    await h.until_screen(f"you said: {line}", timeout=15)
+
+
 def test_remote_agent_view_types_over_the_terminal_websocket(daemon: Any, project: dict[str, Any]) -> None:
     task = make_task(daemon, project, name="ws-remote")
     client = ArgusClient.remote(daemon.url, daemon.token)
     seen = _recording(client)
 
     async def scenario(h: Harness) -> None:
-        await h.ready()
-        await h.until_screen("ws-remote")
-        h.keys(ENTER)
-        await h.until_screen("? for shortcuts", timeout=20)
+        await _open_agent(h, "ws-remote")
         await h.until(lambda: task["id"] in client._terminals, what="the terminal WebSocket")
-        h.keys("over the socket" + ENTER)
-        await h.until_screen("you said: over the socket", timeout=15)
+        await _type_and_see(h, "over the socket")
 
     run_scenario(client, scenario)
     assert not [s for s in seen if s.endswith("/input") or "/stream" in s and "/tasks/" in s], seen
@@ -52,12 +62,8 @@ def test_local_agent_view_keeps_post_and_sse(daemon: Any, project: dict[str, Any
     seen = _recording(client)
 
     async def scenario(h: Harness) -> None:
-        await h.ready()
-        await h.until_screen("ws-local")
-        h.keys(ENTER)
-        await h.until_screen("? for shortcuts", timeout=20)
-        h.keys("over http" + ENTER)
-        await h.until_screen("you said: over http", timeout=15)
+        await _open_agent(h, "ws-local")
+        await _type_and_see(h, "over http")
 
     run_scenario(client, scenario)
     assert any(s.endswith("/input") for s in seen) and any(s.endswith("/stream") for s in seen), seen
