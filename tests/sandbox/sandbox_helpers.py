@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,15 @@ def require_bwrap() -> detect.Availability:
     if not found.available:
         pytest.skip(f"bubblewrap cannot run here: {found.reason}")
     return found
+
+
+def require_checkout_outside_tmp() -> None:
+    """Skip the calling test when this checkout or its venv lies under /tmp: the Linux sandbox
+    gives an agent a private /tmp (docs/sandbox.md), so the fake agent and the interpreter it runs
+    on would be invisible inside it. Clone elsewhere to run the end-to-end sandbox tests."""
+    for what, path in (("checkout", Path(__file__).resolve().parents[2]), ("venv", Path(sys.prefix).resolve())):
+        if Path(os.path.realpath(path)).is_relative_to("/tmp"):
+            pytest.skip(f"this {what} is under /tmp ({path}), which a sandboxed agent cannot see")
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from argus_testkit import Daemon, make_repo, run_git, wait_for
-from sandbox_helpers import make_home, require_bwrap
+from sandbox_helpers import make_home, require_bwrap, require_checkout_outside_tmp
 
 HERE = Path(__file__).resolve().parent
 PROJECT = "proj"
@@ -94,6 +94,7 @@ def sandbox_of(c: httpx.Client, task_id: str) -> dict[str, Any]:
 
 
 def test_a_sandboxed_agent_cannot_read_credentials_or_write_outside_its_worktree(world: dict[str, Any]) -> None:
+    require_checkout_outside_tmp()  # the agent runs inside bwrap
     require_bwrap()
     c, home, repo = world["client"], world["home"], world["repo"]
     enable_globally(c, deny_read=["~/notes.txt"])
@@ -121,6 +122,7 @@ def test_a_sandboxed_agent_cannot_read_credentials_or_write_outside_its_worktree
 
 def test_a_sandboxed_agent_keeps_a_working_terminal(world: dict[str, Any]) -> None:
     """Idle detection, echo, resize, Ctrl+C and the exit code through bwrap."""
+    require_checkout_outside_tmp()  # the agent runs inside bwrap
     require_bwrap()
     c = world["client"]
     enable_globally(c)
@@ -164,6 +166,7 @@ def test_project_disabled_overrides_global_enabled_and_changes_apply_at_the_next
 
 
 def test_network_off_for_a_project_unshares_the_network(world: dict[str, Any]) -> None:
+    require_checkout_outside_tmp()  # the agent runs inside bwrap
     require_bwrap()
     c = world["client"]
     enable_globally(c)
