@@ -2,7 +2,11 @@
 time until every task answers ``GET /api/tasks/{id}`` and echoes a keystroke on its stream, and
 count the bytes each session's stream lost or duplicated across the bounce.
 
-    python bench/bench_daemon_bounce.py [--sessions 50,200] [--bounce kill,stop] [--profile] [--shared-client]
+    python bench/bench_daemon_bounce.py [--sessions 50,200] [--bounce kill,stop,standby] [--profile] [--shared-client]
+
+Bounces: ``kill`` (SIGKILL, then ``argus daemon run`` is launched again), ``stop`` (SIGTERM, wait,
+launch again), ``standby`` (SIGKILL with the daemon's warm standby ready: nothing is launched, the
+standby takes over; times count from the kill).
 
 Every session's SSE stream is read from offset 0 for the whole run, as a client would (each task by
 its own HTTP client, like one browser tab per task; ``--shared-client``: one pool for all): when the
@@ -147,7 +151,7 @@ async def ready(client: httpx.AsyncClient, reader: Reader, key: bytes, t0: float
 def bounce(d: BenchDaemon, mode: str) -> None:
     """Kill -9 or stop (SIGTERM, wait) the running daemon."""
     assert d.proc is not None
-    if mode == "kill":
+    if mode in ("kill", "standby"):
         d.proc.kill()
     else:
         d.proc.send_signal(signal.SIGTERM)
@@ -158,6 +162,8 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
     """Bounce a daemon with ``n`` sessions; the measures. Each task has its own client (its stream,
     its requests), as 50 browser tabs would; ``shared``: one client (one connection pool) for all."""
     env = {"FAKEAGENT_BUSY": "0.1", "FAKEAGENT_NO_EDIT": "1"}
+    if mode == "standby":
+        env.update({"ARGUS_DAEMON_STANDBY": "1", "ARGUS_STANDBY_DELAY": "0.5"})
     with BenchDaemon(env) as d:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
         async with AsyncExitStack() as clients, d.client(limits=limits) as client:
@@ -191,16 +197,27 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
                 for r in readers:
                     await client.post(f"/api/tasks/{r.task_id}/input", content=BUSY_BEFORE_BOUNCE.encode(),
                                       headers={"Content-Type": "application/octet-stream"})
+                if mode == "standby":
+                    with trio.fail_after(60):  # the standby has imported everything
+                        while not (d.home / "standby.pid").exists():
+                            await trio.sleep(0.05)
                 await trio.sleep(0.2)
+                # The standby's CPU so far (its imports) is not the take-over's: subtract it.
+                preloaded = cpu_seconds(int((d.home / "standby.pid").read_text())) if mode == "standby" else 0.0
                 t_down = time.perf_counter()
                 await trio.to_thread.run_sync(bounce, d, mode)
                 down = time.perf_counter() - t_down
                 prof = Path(tempfile.gettempdir()) / f"argus-bounce-{n}-{mode}.prof" if profile else None
-                t0 = time.perf_counter()
-                d.proc = launch(d, prof)
+                if mode == "standby":  # the standby takes over by itself: count from the kill
+                    t0 = t_down
+                    d.proc = None
+                else:
+                    t0 = time.perf_counter()
+                    d.proc = launch(d, prof)
                 await answers(client, "/api/status")
                 status_at = time.perf_counter() - t0
-                cpu_status = cpu_seconds(d.proc.pid)
+                pid = d.proc.pid if d.proc is not None else int((d.home / "daemon.pid").read_text())
+                cpu_status = cpu_seconds(pid) - preloaded
                 bench_status = cpu_seconds(os.getpid())
                 up.event.set()
                 per: list[dict[str, float]] = [{} for _ in readers]
@@ -208,7 +225,7 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
                     async with trio.open_nursery() as inner:
                         for r, c, out in zip(readers, own, per, strict=True):
                             inner.start_soon(ready, c, r, b"q", t0, out)
-                cpu_echo = cpu_seconds(d.proc.pid)
+                cpu_echo = cpu_seconds(pid) - preloaded
                 bench_burst = cpu_seconds(os.getpid()) - bench_status
                 await trio.sleep(1.5)  # the busy phases end; let the streams catch up
                 nursery.cancel_scope.cancel()
@@ -221,7 +238,7 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
                 mismatched += sum(1 for a, b in zip(log[:common], r.data[:common], strict=True) if a != b)
             attached = re.findall(r"re-attached \d+ session\(s\) in (\d+) ms", (d.home / "daemon.log").read_text())
             reattach = float(attached[-1]) / 1000 if attached else 0.0  # the restart's (the last) line
-            if prof is not None:
+            if prof is not None and d.proc is not None:
                 bounce(d, "stop")  # cProfile writes its file at a clean exit
             return {"n": n, "mode": mode, "down": down, "status": status_at, "reattach": reattach,
                     "cpu_status": cpu_status, "cpu_echo": cpu_echo if readers else cpu_status,
@@ -264,13 +281,15 @@ async def main_async(args: argparse.Namespace) -> None:
           " process had used when it answered /api/status / when every task had echoed (a figure a loaded"
           " machine moves less than the wall-clock ones); bench: CPU time the bench process (the clients) used from"
           " status to the last echo; stale: tasks whose first answer after the restart said"
-          " their (live) agent was not running")
+          " their (live) agent was not running; standby rows: the warm standby takes over (nothing"
+          " is launched), times count from the kill, CPU from the take-over (its imports excluded)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", default="50,200", help="comma-separated session counts")
-    parser.add_argument("--bounce", default="kill,stop", help="kill (SIGKILL) and/or stop (SIGTERM)")
+    parser.add_argument("--bounce", default="kill,stop,standby",
+                        help="kill (SIGKILL), stop (SIGTERM) and/or standby (SIGKILL, the warm standby takes over)")
     parser.add_argument("--profile", action="store_true", help="cProfile the restarted daemon")
     parser.add_argument("--shared-client", action="store_true",
                         help="one HTTP client (connection pool) for every task, as before the fifth pass")

@@ -77,7 +77,7 @@ class BenchDaemon:
         self.api_port = free_port()
         self.mcp_port = free_port()
         self.env = {**agent_env(), "ARGUS_HOME": str(self.home), "ARGUS_API_PORT": str(self.api_port),
-                    "ARGUS_MCP_PORT": str(self.mcp_port), **(env or {})}
+                    "ARGUS_MCP_PORT": str(self.mcp_port), "ARGUS_DAEMON_STANDBY": "0", **(env or {})}
         self.env.pop("ARGUS_TOKEN", None)
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -164,6 +164,9 @@ class BenchDaemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        # A daemon this object did not start (a warm standby that took over), and its standby.
+        subprocess.run([sys.executable, "-m", "argus.kernel.cli", "daemon", "stop"], env=self.env,
+                       capture_output=True, timeout=60)
         subprocess.run([sys.executable, "-m", "argus.kernel.cli", "session-supervisor", "stop"], env=self.env,
                        capture_output=True, timeout=60)
         for pid in pids:

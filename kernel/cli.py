@@ -13,7 +13,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-if sys.argv[1:3] == ["daemon", "run"]:
+if sys.argv[1:3] in (["daemon", "run"], ["daemon", "standby"]):
     # Start-up allocates hundreds of thousands of long-lived objects (modules, classes, routes):
     # the cyclic collector would scan them again and again (~0.1 s of CPU). ``Kernel.run`` freezes
     # them and turns the collector back on once the daemon serves (issue 10: bounce time).
@@ -28,6 +28,8 @@ from .paths import Paths
 
 if TYPE_CHECKING:
     from .tokens import Tokens
+
+DAEMON_COMMANDS = (["daemon", "run"], ["daemon", "standby"])  # processes that load their own plugins
 
 
 def _paths() -> Paths:
@@ -63,17 +65,46 @@ def daemon() -> None:
 @daemon.command("run")
 def daemon_run() -> None:
     """Run the daemon in the foreground (what `start` runs detached)."""
-    from .db import DatabaseUnusable, SchemaTooNew
-    from .kernel import Kernel, setup_logging
     from .paths import secure_home
 
     paths = _paths()
-    setup_logging(paths.daemon_log)
+    _setup_logging(paths)
     secure_home(paths.home)  # logs when a looser existing home is tightened
-    lock = daemon_mod.acquire_daemon_lock(paths)
+    _serve(paths, daemon_mod.acquire_daemon_lock(paths))
+
+
+@daemon.command("standby", hidden=True)
+def daemon_standby() -> None:
+    """Import everything a daemon needs, then wait to take over when the daemon dies (started by
+    the daemon itself; see ``argus.kernel.standby``)."""
+    from . import standby
+
+    paths = _paths()
+    standby.preload(paths)
+    standby.announce(paths)
+    lock = standby.wait_for_lock(paths, daemon_mod.daemon_lock(paths))
+    if lock is None:  # the home went away: nothing to take over
+        return
+    _setup_logging(paths)
+    logging.getLogger("argus").info("standby daemon (pid %d) taking over", os.getpid())
+    _serve(paths, lock)
+
+
+def _setup_logging(paths: Paths) -> None:
+    from .kernel import setup_logging
+
+    setup_logging(paths.daemon_log)
+
+
+def _serve(paths: Paths, lock: int) -> None:
+    """Run the kernel while holding ``lock`` (daemon.lock); remove daemon.pid on the way out."""
+    from .db import DatabaseUnusable, SchemaTooNew
+    from .kernel import Kernel
+
     try:
         kernel = Kernel(paths)
         kernel.freeze_startup_objects = True
+        kernel.is_daemon_process = True
         trio.run(kernel.run)
         if kernel.exit_status:  # a self-update under systemd: the unit restarts the daemon
             logging.getLogger("argus").info("argus daemon exiting with status %d", kernel.exit_status)
@@ -291,7 +322,7 @@ def _register_plugin_commands() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    if sys.argv[1:3] != ["daemon", "run"]:  # the daemon loads its plugins itself (saved settings honoured)
+    if sys.argv[1:3] not in DAEMON_COMMANDS:  # the daemon loads its plugins itself (saved settings honoured)
         _register_plugin_commands()
     cli(prog_name="argus")
 

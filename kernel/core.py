@@ -40,6 +40,12 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
             Field("enabled", "bool", True, "Enabled",
                   "Run agent PTYs in the out-of-process supervisor (restart the daemon to apply)"),
         ]),
+        SettingsSection("daemon", "Daemon", [
+            Field("standby", "bool", True, "Warm standby",
+                  "Keep a spare daemon, already loaded, that takes over within a second when the daemon "
+                  "dies (crash, kill -9); not under the systemd unit, which restarts it itself (applies at "
+                  "the next start)"),
+        ]),
         SettingsSection("plugins", "Plugins", [
             Field("disabled", "list", [], "Disabled plugins", "Plugin names not to load (restart to apply)"),
         ], master_only=True),

@@ -112,9 +112,16 @@ def _refusal(paths: Paths) -> str | None:
 
 
 def stop(paths: Paths, wait: float = 15.0) -> bool:
-    """SIGTERM the daemon and wait for it to exit (SIGKILL after ``wait``). True if it ran."""
+    """SIGTERM the daemon and wait for it to exit (SIGKILL after ``wait``). True if it ran.
+
+    The daemon terminates its warm standby itself; when it has to be killed, the standby is
+    terminated first (it would take over otherwise).
+    """
+    from .standby import kill_leftover
+
     pid = read_pid(paths)  # verified: the process holding daemon.lock, never a reused pid
     if pid is None:
+        kill_leftover(paths)  # a standby whose daemon is gone without it taking over
         return False
     _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait
@@ -123,6 +130,7 @@ def stop(paths: Paths, wait: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     if read_pid(paths) == pid:
+        kill_leftover(paths)
         _signal(pid, signal.SIGKILL)
     return True
 
@@ -136,8 +144,10 @@ def _signal(pid: int, sig: int) -> None:
 
 def status(paths: Paths) -> dict[str, Any]:
     """A summary for ``argus daemon status``."""
+    from .standby import ready_pid
+
     info = runtime_info(paths)
     answer = ping(paths)
     return {"running": answer is not None, "pid": read_pid(paths), "home": str(paths.home),
             "socket": str(paths.daemon_sock), "api_port": info.get("api_port"),
-            "mcp_port": info.get("mcp_port"), "status": answer}
+            "mcp_port": info.get("mcp_port"), "standby_pid": ready_pid(paths), "status": answer}

@@ -20,7 +20,8 @@ from typing import Any
 import pluggy
 import trio
 
-from . import __version__
+from . import __version__, standby
+from .autostart import under_systemd
 from .db import Database
 from .events import Event, EventBus
 from .http import Http
@@ -73,11 +74,15 @@ class Kernel:
         self.settings.override_from_env("api", "http_port", "ARGUS_API_PORT")
         self.settings.override_from_env("api", "enabled", "ARGUS_API_PORT", lambda _raw: True)
         self.settings.override_from_env("mcp", "http_port", "ARGUS_MCP_PORT")
+        self.settings.override_from_env("daemon", "standby", standby.ENV_ENABLED, standby.env_enabled)
         self.stash = Stash()  # per-kernel plugin state (``kernel.stash[KEY]``), never module globals
         #: Freeze the objects made at start-up out of the garbage collector (``daemon run`` sets it):
         #: they live as long as the daemon, and every full collection walking them cost the
         #: output hot path a fifth of the daemon's time.
         self.freeze_startup_objects = False
+        #: Whether this kernel is a daemon process that may keep a warm standby (``daemon run`` sets
+        #: it; a kernel run in-process has no process to take over from).
+        self.is_daemon_process = False
         early_saved = self._saved_disabled()
         self.pm: pluggy.PluginManager
         infos: list[PluginInfo]
@@ -188,6 +193,9 @@ class Kernel:
                 nursery.start_soon(partial(self.mcp_app.run, self._build_mcp, delay=MCP_BUILD_DELAY))
                 if not gc.isenabled():  # `argus daemon run` paused it for the start-up
                     nursery.start_soon(resume_gc, GC_RESUME_DELAY)
+                if self.standby_wanted():
+                    nursery.start_soon(partial(standby.keep_standby, self.paths, self._stop.is_set,
+                                               delay=standby.start_delay()))
                 with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                     async with trio.open_nursery() as waiter:
                         async def on_signal() -> None:
@@ -237,6 +245,12 @@ class Kernel:
         if self.freeze_startup_objects:
             gc.freeze()  # the MCP SDK's modules too
         return app
+
+    def standby_wanted(self) -> bool:
+        """Whether this daemon keeps a warm standby (``daemon.standby``; never as a systemd unit's
+        main process, which systemd restarts itself, nor for a kernel run in-process by tests)."""
+        return (self.is_daemon_process and bool(self.settings.get("daemon", "standby"))
+                and not under_systemd())
 
     def api_enabled(self) -> bool:
         """``api.enabled`` (or ``ARGUS_API_PORT`` set in the environment)."""

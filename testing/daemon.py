@@ -59,8 +59,11 @@ class Daemon:
         self.api_port = free_port() if api else 0
         self.mcp_port = free_port()
         path = os.pathsep.join([*(str(p) for p in extra_path), os.environ.get("PATH", "")])
+        # No warm standby unless a test asks for one (``env={"ARGUS_DAEMON_STANDBY": "1"}``): a
+        # kill9() must leave the daemon down.
         self.env = {**os.environ, "ARGUS_HOME": str(home), "ARGUS_MCP_PORT": str(self.mcp_port),
-                    "ARGUS_TEST_PYTHON": sys.executable, "PATH": path, **(env or {})}
+                    "ARGUS_TEST_PYTHON": sys.executable, "PATH": path, "ARGUS_DAEMON_STANDBY": "0",
+                    **(env or {})}
         if api:
             self.env["ARGUS_API_PORT"] = str(self.api_port)
         else:
@@ -170,6 +173,10 @@ class Daemon:
     def cleanup(self) -> None:
         """Stop the daemon and the supervisor and kill anything left in this home."""
         self.stop()
+        if (self.home / "daemon.pid").exists() or (self.home / "standby.pid").exists():
+            # A warm standby that took over (not our process), or one still waiting.
+            subprocess.run([sys.executable, "-m", "argus.kernel.cli", "daemon", "stop"], env=self.env,
+                           capture_output=True, timeout=60)
         stop_supervisor_in(self.home)
 
 

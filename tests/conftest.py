@@ -29,6 +29,9 @@ from argus_testkit import (  # noqa: F401 - re-exported for older imports
 # Every daemon the suite starts (in-process or as a child process) checks its JSON answers
 # against the declared response models: a drift between docs and behaviour fails a test.
 os.environ.setdefault("ARGUS_CHECK_RESPONSES", "1")
+# No daemon the suite starts keeps a warm standby unless its test asks for one: killing a daemon
+# must leave it down (tests/kernel/test_standby.py covers the standby).
+os.environ.setdefault("ARGUS_DAEMON_STANDBY", "0")
 
 
 @pytest.fixture

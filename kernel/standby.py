@@ -1,0 +1,212 @@
+"""The warm standby: a spare daemon, already imported, that takes over when the daemon dies.
+
+Most of a daemon's start-up is importing its web stack, its plugins and the MCP SDK (about half a
+second of CPU). Once the daemon has served for ``STANDBY_DELAY`` seconds it starts
+``argus daemon standby``: a process in its own session that imports all of that, writes
+``standby.pid``, and blocks on ``daemon.lock``. When the daemon dies without being asked to (a
+crash, kill -9, the OOM killer), the kernel releases the lock and the standby holds it a moment
+later: it becomes the daemon (re-attaching every live session from the supervisor) and, once it
+has served for ``STANDBY_DELAY`` seconds itself, starts the next standby.
+
+A requested stop (``argus daemon stop``, SIGTERM, SIGINT, a self-update) terminates the standby
+before the lock is released, so stopping means stopped. ``daemon.standby`` turns it off (it takes
+effect at the daemon's next start); it is also off when the daemon is a systemd unit's main
+process (systemd restarts the unit itself) and when ``ARGUS_DAEMON_STANDBY=0``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import trio
+
+from . import pidlock
+from .paths import Paths, atomic_write
+
+log = logging.getLogger("argus")
+
+STANDBY_DELAY = 6.0  # seconds a daemon serves before it starts its standby (after the MCP build)
+RESPAWN_DELAY = 60.0  # seconds before a standby that died is replaced
+MAX_FAILURES = 3  # standbys in a row that died within RESPAWN_DELAY: no more for this daemon
+STOP_GRACE = 3.0  # seconds a terminated standby gets before SIGKILL
+ENV_ENABLED = "ARGUS_DAEMON_STANDBY"
+ENV_DELAY = "ARGUS_STANDBY_DELAY"
+
+#: What a daemon imports on its way up, imported by the standby ahead of time (plugins and the MCP
+#: SDK are added by ``preload``, and every module the daemon that started the standby had loaded).
+PRELOAD = ("argus.kernel.kernel", "argus.kernel.sessions", "httpx")
+
+
+def standby_pid_file(paths: Paths) -> Path:
+    """``standby.pid``: written by a standby once it is ready to take over, removed when it does."""
+    return paths.home / "standby.pid"
+
+
+def modules_file(paths: Paths) -> Path:
+    """The modules the daemon had loaded when it started its standby (one name a line)."""
+    return paths.run / "standby-modules"
+
+
+def env_enabled(raw: str) -> bool:
+    """``ARGUS_DAEMON_STANDBY``'s value as a boolean (``0``, ``false``, ``no``, ``off``: off)."""
+    return raw.strip().lower() not in ("0", "false", "no", "off")
+
+
+def start_delay() -> float:
+    """Seconds a daemon serves before starting its standby (``ARGUS_STANDBY_DELAY`` overrides)."""
+    raw = os.environ.get(ENV_DELAY, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else STANDBY_DELAY
+    except ValueError:
+        return STANDBY_DELAY
+
+
+def ready_pid(paths: Paths) -> int | None:
+    """The pid of this home's standby when it is alive and ready to take over, else None."""
+    pid = pidlock.read_pid_file(standby_pid_file(paths))
+    if pid is None or not pidlock.pid_alive(pid):
+        return None
+    argv = pidlock.cmdline(pid)
+    return pid if "daemon" in argv and "standby" in argv else None
+
+
+# -- the standby process ------------------------------------------------------------------------
+
+def preload(paths: Paths) -> int:
+    """Import what a daemon imports on its way up: the kernel, every plugin, the MCP SDK and the
+    modules the running daemon listed in ``modules_file``. Returns how many modules are loaded."""
+    for name in PRELOAD:
+        importlib.import_module(name)
+    from .mcp import import_sdk
+    from .plugins import load_plugins
+
+    load_plugins()  # imports every plugin module (the manager itself is thrown away)
+    import_sdk()
+    try:
+        names = modules_file(paths).read_text().split()
+    except OSError:
+        names = []
+    for name in names:
+        if name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # e.g. a module made at run time; the daemon imports what it needs
+                log.debug("standby: could not preload %s", name, exc_info=True)
+    return len(sys.modules)
+
+
+def wait_for_lock(paths: Paths, lock: Path) -> int | None:
+    """Block until this process holds ``lock`` (the daemon died or released it); then claim the
+    daemon's pid file. None when the home went away meanwhile (nothing to take over)."""
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a SIGTERM here (a requested stop) ends the process
+    try:
+        same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        same = False
+    if not same or not paths.home.is_dir():
+        os.close(fd)
+        return None
+    with contextlib.suppress(FileNotFoundError):
+        standby_pid_file(paths).unlink()
+    atomic_write(paths.daemon_pid, f"{os.getpid()}\n".encode(), 0o600)
+    return fd
+
+
+def announce(paths: Paths) -> None:
+    """Say this standby is ready (``standby.pid``)."""
+    atomic_write(standby_pid_file(paths), f"{os.getpid()}\n".encode(), 0o600)
+
+
+# -- the daemon's side --------------------------------------------------------------------------
+
+def standby_argv() -> list[str]:
+    """The command line of a standby (the same interpreter and package as this daemon)."""
+    return [sys.executable, "-m", "argus.kernel.cli", "daemon", "standby"]
+
+
+async def keep_standby(paths: Paths, stopping: Callable[[], bool], *, delay: float) -> None:
+    """Run for the daemon's lifetime: start a standby after ``delay`` seconds, replace one that
+    dies (after ``RESPAWN_DELAY``; not after ``MAX_FAILURES`` in a row died young), and when the daemon is
+    cancelled on a requested stop (``stopping()`` true) terminate it. On any other way out (a
+    crash) the standby is left to take over."""
+    await trio.sleep(delay)
+    failures = 0
+    while failures < MAX_FAILURES:
+        proc = await _spawn(paths)
+        try:
+            started = trio.current_time()
+            code = await proc.wait()
+        finally:
+            if proc.returncode is None and stopping():
+                with trio.CancelScope(shield=True):
+                    await _terminate(paths, proc)
+        lived = trio.current_time() - started
+        failures = failures + 1 if lived < RESPAWN_DELAY else 0
+        log.warning("the standby daemon (pid %d) exited with code %s after %.0f s; %s", proc.pid, code, lived,
+                    "starting another in a minute" if failures < MAX_FAILURES else "not starting another")
+        with contextlib.suppress(FileNotFoundError):
+            if pidlock.read_pid_file(standby_pid_file(paths)) == proc.pid:
+                standby_pid_file(paths).unlink()
+        if failures < MAX_FAILURES:
+            await trio.sleep(RESPAWN_DELAY)
+
+
+async def _spawn(paths: Paths) -> trio.Process:
+    loaded = "\n".join(name for name, mod in list(sys.modules.items())
+                       if mod is not None and name != "__main__" and not name.startswith("__"))
+    paths.run.mkdir(parents=True, exist_ok=True)
+    await trio.to_thread.run_sync(atomic_write, modules_file(paths), loaded.encode(), 0o600)
+    log_fd = os.open(paths.daemon_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        proc = await trio.lowlevel.open_process(
+            standby_argv(), stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, start_new_session=True,
+            env={**os.environ, "ARGUS_HOME": str(paths.home)})
+    finally:
+        os.close(log_fd)
+    log.info("standby daemon started (pid %d)", proc.pid)
+    return proc
+
+
+async def _terminate(paths: Paths, proc: trio.Process) -> None:
+    """SIGTERM the standby and wait for it (SIGKILL after ``STOP_GRACE``)."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    with trio.move_on_after(STOP_GRACE) as waited:
+        await proc.wait()
+    if waited.cancelled_caught:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+    with contextlib.suppress(FileNotFoundError):
+        standby_pid_file(paths).unlink()
+    log.info("standby daemon (pid %d) stopped", proc.pid)
+
+
+def kill_leftover(paths: Paths, wait: float = 3.0) -> None:
+    """Terminate a ready standby of ``paths.home`` whose daemon is gone (tests' and benches'
+    clean-up; ``argus daemon stop`` when nothing holds the lock)."""
+    pid = ready_pid(paths)
+    if pid is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while pidlock.pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if pidlock.pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
