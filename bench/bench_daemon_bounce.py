@@ -2,11 +2,14 @@
 time until every task answers ``GET /api/tasks/{id}`` and echoes a keystroke on its stream, and
 count the bytes each session's stream lost or duplicated across the bounce.
 
-    python bench/bench_daemon_bounce.py [--sessions 50,200] [--bounce kill,stop,standby] [--profile] [--shared-client]
+    python bench/bench_daemon_bounce.py [--sessions 50,200] [--bounce kill,stop,standby,handover] [--profile]
+                                        [--shared-client]
 
 Bounces: ``kill`` (SIGKILL, then ``argus daemon run`` is launched again), ``stop`` (SIGTERM, wait,
 launch again), ``standby`` (SIGKILL with the daemon's warm standby ready: nothing is launched, the
-standby takes over; times count from the kill).
+standby takes over; times count from the kill), ``handover`` (what ``argus daemon restart`` does with
+a standby ready: the daemon is asked to stop and leave the standby to take over; times count from
+the request).
 
 Every session's SSE stream is read from offset 0 for the whole run, as a client would (each task by
 its own HTTP client, like one browser tab per task; ``--shared-client``: one pool for all): when the
@@ -40,6 +43,8 @@ from common import BenchDaemon, create_task, ms, sse
 
 CREATE_PARALLEL = 6
 BUSY_BEFORE_BOUNCE = "/sleep 0.6\r"
+TAKEOVER = ("standby", "handover")  # bounces a warm standby answers (nothing is launched)
+HANDOVER_SIGNAL = signal.SIGUSR1  # argus.kernel.standby.HANDOVER_SIGNAL: `argus daemon restart`
 RECONNECT_PAUSE = 0.5  # a reader's pause between reconnections (200 of them must not load the machine)
 
 
@@ -153,6 +158,8 @@ def bounce(d: BenchDaemon, mode: str) -> None:
     assert d.proc is not None
     if mode in ("kill", "standby"):
         d.proc.kill()
+    elif mode == "handover":
+        d.proc.send_signal(HANDOVER_SIGNAL)
     else:
         d.proc.send_signal(signal.SIGTERM)
     d.proc.wait(60)
@@ -162,7 +169,7 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
     """Bounce a daemon with ``n`` sessions; the measures. Each task has its own client (its stream,
     its requests), as 50 browser tabs would; ``shared``: one client (one connection pool) for all."""
     env = {"FAKEAGENT_BUSY": "0.1", "FAKEAGENT_NO_EDIT": "1"}
-    if mode == "standby":
+    if mode in TAKEOVER:
         env.update({"ARGUS_DAEMON_STANDBY": "1", "ARGUS_STANDBY_DELAY": "0.5"})
     with BenchDaemon(env) as d:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
@@ -197,18 +204,18 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
                 for r in readers:
                     await client.post(f"/api/tasks/{r.task_id}/input", content=BUSY_BEFORE_BOUNCE.encode(),
                                       headers={"Content-Type": "application/octet-stream"})
-                if mode == "standby":
+                if mode in TAKEOVER:
                     with trio.fail_after(60):  # the standby has imported everything
                         while not (d.home / "standby.pid").exists():
                             await trio.sleep(0.05)
                 await trio.sleep(0.2)
                 # The standby's CPU so far (its imports) is not the take-over's: subtract it.
-                preloaded = cpu_seconds(int((d.home / "standby.pid").read_text())) if mode == "standby" else 0.0
+                preloaded = cpu_seconds(int((d.home / "standby.pid").read_text())) if mode in TAKEOVER else 0.0
                 t_down = time.perf_counter()
                 await trio.to_thread.run_sync(bounce, d, mode)
                 down = time.perf_counter() - t_down
                 prof = Path(tempfile.gettempdir()) / f"argus-bounce-{n}-{mode}.prof" if profile else None
-                if mode == "standby":  # the standby takes over by itself: count from the kill
+                if mode in TAKEOVER:  # the standby takes over by itself: count from the kill / request
                     t0 = t_down
                     d.proc = None
                 else:
@@ -281,15 +288,17 @@ async def main_async(args: argparse.Namespace) -> None:
           " process had used when it answered /api/status / when every task had echoed (a figure a loaded"
           " machine moves less than the wall-clock ones); bench: CPU time the bench process (the clients) used from"
           " status to the last echo; stale: tasks whose first answer after the restart said"
-          " their (live) agent was not running; standby rows: the warm standby takes over (nothing"
-          " is launched), times count from the kill, CPU from the take-over (its imports excluded)")
+          " their (live) agent was not running; standby / handover rows: the warm standby takes over"
+          " (nothing is launched), times count from the kill / the hand-over request, CPU from the"
+          " take-over (its imports excluded)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", default="50,200", help="comma-separated session counts")
-    parser.add_argument("--bounce", default="kill,stop,standby",
-                        help="kill (SIGKILL), stop (SIGTERM) and/or standby (SIGKILL, the warm standby takes over)")
+    parser.add_argument("--bounce", default="kill,stop,standby,handover",
+                        help="kill (SIGKILL), stop (SIGTERM), standby (SIGKILL, the warm standby takes over),"
+                             " handover (the daemon hands over to its standby, as `argus daemon restart`)")
     parser.add_argument("--profile", action="store_true", help="cProfile the restarted daemon")
     parser.add_argument("--shared-client", action="store_true",
                         help="one HTTP client (connection pool) for every task, as before the fifth pass")

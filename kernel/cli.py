@@ -81,12 +81,19 @@ def daemon_standby() -> None:
 
     paths = _paths()
     standby.preload(paths)
+    loaded = standby.code_stamp()
     standby.announce(paths)
     lock = standby.wait_for_lock(paths, daemon_mod.daemon_lock(paths))
     if lock is None:  # the home went away: nothing to take over
         return
     _setup_logging(paths)
-    logging.getLogger("argus").info("standby daemon (pid %d) taking over", os.getpid())
+    log = logging.getLogger("argus")
+    if standby.code_stamp() != loaded:  # updated since: the new code starts from scratch
+        log.info("standby daemon (pid %d): the code changed since it loaded; starting a fresh daemon",
+                 os.getpid())
+        logging.shutdown()
+        os.execv(sys.executable, [sys.executable, "-m", "argus.kernel.cli", "daemon", "run"])  # closes the lock
+    log.info("standby daemon (pid %d) taking over", os.getpid())
     _serve(paths, lock)
 
 
@@ -140,10 +147,9 @@ def daemon_stop() -> None:
 
 @daemon.command("restart")
 def daemon_restart() -> None:
-    """Stop then start the daemon; live sessions are re-attached."""
-    paths = _paths()
-    daemon_mod.stop(paths)
-    pid = daemon_mod.start(paths)
+    """Restart the daemon (its warm standby takes over, else stop and start); live sessions are
+    re-attached."""
+    pid = daemon_mod.restart(_paths())
     click.echo(f"argus daemon restarted (pid {pid})")
 
 

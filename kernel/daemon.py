@@ -135,6 +135,30 @@ def stop(paths: Paths, wait: float = 15.0) -> bool:
     return True
 
 
+def restart(paths: Paths, wait: float = 60.0) -> int:
+    """Restart the daemon; the new daemon's pid. With a warm standby ready, the daemon is asked
+    to hand over (it stops; the standby, already loaded, takes over); otherwise, or when no new
+    daemon holds the lock a few seconds after the old one is gone, a stop and a cold start."""
+    from .standby import HANDOVER_SIGNAL, ready_pid
+
+    old = read_pid(paths)
+    if old is not None and ready_pid(paths) is not None:
+        _signal(old, HANDOVER_SIGNAL)
+        deadline = time.monotonic() + wait
+        gone_at: float | None = None
+        while time.monotonic() < deadline:
+            new = read_pid(paths)
+            if new is not None and new != old and ping(paths) is not None:
+                return new
+            if new is None and not pidlock.pid_alive(old):
+                gone_at = gone_at or time.monotonic()
+                if time.monotonic() - gone_at > 5.0 and not pidlock.lock_is_held(daemon_lock(paths)):
+                    break  # nobody took over (the standby died meanwhile): start one
+            time.sleep(0.02)
+    stop(paths)
+    return start(paths, wait)
+
+
 def _signal(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)

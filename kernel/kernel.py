@@ -83,6 +83,8 @@ class Kernel:
         #: Whether this kernel is a daemon process that may keep a warm standby (``daemon run`` sets
         #: it; a kernel run in-process has no process to take over from).
         self.is_daemon_process = False
+        #: Set by the hand-over signal: this stop leaves the warm standby running to take over.
+        self.handing_over = False
         early_saved = self._saved_disabled()
         self.pm: pluggy.PluginManager
         infos: list[PluginInfo]
@@ -194,19 +196,22 @@ class Kernel:
                 if not gc.isenabled():  # `argus daemon run` paused it for the start-up
                     nursery.start_soon(resume_gc, GC_RESUME_DELAY)
                 if self.standby_wanted():
-                    nursery.start_soon(partial(standby.keep_standby, self.paths, self._stop.is_set,
+                    nursery.start_soon(partial(standby.keep_standby, self.paths, self._standby_goes_too,
                                                delay=standby.start_delay()))
-                with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, standby.HANDOVER_SIGNAL) as signals:
                     async with trio.open_nursery() as waiter:
                         async def on_signal() -> None:
-                            async for _ in signals:
+                            async for signum in signals:
+                                # The hand-over signal (`argus daemon restart`): stop, leaving the
+                                # warm standby to take over; without one it is a plain stop.
+                                self.handing_over = signum == standby.HANDOVER_SIGNAL
                                 self._stop.set()
                                 return
 
                         waiter.start_soon(on_signal)
                         await self._stop.wait()
                         waiter.cancel_scope.cancel()
-                log.info("argus daemon stopping")
+                log.info("argus daemon stopping" + (" (handing over to the standby)" if self.handing_over else ""))
                 if hasattr(self.sessions, "save_offsets"):
                     self.sessions.save_offsets()
                 nursery.cancel_scope.cancel()
@@ -245,6 +250,11 @@ class Kernel:
         if self.freeze_startup_objects:
             gc.freeze()  # the MCP SDK's modules too
         return app
+
+    def _standby_goes_too(self) -> bool:
+        """Whether the daemon's way out takes its standby down: a requested stop that is not a
+        hand-over (a crash leaves it to take over)."""
+        return self._stop.is_set() and not self.handing_over
 
     def standby_wanted(self) -> bool:
         """Whether this daemon keeps a warm standby (``daemon.standby``; never as a systemd unit's

@@ -9,7 +9,10 @@ later: it becomes the daemon (re-attaching every live session from the superviso
 has served for ``STANDBY_DELAY`` seconds itself, starts the next standby.
 
 A requested stop (``argus daemon stop``, SIGTERM, SIGINT, a self-update) terminates the standby
-before the lock is released, so stopping means stopped. ``daemon.standby`` turns it off (it takes
+before the lock is released, so stopping means stopped. ``argus daemon restart`` sends
+``HANDOVER_SIGNAL`` instead: the daemon stops and leaves its standby to take over. A standby whose
+loaded code no longer matches the files on disk (an update since it started) does not serve it:
+it starts a fresh ``argus daemon run`` in its place. ``daemon.standby`` turns it off (it takes
 effect at the daemon's next start); it is also off when the daemon is a systemd unit's main
 process (systemd restarts the unit itself) and when ``ARGUS_DAEMON_STANDBY=0``.
 """
@@ -39,6 +42,7 @@ STANDBY_DELAY = 6.0  # seconds a daemon serves before it starts its standby (aft
 RESPAWN_DELAY = 60.0  # seconds before a standby that died is replaced
 MAX_FAILURES = 3  # standbys in a row that died within RESPAWN_DELAY: no more for this daemon
 STOP_GRACE = 3.0  # seconds a terminated standby gets before SIGKILL
+HANDOVER_SIGNAL = signal.SIGUSR1  # to the daemon: stop and let the standby take over (`daemon restart`)
 ENV_ENABLED = "ARGUS_DAEMON_STANDBY"
 ENV_DELAY = "ARGUS_STANDBY_DELAY"
 
@@ -124,6 +128,24 @@ def wait_for_lock(paths: Paths, lock: Path) -> int | None:
         standby_pid_file(paths).unlink()
     atomic_write(paths.daemon_pid, f"{os.getpid()}\n".encode(), 0o600)
     return fd
+
+
+def code_stamp() -> dict[str, tuple[int, int]]:
+    """Every loaded module's file (Argus, its plugins, its libraries) with its mtime and size: a
+    standby compares this at take-over with what it loaded, so it never serves code older than
+    what is installed (about 800 files: a few ms)."""
+    out: dict[str, tuple[int, int]] = {}
+    for mod in list(sys.modules.values()):
+        path = getattr(mod, "__file__", None)
+        if not isinstance(path, str):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            out[path] = (-1, -1)
+            continue
+        out[path] = (st.st_mtime_ns, st.st_size)
+    return out
 
 
 def announce(paths: Paths) -> None:

@@ -89,7 +89,7 @@ def test_a_killed_daemon_is_replaced_by_its_standby_and_the_agents_carry_on(stan
         wait_output(c, t["id"], "you said: still there?")
         # The new daemon keeps a standby of its own.
         _standby_pid(d.home, other_than=spare)
-        assert "standby daemon (pid %d) taking over" % spare in (d.home / "daemon.log").read_text()
+        assert f"standby daemon (pid {spare}) taking over" in (d.home / "daemon.log").read_text()
     finally:
         c.close()
 
@@ -110,7 +110,7 @@ def test_a_requested_stop_takes_the_standby_down_with_the_daemon(standby_daemon:
     wait_for(lambda: not pid_alive(spare), 15, what="the standby to exit")
     time.sleep(0.5)
     assert _status(d) is None and not lock_is_held(d.home / "daemon.lock")
-    assert "standby daemon (pid %d) stopped" % spare in (d.home / "daemon.log").read_text()
+    assert f"standby daemon (pid {spare}) stopped" in (d.home / "daemon.log").read_text()
 
 
 def test_no_standby_when_it_is_turned_off(tmp_path: Path) -> None:
@@ -175,3 +175,53 @@ def test_a_standby_whose_home_is_gone_never_serves(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         stop_supervisor_in(home)
+
+
+def test_restart_hands_over_to_the_ready_standby(standby_daemon: Daemon) -> None:
+    d = standby_daemon
+    t = create_task(d.client, "sb", "handed")
+    wait_idle(d.client, t["id"])
+    agent = task(d.client, t["id"])["pid"]
+    spare = _standby_pid(d.home)
+    out = _cli(d, "daemon", "restart")
+    assert out.returncode == 0 and out.stdout.strip() == f"argus daemon restarted (pid {spare})", out
+    assert d.proc is not None and d.proc.wait(15) == 0  # the old daemon stopped cleanly
+    log = (d.home / "daemon.log").read_text()
+    assert "handing over to the standby" in log and f"standby daemon (pid {spare}) taking over" in log
+    with httpx.Client(base_url=d.url, headers=d.headers, timeout=15) as c:
+        after = task(c, t["id"])
+        assert after["running"] and after["pid"] == agent
+        send(c, t["id"], "after the hand-over\r")
+        wait_output(c, t["id"], "you said: after the hand-over")
+
+
+PLUGIN = '''"""A do-nothing plugin file whose mtime the test moves (code "updated" on disk)."""
+from argus.kernel.api import hookimpl
+
+
+@hookimpl
+def argus_started(kernel: object) -> None:
+    """Nothing."""
+'''
+
+
+def test_a_standby_whose_code_changed_on_disk_starts_a_fresh_daemon(tmp_path: Path) -> None:
+    plugin = tmp_path / "stamped.py"
+    plugin.write_text(PLUGIN)
+    home = tmp_path / "home"
+    home.mkdir()
+    d = Daemon(home, env={**STANDBY, "ARGUS_PLUGINS": str(plugin)})
+    try:
+        d.start()
+        spare = _standby_pid(home)
+        st = plugin.stat()
+        os.utime(plugin, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # an update
+        d.kill9()
+        wait_for(lambda: (_status(d) or {}).get("version"), 60, what="a fresh daemon to serve")
+        log = (home / "daemon.log").read_text()
+        assert f"standby daemon (pid {spare}): the code changed since it loaded; starting a fresh daemon" in log
+        assert f"standby daemon (pid {spare}) taking over" not in log
+        argv = Path(f"/proc/{spare}/cmdline").read_bytes().split(b"\0")
+        assert argv[-3:] == [b"daemon", b"run", b""]  # the standby's process runs a fresh daemon
+    finally:
+        d.cleanup()
