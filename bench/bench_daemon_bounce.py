@@ -170,7 +170,7 @@ async def one_case(n: int, mode: str, profile: bool, shared: bool = False) -> di
     its requests), as 50 browser tabs would; ``shared``: one client (one connection pool) for all."""
     env = {"FAKEAGENT_BUSY": "0.1", "FAKEAGENT_NO_EDIT": "1"}
     if mode in TAKEOVER:
-        env.update({"ARGUS_DAEMON_STANDBY": "1", "ARGUS_STANDBY_DELAY": "0.5"})
+        env["ARGUS_DAEMON_STANDBY"] = "1"  # default delay: the next standby starts after the burst
     with BenchDaemon(env) as d:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
         async with AsyncExitStack() as clients, d.client(limits=limits) as client:

@@ -85,6 +85,7 @@ def unit_text(paths: Paths) -> str:
         "[Service]\n"
         "Type=simple\n"
         f"Environment=ARGUS_HOME={paths.home}\n"
+        "Environment=ARGUS_DAEMON_STANDBY=0\n"  # systemd restarts a crashed daemon itself
         f"ExecStart={exe} daemon run\n"
         "Restart=on-failure\n"
         f"RestartForceExitStatus={RESTART_STATUS}\n"
@@ -193,7 +194,8 @@ def plist_text(paths: Paths, program: list[str]) -> str:
     data = {
         "Label": LAUNCHD_LABEL,
         "ProgramArguments": program,
-        "EnvironmentVariables": {"ARGUS_HOME": str(paths.home)},
+        # launchd restarts a crashed daemon itself: no warm standby (see argus.kernel.standby).
+        "EnvironmentVariables": {"ARGUS_HOME": str(paths.home), "ARGUS_DAEMON_STANDBY": "0"},
         "RunAtLoad": True,
         "KeepAlive": {"SuccessfulExit": False},
         "StandardOutPath": log,

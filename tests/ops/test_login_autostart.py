@@ -39,7 +39,7 @@ def test_launchd_install_links_the_resolved_executable_and_uninstall_removes_bot
         assert link.is_symlink() and link.resolve() == exe
         autostart.install(paths, kind="launchd")  # reinstalling rewrites the link in place
         assert link.resolve() == exe
-    assert data["EnvironmentVariables"] == {"ARGUS_HOME": str(argus_home)}
+    assert data["EnvironmentVariables"] == {"ARGUS_HOME": str(argus_home), "ARGUS_DAEMON_STANDBY": "0"}
     assert autostart.state(kind="launchd")["installed"] is True
     removed = autostart.uninstall(paths, kind="launchd")
     assert removed["removed"] is True and not plist.exists() and not link.is_symlink()
