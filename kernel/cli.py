@@ -65,12 +65,15 @@ def daemon() -> None:
 @daemon.command("run")
 def daemon_run() -> None:
     """Run the daemon in the foreground (what `start` runs detached)."""
+    from . import standby
     from .paths import secure_home
 
     paths = _paths()
     _setup_logging(paths)
     secure_home(paths.home)  # logs when a looser existing home is tightened
-    _serve(paths, daemon_mod.acquire_daemon_lock(paths))
+    lock = daemon_mod.acquire_daemon_lock(paths)
+    standby.forget_takeovers(paths)  # started afresh: a crash loop's count starts again
+    _serve(paths, lock)
 
 
 @daemon.command("standby", hidden=True)
@@ -93,7 +96,9 @@ def daemon_standby() -> None:
                  os.getpid())
         logging.shutdown()
         os.execv(sys.executable, [sys.executable, "-m", "argus.kernel.cli", "daemon", "run"])  # closes the lock
-    log.info("standby daemon (pid %d) taking over", os.getpid())
+    handover = standby.record_takeover(paths)
+    log.info("standby daemon (pid %d) taking over (%s)", os.getpid(),
+             "hand-over" if handover else "the daemon died")
     _serve(paths, lock)
 
 

@@ -43,8 +43,8 @@ def argus_settings_sections() -> Sequence[SettingsSection]:
         SettingsSection("daemon", "Daemon", [
             Field("standby", "bool", True, "Warm standby",
                   "Keep a spare daemon, already loaded, that takes over within a second when the daemon "
-                  "dies (crash, kill -9); not under the systemd unit, which restarts it itself (applies at "
-                  "the next start)"),
+                  "dies (crash, kill -9) and on `argus daemon restart`; not under the systemd unit, which "
+                  "restarts it itself"),
         ]),
         SettingsSection("plugins", "Plugins", [
             Field("disabled", "list", [], "Disabled plugins", "Plugin names not to load (restart to apply)"),

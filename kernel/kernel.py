@@ -196,8 +196,8 @@ class Kernel:
                 if not gc.isenabled():  # `argus daemon run` paused it for the start-up
                     nursery.start_soon(resume_gc, GC_RESUME_DELAY)
                 if self.standby_wanted():
-                    nursery.start_soon(partial(standby.keep_standby, self.paths, self._standby_goes_too,
-                                               delay=standby.start_delay()))
+                    nursery.start_soon(partial(standby.keep_standby, self.paths, self._standby_setting,
+                                               self._standby_goes_too, delay=standby.start_delay()))
                 with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, standby.HANDOVER_SIGNAL) as signals:
                     async with trio.open_nursery() as waiter:
                         async def on_signal() -> None:
@@ -205,6 +205,8 @@ class Kernel:
                                 # The hand-over signal (`argus daemon restart`): stop, leaving the
                                 # warm standby to take over; without one it is a plain stop.
                                 self.handing_over = signum == standby.HANDOVER_SIGNAL
+                                if self.handing_over:
+                                    standby.mark_handover(self.paths)
                                 self._stop.set()
                                 return
 
@@ -251,16 +253,20 @@ class Kernel:
             gc.freeze()  # the MCP SDK's modules too
         return app
 
+    def _standby_setting(self) -> bool:
+        """The live ``daemon.standby`` setting."""
+        return bool(self.settings.get("daemon", "standby"))
+
     def _standby_goes_too(self) -> bool:
         """Whether the daemon's way out takes its standby down: a requested stop that is not a
         hand-over (a crash leaves it to take over)."""
         return self._stop.is_set() and not self.handing_over
 
     def standby_wanted(self) -> bool:
-        """Whether this daemon keeps a warm standby (``daemon.standby``; never as a systemd unit's
-        main process, which systemd restarts itself, nor for a kernel run in-process by tests)."""
-        return (self.is_daemon_process and bool(self.settings.get("daemon", "standby"))
-                and not under_systemd())
+        """Whether this daemon may keep a warm standby (then while ``daemon.standby`` is on): never
+        as a systemd unit's main process, which systemd restarts itself, nor for a kernel run
+        in-process by tests."""
+        return self.is_daemon_process and not under_systemd()
 
     def api_enabled(self) -> bool:
         """``api.enabled`` (or ``ARGUS_API_PORT`` set in the environment)."""

@@ -8,9 +8,13 @@ crash, kill -9, the OOM killer), the kernel releases the lock and the standby ho
 later: it becomes the daemon (re-attaching every live session from the supervisor) and, once it
 has served for ``STANDBY_DELAY`` seconds itself, starts the next standby.
 
+Standbys that take over from a dying daemon ``LOOP_TAKEOVERS`` times within ``LOOP_WINDOW`` mean
+a crash loop: no more standbys until a daemon is started afresh.
+
 A requested stop (``argus daemon stop``, SIGTERM, SIGINT, a self-update) terminates the standby
 before the lock is released, so stopping means stopped. ``argus daemon restart`` sends
-``HANDOVER_SIGNAL`` instead: the daemon stops and leaves its standby to take over. A standby whose
+``HANDOVER_SIGNAL`` instead: the daemon stops and leaves its standby to take over (not counted as
+a crash). A standby whose
 loaded code no longer matches the files on disk (an update since it started) does not serve it:
 it starts a fresh ``argus daemon run`` in its place. ``daemon.standby`` turns it off (it takes
 effect at the daemon's next start); it is also off when the daemon is a systemd unit's main
@@ -42,6 +46,9 @@ STANDBY_DELAY = 6.0  # seconds a daemon serves before it starts its standby (aft
 RESPAWN_DELAY = 60.0  # seconds before a standby that died is replaced
 MAX_FAILURES = 3  # standbys in a row that died within RESPAWN_DELAY: no more for this daemon
 STOP_GRACE = 3.0  # seconds a terminated standby gets before SIGKILL
+POLL = 1.0  # seconds between looks at the daemon.standby setting
+LOOP_TAKEOVERS = 3  # take-overs after a crash within LOOP_WINDOW: the daemon is crash-looping
+LOOP_WINDOW = 600.0
 HANDOVER_SIGNAL = signal.SIGUSR1  # to the daemon: stop and let the standby take over (`daemon restart`)
 ENV_ENABLED = "ARGUS_DAEMON_STANDBY"
 ENV_DELAY = "ARGUS_STANDBY_DELAY"
@@ -59,6 +66,62 @@ def standby_pid_file(paths: Paths) -> Path:
 def modules_file(paths: Paths) -> Path:
     """The modules the daemon had loaded when it started its standby (one name a line)."""
     return paths.run / "standby-modules"
+
+
+def takeovers_file(paths: Paths) -> Path:
+    """When standbys took over from a daemon that died (one Unix time a line; hand-overs excluded)."""
+    return paths.run / "standby-takeovers"
+
+
+def handover_file(paths: Paths) -> Path:
+    """Written by a daemon that hands over on purpose, read (and removed) by the standby."""
+    return paths.run / "standby-handover"
+
+
+def mark_handover(paths: Paths) -> None:
+    """Say this stop is a hand-over (the standby's take-over is not a crash)."""
+    paths.run.mkdir(parents=True, exist_ok=True)
+    atomic_write(handover_file(paths), f"{os.getpid()}\n".encode(), 0o600)
+
+
+def record_takeover(paths: Paths) -> bool:
+    """At a take-over: note it in ``takeovers_file`` unless the daemon handed over on purpose.
+    True for a hand-over."""
+    try:
+        handover_file(paths).unlink()
+        return True
+    except FileNotFoundError:
+        pass
+    paths.run.mkdir(parents=True, exist_ok=True)
+    fd = os.open(takeovers_file(paths), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, f"{time.time():.3f}\n".encode())
+    finally:
+        os.close(fd)
+    return False
+
+
+def forget_takeovers(paths: Paths) -> None:
+    """A daemon started afresh (not by a standby): the crash-loop count starts again."""
+    for path in (takeovers_file(paths), handover_file(paths)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def crash_looping(paths: Paths, now: float | None = None) -> bool:
+    """Whether standbys took over ``LOOP_TAKEOVERS`` times within the last ``LOOP_WINDOW`` seconds."""
+    now = time.time() if now is None else now
+    try:
+        lines = takeovers_file(paths).read_text().split()
+    except OSError:
+        return False
+    recent = 0
+    for line in lines:
+        try:
+            recent += now - float(line) < LOOP_WINDOW
+        except ValueError:
+            continue
+    return recent >= LOOP_TAKEOVERS
 
 
 def env_enabled(raw: str) -> bool:
@@ -160,31 +223,53 @@ def standby_argv() -> list[str]:
     return [sys.executable, "-m", "argus.kernel.cli", "daemon", "standby"]
 
 
-async def keep_standby(paths: Paths, stopping: Callable[[], bool], *, delay: float) -> None:
-    """Run for the daemon's lifetime: start a standby after ``delay`` seconds, replace one that
-    dies (after ``RESPAWN_DELAY``; not after ``MAX_FAILURES`` in a row died young), and when the daemon is
-    cancelled on a requested stop (``stopping()`` true) terminate it. On any other way out (a
-    crash) the standby is left to take over."""
+async def keep_standby(paths: Paths, wanted: Callable[[], bool], goes_too: Callable[[], bool], *,
+                       delay: float) -> None:
+    """Run for the daemon's lifetime: after ``delay`` seconds keep a standby while ``wanted()``
+    (the live ``daemon.standby`` setting, checked every ``POLL`` seconds: turning it off
+    terminates the standby). One that dies is replaced after ``RESPAWN_DELAY`` (none after
+    ``MAX_FAILURES`` in a row died young); none while the daemon is crash-looping (``crash_looping``).
+    When the daemon is cancelled and ``goes_too()`` (a requested stop that is not a hand-over) the
+    standby is terminated; on any other way out (a crash) it is left to take over."""
     await trio.sleep(delay)
     failures = 0
-    while failures < MAX_FAILURES:
+    said_loop = False
+    while True:
+        if not wanted() or failures >= MAX_FAILURES:
+            await trio.sleep(POLL)
+            continue
+        if crash_looping(paths):
+            if not said_loop:
+                log.warning("standbys took over from a dying daemon %d times in %.0f minutes: no standby "
+                            "until the daemon is started afresh (`argus daemon restart`)",
+                            LOOP_TAKEOVERS, LOOP_WINDOW / 60)
+                said_loop = True
+            await trio.sleep(POLL)
+            continue
         proc = await _spawn(paths)
+        started = trio.current_time()
+        turned_off = False
         try:
-            started = trio.current_time()
-            code = await proc.wait()
+            while proc.returncode is None:
+                with trio.move_on_after(POLL):
+                    await proc.wait()
+                if proc.returncode is None and not wanted():
+                    turned_off = True
+                    await _terminate(paths, proc)
         finally:
-            if proc.returncode is None and stopping():
+            if proc.returncode is None and goes_too():
                 with trio.CancelScope(shield=True):
                     await _terminate(paths, proc)
+        if turned_off:
+            continue
         lived = trio.current_time() - started
         failures = failures + 1 if lived < RESPAWN_DELAY else 0
-        log.warning("the standby daemon (pid %d) exited with code %s after %.0f s; %s", proc.pid, code, lived,
-                    "starting another in a minute" if failures < MAX_FAILURES else "not starting another")
+        log.warning("the standby daemon (pid %d) exited with code %s after %.0f s; %s", proc.pid, proc.returncode,
+                    lived, "starting another in a minute" if failures < MAX_FAILURES else "not starting another")
         with contextlib.suppress(FileNotFoundError):
             if pidlock.read_pid_file(standby_pid_file(paths)) == proc.pid:
                 standby_pid_file(paths).unlink()
-        if failures < MAX_FAILURES:
-            await trio.sleep(RESPAWN_DELAY)
+        await trio.sleep(RESPAWN_DELAY)
 
 
 async def _spawn(paths: Paths) -> trio.Process:
@@ -192,6 +277,8 @@ async def _spawn(paths: Paths) -> trio.Process:
                        if mod is not None and name != "__main__" and not name.startswith("__"))
     paths.run.mkdir(parents=True, exist_ok=True)
     await trio.to_thread.run_sync(atomic_write, modules_file(paths), loaded.encode(), 0o600)
+    with contextlib.suppress(FileNotFoundError):  # stale: from a hand-over no standby answered
+        handover_file(paths).unlink()
     log_fd = os.open(paths.daemon_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         proc = await trio.lowlevel.open_process(

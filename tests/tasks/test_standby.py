@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -89,7 +90,7 @@ def test_a_killed_daemon_is_replaced_by_its_standby_and_the_agents_carry_on(stan
         wait_output(c, t["id"], "you said: still there?")
         # The new daemon keeps a standby of its own.
         _standby_pid(d.home, other_than=spare)
-        assert f"standby daemon (pid {spare}) taking over" in (d.home / "daemon.log").read_text()
+        assert f"standby daemon (pid {spare}) taking over (the daemon died)" in (d.home / "daemon.log").read_text()
     finally:
         c.close()
 
@@ -187,7 +188,8 @@ def test_restart_hands_over_to_the_ready_standby(standby_daemon: Daemon) -> None
     assert out.returncode == 0 and out.stdout.strip() == f"argus daemon restarted (pid {spare})", out
     assert d.proc is not None and d.proc.wait(15) == 0  # the old daemon stopped cleanly
     log = (d.home / "daemon.log").read_text()
-    assert "handing over to the standby" in log and f"standby daemon (pid {spare}) taking over" in log
+    assert "handing over to the standby" in log and f"standby daemon (pid {spare}) taking over (hand-over)" in log
+    assert not (d.home / "run" / "standby-takeovers").exists()  # a hand-over is not a crash
     with httpx.Client(base_url=d.url, headers=d.headers, timeout=15) as c:
         after = task(c, t["id"])
         assert after["running"] and after["pid"] == agent
@@ -225,3 +227,39 @@ def test_a_standby_whose_code_changed_on_disk_starts_a_fresh_daemon(tmp_path: Pa
         assert argv[-3:] == [b"daemon", b"run", b""]  # the standby's process runs a fresh daemon
     finally:
         d.cleanup()
+
+
+def test_turning_the_setting_off_and_on_takes_effect_at_once(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    d = Daemon(home, env={**STANDBY, "ARGUS_DAEMON_STANDBY": ""})  # the setting decides
+    try:
+        d.start()
+        spare = _standby_pid(home)
+        resp = d.client.put("/api/settings", json={"daemon": {"standby": False}})
+        assert resp.status_code == 200, resp.text
+        wait_for(lambda: not pid_alive(spare) and not (home / "standby.pid").exists(), 15,
+                 what="the standby to be stopped")
+        resp = d.client.put("/api/settings", json={"daemon": {"standby": True}})
+        assert resp.status_code == 200, resp.text
+        _standby_pid(home, other_than=spare)
+    finally:
+        d.cleanup()
+
+
+def test_a_crash_loop_gets_no_more_standbys_until_a_fresh_start(standby_daemon: Daemon) -> None:
+    d = standby_daemon
+    spare = 0
+    for _ in range(3):  # three deaths in a row, each answered by the standby
+        spare = _standby_pid(d.home, other_than=spare)
+        os.kill(int((d.home / "daemon.pid").read_text()), signal.SIGKILL)
+        wait_for(lambda s=spare: (_status(d) or {}).get("version") and int((d.home / "daemon.pid").read_text()) == s,
+                 60, what="the standby to take over")
+    log_path = d.home / "daemon.log"
+    wait_for(lambda: "standbys took over from a dying daemon 3 times" in log_path.read_text(), 15,
+             what="the crash-loop warning")
+    assert not (d.home / "standby.pid").exists()
+    # A fresh start (restart with no standby ready: stop, then a cold start) clears the count.
+    out = _cli(d, "daemon", "restart")
+    assert out.returncode == 0, out
+    _standby_pid(d.home, other_than=spare)
