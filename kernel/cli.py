@@ -81,9 +81,11 @@ def daemon_standby() -> None:
     """Import everything a daemon needs, then wait to take over when the daemon dies (started by
     the daemon itself; see ``argus.kernel.standby``)."""
     from . import standby
+    from .mcp import import_sdk
+    from .plugins import load_plugins
 
     paths = _paths()
-    standby.preload(paths)
+    standby.preload(paths, (load_plugins, import_sdk))  # every plugin module; the MCP SDK
     loaded = standby.code_stamp()
     standby.announce(paths)
     lock = standby.wait_for_lock(paths, daemon_mod.daemon_lock(paths))

@@ -32,7 +32,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import trio
@@ -149,16 +149,14 @@ def ready_pid(paths: Paths) -> int | None:
 
 # -- the standby process ------------------------------------------------------------------------
 
-def preload(paths: Paths) -> int:
-    """Import what a daemon imports on its way up: the kernel, every plugin, the MCP SDK and the
-    modules the running daemon listed in ``modules_file``. Returns how many modules are loaded."""
+def preload(paths: Paths, steps: Iterable[Callable[[], object]] = ()) -> int:
+    """Import what a daemon imports on its way up: ``PRELOAD``, then ``steps`` (the CLI passes
+    loading every plugin and importing the MCP SDK), then the modules the running daemon listed in
+    ``modules_file``. Returns how many modules are loaded."""
     for name in PRELOAD:
         importlib.import_module(name)
-    from .mcp import import_sdk
-    from .plugins import load_plugins
-
-    load_plugins()  # imports every plugin module (the manager itself is thrown away)
-    import_sdk()
+    for step in steps:
+        step()
     try:
         names = modules_file(paths).read_text().split()
     except OSError:
