@@ -87,8 +87,10 @@ def daemon_standby() -> None:
     paths = _paths()
     standby.preload(paths, (load_plugins, import_sdk))  # every plugin module; the MCP SDK
     loaded = standby.code_stamp()
-    standby.announce(paths)
-    lock = standby.wait_for_lock(paths, daemon_mod.daemon_lock(paths))
+    spare = standby.announce(paths)
+    if spare is None:  # another standby of this home is ready already
+        return
+    lock = standby.wait_for_lock(paths, daemon_mod.daemon_lock(paths), spare)
     if lock is None:  # the home went away: nothing to take over
         return
     _setup_logging(paths)

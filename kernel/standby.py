@@ -63,6 +63,11 @@ def standby_pid_file(paths: Paths) -> Path:
     return paths.home / "standby.pid"
 
 
+def standby_lock(paths: Paths) -> Path:
+    """``standby.lock``: held by the ready standby (one per home; its pid is checked against it)."""
+    return paths.home / "standby.lock"
+
+
 def modules_file(paths: Paths) -> Path:
     """The modules the daemon had loaded when it started its standby (one name a line)."""
     return paths.run / "standby-modules"
@@ -139,12 +144,12 @@ def start_delay() -> float:
 
 
 def ready_pid(paths: Paths) -> int | None:
-    """The pid of this home's standby when it is alive and ready to take over, else None."""
+    """The pid of this home's standby when it is alive and ready to take over, else None: the
+    process must hold ``standby.lock`` (a stale ``standby.pid`` naming a reused pid gives None)."""
     pid = pidlock.read_pid_file(standby_pid_file(paths))
     if pid is None or not pidlock.pid_alive(pid):
         return None
-    argv = pidlock.cmdline(pid)
-    return pid if "daemon" in argv and "standby" in argv else None
+    return pid if pidlock.holds_lock(pid, standby_lock(paths), "argus", "standby") else None
 
 
 # -- the standby process ------------------------------------------------------------------------
@@ -170,12 +175,14 @@ def preload(paths: Paths, steps: Iterable[Callable[[], object]] = ()) -> int:
     return len(sys.modules)
 
 
-def wait_for_lock(paths: Paths, lock: Path) -> int | None:
-    """Block until this process holds ``lock`` (the daemon died or released it); then claim the
+def wait_for_lock(paths: Paths, lock: Path, spare: int) -> int | None:
+    """Block until this process holds ``lock`` (the daemon died or released it); then stop being
+    the standby (``standby.pid`` removed, ``spare``, the standby lock's fd, closed) and claim the
     daemon's pid file. None when the home went away meanwhile (nothing to take over)."""
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
     except FileNotFoundError:
+        os.close(spare)
         return None
     fcntl.flock(fd, fcntl.LOCK_EX)  # a SIGTERM here (a requested stop) ends the process
     try:
@@ -184,9 +191,11 @@ def wait_for_lock(paths: Paths, lock: Path) -> int | None:
         same = False
     if not same or not paths.home.is_dir():
         os.close(fd)
+        os.close(spare)
         return None
     with contextlib.suppress(FileNotFoundError):
         standby_pid_file(paths).unlink()
+    os.close(spare)
     atomic_write(paths.daemon_pid, f"{os.getpid()}\n".encode(), 0o600)
     return fd
 
@@ -209,9 +218,17 @@ def code_stamp() -> dict[str, tuple[int, int]]:
     return out
 
 
-def announce(paths: Paths) -> None:
-    """Say this standby is ready (``standby.pid``)."""
+def announce(paths: Paths) -> int | None:
+    """Hold ``standby.lock`` and say this standby is ready (``standby.pid``); the lock's fd, or
+    None when another standby of this home already holds it (this one is not needed)."""
+    fd = os.open(standby_lock(paths), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
     atomic_write(standby_pid_file(paths), f"{os.getpid()}\n".encode(), 0o600)
+    return fd
 
 
 # -- the daemon's side --------------------------------------------------------------------------

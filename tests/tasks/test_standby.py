@@ -147,8 +147,9 @@ def test_the_standby_is_on_by_default(tmp_path: Path) -> None:
 
 
 def test_a_standby_whose_home_is_gone_never_serves(tmp_path: Path) -> None:
-    """The daemon's home removed while its standby waits (e.g. a deleted test home): when the lock
-    comes free the standby exits instead of serving a home that is not there."""
+    """A second standby for the same home steps aside; the daemon's home removed while the standby
+    waits (e.g. a deleted test home): when the lock comes free it exits instead of serving a home
+    that is not there."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     lock = home / "daemon.lock"
@@ -161,6 +162,10 @@ def test_a_standby_whose_home_is_gone_never_serves(tmp_path: Path) -> None:
                             start_new_session=True)
     try:
         wait_for(lambda: (home / "standby.pid").exists(), 60, what="the standby to be ready")
+        second = subprocess.run([sys.executable, "-m", "argus.kernel.cli", "daemon", "standby"], env=env,
+                                stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        assert second.returncode == 0, second
+        assert int((home / "standby.pid").read_text()) == proc.pid  # the first one stays the standby
         for path in sorted(home.rglob("*"), reverse=True):
             if path.is_dir():
                 path.rmdir()
