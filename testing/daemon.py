@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,12 +24,43 @@ from .wait import wait_for
 __all__ = ["Daemon", "free_port", "make_repo", "run_git", "stop_supervisor_in", "wait_for"]
 
 
+PORT_FLOOR = 10000  # test daemons listen between this and the kernel's ephemeral range
+
+
+def _ephemeral_low() -> int:
+    """The first port the kernel hands out for outgoing connections (Linux; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """An ephemeral port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
+    """A port on 127.0.0.1 that is free now, for a daemon to listen on.
+
+    It is taken below the kernel's ephemeral range: a port from that range can be given to some
+    outgoing loopback connection (the suite makes thousands) between this check and the daemon's
+    bind, which then fails with EADDRINUSE. Parallel pytest-xdist workers draw from separate slices.
+    """
+    low = _ephemeral_low()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    span = max(1, (low - PORT_FLOOR) // 8)
+    base = PORT_FLOOR + (index % 8) * span
+    draw = random.SystemRandom()
+    if low - PORT_FLOOR >= 8:
+        for _ in range(100):
+            port = draw.randrange(base, base + span)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    with socket.socket() as s:  # no room below the ephemeral range: any free port
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        picked: int = s.getsockname()[1]
+        return picked
 
 
 def run_git(cwd: Path | str, *args: str) -> str:
