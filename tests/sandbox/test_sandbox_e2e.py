@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ GIT_ID = {"GIT_AUTHOR_NAME": "Argus Test", "GIT_AUTHOR_EMAIL": "test@argus.inval
 
 
 @pytest.fixture
-def world(tmp_path: Path, daemon_factory: Callable[..., Daemon]) -> dict[str, Any]:
-    """A daemon whose HOME holds credentials, a project, and the ``probe`` backend."""
+def world(tmp_path: Path, daemon_factory: Callable[..., Daemon]) -> Iterator[dict[str, Any]]:
+    """A daemon whose HOME holds credentials, a project, and the ``probe`` backend. The probe
+    writes ``/tmp/<tmpname>`` for real when a test runs it unconfined: removed afterwards."""
     home = make_home(tmp_path / "home")
     d = daemon_factory("sbx", env={"HOME": str(home), "FAKEAGENT_BUSY": "0.2", **GIT_ID})
     repo = make_repo(tmp_path / "repo")
@@ -40,7 +41,10 @@ def world(tmp_path: Path, daemon_factory: Callable[..., Daemon]) -> dict[str, An
     command = f"bash {HERE / 'probe_agent.sh'} {d.home / 'api-token'} {repo} {tmpname}"
     resp = c.post("/api/backends", json={"name": "probe", "command": command})
     assert resp.status_code in (200, 201), resp.text
-    return {"daemon": d, "client": c, "home": home, "repo": repo, "tmpname": tmpname}
+    try:
+        yield {"daemon": d, "client": c, "home": home, "repo": repo, "tmpname": tmpname}
+    finally:
+        Path(f"/tmp/{tmpname}").unlink(missing_ok=True)
 
 
 def enable_globally(c: httpx.Client, **values: Any) -> None:
@@ -190,6 +194,7 @@ def test_bwrap_missing_refuses_task_creation_with_400_and_creates_nothing(world:
     set_project_sandbox(c, enabled=False)
     t = create(c, name="unconfined", backend="probe", prompt="go")
     assert sandbox_of(c, t["id"])["current"]["sandboxed"] is False
+    assert probes(c, t["id"])["read_aws"] == "allowed"  # (and its /tmp write is done: the fixture removes it)
 
 
 def test_settings_report_the_sandbox_backend(world: dict[str, Any]) -> None:
