@@ -25,6 +25,7 @@ from orch_helpers import FAST_AGENT, create_task, task
 from test_tasks_api import send, wait_idle, wait_output
 
 STANDBY = {"ARGUS_DAEMON_STANDBY": "1", "ARGUS_STANDBY_DELAY": "0.2", **FAST_AGENT}
+SETTING_DECIDES = {**STANDBY, "ARGUS_DAEMON_STANDBY": ""}  # empty: the daemon.standby setting decides
 
 
 def _standby_pid(home: Path, timeout: float = 60.0, other_than: int = 0) -> int:
@@ -54,26 +55,24 @@ def _cli(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def standby_daemon(tmp_path: Path) -> Any:
+def standby_daemon(tmp_path: Path, daemon_factory: Any) -> Daemon:
     """A daemon with a warm standby and project ``sb`` registered; everything stopped afterwards."""
-    home = tmp_path / "home"
-    home.mkdir()
-    d = Daemon(home, env=STANDBY)
-    try:
-        d.start()
-        resp = d.client.post("/api/projects", json={"name": "sb", "path": str(make_repo(tmp_path / "repo"))})
-        assert resp.status_code in (200, 201), resp.text
-        yield d
-    finally:
-        d.cleanup()
+    d: Daemon = daemon_factory("sb", env=STANDBY)
+    resp = d.client.post("/api/projects", json={"name": "sb", "path": str(make_repo(tmp_path / "repo"))})
+    assert resp.status_code in (200, 201), resp.text
+    return d
+
+
+def _idle_agent_and_standby(d: Daemon, name: str) -> tuple[str, int, int]:
+    """A demo task waiting for input, once the daemon's standby is ready: (task id, agent pid, standby pid)."""
+    t = create_task(d.client, "sb", name)
+    wait_idle(d.client, t["id"])
+    return t["id"], task(d.client, t["id"])["pid"], _standby_pid(d.home)
 
 
 def test_a_killed_daemon_is_replaced_by_its_standby_and_the_agents_carry_on(standby_daemon: Daemon) -> None:
     d = standby_daemon
-    t = create_task(d.client, "sb", "keeper")
-    wait_idle(d.client, t["id"])
-    agent = task(d.client, t["id"])["pid"]
-    spare = _standby_pid(d.home)
+    tid, agent, spare = _idle_agent_and_standby(d, "keeper")
     assert spare != d.proc.pid  # type: ignore[union-attr]
     status = _cli(d, "daemon", "status")
     assert f'"standby_pid": {spare}' in status.stdout, status.stdout
@@ -84,10 +83,10 @@ def test_a_killed_daemon_is_replaced_by_its_standby_and_the_agents_carry_on(stan
     assert int((d.home / "daemon.pid").read_text()) == spare
     c = httpx.Client(base_url=d.url, headers=d.headers, timeout=15)
     try:
-        after = task(c, t["id"])
+        after = task(c, tid)
         assert after["running"] and after["pid"] == agent and after["status"] == "in_progress"
-        send(c, t["id"], "still there?\r")
-        wait_output(c, t["id"], "you said: still there?")
+        send(c, tid, "still there?\r")
+        wait_output(c, tid, "you said: still there?")
         # The new daemon keeps a standby of its own.
         _standby_pid(d.home, other_than=spare)
         assert f"standby daemon (pid {spare}) taking over (the daemon died)" in (d.home / "daemon.log").read_text()
@@ -114,36 +113,26 @@ def test_a_requested_stop_takes_the_standby_down_with_the_daemon(standby_daemon:
     assert f"standby daemon (pid {spare}) stopped" in (d.home / "daemon.log").read_text()
 
 
-def test_no_standby_when_it_is_turned_off(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "config.toml").write_text("[daemon]\nstandby = false\n")
-    d = Daemon(home, env={**STANDBY, "ARGUS_DAEMON_STANDBY": ""})  # empty: the setting decides
-    try:
-        d.start()
-        assert d.client.get("/api/settings").json()["sections"]["daemon"]["standby"] is False
-        time.sleep(2.0)
-        assert not (home / "standby.pid").exists()
-        assert "standby daemon started" not in (home / "daemon.log").read_text()
-        d.kill9()
-        time.sleep(1.0)
-        assert _status(d) is None  # killed means down
-    finally:
-        d.cleanup()
+def test_no_standby_when_it_is_turned_off(daemon_factory: Any) -> None:
+    d: Daemon = daemon_factory("off", env=SETTING_DECIDES, start=False)
+    (d.home / "config.toml").write_text("[daemon]\nstandby = false\n")
+    d.start()
+    assert d.client.get("/api/settings").json()["sections"]["daemon"]["standby"] is False
+    time.sleep(2.0)
+    assert not (d.home / "standby.pid").exists()
+    assert "standby daemon started" not in (d.home / "daemon.log").read_text()
+    d.kill9()
+    time.sleep(1.0)
+    assert _status(d) is None  # killed means down
 
 
-def test_the_standby_is_on_by_default(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    d = Daemon(home, env={**STANDBY, "ARGUS_DAEMON_STANDBY": ""})
-    try:
-        d.start()
-        body = d.client.get("/api/settings").json()
-        assert body["sections"]["daemon"]["standby"] is True and body["sources"]["daemon"]["standby"] == "default"
-        _standby_pid(home)
-    finally:
-        d.cleanup()
-    assert not (home / "standby.pid").exists()
+def test_the_standby_is_on_by_default(daemon_factory: Any) -> None:
+    d: Daemon = daemon_factory("default", env=SETTING_DECIDES)
+    body = d.client.get("/api/settings").json()
+    assert body["sections"]["daemon"]["standby"] is True and body["sources"]["daemon"]["standby"] == "default"
+    _standby_pid(d.home)
+    d.cleanup()
+    assert not (d.home / "standby.pid").exists()
 
 
 def test_a_standby_whose_home_is_gone_never_serves(tmp_path: Path) -> None:
@@ -185,10 +174,7 @@ def test_a_standby_whose_home_is_gone_never_serves(tmp_path: Path) -> None:
 
 def test_restart_hands_over_to_the_ready_standby(standby_daemon: Daemon) -> None:
     d = standby_daemon
-    t = create_task(d.client, "sb", "handed")
-    wait_idle(d.client, t["id"])
-    agent = task(d.client, t["id"])["pid"]
-    spare = _standby_pid(d.home)
+    tid, agent, spare = _idle_agent_and_standby(d, "handed")
     out = _cli(d, "daemon", "restart")
     assert out.returncode == 0 and out.stdout.strip() == f"argus daemon restarted (pid {spare})", out
     assert d.proc is not None and d.proc.wait(15) == 0  # the old daemon stopped cleanly
@@ -196,10 +182,10 @@ def test_restart_hands_over_to_the_ready_standby(standby_daemon: Daemon) -> None
     assert "handing over to the standby" in log and f"standby daemon (pid {spare}) taking over (hand-over)" in log
     assert not (d.home / "run" / "standby-takeovers").exists()  # a hand-over is not a crash
     with httpx.Client(base_url=d.url, headers=d.headers, timeout=15) as c:
-        after = task(c, t["id"])
+        after = task(c, tid)
         assert after["running"] and after["pid"] == agent
-        send(c, t["id"], "after the hand-over\r")
-        wait_output(c, t["id"], "you said: after the hand-over")
+        send(c, tid, "after the hand-over\r")
+        wait_output(c, tid, "you said: after the hand-over")
 
 
 PLUGIN = '''"""A do-nothing plugin file whose mtime the test moves (code "updated" on disk)."""
@@ -212,44 +198,32 @@ def argus_started(kernel: object) -> None:
 '''
 
 
-def test_a_standby_whose_code_changed_on_disk_starts_a_fresh_daemon(tmp_path: Path) -> None:
+def test_a_standby_whose_code_changed_on_disk_starts_a_fresh_daemon(tmp_path: Path, daemon_factory: Any) -> None:
     plugin = tmp_path / "stamped.py"
     plugin.write_text(PLUGIN)
-    home = tmp_path / "home"
-    home.mkdir()
-    d = Daemon(home, env={**STANDBY, "ARGUS_PLUGINS": str(plugin)})
-    try:
-        d.start()
-        spare = _standby_pid(home)
-        st = plugin.stat()
-        os.utime(plugin, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # an update
-        d.kill9()
-        wait_for(lambda: (_status(d) or {}).get("version"), 60, what="a fresh daemon to serve")
-        log = (home / "daemon.log").read_text()
-        assert f"standby daemon (pid {spare}): the code changed since it loaded; starting a fresh daemon" in log
-        assert f"standby daemon (pid {spare}) taking over" not in log
-        argv = Path(f"/proc/{spare}/cmdline").read_bytes().split(b"\0")
-        assert argv[-3:] == [b"daemon", b"run", b""]  # the standby's process runs a fresh daemon
-    finally:
-        d.cleanup()
+    d: Daemon = daemon_factory("stamped", env={**STANDBY, "ARGUS_PLUGINS": str(plugin)})
+    spare = _standby_pid(d.home)
+    st = plugin.stat()
+    os.utime(plugin, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # an update
+    d.kill9()
+    wait_for(lambda: (_status(d) or {}).get("version"), 60, what="a fresh daemon to serve")
+    log = (d.home / "daemon.log").read_text()
+    assert f"standby daemon (pid {spare}): the code changed since it loaded; starting a fresh daemon" in log
+    assert f"standby daemon (pid {spare}) taking over" not in log
+    argv = Path(f"/proc/{spare}/cmdline").read_bytes().split(b"\0")
+    assert argv[-3:] == [b"daemon", b"run", b""]  # the standby's process runs a fresh daemon
 
 
-def test_turning_the_setting_off_and_on_takes_effect_at_once(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    d = Daemon(home, env={**STANDBY, "ARGUS_DAEMON_STANDBY": ""})  # the setting decides
-    try:
-        d.start()
-        spare = _standby_pid(home)
-        resp = d.client.put("/api/settings", json={"daemon": {"standby": False}})
-        assert resp.status_code == 200, resp.text
-        wait_for(lambda: not pid_alive(spare) and not (home / "standby.pid").exists(), 15,
-                 what="the standby to be stopped")
-        resp = d.client.put("/api/settings", json={"daemon": {"standby": True}})
-        assert resp.status_code == 200, resp.text
-        _standby_pid(home, other_than=spare)
-    finally:
-        d.cleanup()
+def test_turning_the_setting_off_and_on_takes_effect_at_once(daemon_factory: Any) -> None:
+    d: Daemon = daemon_factory("live", env=SETTING_DECIDES)
+    spare = _standby_pid(d.home)
+    resp = d.client.put("/api/settings", json={"daemon": {"standby": False}})
+    assert resp.status_code == 200, resp.text
+    wait_for(lambda: not pid_alive(spare) and not (d.home / "standby.pid").exists(), 15,
+             what="the standby to be stopped")
+    resp = d.client.put("/api/settings", json={"daemon": {"standby": True}})
+    assert resp.status_code == 200, resp.text
+    _standby_pid(d.home, other_than=spare)
 
 
 def test_a_crash_loop_gets_no_more_standbys_until_a_fresh_start(standby_daemon: Daemon) -> None:
