@@ -119,7 +119,6 @@ def _serve(paths: Paths, lock: int) -> None:
 
     try:
         kernel = Kernel(paths)
-        kernel.freeze_startup_objects = True
         kernel.is_daemon_process = True
         trio.run(kernel.run)
         if kernel.exit_status:  # a self-update under systemd: the unit restarts the daemon

@@ -76,12 +76,11 @@ class Kernel:
         self.settings.override_from_env("mcp", "http_port", "ARGUS_MCP_PORT")
         self.settings.override_from_env("daemon", "standby", standby.ENV_ENABLED, standby.env_enabled)
         self.stash = Stash()  # per-kernel plugin state (``kernel.stash[KEY]``), never module globals
-        #: Freeze the objects made at start-up out of the garbage collector (``daemon run`` sets it):
-        #: they live as long as the daemon, and every full collection walking them cost the
-        #: output hot path a fifth of the daemon's time.
-        self.freeze_startup_objects = False
-        #: Whether this kernel is a daemon process that may keep a warm standby (``daemon run`` sets
-        #: it; a kernel run in-process has no process to take over from).
+        #: This kernel is the daemon process (``daemon run`` and a standby taking over set it; a
+        #: kernel run in-process by tests is not). Then the objects made at start-up are frozen
+        #: out of the garbage collector (they live as long as the daemon, and every full
+        #: collection walking them cost the output hot path a fifth of the daemon's time), and
+        #: the daemon may keep a warm standby (a process to take over from it).
         self.is_daemon_process = False
         #: Set by the hand-over signal: this stop leaves the warm standby running to take over.
         self.handing_over = False
@@ -186,7 +185,7 @@ class Kernel:
                 nursery.start_soon(self._serve_api_forever)
                 self.bus.publish("daemon.started", {"pid": os.getpid(), "version": self.version})
                 log.info("argus daemon %s up (pid %d, home %s)", self.version, os.getpid(), self.paths.home)
-                if self.freeze_startup_objects:
+                if self.is_daemon_process:
                     gc.freeze()
                 task_status.started()
                 # Built after the daemon is up: importing the MCP SDK is most of a bare start-up. It
@@ -249,7 +248,7 @@ class Kernel:
             import_sdk()
         ts = tailscale_ipv4()
         app = build_mcp_app(self, [ts] if ts else None)
-        if self.freeze_startup_objects:
+        if self.is_daemon_process:
             gc.freeze()  # the MCP SDK's modules too
         return app
 

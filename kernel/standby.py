@@ -281,10 +281,15 @@ async def keep_standby(paths: Paths, wanted: Callable[[], bool], goes_too: Calla
         failures = failures + 1 if lived < RESPAWN_DELAY else 0
         log.warning("the standby daemon (pid %d) exited with code %s after %.0f s; %s", proc.pid, proc.returncode,
                     lived, "starting another in a minute" if failures < MAX_FAILURES else "not starting another")
-        with contextlib.suppress(FileNotFoundError):
-            if pidlock.read_pid_file(standby_pid_file(paths)) == proc.pid:
-                standby_pid_file(paths).unlink()
+        _forget(paths, proc.pid)
         await trio.sleep(RESPAWN_DELAY)
+
+
+def _forget(paths: Paths, pid: int) -> None:
+    """Remove ``standby.pid`` if it names ``pid`` (a standby that is gone)."""
+    with contextlib.suppress(FileNotFoundError):
+        if pidlock.read_pid_file(standby_pid_file(paths)) == pid:
+            standby_pid_file(paths).unlink()
 
 
 async def _spawn(paths: Paths) -> trio.Process:
@@ -315,8 +320,7 @@ async def _terminate(paths: Paths, proc: trio.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
-    with contextlib.suppress(FileNotFoundError):
-        standby_pid_file(paths).unlink()
+    _forget(paths, proc.pid)
     log.info("standby daemon (pid %d) stopped", proc.pid)
 
 
